@@ -1,0 +1,109 @@
+package stack_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/pgtest"
+
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
+	"github.com/whistle-civic/whistle/cmd/internal/stack"
+	"github.com/whistle-civic/whistle/cmd/internal/stack/stacktest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestWholeLoop(t *testing.T) {
+	r := stacktest.Start(t)
+	c, spans := r.Clients, r.Spans
+	ctx := context.Background()
+	const n = 120
+	res, err := loop.Run(ctx, c, loop.Options{Tickets: n, Concurrency: 16, Unsatisfied: 0.25, Timeout: 3 * time.Minute, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reported != n || res.Closed != n || res.Stuck != 0 || len(res.Failures) > 0 {
+		t.Fatalf("%s; failures: %v", res.Summary(), res.Failures)
+	}
+	if len(res.Reopened) == 0 || len(res.Reopened) == n {
+		t.Fatalf("%d of %d tickets reopened; the run must mix both paths", len(res.Reopened), n)
+	}
+	t.Logf("%s in %s (%d reopened once)", res.Summary(), res.Took.Round(time.Millisecond), len(res.Reopened))
+
+	for _, id := range res.TicketIDs {
+		checkTimeline(t, c, id, res.Reopened[id])
+	}
+	counts, err := c.Monitoring.GetCounts(ctx, &whistlev1.GetCountsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.GetTotal() != n || len(counts.GetCounts()) != 1 ||
+		counts.GetCounts()[0].GetStatus() != whistlev1.TicketStatus_TICKET_STATUS_CLOSED || counts.GetCounts()[0].GetCount() != n {
+		t.Fatalf("counts %v, want %d CLOSED", counts, n)
+	}
+	for id := range res.Reopened {
+		checkOneTrace(t, c, spans, id)
+		break
+	}
+}
+
+// checkTimeline asserts the ticket's story is complete and in order.
+func checkTimeline(t *testing.T, c loop.Clients, id string, reopened bool) {
+	t.Helper()
+	tl, err := c.Monitoring.GetTimeline(context.Background(), &whistlev1.GetTimelineRequest{TicketId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "reported@1 dispatched@2 accepted@3 resolved@4 evaluated@4 closed@5"
+	if reopened {
+		want = "reported@1 dispatched@2 accepted@3 resolved@4 evaluated@4 reopened@5 resolved@6 evaluated@6 closed@7"
+	}
+	var got []string
+	var last time.Time
+	for _, e := range tl.GetEntries() {
+		got = append(got, fmt.Sprintf("%s@%d", e.GetEventType(), e.GetVersion()))
+		if at := e.GetOccurredAt().AsTime(); at.Before(last) {
+			t.Errorf("ticket %s: %s happened before the entry above it", id, e.GetEventType())
+		} else {
+			last = at
+		}
+		if e.GetTraceId() != tl.GetState().GetTraceId() {
+			t.Errorf("ticket %s: %s travelled in trace %s, the ticket's is %s", id, e.GetEventType(), e.GetTraceId(), tl.GetState().GetTraceId())
+		}
+	}
+	if strings.Join(got, " ") != want {
+		t.Fatalf("ticket %s timeline\n got %s\nwant %s", id, strings.Join(got, " "), want)
+	}
+	if st := tl.GetState(); st.GetStatus() != whistlev1.TicketStatus_TICKET_STATUS_CLOSED || st.GetLeadDepartmentId() == "" {
+		t.Fatalf("ticket %s state %v", id, st)
+	}
+}
+
+// checkOneTrace asserts that the ticket's spans from all five services share its trace.
+func checkOneTrace(t *testing.T, c loop.Clients, spans *tracetest.InMemoryExporter, id string) {
+	t.Helper()
+	tk, err := c.Intake.GetTicket(context.Background(), &whistlev1.GetTicketRequest{Ticket: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := map[string]int{}
+	for _, s := range spans.GetSpans() {
+		if s.SpanContext.TraceID().String() != tk.GetTicket().GetTraceId() {
+			continue
+		}
+		name, _ := s.Resource.Set().Value(attribute.Key("service.name"))
+		services[name.AsString()]++
+	}
+	for _, svc := range stack.Names {
+		if services["whistle-"+svc] == 0 {
+			t.Errorf("no span of whistle-%s in ticket %s's trace %s (spans per service: %v)", svc, id, tk.GetTicket().GetTraceId(), services)
+		}
+	}
+}

@@ -1,0 +1,227 @@
+// Package stack assembles Whistle's services on PostgreSQL and JetStream: all
+// five in one process behind one gRPC server (`whistle dev`, the end-to-end
+// tests) or any one of them alone (`whistle serve <service>`). Each service
+// gets its own database pool (bound to its schema, migrated at start), its
+// own NATS connection and its own telemetry, exactly as when it runs alone.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+
+	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/grpcserver"
+	"github.com/whistle-civic/whistle/pkg/platform"
+	"github.com/whistle-civic/whistle/pkg/postgres"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/services/dispatch"
+	"github.com/whistle-civic/whistle/services/evaluation"
+	"github.com/whistle-civic/whistle/services/intake"
+	"github.com/whistle-civic/whistle/services/monitoring"
+	"github.com/whistle-civic/whistle/services/response"
+)
+
+// Config says what to run and on what.
+type Config struct {
+	// Services to run, by name; empty runs all five.
+	Services []string
+	// DatabaseURL is the PostgreSQL all services use, each in its own schema.
+	DatabaseURL string
+	// Bus configures JetStream; Name is set per service.
+	Bus bus.Config
+	// NATSOptions are extra connect options (the in-process server's, in dev).
+	NATSOptions []nats.Option
+	// Telemetry returns a service's telemetry by its service.name
+	// ("whistle-intake", …, and "whistle-api" for the shared gRPC server).
+	// Default: telemetry.Setup from the OTEL_* variables.
+	Telemetry func(ctx context.Context, serviceName string) (*telemetry.Telemetry, error)
+	// Log is the process's logger.
+	Log *slog.Logger
+	// Clock for every service. Default: the real clock.
+	Clock clock.Clock
+	// Intake and Dispatch configure those services.
+	Intake   intake.Config
+	Dispatch dispatch.Config
+	// PoolSize caps each service's database pool. Default 8.
+	PoolSize int32
+}
+
+// Names lists the services in the order they start.
+var Names = []string{intake.Name, dispatch.Name, response.Name, evaluation.Name, monitoring.Name}
+
+// service is what the stack needs of each service.
+type service interface {
+	Register(grpc.ServiceRegistrar)
+	Run(ctx context.Context) error
+}
+
+type spec struct {
+	grpcName   string
+	migrations func() fs.FS
+	build      func(platform.Deps, Config) (service, error)
+}
+
+var specs = map[string]spec{
+	intake.Name: {"whistle.v1.IntakeService", intake.Migrations,
+		func(d platform.Deps, c Config) (service, error) { return intake.New(d, c.Intake), nil }},
+	dispatch.Name: {"whistle.v1.DispatchService", dispatch.Migrations,
+		func(d platform.Deps, c Config) (service, error) { return dispatch.New(d, c.Dispatch) }},
+	response.Name: {"whistle.v1.ResponseService", response.Migrations,
+		func(d platform.Deps, _ Config) (service, error) { return response.New(d), nil }},
+	evaluation.Name: {"whistle.v1.EvaluationService", evaluation.Migrations,
+		func(d platform.Deps, _ Config) (service, error) { return evaluation.New(d), nil }},
+	monitoring.Name: {"whistle.v1.MonitoringService", monitoring.Migrations,
+		func(d platform.Deps, _ Config) (service, error) { return monitoring.New(d), nil }},
+}
+
+// Stack is a set of running services behind one gRPC server.
+type Stack struct {
+	// Server serves every API of the stack.
+	Server *grpcserver.Server
+	cfg    Config
+	names  []string
+	svcs   []service
+	pools  []*postgres.DB
+	buses  []*bus.Bus
+	tels   []*telemetry.Telemetry
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+}
+
+// Start connects, migrates and builds the services, registers their APIs and
+// starts their background work (outbox relays and consumers). Serve the
+// returned stack's Server on a listener; stop everything with Shutdown.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	cfg.defaults()
+	names := cfg.Services
+	if len(names) == 0 {
+		names = Names
+	}
+	s := &Stack{cfg: cfg, errs: make(chan error, len(names))}
+	apiTel, err := cfg.Telemetry(ctx, "whistle-api")
+	if err != nil {
+		return nil, err
+	}
+	s.tels = append(s.tels, apiTel)
+	if s.Server, err = grpcserver.New(grpcserver.Options{Log: cfg.Log, Telemetry: apiTel}); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if err := s.add(ctx, name); err != nil {
+			s.close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	for i, svc := range s.svcs {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := svc.Run(runCtx); err != nil {
+				cfg.Log.Error("service stopped", "service", s.names[i], "err", err)
+				s.errs <- fmt.Errorf("%s: %w", s.names[i], err)
+			}
+		}()
+	}
+	var grpcNames []string
+	for _, n := range s.names {
+		grpcNames = append(grpcNames, specs[n].grpcName)
+	}
+	s.Server.SetServing(grpcNames...)
+	return s, nil
+}
+
+func (c *Config) defaults() {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Telemetry == nil {
+		c.Telemetry = func(ctx context.Context, name string) (*telemetry.Telemetry, error) {
+			return telemetry.Setup(ctx, telemetry.Options{ServiceName: name})
+		}
+	}
+}
+
+// add connects, migrates and builds one service.
+func (s *Stack) add(ctx context.Context, name string) error {
+	sp, ok := specs[name]
+	if !ok {
+		return fmt.Errorf("unknown service %q: choose one of %v", name, Names)
+	}
+	log := s.cfg.Log.With("service", name)
+	tel, err := s.cfg.Telemetry(ctx, "whistle-"+name)
+	if err != nil {
+		return err
+	}
+	s.tels = append(s.tels, tel)
+	db, err := postgres.Open(ctx, postgres.Config{URL: s.cfg.DatabaseURL, Schema: name, MaxConns: s.cfg.PoolSize})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	s.pools = append(s.pools, db)
+	if err := postgres.Migrate(ctx, db, sp.migrations(), log); err != nil {
+		return err
+	}
+	bc := s.cfg.Bus
+	bc.Name, bc.Log = "whistle-"+name, log
+	b, err := bus.Connect(ctx, bc, s.cfg.NATSOptions...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	s.buses = append(s.buses, b)
+	svc, err := sp.build(platform.Deps{DB: db, Bus: b, Telemetry: tel, Log: log, Clock: s.cfg.Clock}, s.cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	svc.Register(s.Server.GRPC)
+	s.names, s.svcs = append(s.names, name), append(s.svcs, svc)
+	return nil
+}
+
+// Errors reports services whose background work stopped with an error.
+func (s *Stack) Errors() <-chan error { return s.errs }
+
+// Shutdown stops the stack in order, each step bounded by timeout: the gRPC
+// server (calls in flight finish), then the relays and consumers (the event
+// in hand finishes), then the NATS connections, database pools and telemetry.
+func (s *Stack) Shutdown(ctx context.Context, timeout time.Duration) error {
+	s.Server.Stop(timeout)
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		s.cfg.Log.Warn("services did not stop in time; closing their connections anyway", "timeout", timeout)
+	}
+	return s.close(ctx)
+}
+
+func (s *Stack) close(ctx context.Context) error {
+	for _, b := range slices.Backward(s.buses) {
+		b.Close()
+	}
+	for _, db := range slices.Backward(s.pools) {
+		db.Close()
+	}
+	var errs []error
+	for _, t := range s.tels {
+		errs = append(errs, t.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,69 @@
+// Package stacktest runs all five services for a test: on a new database, a
+// JetStream of the test's own (see natstest) and a loopback port, with every
+// span kept in memory.
+package stacktest
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/whistle-civic/whistle/pkg/natstest"
+	"github.com/whistle-civic/whistle/pkg/pgtest"
+	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
+	"github.com/whistle-civic/whistle/cmd/internal/stack"
+)
+
+// Running is a stack started for a test.
+type Running struct {
+	// Addr is the gRPC address serving all five APIs.
+	Addr string
+	// Clients talk to it.
+	Clients loop.Clients
+	// Spans holds every span every service ended.
+	Spans *tracetest.InMemoryExporter
+}
+
+// Start runs the stack until the test ends.
+func Start(t *testing.T) *Running {
+	t.Helper()
+	ctx := context.Background()
+	spans := tracetest.NewInMemoryExporter()
+	env := natstest.New(t)
+	st, err := stack.Start(ctx, stack.Config{
+		DatabaseURL: pgtest.NewDatabase(t),
+		Bus:         env.Config,
+		NATSOptions: env.Options,
+		Log:         platformtest.Logger(t),
+		Telemetry: func(ctx context.Context, name string) (*telemetry.Telemetry, error) {
+			return telemetry.Setup(ctx, telemetry.Options{ServiceName: name, SpanExporter: spans})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = st.Server.Serve(lis) }()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		if err := st.Shutdown(context.Background(), 10*time.Second); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return &Running{Addr: lis.Addr().String(), Clients: loop.NewClients(conn), Spans: spans}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/whistle-civic/whistle/pkg/postgres"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/services/dispatch"
+)
+
+// config is read from WHISTLE_* variables; flags override it.
+type config struct {
+	// DatabaseURL is PostgreSQL. Empty in dev: a private server in the data folder.
+	DatabaseURL string `env:"WHISTLE_DATABASE_URL"`
+	// NATSURL is NATS with JetStream. Empty in dev: an in-process server.
+	NATSURL string `env:"WHISTLE_NATS_URL"`
+	// StreamReplicas of the WHISTLE stream: 1 in dev, 3 on a production cluster.
+	StreamReplicas int `env:"WHISTLE_STREAM_REPLICAS" envDefault:"1"`
+	// City prefixes ticket numbers.
+	City string `env:"WHISTLE_CITY" envDefault:"HH"`
+	// CatalogFile is a catalog YAML to route by. Empty: the sample catalog.
+	CatalogFile string `env:"WHISTLE_CATALOG"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"WHISTLE_LOG_LEVEL" envDefault:"info"`
+	// ShutdownTimeout bounds each shutdown step.
+	ShutdownTimeout time.Duration `env:"WHISTLE_SHUTDOWN_TIMEOUT" envDefault:"10s"`
+	// PoolSize caps each service's database pool.
+	PoolSize int32 `env:"WHISTLE_DB_POOL_SIZE" envDefault:"8"`
+}
+
+func loadConfig() (config, error) {
+	var c config
+	if err := env.Parse(&c); err != nil {
+		return c, fmt.Errorf("read WHISTLE_* variables: %w", err)
+	}
+	return c, nil
+}
+
+// LogValue shows the configuration with the database password masked.
+func (c config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", postgres.MaskURL(c.DatabaseURL)),
+		slog.String("nats_url", c.NATSURL),
+		slog.Int("stream_replicas", c.StreamReplicas),
+		slog.String("city", c.City),
+		slog.String("catalog", c.CatalogFile),
+		slog.String("log_level", c.LogLevel),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("db_pool_size", int(c.PoolSize)),
+	)
+}
+
+func (c config) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("WHISTLE_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return telemetry.NewLogger(os.Stderr, level), nil
+}
+
+func (c config) catalog() (*dispatch.Catalog, error) {
+	if c.CatalogFile == "" {
+		return nil, nil // the sample
+	}
+	data, err := os.ReadFile(c.CatalogFile)
+	if err != nil {
+		return nil, fmt.Errorf("read WHISTLE_CATALOG: %w", err)
+	}
+	cat, err := dispatch.ParseCatalog(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.CatalogFile, err)
+	}
+	return cat, nil
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+
+	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/natsserver"
+	"github.com/whistle-civic/whistle/pkg/pgserver"
+
+	"github.com/whistle-civic/whistle/cmd/internal/stack"
+)
+
+type devOptions struct {
+	addr, data string
+}
+
+// devDatabase is the database `whistle dev` creates on its private server.
+const devDatabase = "whistle"
+
+// runDev runs all five services until ctx ends, then stops them, the
+// in-process NATS server and the private PostgreSQL, in that order.
+func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error {
+	log, err := cfg.logger()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.data, 0o755); err != nil {
+		return fmt.Errorf("create data folder %s: %w (pass another --data)", o.data, err)
+	}
+	lis, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another whistle running? pass another --addr)", o.addr, err)
+	}
+	defer lis.Close()
+
+	pgDesc := "WHISTLE_DATABASE_URL"
+	if cfg.DatabaseURL == "" {
+		srv, url, err := startPrivatePostgres(ctx, o.data, log)
+		if err != nil {
+			return err
+		}
+		defer stopPostgres(srv, log)
+		cfg.DatabaseURL, pgDesc = url, "private, in "+filepath.Join(o.data, "postgres")
+	}
+	busCfg := bus.Config{URL: cfg.NATSURL, Replicas: cfg.StreamReplicas}
+	var natsOpts []nats.Option
+	natsDesc := cfg.NATSURL
+	if cfg.NATSURL == "" {
+		ns, err := natsserver.Start(natsserver.Options{StoreDir: filepath.Join(o.data, "nats")})
+		if err != nil {
+			return err
+		}
+		defer func() { ns.Shutdown(); log.Info("in-process NATS stopped") }()
+		natsOpts, natsDesc = []nats.Option{ns.ConnectOption()}, "in-process, JetStream in "+filepath.Join(o.data, "nats")
+	}
+	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
+	return serveStack(ctx, cfg, stack.Config{Bus: busCfg, NATSOptions: natsOpts}, lis, log, func() {
+		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s). Ctrl-C stops it.\n",
+			lis.Addr(), pgDesc, natsDesc)
+	})
+}
+
+// serveStack starts the stack, serves it on lis, calls ready, and on ctx's
+// end shuts it down: gRPC, then consumers and relays, then connections.
+func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listener, log *slog.Logger, ready func()) error {
+	cat, err := cfg.catalog()
+	if err != nil {
+		return err
+	}
+	sc.DatabaseURL, sc.Log, sc.PoolSize = cfg.DatabaseURL, log, cfg.PoolSize
+	sc.Intake.City, sc.Dispatch.Catalog = cfg.City, cat
+	st, err := stack.Start(ctx, sc)
+	if err != nil {
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- st.Server.Serve(lis) }()
+	ready()
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout_per_step", cfg.ShutdownTimeout)
+	case runErr = <-serveErr:
+		log.Error("gRPC server stopped", "err", runErr)
+	case runErr = <-st.Errors():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 3*cfg.ShutdownTimeout)
+	defer cancel()
+	if err := st.Shutdown(sctx, cfg.ShutdownTimeout); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	log.Info("services stopped")
+	return runErr
+}
+
+func startPrivatePostgres(ctx context.Context, data string, log *slog.Logger) (*pgserver.Server, string, error) {
+	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: filepath.Join(data, "postgres"), Log: log})
+	if err != nil {
+		if errors.Is(err, pgserver.ErrNoBinaries) {
+			return nil, "", err
+		}
+		return nil, "", fmt.Errorf("private PostgreSQL: %w (or set WHISTLE_DATABASE_URL)", err)
+	}
+	if err := ensureDatabase(ctx, srv.URL("postgres"), devDatabase); err != nil {
+		stopPostgres(srv, log)
+		return nil, "", err
+	}
+	return srv, srv.URL(devDatabase), nil
+}
+
+func stopPostgres(srv *pgserver.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Stop(ctx); err != nil {
+		log.Warn("private PostgreSQL", "err", err)
+		return
+	}
+	log.Info("private PostgreSQL stopped")
+}
+
+// ensureDatabase creates database name unless it exists.
+func ensureDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("connect to private PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	return err
+}

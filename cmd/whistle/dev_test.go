@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/pgserver"
+
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while `whistle dev` writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestDevOnEmbeddedDefaults runs `whistle dev` as a newcomer would, with no
+// WHISTLE_* variables: a private PostgreSQL and an in-process NATS in the
+// data folder. It pushes tickets through, stops it as Ctrl-C would, and
+// checks that no PostgreSQL process is left behind; then starts it again on
+// the same folder, where the tickets must still be.
+func TestDevOnEmbeddedDefaults(t *testing.T) {
+	if _, err := pgserver.FindBinaries(); err != nil {
+		t.Fatalf("whistle dev needs PostgreSQL's binaries here: %v", err)
+	}
+	t.Setenv("WHISTLE_DATABASE_URL", "")
+	t.Setenv("WHISTLE_NATS_URL", "")
+	data := filepath.Join(t.TempDir(), "data")
+	var firstRun []string
+	for round := 1; round <= 2; round++ {
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() { done <- runDev(ctx, mustConfig(t), devOptions{addr: addr, data: data}, out) }()
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(out.String(), "ready on "+addr) {
+			select {
+			case err := <-done:
+				t.Fatalf("whistle dev exited: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("whistle dev not ready within 60 s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := loop.NewClients(conn)
+		res, err := loop.Run(context.Background(), c, loop.Options{Tickets: 5, Synthetic: true,
+			RunID: fmt.Sprint("dev-", round), Timeout: time.Minute})
+		if err != nil || res.Closed != 5 {
+			t.Fatalf("round %d: %s, %v %v", round, res.Summary(), err, res.Failures)
+		}
+		for _, id := range firstRun { // kept across the restart
+			tl, err := c.Monitoring.GetTimeline(context.Background(), &whistlev1.GetTimelineRequest{TicketId: id})
+			if err != nil || tl.GetState().GetStatus() != whistlev1.TicketStatus_TICKET_STATUS_CLOSED {
+				t.Fatalf("ticket %s of the first run after a restart: %v, %v", id, tl.GetState(), err)
+			}
+		}
+		firstRun = res.TicketIDs
+		_ = conn.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("whistle dev stopped with %v", err)
+		}
+		if pid := postmasterPID(data); pid != 0 && syscall.Kill(pid, 0) == nil {
+			t.Fatalf("PostgreSQL (pid %d) still runs after whistle dev stopped", pid)
+		}
+	}
+}
+
+func mustConfig(t *testing.T) config {
+	t.Helper()
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ShutdownTimeout = 5 * time.Second
+	return cfg
+}
+
+// postmasterPID returns the pid PostgreSQL recorded, or 0 when it left no pid file.
+func postmasterPID(data string) int {
+	b, err := os.ReadFile(filepath.Join(data, "postgres", "pgdata", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	var pid int
+	_, _ = fmt.Sscanf(string(b), "%d", &pid)
+	return pid
+}

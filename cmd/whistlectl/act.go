@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+)
+
+// actorFlags name who acts.
+type actorFlags struct {
+	orgUnit, id, name string
+}
+
+func (a *actorFlags) add(cmd *cobra.Command, orgHelp string) {
+	cmd.Flags().StringVar(&a.orgUnit, "as", "", orgHelp)
+	cmd.Flags().StringVar(&a.id, "actor", "whistlectl", "your staff id")
+	cmd.Flags().StringVar(&a.name, "name", "", "your name, for the timeline")
+	_ = cmd.MarkFlagRequired("as")
+}
+
+func (a *actorFlags) proto() *whistlev1.Actor {
+	return &whistlev1.Actor{Id: a.id, OrgUnitId: a.orgUnit, DisplayName: a.name}
+}
+
+// done prints the outcome of an action.
+func done(cmd *cobra.Command, g *globals, m proto.Message, format string, args ...any) error {
+	if g.output == "json" {
+		return printJSON(cmd.OutOrStdout(), m)
+	}
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), format+"\n", args...)
+	return err
+}
+
+func acceptCommand(g *globals) *cobra.Command {
+	var who actorFlags
+	cmd := &cobra.Command{
+		Use:     "accept <ticket>",
+		Short:   "Report a department in on a dispatched ticket (报到/应哨)",
+		Example: "  whistlectl accept HH-20261126-00042 --as xc-urban",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.clients()
+			if err != nil {
+				return err
+			}
+			id, err := ticketID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.Accept(cmd.Context(), &whistlev1.AcceptRequest{TicketId: id, Actor: who.proto()})
+			if err != nil {
+				return fmt.Errorf("accept %s: %w", args[0], err)
+			}
+			return done(cmd, g, resp, "accepted %s for %s; resolve it by %s", resp.GetItem().GetTicketNumber(),
+				who.orgUnit, when(resp.GetItem().GetResolveDue()))
+		},
+	}
+	who.add(cmd, "the department you act for (the ticket's lead department)")
+	return cmd
+}
+
+func resolveCommand(g *globals) *cobra.Command {
+	var who actorFlags
+	var result string
+	cmd := &cobra.Command{
+		Use:     "resolve <ticket>",
+		Short:   "Record a department's result on an accepted or reopened ticket (办结)",
+		Example: `  whistlectl resolve HH-20261126-00042 --as xc-urban --result "Pothole filled and sealed"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.clients()
+			if err != nil {
+				return err
+			}
+			id, err := ticketID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.Resolve(cmd.Context(), &whistlev1.ResolveRequest{TicketId: id, Actor: who.proto(), Result: result})
+			if err != nil {
+				return fmt.Errorf("resolve %s: %w", args[0], err)
+			}
+			return done(cmd, g, resp, "resolved %s; it now waits for evaluation", resp.GetItem().GetTicketNumber())
+		},
+	}
+	who.add(cmd, "the department you act for (the ticket's lead department)")
+	cmd.Flags().StringVar(&result, "result", "", "what was done")
+	_ = cmd.MarkFlagRequired("result")
+	return cmd
+}
+
+func evaluateCommand(g *globals) *cobra.Command {
+	var who actorFlags
+	var verdict, comment string
+	var reasons []string
+	cmd := &cobra.Command{
+		Use:   "evaluate <ticket>",
+		Short: "Judge a resolved ticket: satisfied or basically-satisfied closes it, unsatisfied sends it back",
+		Example: `  whistlectl evaluate HH-20261126-00042 --as xc-hd-dj --verdict satisfied
+  whistlectl evaluate HH-20261126-00042 --as xc-hd-dj --verdict unsatisfied --reason not_fixed --comment "Still leaking"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseEnum(whistlev1.Verdict(0).Descriptor(), "verdict", verdict)
+			if err != nil {
+				return err
+			}
+			c, err := g.clients()
+			if err != nil {
+				return err
+			}
+			id, err := ticketID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := c.Evaluation.Evaluate(cmd.Context(), &whistlev1.EvaluateRequest{TicketId: id,
+				Verdict: whistlev1.Verdict(v), Comment: comment, ReasonCodes: reasons, Evaluator: who.proto()})
+			if err != nil {
+				return fmt.Errorf("evaluate %s: %w", args[0], err)
+			}
+			next := "it closes"
+			if whistlev1.Verdict(v) == whistlev1.Verdict_VERDICT_UNSATISFIED {
+				next = "it goes back to " + resp.GetEvaluation().GetDepartmentId() + " for rework"
+			}
+			return done(cmd, g, resp, "evaluated %s (round %d): %s; %s", resp.GetEvaluation().GetTicketNumber(),
+				resp.GetEvaluation().GetRound(), verdict, next)
+		},
+	}
+	who.add(cmd, "the org unit you evaluate for (the reporting community)")
+	cmd.Flags().StringVar(&verdict, "verdict", "", "satisfied, basically-satisfied or unsatisfied")
+	cmd.Flags().StringVar(&comment, "comment", "", "why")
+	cmd.Flags().StringSliceVar(&reasons, "reason", nil, "reason codes for an unsatisfied verdict, e.g. not_fixed")
+	_ = cmd.MarkFlagRequired("verdict")
+	return cmd
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/ids"
+
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
+)
+
+func showCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show <ticket>",
+		Short:   "Show a ticket as reported, its state and its timeline",
+		Example: "  whistlectl show HH-20261126-00042\n  whistlectl show 0193a5c4-… -o json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.clients()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			t, err := c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: args[0]})
+			if err != nil {
+				return fmt.Errorf("show %s: %w", args[0], err)
+			}
+			tl, err := c.Monitoring.GetTimeline(ctx, &whistlev1.GetTimelineRequest{TicketId: t.GetTicket().GetId()})
+			if err != nil && status.Code(err) != codes.NotFound {
+				return fmt.Errorf("timeline of %s: %w", args[0], err)
+			}
+			if g.output == "json" {
+				if err := printJSON(cmd.OutOrStdout(), t); err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), tl)
+			}
+			return printTicket(cmd, t.GetTicket(), tl)
+		},
+	}
+}
+
+func printTicket(cmd *cobra.Command, t *whistlev1.Ticket, tl *whistlev1.GetTimelineResponse) error {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "Ticket    %s  (%s)\n", t.GetNumber(), t.GetId())
+	fmt.Fprintf(out, "Matter    %s  %s\n", t.GetCategory(), t.GetTitle())
+	fmt.Fprintf(out, "Where     grid %s %s\n", t.GetLocation().GetGridId(), t.GetLocation().GetAddress())
+	fmt.Fprintf(out, "Reported  %s by %s via %s (%s whistle)\n", when(t.GetReportedAt()), t.GetReporter().GetOrgUnitId(),
+		enumName(t.GetSource()), enumName(t.GetKind()))
+	fmt.Fprintf(out, "          %s\n", t.GetDescription())
+	fmt.Fprintf(out, "Trace     %s\n", t.GetTraceId())
+	st := tl.GetState()
+	if st == nil {
+		fmt.Fprintln(out, "\nNo events projected yet; try again in a moment.")
+		return nil
+	}
+	fmt.Fprintf(out, "Now       %s (version %d)  lead %s  escalation %d  reworks %d\n\n",
+		strings.TrimPrefix(st.GetStatus().String(), "TICKET_STATUS_"), st.GetVersion(), dash(st.GetLeadDepartmentId()),
+		st.GetEscalationLevel(), st.GetReworkCount())
+	var rows [][]string
+	for _, e := range tl.GetEntries() {
+		rows = append(rows, []string{fmt.Sprint(e.GetVersion()), when(e.GetOccurredAt()), e.GetEventType(),
+			e.GetProducer(), dash(e.GetActor().GetId()), e.GetSummary()})
+	}
+	return table(out, "V\tWHEN\tEVENT\tSERVICE\tACTOR\tWHAT", rows)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ticketID accepts a ticket id or number and returns the id.
+func ticketID(ctx context.Context, c loop.Clients, arg string) (string, error) {
+	if ids.Valid(arg) {
+		return arg, nil
+	}
+	t, err := c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: arg})
+	if err != nil {
+		return "", fmt.Errorf("find ticket %s: %w", arg, err)
+	}
+	return t.GetTicket().GetId(), nil
+}

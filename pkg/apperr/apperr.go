@@ -1,0 +1,58 @@
+// Package apperr gives errors a kind that the API edge turns into a gRPC status
+// code, in one place (pkg/grpcserver). Services declare their sentinel errors
+// with New in their errors.go and wrap them with context:
+//
+//	var ErrNotAccepted = apperr.New(apperr.FailedPrecondition, "ticket is not accepted: accept it first")
+//	return fmt.Errorf("resolve %s: %w", id, ErrNotAccepted)
+package apperr
+
+import "errors"
+
+// Kind classifies an error for callers.
+type Kind int
+
+const (
+	// Internal is a fault of ours; callers cannot fix it by changing the request.
+	Internal Kind = iota
+	// InvalidArgument means the request itself is wrong.
+	InvalidArgument
+	// NotFound means what the request names does not exist (or is out of the caller's sight).
+	NotFound
+	// FailedPrecondition means the request is fine but the state does not allow it now.
+	FailedPrecondition
+	// AlreadyExists means the thing to create is there already.
+	AlreadyExists
+	// PermissionDenied means the caller may not do this.
+	PermissionDenied
+	// Unauthenticated means the caller's identity could not be established.
+	Unauthenticated
+	// Unavailable means a dependency is down; retrying later may work.
+	Unavailable
+	// ResourceExhausted means the caller must slow down.
+	ResourceExhausted
+)
+
+// Error is an error with a Kind.
+type Error struct {
+	kind Kind
+	msg  string
+}
+
+// New returns an error of the given kind. The message should say what is wrong
+// and what to do next.
+func New(kind Kind, msg string) *Error { return &Error{kind: kind, msg: msg} }
+
+// Error returns the message.
+func (e *Error) Error() string { return e.msg }
+
+// Kind returns the error's kind.
+func (e *Error) Kind() Kind { return e.kind }
+
+// KindOf returns the kind of the first *Error in err's chain, or Internal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.kind
+	}
+	return Internal
+}

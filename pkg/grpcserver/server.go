@@ -1,0 +1,143 @@
+// Package grpcserver builds Whistle's gRPC servers the same way everywhere:
+// OpenTelemetry on every call, request validation from the proto annotations
+// (protovalidate), panic recovery, errors mapped to status codes in one place
+// (ToStatus) and logged once with the trace id, the health service and
+// reflection, and a graceful stop with a deadline.
+package grpcserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"buf.build/go/protovalidate"
+	pvinterceptor "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+)
+
+// Options configure a server.
+type Options struct {
+	// Log receives one line per failed call. Default: discard.
+	Log *slog.Logger
+	// Telemetry traces and measures every call. Default: none.
+	Telemetry *telemetry.Telemetry
+	// ServerOptions are appended (e.g. TLS credentials).
+	ServerOptions []grpc.ServerOption
+}
+
+// Server is a gRPC server with health and reflection registered.
+type Server struct {
+	// GRPC is the underlying server; register services on it.
+	GRPC   *grpc.Server
+	health *health.Server
+}
+
+// New returns a server; register services, call SetServing, then Serve.
+func New(o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Telemetry == nil {
+		o.Telemetry = telemetry.Noop()
+	}
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, fmt.Errorf("request validator: %w", err)
+	}
+	rec := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		o.Log.ErrorContext(ctx, "panic in RPC handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return fmt.Errorf("panic: %v", p)
+	})
+	opts := append([]grpc.ServerOption{
+		grpc.StatsHandler(otelgrpc.NewServerHandler(
+			otelgrpc.WithTracerProvider(o.Telemetry.Tracer),
+			otelgrpc.WithMeterProvider(o.Telemetry.Meter),
+			otelgrpc.WithPropagators(telemetry.Propagator))),
+		grpc.ChainUnaryInterceptor(
+			unaryErrors(o.Log),
+			recovery.UnaryServerInterceptor(rec),
+			pvinterceptor.UnaryServerInterceptor(validator)),
+		grpc.ChainStreamInterceptor(
+			streamErrors(o.Log),
+			recovery.StreamServerInterceptor(rec),
+			pvinterceptor.StreamServerInterceptor(validator)),
+	}, o.ServerOptions...)
+	s := &Server{GRPC: grpc.NewServer(opts...), health: health.NewServer()}
+	healthpb.RegisterHealthServer(s.GRPC, s.health)
+	reflection.Register(s.GRPC)
+	return s, nil
+}
+
+// SetServing marks services (full names, e.g. "whistle.v1.IntakeService") and
+// the server as a whole ("") as serving in the health service.
+func (s *Server) SetServing(services ...string) {
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for _, name := range services {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+}
+
+// Serve accepts connections on lis until Stop.
+func (s *Server) Serve(lis net.Listener) error { return s.GRPC.Serve(lis) }
+
+// Stop marks the server not serving, lets calls in flight finish for up to
+// timeout, then cuts the rest.
+func (s *Server) Stop(timeout time.Duration) {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.GRPC.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		s.GRPC.Stop()
+		<-done
+	}
+}
+
+func unaryErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		resp, err := h(ctx, req)
+		if err != nil {
+			return nil, logged(ctx, log, info.FullMethod, err)
+		}
+		return resp, nil
+	}
+}
+
+func streamErrors(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if err := h(srv, ss); err != nil {
+			return logged(ss.Context(), log, info.FullMethod, err)
+		}
+		return nil
+	}
+}
+
+// logged maps err to a status and logs it once: server faults at error level,
+// caller mistakes at info level.
+func logged(ctx context.Context, log *slog.Logger, method string, err error) error {
+	st := ToStatus(ctx, err)
+	level := slog.LevelInfo
+	switch st.Code() {
+	case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unavailable, codes.DeadlineExceeded:
+		level = slog.LevelError
+	case codes.Canceled:
+		level = slog.LevelDebug
+	}
+	log.Log(ctx, level, "rpc failed", "method", method, "code", st.Code().String(), "err", err.Error())
+	return st.Err()
+}

@@ -1,0 +1,48 @@
+package grpcserver_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/whistle-civic/whistle/pkg/apperr"
+	"github.com/whistle-civic/whistle/pkg/grpcserver"
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+func TestToStatus(t *testing.T) {
+	t.Parallel()
+	notFound := apperr.New(apperr.NotFound, "ticket not found")
+	_, transition := ticket.Next(ticket.Dispatched, ticket.Resolve)
+	tests := []struct {
+		name     string
+		err      error
+		code     codes.Code
+		contains string
+	}{
+		{"wrapped kind", fmt.Errorf("accept x: %w", notFound), codes.NotFound, "accept x: ticket not found"},
+		{"status passes", status.Error(codes.InvalidArgument, "bad field"), codes.InvalidArgument, "bad field"},
+		{"transition", fmt.Errorf("resolve x: %w", transition), codes.FailedPrecondition, "cannot resolve a DISPATCHED ticket"},
+		{"database starting", &pgconn.PgError{Code: "57P03"}, codes.Unavailable, "database is unreachable"},
+		{"deadline", fmt.Errorf("q: %w", context.DeadlineExceeded), codes.DeadlineExceeded, "ran out of time"},
+		{"unknown", errors.New("secret detail"), codes.Internal, "internal error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st := grpcserver.ToStatus(context.Background(), tt.err)
+			if st.Code() != tt.code || !strings.Contains(st.Message(), tt.contains) {
+				t.Fatalf("ToStatus = %s %q, want %s containing %q", st.Code(), st.Message(), tt.code, tt.contains)
+			}
+			if tt.code == codes.Internal && strings.Contains(st.Message(), "secret") {
+				t.Fatalf("internal details leaked: %q", st.Message())
+			}
+		})
+	}
+}

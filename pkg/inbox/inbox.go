@@ -1,0 +1,143 @@
+// Package inbox makes event consumers idempotent and ordered per ticket. A
+// Processor records each event it handles in the inbox table in the same
+// transaction as the handler's effect, so an event delivered twice changes
+// nothing the second time, and it applies the ticket-version rule the handler
+// reports (pkg/ticket.Order): stale events are acknowledged and ignored,
+// events from the future wait.
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/postgres"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+// ApplyFunc applies one event inside the inbox transaction (carried by ctx;
+// postgres.DB.InTx joins it) and says what it decided. Returning ticket.Later
+// rolls the transaction back and retries the event after a delay; an error
+// rolls back and retries with backoff, then dead-letters.
+type ApplyFunc func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error)
+
+// Processor is an idempotent event handler for one consumer.
+type Processor struct {
+	// DB holds the inbox table (the service's schema).
+	DB *postgres.DB
+	// Consumer names the consumer in the inbox, e.g. "dispatch".
+	Consumer string
+	// Apply is the effect.
+	Apply ApplyFunc
+	// Telemetry for metrics. Default: none.
+	Telemetry *telemetry.Telemetry
+	// Log receives decisions at debug level. Default: discard.
+	Log *slog.Logger
+
+	once     sync.Once
+	outcomes metric.Int64Counter
+}
+
+// Outcomes of handling an event, as recorded in metrics.
+const (
+	OutcomeApplied   = "applied"
+	OutcomeStale     = "stale"
+	OutcomeDuplicate = "duplicate"
+	OutcomeLater     = "later"
+)
+
+var errLater = errors.New("later")
+
+// Handle is a bus.Handler.
+func (p *Processor) Handle(ctx context.Context, m *bus.Message) error {
+	ev, err := events.Decode(m.Data)
+	if err != nil {
+		return bus.Poison(err)
+	}
+	if typ := events.TypeOf(ev); typ != m.EventType {
+		return bus.Poison(fmt.Errorf("event %s is a %s event but came on %s", ev.GetEventId(), typ, m.Subject))
+	}
+	outcome, err := p.process(ctx, ev)
+	p.count(ctx, outcome)
+	if outcome == OutcomeLater {
+		return bus.ErrLater
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s event %s for ticket %s v%d: %w", p.Consumer, events.TypeOf(ev), ev.GetEventId(),
+			ev.GetTicketId(), ev.GetTicketVersion(), err)
+	}
+	if p.Log != nil {
+		p.Log.DebugContext(ctx, "event handled", "consumer", p.Consumer, "event", events.TypeOf(ev),
+			"ticket", ev.GetTicketId(), "version", ev.GetTicketVersion(), "outcome", outcome)
+	}
+	return nil
+}
+
+// Process handles a decoded event and returns the outcome. It is Handle
+// without the message plumbing, for tests and replays.
+func (p *Processor) Process(ctx context.Context, ev *whistlev1.Event) (string, error) {
+	return p.process(ctx, ev)
+}
+
+func (p *Processor) process(ctx context.Context, ev *whistlev1.Event) (string, error) {
+	outcome := ""
+	err := p.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id, outcome) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, p.Consumer, ev.GetEventId(), OutcomeApplied)
+		if err != nil {
+			return fmt.Errorf("record in inbox: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			outcome = OutcomeDuplicate
+			return nil
+		}
+		d, err := p.Apply(ctx, ev)
+		if err != nil {
+			return err
+		}
+		switch d {
+		case ticket.Apply:
+			outcome = OutcomeApplied
+		case ticket.Stale:
+			outcome = OutcomeStale
+			_, err = tx.Exec(ctx, `UPDATE inbox SET outcome = $3 WHERE consumer = $1 AND event_id = $2`,
+				p.Consumer, ev.GetEventId(), OutcomeStale)
+			return err
+		case ticket.Later:
+			outcome = OutcomeLater
+			return errLater
+		default:
+			return fmt.Errorf("apply returned no decision")
+		}
+		return nil
+	})
+	if errors.Is(err, errLater) {
+		return OutcomeLater, nil
+	}
+	return outcome, err
+}
+
+func (p *Processor) count(ctx context.Context, outcome string) {
+	if outcome == "" {
+		return
+	}
+	p.once.Do(func() {
+		tel := p.Telemetry
+		if tel == nil {
+			tel = telemetry.Noop()
+		}
+		p.outcomes, _ = tel.Meter.Meter("whistle/inbox").Int64Counter("whistle.inbox.events",
+			metric.WithDescription("Events seen by an idempotent consumer, by outcome (applied, stale, duplicate, later)"))
+	})
+	p.outcomes.Add(ctx, 1, metric.WithAttributes(attribute.String("consumer", p.Consumer), attribute.String("outcome", outcome)))
+}

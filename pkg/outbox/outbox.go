@@ -1,0 +1,49 @@
+// Package outbox is the transactional outbox: Append writes events in the same
+// transaction as the state change they announce, and a Relay publishes what
+// was committed to JetStream, exactly once in effect.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/postgres"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+)
+
+// Append writes evs to the outbox of the schema q is bound to, with ctx's
+// trace context, so the events' consumers continue the same trace. Call it
+// inside the transaction that makes the change the events announce; if that
+// transaction rolls back, the events never leave.
+func Append(ctx context.Context, q postgres.Querier, evs ...*whistlev1.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	headers, err := json.Marshal(telemetry.Inject(ctx))
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	for _, ev := range evs {
+		typ := events.TypeOf(ev)
+		if typ == "" {
+			return fmt.Errorf("outbox: event %s has no body", ev.GetEventId())
+		}
+		payload, err := proto.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("outbox: encode %s event: %w", typ, err)
+		}
+		b.Queue(`INSERT INTO outbox (event_id, event_type, payload, headers) VALUES ($1, $2, $3, $4)`,
+			ev.GetEventId(), typ, payload, headers)
+	}
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("outbox: append %d events: %w", len(evs), err)
+	}
+	return nil
+}

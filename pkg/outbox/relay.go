@@ -1,0 +1,270 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/postgres"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+)
+
+// Relay publishes committed outbox rows to JetStream. Any number of relays
+// may run against one schema (one per replica): each claims a batch of unsent
+// rows with FOR UPDATE SKIP LOCKED, publishes them asynchronously with
+// Nats-Msg-Id set to the event id, waits for every ack and marks the acked
+// rows sent, all before releasing its claim. A relay that dies between
+// publishing and marking leaves the rows unsent; they are published again and
+// JetStream's duplicate window drops the copies, and consumers deduplicate on
+// the event id as well.
+type Relay struct {
+	// DB is the service's database; its schema's outbox is relayed.
+	DB *postgres.DB
+	// Bus is where events go.
+	Bus *bus.Bus
+	// Batch is how many rows one claim takes. Default 256.
+	Batch int
+	// Poll is the fallback interval between looks at the outbox when no
+	// notification arrives. Default 1 s.
+	Poll time.Duration
+	// Retention is how long sent rows are kept before being deleted. Default 1 h.
+	Retention time.Duration
+	// Telemetry for spans and metrics. Default: none.
+	Telemetry *telemetry.Telemetry
+	// Log receives failures. Default: discard.
+	Log *slog.Logger
+
+	published metric.Int64Counter
+}
+
+func (r *Relay) defaults() {
+	if r.Batch == 0 {
+		r.Batch = 256
+	}
+	if r.Poll == 0 {
+		r.Poll = time.Second
+	}
+	if r.Retention == 0 {
+		r.Retention = time.Hour
+	}
+	if r.Telemetry == nil {
+		r.Telemetry = telemetry.Noop()
+	}
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Run relays until ctx is cancelled, then returns nil. It wakes on the
+// schema's LISTEN/NOTIFY channel "<schema>_outbox" and, as a fallback, every
+// Poll; on failure it backs off up to 10 s and tries again.
+func (r *Relay) Run(ctx context.Context) error {
+	r.defaults()
+	if err := r.instruments(); err != nil {
+		return err
+	}
+	wake := make(chan struct{}, 1)
+	go r.listen(ctx, wake)
+	poll := time.NewTicker(r.Poll)
+	defer poll.Stop()
+	purge := time.NewTicker(time.Minute)
+	defer purge.Stop()
+	failures := 0
+	for {
+		n, err := r.Flush(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			failures++
+			delay := min(time.Duration(failures)*250*time.Millisecond, 10*time.Second)
+			r.Log.Warn("outbox relay failed; retrying", "schema", r.DB.Schema, "err", err, "retry_in", delay)
+			if !pause(ctx, delay) {
+				return nil
+			}
+			continue
+		case n == r.Batch:
+			failures = 0
+			continue // more may be waiting
+		}
+		failures = 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-poll.C:
+		case <-purge.C:
+			r.purge(ctx)
+		}
+	}
+}
+
+// Flush publishes one batch of unsent rows and returns how many were
+// published and marked sent.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	r.defaults()
+	sent := 0
+	var pubErr error
+	err := r.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := claim(ctx, tx, r.Batch)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		ids, err := r.publish(ctx, rows)
+		pubErr = err
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`, ids); err != nil {
+			return fmt.Errorf("mark %d outbox rows sent: %w", len(ids), err)
+		}
+		sent = len(ids)
+		return nil
+	})
+	if err == nil {
+		err = pubErr
+	}
+	return sent, err
+}
+
+type row struct {
+	id        int64
+	eventID   string
+	eventType string
+	payload   []byte
+	headers   map[string]string
+}
+
+func claim(ctx context.Context, tx pgx.Tx, limit int) ([]row, error) {
+	rs, err := tx.Query(ctx, `SELECT id, event_id::text, event_type, payload, headers FROM outbox
+		WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	return pgx.CollectRows(rs, func(rw pgx.CollectableRow) (row, error) {
+		var out row
+		var h []byte
+		if err := rw.Scan(&out.id, &out.eventID, &out.eventType, &out.payload, &h); err != nil {
+			return out, err
+		}
+		return out, json.Unmarshal(h, &out.headers)
+	})
+}
+
+// publish sends rows asynchronously and returns the ids of those acked.
+func (r *Relay) publish(ctx context.Context, rows []row) ([]int64, error) {
+	js := r.Bus.JetStream()
+	tracer := r.Telemetry.Tracer.Tracer("whistle/outbox")
+	futures := make([]jetstream.PubAckFuture, len(rows))
+	var errs []error
+	for i, rw := range rows {
+		subject := r.Bus.Subject(rw.eventType)
+		pctx := telemetry.Extract(ctx, propagation.MapCarrier(rw.headers))
+		pctx, span := tracer.Start(pctx, "send "+rw.eventType, trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(
+				attribute.String("messaging.system", "nats"),
+				attribute.String("messaging.operation.type", "send"),
+				attribute.String("messaging.destination.name", subject),
+				attribute.String("messaging.message.id", rw.eventID),
+			))
+		msg := &nats.Msg{Subject: subject, Data: rw.payload, Header: nats.Header{}}
+		telemetry.Propagator.Inject(pctx, telemetry.HeaderCarrier(msg.Header))
+		span.End()
+		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(rw.eventID), jetstream.WithExpectStream(r.Bus.Stream()))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("publish %s %s: %w", rw.eventType, rw.eventID, err))
+			continue
+		}
+		futures[i] = f
+	}
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	var ids []int64
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+			ids = append(ids, rows[i].id)
+		case err := <-f.Err():
+			errs = append(errs, fmt.Errorf("publish %s %s: %w", rows[i].eventType, rows[i].eventID, err))
+		case <-timeout.C:
+			errs = append(errs, fmt.Errorf("publish: no ack from JetStream within 10 s for %d events", len(futures)-i))
+			return ids, errors.Join(errs...)
+		case <-ctx.Done():
+			return ids, ctx.Err()
+		}
+	}
+	if r.published != nil {
+		r.published.Add(ctx, int64(len(ids)))
+	}
+	return ids, errors.Join(errs...)
+}
+
+func (r *Relay) purge(ctx context.Context) {
+	_, err := r.DB.Pool.Exec(ctx, `DELETE FROM outbox WHERE id IN (
+		SELECT id FROM outbox WHERE sent_at < $1 LIMIT 10000)`, time.Now().Add(-r.Retention))
+	if err != nil && ctx.Err() == nil {
+		r.Log.Warn("purging sent outbox rows failed", "schema", r.DB.Schema, "err", err)
+	}
+}
+
+// listen signals wake whenever the outbox channel is notified, and once after
+// every (re)connection, since notifications sent while it was away are lost.
+func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
+	channel := r.DB.Schema + "_outbox"
+	for ctx.Err() == nil {
+		err := r.listenOnce(ctx, channel, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		r.Log.Warn("outbox listener lost its connection; reconnecting", "channel", channel, "err", err)
+		pause(ctx, time.Second)
+	}
+}
+
+func (r *Relay) listenOnce(ctx context.Context, channel string, wake chan<- struct{}) error {
+	conn, err := pgx.ConnectConfig(ctx, r.DB.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	for {
+		signal(wake)
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func signal(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

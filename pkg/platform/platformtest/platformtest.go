@@ -1,0 +1,57 @@
+// Package platformtest builds a service's dependencies for a test: a freshly
+// migrated database of its own, a JetStream of its own (see natstest), a
+// logger that writes to the test log, and a clock.
+package platformtest
+
+import (
+	"io/fs"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/natstest"
+	"github.com/whistle-civic/whistle/pkg/pgtest"
+	"github.com/whistle-civic/whistle/pkg/platform"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+)
+
+// Deps returns dependencies for the service with this schema and migrations,
+// on a new database and the test's JetStream env (nil: a new one).
+func Deps(tb testing.TB, schema string, migrations fs.FS, env *natstest.Env, clk clock.Clock) platform.Deps {
+	tb.Helper()
+	if env == nil {
+		env = natstest.New(tb)
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return platform.Deps{
+		DB:        pgtest.Open(tb, schema, migrations),
+		Bus:       env.Connect(tb, "test-"+schema),
+		Telemetry: telemetry.Noop(),
+		Log:       Logger(tb),
+		Clock:     clk,
+	}
+}
+
+// Logger returns a logger that writes warnings and errors to the test's log
+// (and nothing once the test has ended).
+func Logger(tb testing.TB) *slog.Logger {
+	w := &testWriter{tb: tb}
+	tb.Cleanup(func() { w.done.Store(true) })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct {
+	tb   testing.TB
+	done atomic.Bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.tb.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}

@@ -1,0 +1,19 @@
+package postgres
+
+import "time"
+
+// NullTime turns the zero time into NULL for a nullable timestamptz column.
+func NullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// TimeOf turns a nullable timestamptz read back into a UTC time (zero for NULL).
+func TimeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}

@@ -1,0 +1,234 @@
+package dispatch
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Level is a level of the org tree; values equal whistle.v1.OrgLevel.
+type Level int32
+
+// The org tree's levels, top down.
+const (
+	LevelCity      Level = 1
+	LevelDistrict  Level = 2
+	LevelStreet    Level = 3
+	LevelCommunity Level = 4
+	LevelGrid      Level = 5
+)
+
+var levelNames = map[string]Level{"city": LevelCity, "district": LevelDistrict, "street": LevelStreet,
+	"community": LevelCommunity, "grid": LevelGrid}
+
+// ParseLevel reads a level's name ("district").
+func ParseLevel(s string) (Level, bool) {
+	l, ok := levelNames[s]
+	return l, ok
+}
+
+// String names the level.
+func (l Level) String() string {
+	for n, v := range levelNames {
+		if v == l {
+			return n
+		}
+	}
+	return fmt.Sprintf("Level(%d)", int32(l))
+}
+
+// OrgUnit is a node of the org tree.
+type OrgUnit struct {
+	ID, Name string
+	Level    Level
+	ParentID string
+}
+
+// Department is a functional department at city or district level.
+type Department struct {
+	ID, Name string
+	// Kind says what it does, e.g. "urban-management"; matters name kinds.
+	Kind string
+	// OrgUnitID is the city or district it belongs to.
+	OrgUnitID string
+}
+
+// Matter is an entry of the matter catalog (事项清单).
+type Matter struct {
+	Code, Name         string
+	LeadKind           string
+	LeadLevel          Level
+	AssistKinds        []string
+	Urgency            string
+	AcceptWithin       time.Duration
+	ResolveWithin      time.Duration
+	CommunityMaySummon bool
+}
+
+// Catalog is a version of the org tree, departments and matter catalog.
+// It is immutable once built by NewCatalog.
+type Catalog struct {
+	Version     string
+	CityCode    string
+	units       map[string]OrgUnit
+	departments map[string]Department
+	matters     map[string]Matter
+	unitOrder   []string
+	deptOrder   []string
+	matterOrder []string
+}
+
+// NewCatalog checks units, departments and matters together and returns the
+// catalog, or an error listing every problem found.
+func NewCatalog(version, cityCode string, units []OrgUnit, depts []Department, matters []Matter) (*Catalog, error) {
+	c := &Catalog{Version: version, CityCode: cityCode, units: map[string]OrgUnit{},
+		departments: map[string]Department{}, matters: map[string]Matter{}}
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if version == "" {
+		bad("version is empty")
+	}
+	for _, u := range units {
+		if _, dup := c.units[u.ID]; dup {
+			bad("org unit %q appears twice", u.ID)
+		}
+		c.units[u.ID] = u
+		c.unitOrder = append(c.unitOrder, u.ID)
+	}
+	for _, u := range units {
+		c.checkUnit(u, bad)
+	}
+	for _, d := range depts {
+		if _, dup := c.departments[d.ID]; dup {
+			bad("department %q appears twice", d.ID)
+		}
+		if _, clash := c.units[d.ID]; clash {
+			bad("department %q has the id of an org unit", d.ID)
+		}
+		if u, ok := c.units[d.OrgUnitID]; !ok || (u.Level != LevelCity && u.Level != LevelDistrict) {
+			bad("department %q belongs to %q, which is not a city or district", d.ID, d.OrgUnitID)
+		}
+		c.departments[d.ID] = d
+		c.deptOrder = append(c.deptOrder, d.ID)
+	}
+	for _, m := range matters {
+		if _, dup := c.matters[m.Code]; dup {
+			bad("matter %q appears twice", m.Code)
+		}
+		c.checkMatter(m, bad)
+		c.matters[m.Code] = m
+		c.matterOrder = append(c.matterOrder, m.Code)
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, fmt.Errorf("%w (%d problems):\n- %s", ErrBadCatalog, len(problems), strings.Join(problems, "\n- "))
+	}
+	return c, nil
+}
+
+func (c *Catalog) checkUnit(u OrgUnit, bad func(string, ...any)) {
+	if u.Level < LevelCity || u.Level > LevelGrid {
+		bad("org unit %q has no valid level", u.ID)
+		return
+	}
+	if u.Level == LevelCity {
+		if u.ParentID != "" {
+			bad("city %q has a parent", u.ID)
+		}
+		return
+	}
+	p, ok := c.units[u.ParentID]
+	if !ok {
+		bad("%s %q has no parent %s (parent %q not found)", u.Level, u.ID, u.Level-1, u.ParentID)
+		return
+	}
+	if p.Level != u.Level-1 {
+		bad("%s %q sits under %s %q; it must sit under a %s", u.Level, u.ID, p.Level, p.ID, u.Level-1)
+	}
+	for seen, cur := map[string]bool{u.ID: true}, p; cur.ParentID != ""; cur = c.units[cur.ParentID] {
+		if seen[cur.ID] {
+			bad("org unit %q is in a cycle", u.ID)
+			return
+		}
+		seen[cur.ID] = true
+	}
+}
+
+func (c *Catalog) checkMatter(m Matter, bad func(string, ...any)) {
+	if m.AcceptWithin <= 0 || m.ResolveWithin <= 0 {
+		bad("matter %q has no deadlines (accept_within and resolve_within must be positive)", m.Code)
+	} else if m.ResolveWithin < m.AcceptWithin {
+		bad("matter %q must be resolved within %s, before it must be accepted (%s)", m.Code, m.ResolveWithin, m.AcceptWithin)
+	}
+	if m.LeadLevel != LevelCity && m.LeadLevel != LevelDistrict {
+		bad("matter %q: lead level must be city or district", m.Code)
+	}
+	if !c.hasKind(m.LeadKind) {
+		bad("matter %q: no department of lead kind %q", m.Code, m.LeadKind)
+	}
+	for _, k := range m.AssistKinds {
+		if !c.hasKind(k) {
+			bad("matter %q: no department of assisting kind %q", m.Code, k)
+		}
+	}
+}
+
+func (c *Catalog) hasKind(kind string) bool {
+	for _, d := range c.departments {
+		if d.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrBadCatalog is wrapped by every catalog validation error.
+var ErrBadCatalog = errors.New("catalog refused")
+
+// Unit returns an org unit.
+func (c *Catalog) Unit(id string) (OrgUnit, bool) { u, ok := c.units[id]; return u, ok }
+
+// Matter returns a matter by code.
+func (c *Catalog) Matter(code string) (Matter, bool) { m, ok := c.matters[code]; return m, ok }
+
+// Department returns a department by id.
+func (c *Catalog) Department(id string) (Department, bool) { d, ok := c.departments[id]; return d, ok }
+
+// Units lists the org units in catalog order.
+func (c *Catalog) Units() []OrgUnit { return ordered(c.unitOrder, c.units) }
+
+// Departments lists the departments in catalog order.
+func (c *Catalog) Departments() []Department { return ordered(c.deptOrder, c.departments) }
+
+// Matters lists the matters in catalog order.
+func (c *Catalog) Matters() []Matter { return ordered(c.matterOrder, c.matters) }
+
+func ordered[T any](keys []string, m map[string]T) []T {
+	out := make([]T, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
+
+// ancestor returns the unit at level above (or at) id, walking up the tree.
+func (c *Catalog) ancestor(id string, level Level) (OrgUnit, bool) {
+	for u, ok := c.units[id]; ok; u, ok = c.units[u.ParentID] {
+		if u.Level == level {
+			return u, true
+		}
+	}
+	return OrgUnit{}, false
+}
+
+// departmentOf returns the department of kind that belongs to org unit at.
+func (c *Catalog) departmentOf(kind, at string) (Department, bool) {
+	for _, id := range c.deptOrder {
+		if d := c.departments[id]; d.Kind == kind && d.OrgUnitID == at {
+			return d, true
+		}
+	}
+	return Department{}, false
+}

@@ -1,0 +1,19 @@
+package dispatch
+
+import (
+	"context"
+
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+// Apply exposes the consumers' effects to the tests, by event type.
+func Apply(s *Service) func(context.Context, *whistlev1.Event) (ticket.Decision, error) {
+	return func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+		if events.TypeOf(ev) == events.Reported {
+			return s.applyReported(ctx, ev)
+		}
+		return s.applyFollowed(ctx, ev)
+	}
+}

@@ -1,0 +1,45 @@
+package evaluation
+
+import (
+	"context"
+
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+func (s *Service) applyResolved(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	r := ev.GetResolved()
+	return s.Open(ctx, Resolution{
+		TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
+		DepartmentID: r.GetDepartmentId(), Result: r.GetResult(), ResolvedAt: ev.GetOccurredAt().AsTime(),
+		Synthetic: ev.GetSynthetic(), TraceParent: telemetry.TraceParent(ctx),
+	})
+}
+
+func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	err := s.Reporter(ctx, ev.GetTicketId(), ev.GetReported().GetTicket().GetReporter().GetOrgUnitId())
+	return ticket.Apply, err
+}
+
+// toEvents announces a verdict: evaluated (at the resolved version), then
+// closed or reopened (the next version).
+func toEvents(e Evaluation, action ticket.Action) []*whistlev1.Event {
+	meta := events.Meta{
+		TicketID: e.TicketID, TicketNumber: e.Number, Version: e.Version - 1, OccurredAt: e.EvaluatedAt,
+		Producer: Name, Synthetic: e.Synthetic,
+		Actor: &whistlev1.Actor{Id: e.Evaluator.ID, OrgUnitId: e.Evaluator.OrgUnitID, DisplayName: e.Evaluator.Name},
+	}
+	judged := events.MustNew(meta, &whistlev1.TicketEvaluated{
+		Verdict: whistlev1.Verdict(e.Verdict), Comment: e.Comment, Round: e.Round, ReasonCodes: e.ReasonCodes,
+		DepartmentId: e.DepartmentID,
+	})
+	meta.Version = e.Version
+	if action == ticket.Close {
+		return []*whistlev1.Event{judged, events.MustNew(meta, &whistlev1.TicketClosed{FinalVerdict: whistlev1.Verdict(e.Verdict)})}
+	}
+	return []*whistlev1.Event{judged, events.MustNew(meta, &whistlev1.TicketReopened{
+		DepartmentId: e.DepartmentID, ReasonCodes: e.ReasonCodes, Comment: e.Comment, ReworkCount: e.Round,
+	})}
+}

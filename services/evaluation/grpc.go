@@ -1,0 +1,95 @@
+package evaluation
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/ids"
+	"github.com/whistle-civic/whistle/pkg/pagetoken"
+	"github.com/whistle-civic/whistle/pkg/timeconv"
+)
+
+// grpcServer is the EvaluationService API.
+type grpcServer struct {
+	whistlev1.UnimplementedEvaluationServiceServer
+	svc *Service
+}
+
+func (g *grpcServer) GetEvaluation(ctx context.Context, req *whistlev1.GetEvaluationRequest) (*whistlev1.GetEvaluationResponse, error) {
+	e, err := g.svc.Get(ctx, req.GetTicketId())
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.GetEvaluationResponse{Evaluation: toProtoEvaluation(e)}, nil
+}
+
+func (g *grpcServer) ListOpenEvaluations(ctx context.Context, req *whistlev1.ListOpenEvaluationsRequest) (*whistlev1.ListOpenEvaluationsResponse, error) {
+	after, err := fromPageToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	es, next, err := g.svc.ListOpen(ctx, OpenFilter{ReporterOrgUnitID: req.GetReporterOrgUnitId(), After: after,
+		Limit: int(req.GetPageSize())})
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.ListOpenEvaluationsResponse{NextPageToken: toPageToken(next)}
+	for _, e := range es {
+		resp.Evaluations = append(resp.Evaluations, toProtoEvaluation(e))
+	}
+	return resp, nil
+}
+
+func (g *grpcServer) Evaluate(ctx context.Context, req *whistlev1.EvaluateRequest) (*whistlev1.EvaluateResponse, error) {
+	ev := req.GetEvaluator()
+	e, err := g.svc.Evaluate(ctx, Judgement{
+		TicketID: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
+		ReasonCodes: req.GetReasonCodes(),
+		Evaluator:   Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.EvaluateResponse{Evaluation: toProtoEvaluation(e)}, nil
+}
+
+func toProtoEvaluation(e Evaluation) *whistlev1.Evaluation {
+	out := &whistlev1.Evaluation{
+		TicketId: e.TicketID, TicketNumber: e.Number, Round: e.Round, State: whistlev1.EvaluationState(e.State),
+		DepartmentId: e.DepartmentID, Result: e.Result, OpenedAt: timestamppb.New(e.OpenedAt),
+		Verdict: whistlev1.Verdict(e.Verdict), Comment: e.Comment, EvaluatedAt: timeconv.ToProto(e.EvaluatedAt),
+		ReporterOrgUnitId: e.ReporterOrgUnitID, Synthetic: e.Synthetic,
+	}
+	if e.Evaluator.ID != "" {
+		out.Evaluator = &whistlev1.Actor{Id: e.Evaluator.ID, OrgUnitId: e.Evaluator.OrgUnitID, DisplayName: e.Evaluator.Name}
+	}
+	return out
+}
+
+// Page tokens encode the cursor "<opened_at in RFC 3339 nanoseconds>|<ticket id>".
+func toPageToken(c *OpenCursor) string {
+	if c == nil {
+		return ""
+	}
+	return pagetoken.Encode(c.OpenedAt.UTC().Format(time.RFC3339Nano) + "|" + c.TicketID)
+}
+
+func fromPageToken(token string) (OpenCursor, error) {
+	raw, err := pagetoken.Decode(token)
+	if err != nil {
+		return OpenCursor{}, ErrBadPageToken
+	}
+	if raw == "" {
+		return OpenCursor{}, nil
+	}
+	at, id, ok := strings.Cut(raw, "|")
+	t, terr := time.Parse(time.RFC3339Nano, at)
+	if !ok || terr != nil || !ids.Valid(id) {
+		return OpenCursor{}, ErrBadPageToken
+	}
+	return OpenCursor{OpenedAt: t, TicketID: id}, nil
+}

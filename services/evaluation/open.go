@@ -1,0 +1,48 @@
+package evaluation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+// Resolution is a department's result, which opens a round of evaluation.
+type Resolution struct {
+	TicketID, Number string
+	Version          int64
+	DepartmentID     string
+	Result           string
+	ResolvedAt       time.Time
+	Synthetic        bool
+	TraceParent      string
+}
+
+// Open starts a new round of evaluation for a resolved ticket.
+func (s *Service) Open(ctx context.Context, r Resolution) (ticket.Decision, error) {
+	var decision ticket.Decision
+	err := s.store.Update(ctx, r.TicketID, func(e *Evaluation) (ticket.Action, error) {
+		decision = ticket.Order(ticket.Monotonic, e.Version, r.Version, true)
+		if decision != ticket.Apply {
+			return "", nil
+		}
+		*e = Evaluation{TicketID: r.TicketID, Number: r.Number, Round: e.Round + 1, State: Open, Version: r.Version,
+			DepartmentID: r.DepartmentID, Result: r.Result, OpenedAt: r.ResolvedAt, Synthetic: r.Synthetic,
+			TraceParent: r.TraceParent}
+		return "", nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("open evaluation of %s: %w", r.TicketID, err)
+	}
+	return decision, nil
+}
+
+// Reporter records who reported a ticket, so its community can find the
+// evaluations waiting for it.
+func (s *Service) Reporter(ctx context.Context, ticketID, orgUnitID string) error {
+	if err := s.store.SaveReporter(ctx, ticketID, orgUnitID); err != nil {
+		return fmt.Errorf("record reporter of %s: %w", ticketID, err)
+	}
+	return nil
+}

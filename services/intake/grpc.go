@@ -1,0 +1,105 @@
+package intake
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/pagetoken"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+)
+
+// grpcServer is the IntakeService API. Requests arrive validated against
+// their proto annotations; errors are mapped to statuses by pkg/grpcserver.
+type grpcServer struct {
+	whistlev1.UnimplementedIntakeServiceServer
+	svc *Service
+}
+
+func (g *grpcServer) Report(ctx context.Context, req *whistlev1.ReportRequest) (*whistlev1.ReportResponse, error) {
+	t, created, err := g.svc.Report(ctx, fromProtoReport(req))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.ReportResponse{Ticket: toProtoTicket(t), Created: created}, nil
+}
+
+func (g *grpcServer) GetTicket(ctx context.Context, req *whistlev1.GetTicketRequest) (*whistlev1.GetTicketResponse, error) {
+	t, err := g.svc.GetTicket(ctx, req.GetTicket())
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.GetTicketResponse{Ticket: toProtoTicket(t)}, nil
+}
+
+func (g *grpcServer) ListTickets(ctx context.Context, req *whistlev1.ListTicketsRequest) (*whistlev1.ListTicketsResponse, error) {
+	after, err := pagetoken.Decode(req.GetPageToken())
+	if err != nil {
+		return nil, ErrBadPageToken
+	}
+	f := ListFilter{
+		ReporterOrgUnitID: req.GetReporterOrgUnitId(), Category: req.GetCategory(), Source: Source(req.GetSource()),
+		IncludeSynthetic: req.GetIncludeSynthetic(), After: after, Limit: int(req.GetPageSize()),
+	}
+	if req.ReportedAfter != nil {
+		f.ReportedAfter = req.GetReportedAfter().AsTime()
+	}
+	if req.ReportedBefore != nil {
+		f.ReportedBefore = req.GetReportedBefore().AsTime()
+	}
+	ts, next, err := g.svc.ListTickets(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.ListTicketsResponse{NextPageToken: pagetoken.Encode(next)}
+	for _, t := range ts {
+		resp.Tickets = append(resp.Tickets, toProtoTicket(t))
+	}
+	return resp, nil
+}
+
+func fromProtoReport(req *whistlev1.ReportRequest) ReportInput {
+	return ReportInput{
+		IdempotencyKey: req.GetIdempotencyKey(),
+		Kind:           Kind(req.GetKind()),
+		Source:         Source(req.GetSource()),
+		Category:       req.GetCategory(),
+		Title:          req.GetTitle(),
+		Description:    req.GetDescription(),
+		Location:       fromProtoLocation(req.GetLocation()),
+		Reporter: Reporter{
+			OrgUnitID: req.GetReporter().GetOrgUnitId(),
+			Name:      req.GetReporter().GetName(),
+			Phone:     req.GetReporter().GetPhone(),
+		},
+		Synthetic: req.GetSynthetic(),
+	}
+}
+
+func fromProtoLocation(l *whistlev1.Location) Location {
+	out := Location{GridID: l.GetGridId(), Address: l.GetAddress()}
+	if c := l.GetCoordinates(); c != nil {
+		out.HasCoordinates, out.Latitude, out.Longitude = true, c.GetLatitude(), c.GetLongitude()
+	}
+	return out
+}
+
+func toProtoTicket(t Ticket) *whistlev1.Ticket {
+	loc := &whistlev1.Location{GridId: t.Location.GridID, Address: t.Location.Address}
+	if t.Location.HasCoordinates {
+		loc.Coordinates = &whistlev1.Coordinates{Latitude: t.Location.Latitude, Longitude: t.Location.Longitude}
+	}
+	return &whistlev1.Ticket{
+		Id: t.ID, Number: t.Number, Kind: whistlev1.WhistleKind(t.Kind), Source: whistlev1.Source(t.Source),
+		Category: t.Category, Title: t.Title, Description: t.Description, Location: loc,
+		Reporter: &whistlev1.Reporter{
+			OrgUnitId: t.Reporter.OrgUnitID, Name: t.Reporter.Name, Phone: t.Reporter.Phone,
+		},
+		Synthetic:        t.Synthetic,
+		ReportedAt:       timestamppb.New(t.ReportedAt),
+		TraceId:          telemetry.TraceIDOf(t.TraceParent),
+		IdempotencyKey:   t.IdempotencyKey,
+		RelatedTicketIds: t.RelatedTicketIDs,
+	}
+}

@@ -1,0 +1,50 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// numberBlock is how many ticket numbers a process reserves at a time.
+const numberBlock = 20
+
+// numberSource reserves ranges of a day's ticket numbers.
+type numberSource interface {
+	// ReserveNumbers reserves n numbers of day (YYYYMMDD) and returns the last
+	// one reserved; the range is (last-n, last].
+	ReserveNumbers(ctx context.Context, day string, n int64) (int64, error)
+}
+
+// numbers hands out human-readable ticket numbers, "<city>-<YYYYMMDD>-<nnnnn>",
+// counted per day in the city's time zone. It reserves numbers in blocks
+// (one short transaction per block, not a lock held by every report), so
+// numbers are unique but not gap-free: a restart forfeits the rest of its
+// block, and replicas interleave.
+type numbers struct {
+	city  string
+	loc   *time.Location
+	src   numberSource
+	mu    sync.Mutex
+	day   string
+	next  int64
+	limit int64
+}
+
+// Next returns the next number for the day of now.
+func (n *numbers) Next(ctx context.Context, now time.Time) (string, error) {
+	day := now.In(n.loc).Format("20060102")
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if day != n.day || n.next > n.limit {
+		last, err := n.src.ReserveNumbers(ctx, day, numberBlock)
+		if err != nil {
+			return "", fmt.Errorf("reserve ticket numbers: %w", err)
+		}
+		n.day, n.next, n.limit = day, last-numberBlock+1, last
+	}
+	num := n.next
+	n.next++
+	return fmt.Sprintf("%s-%s-%05d", n.city, day, num), nil
+}

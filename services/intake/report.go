@@ -1,0 +1,108 @@
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/whistle-civic/whistle/pkg/ids"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+)
+
+// ReportInput is a whistle to accept. The API layer has already checked each
+// field's shape; Report checks what needs the whole report.
+type ReportInput struct {
+	IdempotencyKey   string
+	Kind             Kind
+	Source           Source
+	Category         string
+	Title            string
+	Description      string
+	Location         Location
+	Reporter         Reporter
+	Synthetic        bool
+	RelatedTicketIDs []string
+}
+
+// reportStore is what Report needs from storage.
+type reportStore interface {
+	// FindByKey returns the ticket reported with this key from this org unit, or ErrNotFound.
+	FindByKey(ctx context.Context, reporterOrgUnit, key string) (Ticket, error)
+	// Create stores a new ticket and its reported event in one transaction. It
+	// returns errDuplicateKey if a ticket with the same key exists.
+	Create(ctx context.Context, t Ticket) error
+}
+
+// Report accepts a whistle and returns its ticket, and whether it was created
+// now (false: the same key and report were seen before; the earlier ticket is
+// returned and nothing changes).
+func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, bool, error) {
+	in.Description = strings.TrimSpace(in.Description)
+	in.Title = strings.TrimSpace(in.Title)
+	if in.Description == "" {
+		return Ticket{}, false, fmt.Errorf("report: %w", ErrBlank)
+	}
+	fp := fingerprint(in)
+	if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
+		return t, false, err
+	}
+	ctx, span := s.tracer.Start(ctx, "intake.report")
+	defer span.End()
+	number, err := s.numbers.Next(ctx, s.clock.Now())
+	if err != nil {
+		return Ticket{}, false, fmt.Errorf("report: %w", err)
+	}
+	t := Ticket{
+		ID: ids.New(), Number: number, Kind: in.Kind, Source: in.Source, Category: in.Category,
+		Title: in.Title, Description: in.Description, Location: in.Location, Reporter: in.Reporter,
+		Synthetic: in.Synthetic, ReportedAt: s.clock.Now(), IdempotencyKey: in.IdempotencyKey,
+		Fingerprint: fp, TraceParent: telemetry.TraceParent(ctx), RelatedTicketIDs: in.RelatedTicketIDs,
+	}
+	if err := s.store.Create(ctx, t); err != nil {
+		if err == errDuplicateKey { // a concurrent retry won the race
+			if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
+				return t, false, err
+			}
+		}
+		return Ticket{}, false, fmt.Errorf("report: %w", err)
+	}
+	s.log.InfoContext(ctx, "whistle reported", "ticket", t.ID, "number", t.Number, "category", t.Category,
+		"reporter", t.Reporter.OrgUnitID, "synthetic", t.Synthetic)
+	return t, true, nil
+}
+
+// existing returns the ticket already reported with in's key, if any; a key
+// reused for a different report is an error.
+func (s *Service) existing(ctx context.Context, in ReportInput, fp string) (Ticket, bool, error) {
+	t, err := s.store.FindByKey(ctx, in.Reporter.OrgUnitID, in.IdempotencyKey)
+	if err == ErrNotFound {
+		return Ticket{}, false, nil
+	}
+	if err != nil {
+		return Ticket{}, false, fmt.Errorf("report: %w", err)
+	}
+	if t.Fingerprint != fp {
+		return Ticket{}, false, fmt.Errorf("report with key %q (ticket %s): %w", in.IdempotencyKey, t.Number, ErrKeyReused)
+	}
+	return t, true, nil
+}
+
+// fingerprint hashes every field of the report, so that a retry (same
+// fields) can be told from a different report under the same key.
+func fingerprint(in ReportInput) string {
+	h := sha256.New()
+	for _, f := range []string{
+		strconv.Itoa(int(in.Kind)), strconv.Itoa(int(in.Source)), in.Category, in.Title, in.Description,
+		in.Location.GridID, strconv.FormatBool(in.Location.HasCoordinates),
+		strconv.FormatFloat(in.Location.Latitude, 'g', -1, 64), strconv.FormatFloat(in.Location.Longitude, 'g', -1, 64),
+		in.Location.Address, in.Reporter.OrgUnitID, in.Reporter.Name, in.Reporter.Phone,
+		strconv.FormatBool(in.Synthetic), strings.Join(in.RelatedTicketIDs, ","),
+	} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

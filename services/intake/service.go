@@ -1,0 +1,88 @@
+// Package intake is the intake service (吹哨): it takes whistles in from grids,
+// communities, hotlines and other systems, keeps them as reported, and
+// announces each new ticket with a reported event. It also turns monitoring's
+// hot spots (proactive events) into proactive tickets.
+//
+// Files: service.go wires the service; report.go, get.go, list.go and
+// proactive.go are its use cases over the plain values in ticket.go;
+// store.go (PostgreSQL), grpc.go (the API) and events.go (JetStream) are the
+// adapters at its edges.
+package intake
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+
+	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/platform"
+	"log/slog"
+)
+
+// Name is the service's name: its schema, consumer and telemetry name.
+const Name = "intake"
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the intake schema's migrations.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+// Config is the intake service's own configuration.
+type Config struct {
+	// City prefixes ticket numbers, e.g. "HH" gives "HH-20261126-00042". Default "HH".
+	City string
+	// TimeZone decides which day a ticket number counts in. Default Asia/Shanghai.
+	TimeZone *time.Location
+}
+
+// Service is the intake service.
+type Service struct {
+	deps  platform.Deps
+	store interface {
+		reportStore
+		ticketReader
+		ticketLister
+	}
+	numbers *numbers
+	clock   clock.Clock
+	log     *slog.Logger
+	tracer  trace.Tracer
+}
+
+// New builds the service on its dependencies.
+func New(d platform.Deps, cfg Config) *Service {
+	if cfg.City == "" {
+		cfg.City = "HH"
+	}
+	if cfg.TimeZone == nil {
+		cfg.TimeZone = time.FixedZone("CST", 8*3600)
+	}
+	st := &store{db: d.DB}
+	return &Service{
+		deps: d, store: st, clock: d.Clock, log: d.Log,
+		numbers: &numbers{city: cfg.City, loc: cfg.TimeZone, src: st},
+		tracer:  d.Telemetry.Tracer.Tracer("whistle/" + Name),
+	}
+}
+
+// Register adds the IntakeService API to a gRPC server.
+func (s *Service) Register(r grpc.ServiceRegistrar) {
+	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s})
+}
+
+// Run relays the outbox and consumes proactive events until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	return platform.Run(ctx, s.deps, platform.Consumer{
+		Name: Name, EventTypes: []string{events.Proactive}, Apply: s.applyProactive,
+	})
+}

@@ -1,0 +1,138 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/whistle-civic/whistle/pkg/outbox"
+	"github.com/whistle-civic/whistle/pkg/postgres"
+)
+
+// store keeps tickets in the intake schema.
+type store struct {
+	db *postgres.DB
+}
+
+var errDuplicateKey = errors.New("a ticket with this idempotency key exists")
+
+const ticketColumns = `id, number, kind, source, category, title, description,
+	grid_id, has_coordinates, latitude, longitude, address,
+	reporter_org_unit_id, reporter_name, reporter_phone, synthetic, reported_at,
+	idempotency_key, fingerprint, trace_parent, related_ticket_ids`
+
+// Create stores t and its reported event in one transaction.
+func (s *store) Create(ctx context.Context, t Ticket) error {
+	if t.RelatedTicketIDs == nil {
+		t.RelatedTicketIDs = []string{}
+	}
+	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+			ON CONFLICT (reporter_org_unit_id, idempotency_key) DO NOTHING`,
+			t.ID, t.Number, t.Kind, t.Source, t.Category, t.Title, t.Description,
+			t.Location.GridID, t.Location.HasCoordinates, t.Location.Latitude, t.Location.Longitude, t.Location.Address,
+			t.Reporter.OrgUnitID, t.Reporter.Name, t.Reporter.Phone, t.Synthetic, t.ReportedAt,
+			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs)
+		if err != nil {
+			return fmt.Errorf("insert ticket: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return errDuplicateKey
+		}
+		return outbox.Append(ctx, tx, toReportedEvent(t))
+	})
+}
+
+// FindByKey returns the ticket reported with key from reporterOrgUnit.
+func (s *store) FindByKey(ctx context.Context, reporterOrgUnit, key string) (Ticket, error) {
+	return s.one(ctx, `WHERE reporter_org_unit_id = $1 AND idempotency_key = $2`, reporterOrgUnit, key)
+}
+
+// Get returns a ticket by id.
+func (s *store) Get(ctx context.Context, id string) (Ticket, error) {
+	return s.one(ctx, `WHERE id = $1`, id)
+}
+
+// GetByNumber returns a ticket by number.
+func (s *store) GetByNumber(ctx context.Context, number string) (Ticket, error) {
+	return s.one(ctx, `WHERE number = $1`, number)
+}
+
+func (s *store) one(ctx context.Context, where string, args ...any) (Ticket, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT `+ticketColumns+` FROM tickets `+where, args...)
+	if err != nil {
+		return Ticket{}, err
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, fromRow)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Ticket{}, ErrNotFound
+	}
+	return t, err
+}
+
+// List returns tickets matching f, newest first.
+func (s *store) List(ctx context.Context, f ListFilter) ([]Ticket, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.ReporterOrgUnitID != "" {
+		add("reporter_org_unit_id = ?", f.ReporterOrgUnitID)
+	}
+	if f.Category != "" {
+		add("category = ?", f.Category)
+	}
+	if f.Source != 0 {
+		add("source = ?", f.Source)
+	}
+	if !f.ReportedAfter.IsZero() {
+		add("reported_at >= ?", f.ReportedAfter)
+	}
+	if !f.ReportedBefore.IsZero() {
+		add("reported_at < ?", f.ReportedBefore)
+	}
+	if !f.IncludeSynthetic {
+		where = append(where, "NOT synthetic")
+	}
+	if f.After != "" {
+		add("id < ?", f.After)
+	}
+	sql := `SELECT ` + ticketColumns + ` FROM tickets`
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	sql += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	rows, err := s.db.Q(ctx).Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, fromRow)
+}
+
+// ReserveNumbers reserves n ticket numbers of day in a transaction of its own,
+// so the counter's row lock is held only for an instant.
+func (s *store) ReserveNumbers(ctx context.Context, day string, n int64) (int64, error) {
+	var last int64
+	err := s.db.Pool.QueryRow(ctx, `INSERT INTO ticket_numbers (day, last) VALUES ($1, $2)
+		ON CONFLICT (day) DO UPDATE SET last = ticket_numbers.last + EXCLUDED.last
+		RETURNING last`, day, n).Scan(&last)
+	return last, err
+}
+
+func fromRow(row pgx.CollectableRow) (Ticket, error) {
+	var t Ticket
+	err := row.Scan(&t.ID, &t.Number, &t.Kind, &t.Source, &t.Category, &t.Title, &t.Description,
+		&t.Location.GridID, &t.Location.HasCoordinates, &t.Location.Latitude, &t.Location.Longitude, &t.Location.Address,
+		&t.Reporter.OrgUnitID, &t.Reporter.Name, &t.Reporter.Phone, &t.Synthetic, &t.ReportedAt,
+		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs)
+	t.ReportedAt = t.ReportedAt.UTC()
+	return t, err
+}

@@ -1,0 +1,61 @@
+package intake
+
+import "time"
+
+// Kind is a whistle's kind; values equal whistle.v1.WhistleKind.
+type Kind int32
+
+// The whistle kinds.
+const (
+	KindDaily     Kind = 1
+	KindTough     Kind = 2
+	KindEmergency Kind = 3
+)
+
+// Source is the channel a whistle came in through; values equal whistle.v1.Source.
+type Source int32
+
+// SourceProactive is a ticket raised by monitoring from a hot spot.
+const SourceProactive Source = 7
+
+// Location is where the problem is.
+type Location struct {
+	// GridID is the grid's org unit id; empty when unknown.
+	GridID string
+	// HasCoordinates says whether Latitude and Longitude are set.
+	HasCoordinates bool
+	// Latitude and Longitude in WGS-84 degrees.
+	Latitude, Longitude float64
+	// Address in words.
+	Address string
+}
+
+// Reporter is who blew the whistle.
+type Reporter struct {
+	// OrgUnitID is the reporting org unit (grid, community, hotline, system).
+	OrgUnitID string
+	// Name and Phone are personal data; optional.
+	Name, Phone string
+}
+
+// Ticket is a whistle as reported.
+type Ticket struct {
+	ID, Number     string
+	Kind           Kind
+	Source         Source
+	Category       string
+	Title          string
+	Description    string
+	Location       Location
+	Reporter       Reporter
+	Synthetic      bool
+	ReportedAt     time.Time
+	IdempotencyKey string
+	// Fingerprint identifies the report's content, to tell a retry from a
+	// different report that reuses an idempotency key.
+	Fingerprint string
+	// TraceParent is the W3C traceparent of the ticket's own trace.
+	TraceParent string
+	// RelatedTicketIDs are the tickets a proactive ticket was raised from.
+	RelatedTicketIDs []string
+}

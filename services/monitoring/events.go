@@ -1,0 +1,78 @@
+package monitoring
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+// applyEvent projects any event about a ticket.
+func (s *Service) applyEvent(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	if ev.GetTicketId() == "" {
+		return ticket.Apply, nil // proactive events concern no ticket yet
+	}
+	return s.Project(ctx, ev.GetTicketId(), fromEvent(ctx, ev))
+}
+
+// fromEvent reads what an event says about its ticket.
+func fromEvent(ctx context.Context, ev *whistlev1.Event) Change {
+	typ := events.TypeOf(ev)
+	action, _ := events.ActionOf(typ)
+	c := Change{Action: action, Number: ev.GetTicketNumber(), Entry: Entry{
+		EventID: ev.GetEventId(), EventType: typ, Version: ev.GetTicketVersion(), Transition: action != "",
+		OccurredAt: ev.GetOccurredAt().AsTime(), ActorID: ev.GetActor().GetId(), ActorOrg: ev.GetActor().GetOrgUnitId(),
+		ActorName: ev.GetActor().GetDisplayName(), Producer: ev.GetProducer(), TraceID: telemetry.TraceID(ctx),
+	}}
+	c.Entry.Summary = summary(ev, &c)
+	return c
+}
+
+// summary says in words what the event did, and picks the facts the state keeps.
+func summary(ev *whistlev1.Event, c *Change) string {
+	switch b := ev.GetBody().(type) {
+	case *whistlev1.Event_Reported:
+		t := b.Reported.GetTicket()
+		c.Category, c.ReportedAt, c.Synthetic = t.GetCategory(), t.GetReportedAt().AsTime(), ev.GetSynthetic()
+		return fmt.Sprintf("reported from %s via %s: %s", t.GetReporter().GetOrgUnitId(), short(t.GetSource().String()), t.GetCategory())
+	case *whistlev1.Event_Triaged:
+		return fmt.Sprintf("waits for a person at %s: %s", b.Triaged.GetOrgUnitId(), b.Triaged.GetReason())
+	case *whistlev1.Event_Dispatched:
+		c.LeadDepartmentID = b.Dispatched.GetLeadDepartmentId()
+		return "dispatched: " + b.Dispatched.GetRule()
+	case *whistlev1.Event_Accepted:
+		return "accepted by " + b.Accepted.GetDepartmentId()
+	case *whistlev1.Event_Progressed:
+		return "progress from " + b.Progressed.GetDepartmentId() + ": " + b.Progressed.GetNote()
+	case *whistlev1.Event_Returned:
+		return fmt.Sprintf("returned by %s (%s): %s", b.Returned.GetDepartmentId(), short(b.Returned.GetReasonCode().String()), b.Returned.GetNote())
+	case *whistlev1.Event_Arbitrated:
+		c.LeadDepartmentID = b.Arbitrated.GetDepartmentId()
+		return fmt.Sprintf("arbitrated by %s: %s must handle it", b.Arbitrated.GetDecidedByOrgUnitId(), b.Arbitrated.GetDepartmentId())
+	case *whistlev1.Event_Escalated:
+		c.EscalationLevel = b.Escalated.GetLevel()
+		return fmt.Sprintf("escalated to level %d (%s overdue), supervised by %s", b.Escalated.GetLevel(), b.Escalated.GetStage(), b.Escalated.GetNotifiedOrgUnitId())
+	case *whistlev1.Event_Resolved:
+		return "resolved by " + b.Resolved.GetDepartmentId() + ": " + b.Resolved.GetResult()
+	case *whistlev1.Event_Evaluated:
+		return fmt.Sprintf("evaluated (round %d): %s", b.Evaluated.GetRound(), short(b.Evaluated.GetVerdict().String()))
+	case *whistlev1.Event_Reopened:
+		c.ReworkCount = b.Reopened.GetReworkCount()
+		return fmt.Sprintf("reopened for rework #%d: %s", b.Reopened.GetReworkCount(), strings.Join(b.Reopened.GetReasonCodes(), ", "))
+	case *whistlev1.Event_Closed:
+		return "closed: " + short(b.Closed.GetFinalVerdict().String())
+	}
+	return events.TypeOf(ev)
+}
+
+// short drops an enum value's type prefix: VERDICT_SATISFIED → satisfied.
+func short(enum string) string {
+	for _, p := range []string{"VERDICT_", "SOURCE_", "RETURN_REASON_"} {
+		enum = strings.TrimPrefix(enum, p)
+	}
+	return strings.ToLower(enum)
+}

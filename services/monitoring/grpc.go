@@ -1,0 +1,56 @@
+package monitoring
+
+import (
+	"context"
+	"sort"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/timeconv"
+)
+
+// grpcServer is the MonitoringService API.
+type grpcServer struct {
+	whistlev1.UnimplementedMonitoringServiceServer
+	svc *Service
+}
+
+func (g *grpcServer) GetTimeline(ctx context.Context, req *whistlev1.GetTimelineRequest) (*whistlev1.GetTimelineResponse, error) {
+	st, entries, err := g.svc.Timeline(ctx, req.GetTicketId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.GetTimelineResponse{State: toProtoState(st)}
+	for _, e := range entries {
+		resp.Entries = append(resp.Entries, &whistlev1.TimelineEntry{
+			EventId: e.EventID, EventType: e.EventType, Version: e.Version, OccurredAt: timestamppb.New(e.OccurredAt),
+			Actor:    &whistlev1.Actor{Id: e.ActorID, OrgUnitId: e.ActorOrg, DisplayName: e.ActorName},
+			Producer: e.Producer, TraceId: e.TraceID, Status: whistlev1.TicketStatus(e.Status), Summary: e.Summary,
+		})
+	}
+	return resp, nil
+}
+
+func (g *grpcServer) GetCounts(ctx context.Context, req *whistlev1.GetCountsRequest) (*whistlev1.GetCountsResponse, error) {
+	counts, err := g.svc.Counts(ctx, req.GetIncludeSynthetic())
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.GetCountsResponse{}
+	for st, n := range counts {
+		resp.Counts = append(resp.Counts, &whistlev1.StatusCount{Status: whistlev1.TicketStatus(st), Count: n})
+		resp.Total += n
+	}
+	sort.Slice(resp.Counts, func(i, j int) bool { return resp.Counts[i].Status < resp.Counts[j].Status })
+	return resp, nil
+}
+
+func toProtoState(st State) *whistlev1.TicketState {
+	return &whistlev1.TicketState{
+		TicketId: st.TicketID, Number: st.Number, Status: whistlev1.TicketStatus(st.Status), Version: st.Version,
+		EscalationLevel: st.EscalationLevel, LeadDepartmentId: st.LeadDepartmentID, Category: st.Category,
+		ReworkCount: st.ReworkCount, Synthetic: st.Synthetic, ReportedAt: timeconv.ToProto(st.ReportedAt),
+		UpdatedAt: timestamppb.New(st.UpdatedAt), TraceId: st.TraceID,
+	}
+}

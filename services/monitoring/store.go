@@ -1,0 +1,131 @@
+package monitoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/whistle-civic/whistle/pkg/postgres"
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+// store keeps the read models in the monitoring schema.
+type store struct {
+	db *postgres.DB
+}
+
+const stateColumns = `ticket_id, ticket_number, status, version, escalation_level, lead_department_id, category,
+	rework_count, synthetic, reported_at, updated_at, trace_id`
+
+const entryColumns = `event_id, event_type, version, transition, occurred_at, actor_id, actor_org_unit_id,
+	actor_name, producer, trace_id, status, summary`
+
+// Update locks a ticket's state (zero if none), lets fn change it, and when fn
+// returns an entry, records the entry in the timeline, saves the state and
+// moves the ticket between the live counts — all in one transaction.
+func (s *store) Update(ctx context.Context, ticketID string, fn func(st *State) (*Entry, error)) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		st, err := getState(ctx, tx, ticketID, " FOR UPDATE")
+		if errors.Is(err, ErrNotFound) {
+			st, err = State{}, nil
+		}
+		if err != nil {
+			return err
+		}
+		before := st
+		e, err := fn(&st)
+		if err != nil || e == nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO timeline (ticket_id, `+entryColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+			ticketID, e.EventID, e.EventType, e.Version, e.Transition, e.OccurredAt, e.ActorID, e.ActorOrg, e.ActorName,
+			e.Producer, e.TraceID, e.Status, e.Summary)
+		b.Queue(`INSERT INTO tickets (`+stateColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+			ON CONFLICT (ticket_id) DO UPDATE SET ticket_number = $2, status = $3, version = $4, escalation_level = $5,
+				lead_department_id = $6, category = $7, rework_count = $8, synthetic = $9, reported_at = $10,
+				updated_at = $11`,
+			ticketID, st.Number, st.Status, st.Version, st.EscalationLevel, st.LeadDepartmentID, st.Category,
+			st.ReworkCount, st.Synthetic, postgres.NullTime(st.ReportedAt), st.UpdatedAt, st.TraceID)
+		if before.Status != st.Status {
+			if before.Status != ticket.StatusUnknown {
+				b.Queue(`UPDATE status_counts SET n = n - 1 WHERE status = $1 AND synthetic = $2`, before.Status, before.Synthetic)
+			}
+			b.Queue(`INSERT INTO status_counts (status, synthetic, n) VALUES ($1, $2, 1)
+				ON CONFLICT (status, synthetic) DO UPDATE SET n = status_counts.n + 1`, st.Status, st.Synthetic)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("record %s of %s: %w", e.EventType, ticketID, err)
+		}
+		return nil
+	})
+}
+
+// Timeline returns a ticket's state and entries in order: by version, the
+// transition that produced a version before what happened at it.
+func (s *store) Timeline(ctx context.Context, ticketID string) (State, []Entry, error) {
+	q := s.db.Q(ctx)
+	st, err := getState(ctx, q, ticketID, "")
+	if err != nil {
+		return State{}, nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT `+entryColumns+` FROM timeline WHERE ticket_id = $1
+		ORDER BY version, transition DESC, occurred_at, event_id`, ticketID)
+	if err != nil {
+		return State{}, nil, err
+	}
+	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Entry, error) {
+		var e Entry
+		err := row.Scan(&e.EventID, &e.EventType, &e.Version, &e.Transition, &e.OccurredAt, &e.ActorID, &e.ActorOrg,
+			&e.ActorName, &e.Producer, &e.TraceID, &e.Status, &e.Summary)
+		e.OccurredAt = e.OccurredAt.UTC()
+		return e, err
+	})
+	return st, entries, err
+}
+
+// Counts returns the live counts per status (statuses with none left out).
+func (s *store) Counts(ctx context.Context, includeSynthetic bool) (map[ticket.Status]int64, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT status, sum(n)::bigint FROM status_counts
+		WHERE NOT synthetic OR $1 GROUP BY status`, includeSynthetic)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[ticket.Status]int64{}
+	for rows.Next() {
+		var st ticket.Status
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		if n != 0 {
+			out[st] = n
+		}
+	}
+	return out, rows.Err()
+}
+
+func getState(ctx context.Context, q postgres.Querier, ticketID, lock string) (State, error) {
+	rows, err := q.Query(ctx, `SELECT `+stateColumns+` FROM tickets WHERE ticket_id = $1`+lock, ticketID)
+	if err != nil {
+		return State{}, err
+	}
+	st, err := pgx.CollectExactlyOneRow(rows, fromStateRow)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return State{}, ErrNotFound
+	}
+	return st, err
+}
+
+func fromStateRow(row pgx.CollectableRow) (State, error) {
+	var st State
+	var reported *time.Time
+	err := row.Scan(&st.TicketID, &st.Number, &st.Status, &st.Version, &st.EscalationLevel, &st.LeadDepartmentID,
+		&st.Category, &st.ReworkCount, &st.Synthetic, &reported, &st.UpdatedAt, &st.TraceID)
+	st.ReportedAt, st.UpdatedAt = postgres.TimeOf(reported), st.UpdatedAt.UTC()
+	return st, err
+}

@@ -1,0 +1,23 @@
+package response
+
+import (
+	"context"
+
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
+
+// Apply exposes the consumers' effects to the tests, by event type.
+func Apply(s *Service) func(context.Context, *whistlev1.Event) (ticket.Decision, error) {
+	return func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+		switch events.TypeOf(ev) {
+		case events.Dispatched:
+			return s.applyDispatched(ctx, ev)
+		case events.Reopened:
+			return s.applyReopened(ctx, ev)
+		default:
+			return s.applyFinished(ctx, ev)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+// Package response is the response service (应哨/办结): each department's
+// inbox of dispatched tickets, and the work departments do on them — report in
+// (accept), resolve, and rework what evaluation sent back.
+//
+// Files: service.go wires the service; receive.go, accept.go, resolve.go,
+// rework.go and list.go are its use cases over the plain values in item.go;
+// store.go (PostgreSQL), grpc.go (the API) and events.go (JetStream) are the
+// adapters at its edges.
+package response
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+
+	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/platform"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
+)
+
+// Name is the service's name: its schema, consumer and telemetry name.
+const Name = "response"
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the response schema's migrations.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+// Service is the response service.
+type Service struct {
+	deps   platform.Deps
+	store  inbox
+	clock  clock.Clock
+	log    *slog.Logger
+	tracer trace.Tracer
+}
+
+// New builds the service on its dependencies.
+func New(d platform.Deps) *Service {
+	return &Service{deps: d, store: &store{db: d.DB}, clock: d.Clock, log: d.Log,
+		tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}
+}
+
+// Register adds the ResponseService API to a gRPC server.
+func (s *Service) Register(r grpc.ServiceRegistrar) {
+	whistlev1.RegisterResponseServiceServer(r, &grpcServer{svc: s})
+}
+
+// Run relays the outbox and consumes dispatched, reopened and finished
+// tickets, until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	return platform.Run(ctx, s.deps,
+		platform.Consumer{Name: Name, EventTypes: []string{events.Dispatched}, Apply: s.applyDispatched},
+		platform.Consumer{Name: Name + "-rework", EventTypes: []string{events.Reopened}, Apply: s.applyReopened},
+		platform.Consumer{Name: Name + "-finish", EventTypes: finishing, Apply: s.applyFinished},
+	)
+}
+
+// ticketSpan starts a span in the ticket's own trace, linked to the caller's.
+func (s *Service) ticketSpan(ctx context.Context, name, ticketID string) (context.Context, trace.Span) {
+	return telemetry.StartTicketSpan(ctx, s.tracer, name, s.store.TraceParent(ctx, ticketID))
+}
