@@ -45,29 +45,6 @@ func (f *fixture) deliver(t *testing.T, ev *whistlev1.Event) string {
 	return outcome
 }
 
-// outbox returns the events dispatch announced, oldest first.
-func (f *fixture) outbox(t *testing.T) []*whistlev1.Event {
-	t.Helper()
-	rows, err := f.deps.DB.Pool.Query(context.Background(), "SELECT payload FROM outbox ORDER BY id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []*whistlev1.Event
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			t.Fatal(err)
-		}
-		ev, err := events.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
-}
-
 func reported(id, category, grid string) *whistlev1.Event {
 	return events.MustNew(events.Meta{TicketID: id, TicketNumber: "HH-20261126-00001", Version: 1, OccurredAt: now,
 		Producer: "intake"}, &whistlev1.TicketReported{Ticket: &whistlev1.Ticket{
@@ -92,7 +69,7 @@ func TestReportedTicketIsDispatchedOnce(t *testing.T) {
 	if got := f.deliver(t, copyEv); got != inbox.OutcomeStale {
 		t.Fatalf("second announcement: %s, want stale", got)
 	}
-	out := f.outbox(t)
+	out := platformtest.Outbox(t, f.deps.DB)
 	if len(out) != 1 || events.TypeOf(out[0]) != events.Dispatched {
 		t.Fatalf("outbox %v, want one dispatched event", out)
 	}
@@ -112,7 +89,7 @@ func TestOffCatalogTicketIsTriaged(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.deliver(t, reported(ids.New(), "ufo_sighting", "xc-hd-dj-g02"))
-	out := f.outbox(t)
+	out := platformtest.Outbox(t, f.deps.DB)
 	if len(out) != 1 || out[0].GetTriaged().GetOrgUnitId() != "xc-hd" || out[0].GetTicketVersion() != 2 {
 		t.Fatalf("outbox %v, want triaged at xc-hd", out)
 	}
@@ -147,7 +124,7 @@ func TestReturnedTicketWaitsInTriage(t *testing.T) {
 	f.deliver(t, reported(id, "road_damage", "xc-hd-dj-g01"))
 	f.deliver(t, moved(id, 3, &whistlev1.TicketReturned{DepartmentId: "xc-urban",
 		ReasonCode: whistlev1.ReturnReason_RETURN_REASON_NOT_OUR_JURISDICTION, Note: "private road"}))
-	out := f.outbox(t)
+	out := platformtest.Outbox(t, f.deps.DB)
 	last := out[len(out)-1]
 	if len(out) != 2 || last.GetTicketVersion() != 4 || last.GetTriaged().GetOrgUnitId() != "xc-hd" {
 		t.Fatalf("outbox %v, want triaged v4 at xc-hd", out)

@@ -54,26 +54,6 @@ func (f *fixture) resolved(t *testing.T, id string, version int64) {
 		Producer: "response"}, &whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
 }
 
-func (f *fixture) events(t *testing.T) []*whistlev1.Event {
-	t.Helper()
-	rows, err := f.deps.DB.Pool.Query(context.Background(), "SELECT payload FROM outbox ORDER BY id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []*whistlev1.Event
-	for rows.Next() {
-		var b []byte
-		_ = rows.Scan(&b)
-		ev, err := events.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
-}
-
 var community = &whistlev1.Actor{Id: "officer-7", OrgUnitId: "xc-hd-dj", DisplayName: "Zhao"}
 
 func TestUnsatisfiedReopensThenSatisfiedCloses(t *testing.T) {
@@ -87,7 +67,7 @@ func TestUnsatisfiedReopensThenSatisfiedCloses(t *testing.T) {
 	if err != nil || resp.GetEvaluation().GetState() != whistlev1.EvaluationState_EVALUATION_STATE_DONE {
 		t.Fatalf("evaluate: %v, %v", resp, err)
 	}
-	evs := f.events(t)
+	evs := platformtest.Outbox(t, f.deps.DB)
 	if len(evs) != 2 || evs[0].GetEvaluated().GetRound() != 1 || evs[0].GetTicketVersion() != 4 ||
 		evs[1].GetReopened().GetReworkCount() != 1 || evs[1].GetTicketVersion() != 5 ||
 		evs[1].GetReopened().GetComment() != "still broken" {
@@ -95,15 +75,15 @@ func TestUnsatisfiedReopensThenSatisfiedCloses(t *testing.T) {
 	}
 	// A second verdict in the same round is refused and changes nothing.
 	_, err = f.client.Evaluate(ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: whistlev1.Verdict_VERDICT_SATISFIED, Evaluator: community})
-	if status.Code(err) != codes.FailedPrecondition || len(f.events(t)) != 2 {
-		t.Fatalf("second verdict: %v (%d events)", err, len(f.events(t)))
+	if status.Code(err) != codes.FailedPrecondition || len(platformtest.Outbox(t, f.deps.DB)) != 2 {
+		t.Fatalf("second verdict: %v (%d events)", err, len(platformtest.Outbox(t, f.deps.DB)))
 	}
 	// Reworked and resolved again: round 2, satisfied closes at version 7.
 	f.resolved(t, id, 6)
 	if _, err := f.client.Evaluate(ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: whistlev1.Verdict_VERDICT_BASICALLY_SATISFIED, Evaluator: community}); err != nil {
 		t.Fatal(err)
 	}
-	evs = f.events(t)
+	evs = platformtest.Outbox(t, f.deps.DB)
 	if len(evs) != 4 || evs[2].GetEvaluated().GetRound() != 2 || evs[2].GetTicketVersion() != 6 ||
 		evs[3].GetClosed().GetFinalVerdict() != whistlev1.Verdict_VERDICT_BASICALLY_SATISFIED || evs[3].GetTicketVersion() != 7 {
 		t.Fatalf("events %v", evs)
@@ -161,7 +141,7 @@ func TestBadVerdictsChangeNothing(t *testing.T) {
 			}
 		})
 	}
-	if n := len(f.events(t)); n != 0 {
+	if n := len(platformtest.Outbox(t, f.deps.DB)); n != 0 {
 		t.Fatalf("bad verdicts wrote %d events", n)
 	}
 }

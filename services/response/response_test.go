@@ -73,15 +73,11 @@ func actor(dept string) *whistlev1.Actor {
 
 func (f *fixture) lastEvent(t *testing.T) *whistlev1.Event {
 	t.Helper()
-	var b []byte
-	if err := f.deps.DB.Pool.QueryRow(context.Background(), "SELECT payload FROM outbox ORDER BY id DESC LIMIT 1").Scan(&b); err != nil {
-		t.Fatal(err)
+	evs := platformtest.Outbox(t, f.deps.DB)
+	if len(evs) == 0 {
+		t.Fatal("no event in the outbox")
 	}
-	ev, err := events.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return evs[len(evs)-1]
 }
 
 func (f *fixture) outboxCount(t *testing.T) int {

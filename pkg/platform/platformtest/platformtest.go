@@ -4,6 +4,7 @@
 package platformtest
 
 import (
+	"context"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -11,9 +12,12 @@ import (
 	"testing"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/natstest"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 	"github.com/whistle-civic/whistle/pkg/platform"
+	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
 
@@ -54,4 +58,27 @@ func (w *testWriter) Write(p []byte) (int, error) {
 		w.tb.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
+}
+
+// Outbox returns the events a service has written to its outbox, oldest first.
+func Outbox(tb testing.TB, db *postgres.DB) []*whistlev1.Event {
+	tb.Helper()
+	rows, err := db.Pool.Query(context.Background(), "SELECT payload FROM outbox ORDER BY id")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var out []*whistlev1.Event
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			tb.Fatal(err)
+		}
+		ev, err := events.Decode(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
 }
