@@ -50,8 +50,9 @@ Start a local one with "make run" (or "whistle dev").`,
 	}
 	root.PersistentFlags().StringVar(&g.addr, "addr", addr, "Whistle's gRPC address (env WHISTLE_ADDR)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json (protojson)")
-	root.AddCommand(reportCommand(g), showCommand(g), inboxCommand(g), acceptCommand(g), resolveCommand(g),
-		evaluateCommand(g), countsCommand(g), smokeCommand(g))
+	root.AddCommand(reportCommand(g), showCommand(g), inboxCommand(g), acceptCommand(g), progressCommand(g),
+		resolveCommand(g), returnCommand(g), extensionCommand(g), evaluateCommand(g), triageCommand(g),
+		arbitrateCommand(g), explainCommand(g), catalogCommand(g), countsCommand(g), smokeCommand(g))
 	return root
 }
 

@@ -36,6 +36,7 @@ const (
 	Reopened           = "reopened"
 	Closed             = "closed"
 	Proactive          = "proactive"
+	Rescheduled        = "rescheduled"
 )
 
 // actions maps each transition event to the lifecycle action it announces.

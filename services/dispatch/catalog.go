@@ -1,11 +1,11 @@
 package dispatch
 
 import (
-	"errors"
 	"fmt"
+	"github.com/whistle-civic/whistle/pkg/apperr"
+	"slices"
 	"sort"
 	"strings"
-	"time"
 )
 
 // Level is a level of the org tree; values equal whistle.v1.OrgLevel.
@@ -57,21 +57,47 @@ type Department struct {
 
 // Matter is an entry of the matter catalog (事项清单).
 type Matter struct {
-	Code, Name         string
-	LeadKind           string
-	LeadLevel          Level
-	AssistKinds        []string
+	Code, Name  string
+	LeadKind    string
+	LeadLevel   Level
+	AssistKinds []string
+	// Alternatives are kinds of departments that may own the matter instead
+	// of the lead kind; a returned ticket is re-routed to the first one that
+	// serves its grid and has not returned it yet.
+	Alternatives []string
+	// Urgency is low, normal, high or critical; critical matters count their
+	// deadlines in wall-clock time.
 	Urgency            string
-	AcceptWithin       time.Duration
-	ResolveWithin      time.Duration
+	AcceptWithin       Window
+	ResolveWithin      Window
 	CommunityMaySummon bool
+	// Triage sends every ticket of the matter to a person: its ownership is
+	// decided case by case.
+	Triage bool
 }
 
-// Catalog is a version of the org tree, departments and matter catalog.
-// It is immutable once built by NewCatalog.
+// Urgencies are the matter urgency classes.
+var Urgencies = []string{"low", "normal", "high", "critical"}
+
+// CatalogInput is everything a catalog is built from.
+type CatalogInput struct {
+	Version     string
+	CityCode    string
+	Units       []OrgUnit
+	Departments []Department
+	Matters     []Matter
+	Calendar    CalendarSpec
+	// Source is the text the catalog was read from, kept with the version.
+	Source []byte
+}
+
+// Catalog is a version of the org tree, departments, matter catalog and
+// business calendar. It is immutable once built by NewCatalog.
 type Catalog struct {
 	Version     string
 	CityCode    string
+	Calendar    *Calendar
+	Source      []byte
 	units       map[string]OrgUnit
 	departments map[string]Department
 	matters     map[string]Matter
@@ -80,16 +106,26 @@ type Catalog struct {
 	matterOrder []string
 }
 
-// NewCatalog checks units, departments and matters together and returns the
-// catalog, or an error listing every problem found.
-func NewCatalog(version, cityCode string, units []OrgUnit, depts []Department, matters []Matter) (*Catalog, error) {
-	c := &Catalog{Version: version, CityCode: cityCode, units: map[string]OrgUnit{},
+// NewCatalog checks units, departments, matters and calendar together and
+// returns the catalog, or an error listing every problem found.
+func NewCatalog(in CatalogInput) (*Catalog, error) {
+	c := &Catalog{Version: in.Version, CityCode: in.CityCode, Source: in.Source, units: map[string]OrgUnit{},
 		departments: map[string]Department{}, matters: map[string]Matter{}}
+	units, depts, matters := in.Units, in.Departments, in.Matters
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	if version == "" {
-		bad("version is empty")
+	if in.Version == "" || len(in.Version) > 64 {
+		bad("version must be 1 to 64 characters")
 	}
+	spec := in.Calendar
+	if spec.TimeZone == "" && len(spec.WorkingHours) == 0 {
+		spec = DefaultCalendar
+	}
+	cal, err := NewCalendar(spec)
+	if err != nil {
+		bad("%v", err)
+	}
+	c.Calendar = cal
 	for _, u := range units {
 		if _, dup := c.units[u.ID]; dup {
 			bad("org unit %q appears twice", u.ID)
@@ -157,10 +193,21 @@ func (c *Catalog) checkUnit(u OrgUnit, bad func(string, ...any)) {
 }
 
 func (c *Catalog) checkMatter(m Matter, bad func(string, ...any)) {
-	if m.AcceptWithin <= 0 || m.ResolveWithin <= 0 {
-		bad("matter %q has no deadlines (accept_within and resolve_within must be positive)", m.Code)
-	} else if m.ResolveWithin < m.AcceptWithin {
+	if m.AcceptWithin.IsZero() || m.ResolveWithin.IsZero() {
+		bad("matter %q has no deadlines (accept_within and resolve_within)", m.Code)
+	} else if m.ResolveWithin.Wall() < m.AcceptWithin.Wall() {
 		bad("matter %q must be resolved within %s, before it must be accepted (%s)", m.Code, m.ResolveWithin, m.AcceptWithin)
+	}
+	if !slices.Contains(Urgencies, m.Urgency) {
+		bad("matter %q: urgency %q is not one of %v", m.Code, m.Urgency, Urgencies)
+	}
+	for _, k := range m.Alternatives {
+		if k == m.LeadKind {
+			bad("matter %q: alternative kind %q is its lead kind", m.Code, k)
+		}
+		if !c.hasKind(k) {
+			bad("matter %q: no department of alternative kind %q", m.Code, k)
+		}
 	}
 	if m.LeadLevel != LevelCity && m.LeadLevel != LevelDistrict {
 		bad("matter %q: lead level must be city or district", m.Code)
@@ -185,7 +232,7 @@ func (c *Catalog) hasKind(kind string) bool {
 }
 
 // ErrBadCatalog is wrapped by every catalog validation error.
-var ErrBadCatalog = errors.New("catalog refused")
+var ErrBadCatalog = apperr.New(apperr.InvalidArgument, "catalog refused")
 
 // Unit returns an org unit.
 func (c *Catalog) Unit(id string) (OrgUnit, bool) { u, ok := c.units[id]; return u, ok }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,12 +18,22 @@ import (
 var SampleCatalog []byte
 
 // catalogFile is the YAML form of a catalog (see deploy/seed/catalog.yaml).
+// The org tree nests through children, so it cannot hold a cycle.
 type catalogFile struct {
 	Version     string       `yaml:"version"`
 	CityCode    string       `yaml:"city_code"`
+	Calendar    calendarFile `yaml:"calendar"`
 	Org         []orgFile    `yaml:"org"`
 	Departments []deptFile   `yaml:"departments"`
 	Matters     []matterFile `yaml:"matters"`
+}
+
+type calendarFile struct {
+	TimeZone     string   `yaml:"time_zone"`
+	WorkingHours []string `yaml:"working_hours"`
+	WorkingDays  []string `yaml:"working_days"`
+	Holidays     []string `yaml:"holidays"`
+	MakeUpDays   []string `yaml:"make_up_days"`
 }
 
 type orgFile struct {
@@ -49,10 +58,12 @@ type matterFile struct {
 		Level string `yaml:"level"`
 	} `yaml:"lead"`
 	Assist             []string `yaml:"assist"`
+	Alternatives       []string `yaml:"alternatives"`
 	Urgency            string   `yaml:"urgency"`
 	AcceptWithin       string   `yaml:"accept_within"`
 	ResolveWithin      string   `yaml:"resolve_within"`
 	CommunityMaySummon bool     `yaml:"community_may_summon"`
+	Triage             bool     `yaml:"triage"`
 }
 
 // ParseCatalog reads a catalog from YAML. Unknown keys are errors, and every
@@ -85,29 +96,28 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 	matters := make([]Matter, 0, len(f.Matters))
 	for _, m := range f.Matters {
 		level, _ := ParseLevel(m.Lead.Level)
-		accept, err1 := parseDuration(m.AcceptWithin)
-		resolve, err2 := parseDuration(m.ResolveWithin)
+		accept, err1 := parseWindow(m.AcceptWithin)
+		resolve, err2 := parseWindow(m.ResolveWithin)
 		if err := errors.Join(err1, err2); err != nil {
 			problems = append(problems, fmt.Errorf("matter %q: %v", m.Code, err))
 		}
 		matters = append(matters, Matter{Code: m.Code, Name: m.Name, LeadKind: m.Lead.Kind, LeadLevel: level,
-			AssistKinds: m.Assist, Urgency: m.Urgency, AcceptWithin: accept, ResolveWithin: resolve,
-			CommunityMaySummon: m.CommunityMaySummon})
+			AssistKinds: m.Assist, Alternatives: m.Alternatives, Urgency: m.Urgency, AcceptWithin: accept,
+			ResolveWithin: resolve, CommunityMaySummon: m.CommunityMaySummon, Triage: m.Triage})
 	}
-	c, err := NewCatalog(f.Version, f.CityCode, units, depts, matters)
+	c, err := NewCatalog(CatalogInput{Version: f.Version, CityCode: f.CityCode, Units: units, Departments: depts,
+		Matters: matters, Source: data, Calendar: CalendarSpec{TimeZone: f.Calendar.TimeZone,
+			WorkingHours: f.Calendar.WorkingHours, WorkingDays: f.Calendar.WorkingDays,
+			Holidays: f.Calendar.Holidays, MakeUpDays: f.Calendar.MakeUpDays}})
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %v", ErrBadCatalog, errors.Join(append(problems, err)...))
 	}
 	return c, err
 }
 
-func parseDuration(s string) (time.Duration, error) {
+func parseWindow(s string) (Window, error) {
 	if s == "" {
-		return 0, nil // reported as "no deadlines" by NewCatalog
+		return Window{}, nil // reported as "no deadlines" by NewCatalog
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("deadline %q is not a duration like 2h or 30m", s)
-	}
-	return d, nil
+	return ParseWindow(s)
 }

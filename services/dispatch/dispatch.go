@@ -21,20 +21,15 @@ type Reported struct {
 // lead department (dispatched) or to a person (triaged).
 func (s *Service) DispatchReported(ctx context.Context, r Reported) (ticket.Decision, error) {
 	var decision ticket.Decision
-	err := s.store.Update(ctx, r.TicketID, func(a *Assignment) (ticket.Action, error) {
+	err := s.store.Update(ctx, r.TicketID, func(a *Assignment) ([]Announcement, error) {
 		decision = ticket.Order(ticket.Monotonic, a.Version, r.Version, true)
 		if decision != ticket.Apply {
-			return "", nil
+			return nil, nil
 		}
 		*a = Assignment{TicketID: r.TicketID, Number: r.Number, Status: ticket.Reported, Version: r.Version,
 			Facts: r.Facts, Synthetic: r.Synthetic, TraceParent: r.TraceParent, Snapshot: r.Snapshot}
-		cat := s.catalog.Load()
-		route := cat.Route(r.Facts, s.clock.Now())
-		action := ticket.Dispatch
-		if route.Triage {
-			action = ticket.SendToTriage
-		}
-		return action, a.apply(action, route, cat.Version, s.clock.Now())
+		cat, now := s.catalog(), s.clock.Now()
+		return a.applyRoute(cat.Route(r.Facts, now), cat.Version, now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("dispatch %s: %w", r.TicketID, err)

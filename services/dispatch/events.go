@@ -11,65 +11,123 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/pkg/ticket"
+	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
 
-// The events dispatch follows besides reported: every move another service
-// makes on a routed ticket.
-var followed = []string{events.Accepted, events.Returned, events.Resolved, events.Reopened, events.Closed,
-	events.Merged, events.Cancelled}
+// The moves other services make that dispatch follows, and the notes it heeds.
+var (
+	followed  = []string{events.Accepted, events.Returned, events.Resolved, events.Reopened, events.Closed, events.Merged, events.Cancelled}
+	annotated = []string{events.Progressed, events.ExtensionRequested}
+)
 
 // applyReported routes a newly reported ticket.
 func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-	r, err := fromReportedEvent(ctx, ev)
+	t := ev.GetReported().GetTicket()
+	snapshot, err := proto.Marshal(t)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("encode ticket snapshot: %w", err)
 	}
-	return s.DispatchReported(ctx, r)
+	return s.DispatchReported(ctx, Reported{
+		TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
+		Facts:     Facts{Category: t.GetCategory(), GridID: t.GetLocation().GetGridId(), Kind: int32(t.GetKind())},
+		Synthetic: ev.GetSynthetic(), TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot,
+	})
 }
 
 // applyFollowed records a move made elsewhere.
 func (s *Service) applyFollowed(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-	typ := events.TypeOf(ev)
-	action, _ := events.ActionOf(typ)
+	action, _ := events.ActionOf(events.TypeOf(ev))
 	tr := Transition{TicketID: ev.GetTicketId(), Version: ev.GetTicketVersion(), Action: action}
-	if r := ev.GetReturned(); r != nil {
-		tr.Department, tr.Note = r.GetDepartmentId(), r.GetReasonCode().String()+": "+r.GetNote()
+	switch b := ev.GetBody().(type) {
+	case *whistlev1.Event_Accepted:
+		tr.Department = b.Accepted.GetDepartmentId()
+	case *whistlev1.Event_Returned:
+		tr.Department = b.Returned.GetDepartmentId()
+		tr.Note = shortReason(b.Returned.GetReasonCode()) + ": " + b.Returned.GetNote()
 	}
 	return s.Follow(ctx, tr)
 }
 
-func fromReportedEvent(ctx context.Context, ev *whistlev1.Event) (Reported, error) {
-	t := ev.GetReported().GetTicket()
-	snapshot, err := proto.Marshal(t)
-	if err != nil {
-		return Reported{}, fmt.Errorf("encode ticket snapshot: %w", err)
+// applyAnnotated heeds progress notes that move the clock, and requests for more time.
+func (s *Service) applyAnnotated(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	switch b := ev.GetBody().(type) {
+	case *whistlev1.Event_Progressed:
+		c := b.Progressed.GetClock()
+		if c == whistlev1.ClockChange_CLOCK_CHANGE_UNSPECIFIED {
+			return ticket.Apply, nil
+		}
+		return s.FollowProgress(ctx, Progress{TicketID: ev.GetTicketId(), Note: b.Progressed.GetNote(),
+			Pause: c == whistlev1.ClockChange_CLOCK_CHANGE_PAUSE, Resume: c == whistlev1.ClockChange_CLOCK_CHANGE_RESUME})
+	case *whistlev1.Event_ExtensionRequested:
+		return s.FollowExtensionRequest(ctx, ev.GetTicketId(), timeconv.FromProto(b.ExtensionRequested.GetRequestedResolveDue()),
+			b.ExtensionRequested.GetReason())
 	}
-	return Reported{
-		TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
-		Facts:     Facts{Category: t.GetCategory(), GridID: t.GetLocation().GetGridId(), Kind: int32(t.GetKind())},
-		Synthetic: ev.GetSynthetic(), TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot,
-	}, nil
+	return ticket.Apply, nil
 }
 
-// toEvent announces the action dispatch just took on a.
-func toEvent(a Assignment, action ticket.Action) *whistlev1.Event {
-	meta := events.Meta{
-		TicketID: a.TicketID, TicketNumber: a.Number, Version: a.Version, OccurredAt: a.UpdatedAt,
-		Producer: Name, Actor: &whistlev1.Actor{Id: "service:" + Name}, Synthetic: a.Synthetic,
+func shortReason(r whistlev1.ReturnReason) string {
+	return map[whistlev1.ReturnReason]string{
+		whistlev1.ReturnReason_RETURN_REASON_NOT_OUR_JURISDICTION:     "not our jurisdiction",
+		whistlev1.ReturnReason_RETURN_REASON_UNCLEAR_OWNERSHIP:        "unclear ownership",
+		whistlev1.ReturnReason_RETURN_REASON_OVERLAPPING_DUTIES:       "overlapping duties",
+		whistlev1.ReturnReason_RETURN_REASON_INSUFFICIENT_INFORMATION: "insufficient information",
+	}[r]
+}
+
+// toEvents turns announcements about a into events.
+func toEvents(a Assignment, anns []Announcement) []*whistlev1.Event {
+	out := make([]*whistlev1.Event, 0, len(anns))
+	for _, an := range anns {
+		out = append(out, toEvent(a, an))
 	}
-	snapshot := &whistlev1.Ticket{}
-	_ = proto.Unmarshal(a.Snapshot, snapshot) // written by fromReportedEvent
-	switch action {
-	case ticket.Dispatch:
-		return events.MustNew(meta, &whistlev1.TicketDispatched{
-			LeadDepartmentId: a.Lead, AssistingDepartmentIds: a.Assisting,
+	return out
+}
+
+func toEvent(a Assignment, an Announcement) *whistlev1.Event {
+	actor := &whistlev1.Actor{Id: "service:" + Name}
+	if an.Actor.ID != "" {
+		actor = &whistlev1.Actor{Id: an.Actor.ID, OrgUnitId: an.Actor.OrgUnitID, DisplayName: an.Actor.Name}
+	}
+	meta := events.Meta{TicketID: a.TicketID, TicketNumber: a.Number, Version: a.Version, OccurredAt: a.UpdatedAt,
+		Producer: Name, Actor: actor, Synthetic: a.Synthetic}
+	var body proto.Message
+	switch an.Kind {
+	case annDispatched:
+		body = &whistlev1.TicketDispatched{LeadDepartmentId: a.Lead, AssistingDepartmentIds: a.Assisting,
 			AcceptDue: timestamppb.New(a.AcceptDue), ResolveDue: timestamppb.New(a.ResolveDue),
-			CatalogVersion: a.CatalogVersion, Rule: a.Rule, Ticket: snapshot,
-		})
-	case ticket.SendToTriage:
-		return events.MustNew(meta, &whistlev1.TicketTriaged{
-			OrgUnitId: a.TriageOrgUnit, Reason: a.Rule, CatalogVersion: a.CatalogVersion, Ticket: snapshot,
-		})
+			CatalogVersion: a.CatalogVersion, Rule: a.Rule, Ticket: snapshot(a), EscalationLevel: a.EscalationLevel,
+			ByHand: an.ByHand}
+	case annTriaged:
+		body = &whistlev1.TicketTriaged{OrgUnitId: a.TriageOrgUnit, Reason: an.Note, CatalogVersion: a.CatalogVersion,
+			Ticket: snapshot(a), Arbitration: a.Arbitration, OwnerDepartmentId: a.Owner}
+	case annArbitrated:
+		body = &whistlev1.TicketArbitrated{DepartmentId: a.Lead, DecidedByOrgUnitId: an.DecidedBy, Note: an.Note,
+			AcceptDue: timestamppb.New(a.AcceptDue), ResolveDue: timestamppb.New(a.ResolveDue)}
+	case annCancelled:
+		body = &whistlev1.TicketCancelled{Reason: an.Note}
+	case annEscalated:
+		body = &whistlev1.TicketEscalated{Level: an.Level, Stage: an.Stage, NotifiedOrgUnitId: an.Notified,
+			DueAt: timestamppb.New(an.DueAt)}
+	case annRescheduled:
+		r := &whistlev1.TicketRescheduled{Paused: !a.PausedAt.IsZero(), Reason: an.Note}
+		if a.Status == ticket.Dispatched {
+			r.AcceptDue = timeconv.ToProto(a.AcceptDue)
+		}
+		if a.PausedAt.IsZero() {
+			r.ResolveDue = timeconv.ToProto(a.ResolveDue)
+		}
+		body = r
+	case annExtensionDecided:
+		body = &whistlev1.TicketExtensionDecided{Granted: an.Granted, ResolveDue: timeconv.ToProto(a.ResolveDue),
+			Note: an.Note, DecidedByOrgUnitId: an.DecidedBy}
+	default:
+		panic("dispatch announces no " + an.Kind + " events")
 	}
-	panic(fmt.Sprintf("dispatch announces no %s events", action))
+	return events.MustNew(meta, body)
+}
+
+func snapshot(a Assignment) *whistlev1.Ticket {
+	t := &whistlev1.Ticket{}
+	_ = proto.Unmarshal(a.Snapshot, t) // written by applyReported from a decoded event
+	return t
 }

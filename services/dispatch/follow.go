@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
@@ -17,38 +18,127 @@ type Transition struct {
 	Note string
 }
 
-// Follow records a transition made elsewhere, so dispatch knows where each
-// ticket stands. A returned ticket comes back to dispatch: it waits in triage
-// at its street for a person to send it on.
+// Follow records a transition made elsewhere and does what it calls for:
+// an acceptance makes the accepting department the owner; a rework restarts
+// the resolve window; a return re-routes the ticket to the matter's
+// alternative department or sends it to arbitration.
 func (s *Service) Follow(ctx context.Context, tr Transition) (ticket.Decision, error) {
 	var decision ticket.Decision
-	err := s.store.Update(ctx, tr.TicketID, func(a *Assignment) (ticket.Action, error) {
+	err := s.store.Update(ctx, tr.TicketID, func(a *Assignment) ([]Announcement, error) {
 		if a.Status == ticket.StatusUnknown {
-			// Dispatch routed every ticket it hears about; this one's reported
-			// event is still on its way.
-			decision = ticket.Later
-			return "", nil
+			decision = ticket.Later // its reported event is still on its way
+			return nil, nil
 		}
 		decision = ticket.Order(ticket.Monotonic, a.Version, tr.Version, true)
 		if decision != ticket.Apply {
-			return "", nil
+			return nil, nil
 		}
-		// Follow by the event, not by our view: transitions arrive on separate
-		// consumers and may overtake each other.
-		a.Status, a.Version, a.UpdatedAt = ticket.Target(tr.Action), tr.Version, s.clock.Now()
-		if tr.Action != ticket.Return {
-			return "", nil
-		}
-		street, _ := s.catalog.Load().ancestor(a.Facts.GridID, LevelStreet)
-		if street.ID == "" {
-			street.ID = s.catalog.Load().city()
-		}
-		route := Route{Triage: true, TriageOrgUnit: street.ID,
-			Rule: fmt.Sprintf("returned by %s (%s): triage at %s", tr.Department, tr.Note, street.ID)}
-		return ticket.SendToTriage, a.apply(ticket.SendToTriage, route, a.CatalogVersion, s.clock.Now())
+		return s.follow(a, tr, s.clock.Now())
 	})
 	if err != nil {
 		return 0, fmt.Errorf("follow %s of %s: %w", tr.Action, tr.TicketID, err)
 	}
 	return decision, nil
+}
+
+// follow applies a transition made elsewhere to a, by the event's word and
+// not by our view (transitions arrive on separate consumers and may overtake
+// each other), and returns what dispatch must announce in turn.
+func (s *Service) follow(a *Assignment, tr Transition, now time.Time) ([]Announcement, error) {
+	a.follow(tr.Action, tr.Version, now)
+	switch tr.Action {
+	case ticket.Accept:
+		a.Owner, a.NextCheck = tr.Department, a.ResolveDue
+		if !a.PausedAt.IsZero() {
+			a.NextCheck = time.Time{}
+		}
+	case ticket.Reopen:
+		c := a.clock(s.catalog().Calendar)
+		a.ResolveDue, a.PausedAt = c.Due(now, a.ResolveWithin), time.Time{}
+		a.NextCheck = a.ResolveDue
+		return []Announcement{{Kind: annRescheduled, Note: "rework: a new resolve window of " + a.ResolveWithin.String()}}, nil
+	case ticket.Return:
+		return s.afterReturn(a, tr, now)
+	default: // resolved, closed, merged, cancelled: no deadline runs
+		a.NextCheck, a.PausedAt, a.ExtensionDue, a.ExtensionReason = time.Time{}, time.Time{}, time.Time{}, ""
+	}
+	return nil, nil
+}
+
+// afterReturn re-routes a returned ticket to an alternative department, or,
+// when there is none or it was returned too often, sends it to arbitration.
+func (s *Service) afterReturn(a *Assignment, tr Transition, now time.Time) ([]Announcement, error) {
+	a.ReturnCount++
+	a.Returners = append(a.Returners, tr.Department)
+	a.Lead, a.NextCheck = "", time.Time{}
+	cat := s.catalog()
+	if a.ReturnCount <= s.maxReturns {
+		if alt, ok := cat.alternative(a.Facts.Category, a.Facts.GridID, a.Returners); ok {
+			a.Rule = fmt.Sprintf("returned by %s (%s); re-routed to %s, the catalog's alternative for %s",
+				tr.Department, tr.Note, alt.ID, a.Facts.Category)
+			err := a.assign(ticket.Dispatch, alt.ID, nil, a.clock(cat.Calendar), a.AcceptWithin, a.ResolveWithin, now)
+			return []Announcement{{Kind: annDispatched, Note: a.Rule}}, err
+		}
+	}
+	at := cat.arbiter(a.Facts.GridID, tr.Department)
+	why := fmt.Sprintf("returned by %s (%s); no alternative department: arbitration at %s", tr.Department, tr.Note, at)
+	if a.ReturnCount > s.maxReturns {
+		why = fmt.Sprintf("returned %d times (last by %s: %s): arbitration at %s", a.ReturnCount, tr.Department, tr.Note, at)
+	}
+	return []Announcement{{Kind: annTriaged, Note: why}}, a.waitForPerson(at, true, why, now)
+}
+
+// Progress is a department's note that pauses or resumes the resolve clock.
+type Progress struct {
+	TicketID string
+	Pause    bool
+	Resume   bool
+	Note     string
+}
+
+// FollowProgress stops or restarts the resolve clock. While it stands still
+// the ticket cannot go overdue; when it runs again the deadline moves by the
+// working time it stood still.
+func (s *Service) FollowProgress(ctx context.Context, p Progress) (ticket.Decision, error) {
+	err := s.store.Update(ctx, p.TicketID, func(a *Assignment) ([]Announcement, error) {
+		if a.Status != ticket.Accepted && a.Status != ticket.Reopened {
+			return nil, nil
+		}
+		now := s.clock.Now()
+		c := a.clock(s.catalog().Calendar)
+		switch {
+		case p.Pause && a.PausedAt.IsZero():
+			a.PausedAt, a.NextCheck = now, time.Time{}
+			a.touch(now)
+			return []Announcement{{Kind: annRescheduled, Note: "clock paused: " + p.Note}}, nil
+		case p.Resume && !a.PausedAt.IsZero():
+			left := c.Left(a.PausedAt, a.ResolveDue)
+			a.ResolveDue, a.PausedAt = c.After(now, left), time.Time{}
+			a.touch(now)
+			a.NextCheck = a.ResolveDue
+			return []Announcement{{Kind: annRescheduled, Note: fmt.Sprintf("clock resumed with %s left: %s", left, p.Note)}}, nil
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("follow progress of %s: %w", p.TicketID, err)
+	}
+	return ticket.Apply, nil
+}
+
+// FollowExtensionRequest records a department's request for more time, for
+// the street to decide.
+func (s *Service) FollowExtensionRequest(ctx context.Context, ticketID string, due time.Time, reason string) (ticket.Decision, error) {
+	err := s.store.Update(ctx, ticketID, func(a *Assignment) ([]Announcement, error) {
+		if a.Status != ticket.Accepted && a.Status != ticket.Reopened {
+			return nil, nil
+		}
+		a.ExtensionDue, a.ExtensionReason = due, reason
+		a.touch(s.clock.Now())
+		return nil, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("follow extension request of %s: %w", ticketID, err)
+	}
+	return ticket.Apply, nil
 }

@@ -15,4 +15,4 @@ func (s *Service) GetAssignment(ctx context.Context, ticketID string) (Assignmen
 }
 
 // Catalog returns the active catalog.
-func (s *Service) Catalog() *Catalog { return s.catalog.Load() }
+func (s *Service) Catalog() *Catalog { return s.catalog() }

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/pagetoken"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
 
@@ -23,8 +24,122 @@ func (g *grpcServer) GetAssignment(ctx context.Context, req *whistlev1.GetAssign
 	return &whistlev1.GetAssignmentResponse{Assignment: toProtoAssignment(a)}, nil
 }
 
-func (g *grpcServer) GetCatalog(context.Context, *whistlev1.GetCatalogRequest) (*whistlev1.GetCatalogResponse, error) {
-	return toProtoCatalog(g.svc.Catalog()), nil
+func (g *grpcServer) ExplainRouting(ctx context.Context, req *whistlev1.ExplainRoutingRequest) (*whistlev1.ExplainRoutingResponse, error) {
+	kind := int32(req.GetKind())
+	if kind == 0 {
+		kind = int32(whistlev1.WhistleKind_WHISTLE_KIND_DAILY)
+	}
+	r, version, err := g.svc.Explain(ctx, req.GetTicketId(), Facts{Category: req.GetCategory(), GridID: req.GetGridId(), Kind: kind})
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.ExplainRoutingResponse{CatalogVersion: version, Steps: r.Steps, LeadDepartmentId: r.Lead,
+		AssistingDepartmentIds: r.Assisting, TriageOrgUnitId: r.TriageOrgUnit, Rule: r.Rule}, nil
+}
+
+func (g *grpcServer) ListTriage(ctx context.Context, req *whistlev1.ListTriageRequest) (*whistlev1.ListTriageResponse, error) {
+	after, err := pagetoken.Decode(req.GetPageToken())
+	if err != nil {
+		return nil, ErrBadPageToken
+	}
+	as, next, err := g.svc.ListTriage(ctx, req.GetOrgUnitId(), after, int(req.GetPageSize()))
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.ListTriageResponse{NextPageToken: pagetoken.Encode(next)}
+	for _, a := range as {
+		resp.Assignments = append(resp.Assignments, toProtoAssignment(a))
+	}
+	return resp, nil
+}
+
+func (g *grpcServer) Dispatch(ctx context.Context, req *whistlev1.DispatchRequest) (*whistlev1.DispatchResponse, error) {
+	a, err := g.svc.DispatchByHand(ctx, ManualDispatch{
+		TicketID: req.GetTicketId(), Lead: req.GetLeadDepartmentId(), Assisting: req.GetAssistingDepartmentIds(),
+		AcceptWithin: Window{Time: req.GetAcceptWithin().AsDuration()}, ResolveWithin: Window{Time: req.GetResolveWithin().AsDuration()},
+		Note: req.GetNote(), By: fromProtoActor(req.GetActor()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.DispatchResponse{Assignment: toProtoAssignment(a)}, nil
+}
+
+func (g *grpcServer) RejectTriage(ctx context.Context, req *whistlev1.RejectTriageRequest) (*whistlev1.RejectTriageResponse, error) {
+	a, err := g.svc.RejectTriage(ctx, req.GetTicketId(), req.GetReason(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.RejectTriageResponse{Assignment: toProtoAssignment(a)}, nil
+}
+
+func (g *grpcServer) Arbitrate(ctx context.Context, req *whistlev1.ArbitrateRequest) (*whistlev1.ArbitrateResponse, error) {
+	a, err := g.svc.Arbitrate(ctx, req.GetTicketId(), req.GetDepartmentId(), req.GetNote(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.ArbitrateResponse{Assignment: toProtoAssignment(a)}, nil
+}
+
+func (g *grpcServer) DecideExtension(ctx context.Context, req *whistlev1.DecideExtensionRequest) (*whistlev1.DecideExtensionResponse, error) {
+	a, err := g.svc.DecideExtension(ctx, req.GetTicketId(), req.GetGranted(), timeconv.FromProto(req.GetResolveDue()),
+		req.GetNote(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.DecideExtensionResponse{Assignment: toProtoAssignment(a)}, nil
+}
+
+func (g *grpcServer) GetCatalog(ctx context.Context, req *whistlev1.GetCatalogRequest) (*whistlev1.GetCatalogResponse, error) {
+	cat, info, err := g.svc.CatalogVersion(ctx, req.GetVersion())
+	if err != nil {
+		return nil, err
+	}
+	return toProtoCatalog(cat, info), nil
+}
+
+func (g *grpcServer) ListCatalogs(ctx context.Context, _ *whistlev1.ListCatalogsRequest) (*whistlev1.ListCatalogsResponse, error) {
+	infos, err := g.svc.ListCatalogs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.ListCatalogsResponse{}
+	for _, i := range infos {
+		resp.Versions = append(resp.Versions, toProtoCatalogVersion(i))
+	}
+	return resp, nil
+}
+
+func (g *grpcServer) ImportCatalog(ctx context.Context, req *whistlev1.ImportCatalogRequest) (*whistlev1.ImportCatalogResponse, error) {
+	info, created, err := g.svc.ImportCatalog(ctx, []byte(req.GetSource()), req.GetActivate(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.ImportCatalogResponse{Version: toProtoCatalogVersion(info), Created: created}, nil
+}
+
+func (g *grpcServer) ActivateCatalog(ctx context.Context, req *whistlev1.ActivateCatalogRequest) (*whistlev1.ActivateCatalogResponse, error) {
+	info, err := g.svc.ActivateCatalog(ctx, req.GetVersion(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.ActivateCatalogResponse{Version: toProtoCatalogVersion(info)}, nil
+}
+
+func (g *grpcServer) DiffCatalogs(ctx context.Context, req *whistlev1.DiffCatalogsRequest) (*whistlev1.DiffCatalogsResponse, error) {
+	changes, err := g.svc.DiffCatalogs(ctx, req.GetFrom(), req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.DiffCatalogsResponse{}
+	for _, c := range changes {
+		resp.Changes = append(resp.Changes, &whistlev1.CatalogChange{Kind: c.Kind, Entity: c.Entity, Id: c.ID, Detail: c.Detail})
+	}
+	return resp, nil
+}
+
+func fromProtoActor(a *whistlev1.Actor) Actor {
+	return Actor{ID: a.GetId(), OrgUnitID: a.GetOrgUnitId(), Name: a.GetDisplayName()}
 }
 
 func toProtoAssignment(a Assignment) *whistlev1.Assignment {
@@ -33,11 +148,22 @@ func toProtoAssignment(a Assignment) *whistlev1.Assignment {
 		LeadDepartmentId: a.Lead, AssistingDepartmentIds: a.Assisting,
 		AcceptDue: timeconv.ToProto(a.AcceptDue), ResolveDue: timeconv.ToProto(a.ResolveDue),
 		CatalogVersion: a.CatalogVersion, Rule: a.Rule, TriageOrgUnitId: a.TriageOrgUnit, Category: a.Facts.Category,
+		OwnerDepartmentId: a.Owner, EscalationLevel: a.EscalationLevel, Paused: !a.PausedAt.IsZero(),
+		ReturnCount: a.ReturnCount, Binding: a.Binding, Arbitration: a.Arbitration,
+		ExtensionRequestedDue: timeconv.ToProto(a.ExtensionDue), ExtensionReason: a.ExtensionReason, GridId: a.Facts.GridID,
 	}
 }
 
-func toProtoCatalog(c *Catalog) *whistlev1.GetCatalogResponse {
-	resp := &whistlev1.GetCatalogResponse{Version: c.Version}
+func toProtoCatalogVersion(i CatalogInfo) *whistlev1.CatalogVersion {
+	return &whistlev1.CatalogVersion{Version: i.Version, ImportedAt: timeconv.ToProto(i.ImportedAt), ImportedBy: i.ImportedBy,
+		Active: i.Active, ActivatedAt: timeconv.ToProto(i.ActivatedAt), Sha256: i.SHA256}
+}
+
+func toProtoCatalog(c *Catalog, info CatalogInfo) *whistlev1.GetCatalogResponse {
+	spec := c.Calendar.Spec()
+	resp := &whistlev1.GetCatalogResponse{Version: c.Version, Active: info.Active, Source: string(c.Source),
+		Calendar: &whistlev1.Calendar{TimeZone: spec.TimeZone, WorkingHours: spec.WorkingHours, WorkingDays: spec.WorkingDays,
+			Holidays: spec.Holidays, MakeUpDays: spec.MakeUpDays}}
 	for _, u := range c.Units() {
 		resp.OrgUnits = append(resp.OrgUnits, &whistlev1.OrgUnit{
 			Id: u.ID, Name: u.Name, Level: whistlev1.OrgLevel(u.Level), ParentId: u.ParentID})
@@ -46,11 +172,14 @@ func toProtoCatalog(c *Catalog) *whistlev1.GetCatalogResponse {
 		resp.Departments = append(resp.Departments, &whistlev1.Department{
 			Id: d.ID, Name: d.Name, Kind: d.Kind, OrgUnitId: d.OrgUnitID})
 	}
+	day := c.Calendar.DayLength()
 	for _, m := range c.Matters() {
 		resp.Matters = append(resp.Matters, &whistlev1.MatterType{
 			Code: m.Code, Name: m.Name, LeadKind: m.LeadKind, LeadLevel: whistlev1.OrgLevel(m.LeadLevel),
-			AssistingKinds: m.AssistKinds, AcceptWithin: durationpb.New(m.AcceptWithin),
-			ResolveWithin: durationpb.New(m.ResolveWithin),
+			AssistingKinds: m.AssistKinds, AcceptWithin: durationpb.New(m.AcceptWithin.Working(day)),
+			ResolveWithin: durationpb.New(m.ResolveWithin.Working(day)), AcceptWindow: m.AcceptWithin.String(),
+			ResolveWindow: m.ResolveWithin.String(), Urgency: m.Urgency, AlternativeKinds: m.Alternatives,
+			Triage: m.Triage, CommunityMaySummon: m.CommunityMaySummon,
 		})
 	}
 	return resp

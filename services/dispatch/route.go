@@ -13,8 +13,9 @@ const (
 )
 
 // Emergency whistles must be accepted within EmergencyAcceptWithin and
-// resolved within EmergencyResolveWithin at the latest, whatever the matter
-// says; tough whistles get ToughResolveFactor times the matter's resolve time.
+// resolved within EmergencyResolveWithin at the latest, in wall-clock time,
+// whatever the matter says; tough whistles get ToughResolveFactor times the
+// matter's resolve window.
 const (
 	EmergencyAcceptWithin  = 15 * time.Minute
 	EmergencyResolveWithin = 24 * time.Hour
@@ -28,59 +29,100 @@ type Facts struct {
 	Kind     int32
 }
 
-// Route is where the catalog sends a ticket.
+// Route is where the catalog sends a ticket, and why.
 type Route struct {
 	// Triage is set when a person must dispatch the ticket; TriageOrgUnit is
-	// where it waits and Rule says why.
+	// where it waits.
 	Triage        bool
 	TriageOrgUnit string
-	// Lead and Assisting are the departments, and the deadlines theirs.
-	Lead                  string
-	Assisting             []string
-	AcceptDue, ResolveDue time.Time
-	// Rule explains the decision in words.
-	Rule string
+	// Lead and Assisting are the departments.
+	Lead      string
+	Assisting []string
+	// Clock counts the windows; AcceptDue and ResolveDue are their ends.
+	Clock                       Clock
+	AcceptWithin, ResolveWithin Window
+	AcceptDue, ResolveDue       time.Time
+	// Rule is the decision in one line; Steps explain it.
+	Rule  string
+	Steps []string
 }
 
-// Route decides where a ticket goes at time now: from its grid up to the
-// district (or city) whose department of the matter's lead kind leads, with
-// the matter's deadlines adjusted for the whistle's kind. An unknown or
-// missing grid waits in triage at the city; an off-catalog matter at the
-// grid's street.
+// Route decides where a ticket goes at time now, and explains why: from its
+// grid up to the district (or city) whose department of the matter's lead
+// kind leads, with the matter's windows adjusted for the whistle's kind and
+// counted by the calendar. An unknown or missing grid waits in triage at the
+// city; an off-catalog matter, or one decided case by case, at the grid's street.
 func (c *Catalog) Route(f Facts, now time.Time) Route {
+	var r Route
+	step := func(format string, args ...any) { r.Steps = append(r.Steps, fmt.Sprintf(format, args...)) }
+	step("catalog %s", c.Version)
 	grid, ok := c.units[f.GridID]
 	if !ok || grid.Level != LevelGrid {
 		why := "no grid given"
 		if f.GridID != "" {
-			why = fmt.Sprintf("grid %q is not in catalog %s", f.GridID, c.Version)
+			why = fmt.Sprintf("grid %q is not a grid of catalog %s", f.GridID, c.Version)
 		}
-		return Route{Triage: true, TriageOrgUnit: c.city(), Rule: why + ": triage at the city"}
+		step("%s: the city must decide", why)
+		return c.triage(r, c.city(), why+": triage at the city")
 	}
 	street, _ := c.ancestor(grid.ID, LevelStreet)
+	district, _ := c.ancestor(grid.ID, LevelDistrict)
+	step("grid %s (%s) lies in street %s (%s), district %s (%s)", grid.ID, grid.Name, street.ID, street.Name, district.ID, district.Name)
 	m, ok := c.matters[f.Category]
 	if !ok {
-		return Route{Triage: true, TriageOrgUnit: street.ID,
-			Rule: fmt.Sprintf("matter %q is not in catalog %s (清单外事项): triage at street %s", f.Category, c.Version, street.ID)}
+		step("matter %q is not in the catalog (清单外事项)", f.Category)
+		return c.triage(r, street.ID, fmt.Sprintf("matter %q is not in catalog %s (清单外事项): triage at street %s", f.Category, c.Version, street.ID))
+	}
+	step("matter %s (%s): led by %s at %s level, urgency %s", m.Code, m.Name, m.LeadKind, m.LeadLevel, m.Urgency)
+	if m.Triage {
+		step("the catalog marks %s as decided case by case", m.Code)
+		return c.triage(r, street.ID, fmt.Sprintf("matter %s is decided case by case: triage at street %s", m.Code, street.ID))
 	}
 	lead, where, ok := c.find(m.LeadKind, m.LeadLevel, grid.ID)
 	if !ok {
-		return Route{Triage: true, TriageOrgUnit: street.ID,
-			Rule: fmt.Sprintf("matter %q: no %s department serves grid %s: triage at street %s", m.Code, m.LeadKind, grid.ID, street.ID)}
+		step("no %s department serves grid %s", m.LeadKind, grid.ID)
+		return c.triage(r, street.ID, fmt.Sprintf("matter %s: no %s department serves grid %s: triage at street %s", m.Code, m.LeadKind, grid.ID, street.ID))
 	}
-	r := Route{Lead: lead.ID}
+	step("%s %s's %s department is %s (%s)", where.Level, where.ID, m.LeadKind, lead.ID, lead.Name)
+	r.Lead = lead.ID
 	for _, k := range m.AssistKinds {
 		if d, _, ok := c.find(k, LevelDistrict, grid.ID); ok && d.ID != lead.ID {
 			r.Assisting = append(r.Assisting, d.ID)
+			step("assisting %s: %s (%s)", k, d.ID, d.Name)
 		}
 	}
-	accept, resolve, adj := deadlines(m, f.Kind)
-	r.AcceptDue, r.ResolveDue = now.Add(accept), now.Add(resolve)
+	var note string
+	r.Clock, r.AcceptWithin, r.ResolveWithin, note = c.windows(m, f.Kind)
+	step("%s: accept within %s, resolve within %s", note, r.AcceptWithin, r.ResolveWithin)
+	r.AcceptDue = r.Clock.Due(now, r.AcceptWithin)
+	r.ResolveDue = r.Clock.Due(now, r.ResolveWithin)
 	r.Rule = fmt.Sprintf("matter %s (%s) is led by %s at %s %s: %s", m.Code, m.Name, m.LeadKind, where.Level, where.ID, lead.ID)
 	if len(r.Assisting) > 0 {
 		r.Rule += ", assisted by " + strings.Join(r.Assisting, ", ")
 	}
-	r.Rule += fmt.Sprintf("; accept within %s, resolve within %s%s", accept, resolve, adj)
+	r.Rule += fmt.Sprintf("; accept within %s, resolve within %s (%s)", r.AcceptWithin, r.ResolveWithin, note)
 	return r
+}
+
+func (c *Catalog) triage(r Route, at, rule string) Route {
+	r.Triage, r.TriageOrgUnit, r.Rule = true, at, rule
+	r.Steps = append(r.Steps, "waits for a person at "+at)
+	return r
+}
+
+// windows returns how a matter's deadlines count for a whistle kind, and a note saying so.
+func (c *Catalog) windows(m Matter, kind int32) (Clock, Window, Window, string) {
+	accept, resolve := m.AcceptWithin, m.ResolveWithin
+	switch {
+	case kind == kindEmergency:
+		return Clock{Cal: c.Calendar, Wall: true}, accept.Min(EmergencyAcceptWithin), resolve.Min(EmergencyResolveWithin),
+			"emergency whistle, wall-clock time"
+	case m.Urgency == "critical":
+		return Clock{Cal: c.Calendar, Wall: true}, accept, resolve, "critical matter, wall-clock time"
+	case kind == kindTough:
+		return Clock{Cal: c.Calendar}, accept, resolve.Scale(ToughResolveFactor), "tough whistle, working time, resolve window doubled"
+	}
+	return Clock{Cal: c.Calendar}, accept, resolve, "working time"
 }
 
 // find returns the department of kind serving grid at level (district or
@@ -107,17 +149,80 @@ func (c *Catalog) city() string {
 	return ""
 }
 
-// deadlines returns the matter's deadlines for a whistle kind, and a note on
-// any adjustment.
-func deadlines(m Matter, kind int32) (accept, resolve time.Duration, note string) {
-	accept, resolve = m.AcceptWithin, m.ResolveWithin
-	switch kind {
-	case kindEmergency:
-		accept, resolve = min(accept, EmergencyAcceptWithin), min(resolve, EmergencyResolveWithin)
-		note = " (emergency whistle)"
-	case kindTough:
-		resolve *= ToughResolveFactor
-		note = " (tough whistle: resolve time doubled)"
+// Within reports whether org unit id is unit or lies below it.
+func (c *Catalog) Within(id, unit string) bool {
+	for u, ok := c.units[id]; ok; u, ok = c.units[u.ParentID] {
+		if u.ID == unit {
+			return true
+		}
 	}
-	return accept, resolve, note
+	return false
+}
+
+// Serves reports whether department dept may handle tickets of grid: it
+// belongs to the grid's district or to the city.
+func (c *Catalog) Serves(dept, grid string) bool {
+	d, ok := c.departments[dept]
+	return ok && c.Within(grid, d.OrgUnitID)
+}
+
+// Below lists unit and every org unit under it.
+func (c *Catalog) Below(unit string) []string {
+	var out []string
+	for _, id := range c.unitOrder {
+		if c.Within(id, unit) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// supervisor returns the org unit that supervises a ticket of grid at an
+// escalation level: 1 the street, 2 the district, 3 the city.
+func (c *Catalog) supervisor(grid string, level int32) string {
+	want := map[int32]Level{1: LevelStreet, 2: LevelDistrict}[level]
+	if u, ok := c.ancestor(grid, want); ok && want != 0 {
+		return u.ID
+	}
+	return c.city()
+}
+
+// arbiter returns where a dispute over a department's ticket is decided: the
+// grid's street for a district department, the district for a city one.
+func (c *Catalog) arbiter(grid, dept string) string {
+	level := LevelStreet
+	if d, ok := c.departments[dept]; ok {
+		if u, ok := c.units[d.OrgUnitID]; ok && u.Level == LevelCity {
+			level = LevelDistrict
+		}
+	}
+	if u, ok := c.ancestor(grid, level); ok {
+		return u.ID
+	}
+	return c.city()
+}
+
+// alternative returns the first department of one of the matter's
+// alternative kinds that serves grid and is not excluded.
+func (c *Catalog) alternative(category, grid string, exclude []string) (Department, bool) {
+	m, ok := c.matters[category]
+	if !ok {
+		return Department{}, false
+	}
+	for _, k := range m.Alternatives {
+		d, _, ok := c.find(k, LevelDistrict, grid)
+		if ok && !contains(exclude, d.ID) {
+			return d, true
+		}
+	}
+	return Department{}, false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

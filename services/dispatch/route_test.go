@@ -9,7 +9,8 @@ import (
 	"github.com/whistle-civic/whistle/services/dispatch"
 )
 
-var now = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+// now is Thursday 2026-11-26 10:00 in Hohhot time (UTC+8), a working morning.
+var now = time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 
 func sample(t *testing.T) *dispatch.Catalog {
 	t.Helper()
@@ -41,26 +42,31 @@ func TestRoute(t *testing.T) {
 		triage     string // triage org unit, or "" when routed
 		lead       string
 		assisting  []string
-		accept     time.Duration
-		resolve    time.Duration
+		accept     string // windows
+		resolve    string
+		acceptDue  string // in UTC+8
 		ruleSubstr string
 	}{
 		{name: "district matter goes to the grid's district", facts: dispatch.Facts{Category: "road_damage", GridID: "xc-hd-dj-g01", Kind: 1},
-			lead: "xc-urban", accept: 2 * time.Hour, resolve: 72 * time.Hour, ruleSubstr: "road_damage"},
+			lead: "xc-urban", accept: "2h0m0s", resolve: "3d", acceptDue: "2026-11-26 12:00", ruleSubstr: "road_damage"},
 		{name: "same matter in another district", facts: dispatch.Facts{Category: "road_damage", GridID: "yq-ht-dls-g02", Kind: 1},
-			lead: "yq-urban", accept: 2 * time.Hour, resolve: 72 * time.Hour},
+			lead: "yq-urban", accept: "2h0m0s", resolve: "3d"},
 		{name: "city-level matter", facts: dispatch.Facts{Category: "bus_stop_damage", GridID: "xc-hd-dj-g01", Kind: 1},
 			lead: "hh-transport"},
 		{name: "assisting departments", facts: dispatch.Facts{Category: "river_pollution", GridID: "xc-hd-dj-g01", Kind: 1},
 			lead: "xc-env", assisting: []string{"xc-water"}},
-		{name: "emergency caps deadlines", facts: dispatch.Facts{Category: "road_damage", GridID: "xc-hd-dj-g01", Kind: 3},
-			lead: "xc-urban", accept: 15 * time.Minute, resolve: 24 * time.Hour, ruleSubstr: "emergency"},
-		{name: "tough doubles resolve time", facts: dispatch.Facts{Category: "road_damage", GridID: "xc-hd-dj-g01", Kind: 2},
-			lead: "xc-urban", accept: 2 * time.Hour, resolve: 144 * time.Hour},
+		{name: "emergency caps deadlines in wall-clock time", facts: dispatch.Facts{Category: "road_damage", GridID: "xc-hd-dj-g01", Kind: 3},
+			lead: "xc-urban", accept: "15m0s", resolve: "24h0m0s", acceptDue: "2026-11-26 10:15", ruleSubstr: "emergency"},
+		{name: "tough doubles the resolve window", facts: dispatch.Facts{Category: "road_damage", GridID: "xc-hd-dj-g01", Kind: 2},
+			lead: "xc-urban", accept: "2h0m0s", resolve: "6d"},
+		{name: "critical matter counts wall-clock time", facts: dispatch.Facts{Category: "gas_smell", GridID: "xc-hd-dj-g01", Kind: 1},
+			lead: "xc-housing", accept: "10m0s", acceptDue: "2026-11-26 10:10", ruleSubstr: "critical"},
+		{name: "matter decided case by case", facts: dispatch.Facts{Category: "other_public_affairs", GridID: "xc-hd-dj-g01", Kind: 1},
+			triage: "xc-hd", ruleSubstr: "case by case"},
 		{name: "off-catalog matter waits at the street", facts: dispatch.Facts{Category: "ufo_sighting", GridID: "xc-hd-dj-g01", Kind: 1},
 			triage: "xc-hd", ruleSubstr: "清单外事项"},
 		{name: "unknown grid waits at the city", facts: dispatch.Facts{Category: "road_damage", GridID: "nowhere", Kind: 1},
-			triage: "hh", ruleSubstr: "not in catalog"},
+			triage: "hh", ruleSubstr: "not a grid of catalog"},
 		{name: "no grid waits at the city", facts: dispatch.Facts{Category: "road_damage", Kind: 1},
 			triage: "hh", ruleSubstr: "no grid"},
 		{name: "a street is not a grid", facts: dispatch.Facts{Category: "road_damage", GridID: "xc-hd", Kind: 1},
@@ -80,8 +86,19 @@ func TestRoute(t *testing.T) {
 			if tt.assisting != nil && strings.Join(r.Assisting, ",") != strings.Join(tt.assisting, ",") {
 				t.Fatalf("assisting %v, want %v", r.Assisting, tt.assisting)
 			}
-			if tt.accept != 0 && (r.AcceptDue.Sub(now) != tt.accept || r.ResolveDue.Sub(now) != tt.resolve) {
-				t.Fatalf("deadlines +%s/+%s, want +%s/+%s", r.AcceptDue.Sub(now), r.ResolveDue.Sub(now), tt.accept, tt.resolve)
+			if tt.accept != "" && r.AcceptWithin.String() != tt.accept {
+				t.Fatalf("accept window %s, want %s", r.AcceptWithin, tt.accept)
+			}
+			if tt.resolve != "" && r.ResolveWithin.String() != tt.resolve {
+				t.Fatalf("resolve window %s, want %s", r.ResolveWithin, tt.resolve)
+			}
+			if tt.acceptDue != "" {
+				if got := r.AcceptDue.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04"); got != tt.acceptDue {
+					t.Fatalf("accept due %s, want %s", got, tt.acceptDue)
+				}
+			}
+			if tt.triage == "" && len(r.Steps) < 4 {
+				t.Fatalf("explanation too thin: %v", r.Steps)
 			}
 			if !strings.Contains(r.Rule, tt.ruleSubstr) {
 				t.Fatalf("rule %q lacks %q", r.Rule, tt.ruleSubstr)
@@ -121,7 +138,7 @@ matters:
     name: no deadlines
     lead: {kind: urban, level: district}
     assist: []
-    urgency: normal
+    urgency: someday
   - code: m2
     name: unknown kind
     lead: {kind: plumbing, level: district}
@@ -145,7 +162,7 @@ matters:
 		`grid "g" sits under district "d"`, `department "d-urban" appears twice`,
 		`department "d-urban" belongs to "g", which is not a city or district`,
 		`matter "m1" has no deadlines`, `no department of lead kind "plumbing"`,
-		`no department of assisting kind "magic"`, `matter "m2" appears twice`, `deadline "soon" is not a duration`,
+		`no department of assisting kind "magic"`, `matter "m2" appears twice`, `urgency "someday"`, `window "soon" is not like 3d`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)

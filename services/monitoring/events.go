@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -40,7 +41,25 @@ func summary(ev *whistlev1.Event, c *Change) string {
 		c.Category, c.ReportedAt, c.Synthetic = t.GetCategory(), t.GetReportedAt().AsTime(), ev.GetSynthetic()
 		return fmt.Sprintf("reported from %s via %s: %s", t.GetReporter().GetOrgUnitId(), short(t.GetSource().String()), t.GetCategory())
 	case *whistlev1.Event_Triaged:
+		if b.Triaged.GetArbitration() {
+			return fmt.Sprintf("waits for arbitration at %s: %s", b.Triaged.GetOrgUnitId(), b.Triaged.GetReason())
+		}
 		return fmt.Sprintf("waits for a person at %s: %s", b.Triaged.GetOrgUnitId(), b.Triaged.GetReason())
+	case *whistlev1.Event_Cancelled:
+		return "cancelled: " + b.Cancelled.GetReason()
+	case *whistlev1.Event_Merged:
+		return "merged into " + b.Merged.GetOriginalTicketId()
+	case *whistlev1.Event_Rescheduled:
+		return "deadlines rescheduled: " + b.Rescheduled.GetReason()
+	case *whistlev1.Event_ExtensionRequested:
+		return fmt.Sprintf("%s asks for more time, until %s: %s", b.ExtensionRequested.GetDepartmentId(),
+			b.ExtensionRequested.GetRequestedResolveDue().AsTime().Format(time.RFC3339), b.ExtensionRequested.GetReason())
+	case *whistlev1.Event_ExtensionDecided:
+		verdict := "refused"
+		if b.ExtensionDecided.GetGranted() {
+			verdict = "granted, due " + b.ExtensionDecided.GetResolveDue().AsTime().Format(time.RFC3339)
+		}
+		return fmt.Sprintf("extension %s by %s: %s", verdict, b.ExtensionDecided.GetDecidedByOrgUnitId(), b.ExtensionDecided.GetNote())
 	case *whistlev1.Event_Dispatched:
 		c.LeadDepartmentID = b.Dispatched.GetLeadDepartmentId()
 		return "dispatched: " + b.Dispatched.GetRule()

@@ -9,22 +9,24 @@ import (
 
 // Accept reports the lead department in (报到/应哨) on a dispatched ticket.
 func (s *Service) Accept(ctx context.Context, ticketID string, actor Actor) (Item, error) {
-	ctx, span := s.ticketSpan(ctx, "response.accept", ticketID)
+	return s.act(ctx, "accept", ticketID, func(it *Item) (*Announcement, error) {
+		return &Announcement{Kind: "accepted"}, it.act(ticket.Accept, actor, s.clock.Now())
+	})
+}
+
+// act runs a department's action in the ticket's trace and returns the item after it.
+func (s *Service) act(ctx context.Context, verb, ticketID string, fn func(it *Item) (*Announcement, error)) (Item, error) {
+	ctx, span := s.ticketSpan(ctx, "response."+verb, ticketID)
 	defer span.End()
 	var out Item
-	err := s.store.Update(ctx, ticketID, func(it *Item) (ticket.Action, error) {
-		if it.Status == ticket.StatusUnknown {
-			return "", ErrNotFound
-		}
-		if err := it.act(ticket.Accept, actor, s.clock.Now()); err != nil {
-			return "", err
-		}
+	err := s.store.Update(ctx, ticketID, func(it *Item) (*Announcement, error) {
+		a, err := fn(it)
 		out = *it
-		return ticket.Accept, nil
+		return a, err
 	})
 	if err != nil {
-		return Item{}, fmt.Errorf("accept %s: %w", ticketID, err)
+		return Item{}, fmt.Errorf("%s %s: %w", verb, ticketID, err)
 	}
-	s.log.InfoContext(ctx, "ticket accepted", "ticket", ticketID, "department", actor.OrgUnitID, "handler", actor.ID)
+	s.log.InfoContext(ctx, "department acted", "verb", verb, "ticket", ticketID, "department", out.DepartmentID, "handler", out.Actor.ID)
 	return out, nil
 }

@@ -12,6 +12,26 @@ var (
 	// ErrNotYours: the actor acts for another department.
 	ErrNotYours = apperr.New(apperr.PermissionDenied,
 		"the ticket is assigned to another department: act for the department that holds it (actor.org_unit_id)")
+	// ErrBinding: an arbitrated ticket cannot be returned.
+	ErrBinding = apperr.New(apperr.FailedPrecondition,
+		"the ticket was assigned by arbitration, which binds: it cannot be returned; handle it, or ask for more time")
+	// ErrNotWorking: the ticket is not being handled (accepted or reopened).
+	ErrNotWorking = apperr.New(apperr.FailedPrecondition, "the ticket is not being handled: accept it first")
+	// ErrClockState: pause a running clock, resume a paused one.
+	ErrClockState = apperr.New(apperr.FailedPrecondition,
+		"the resolve clock is not in a state to change that way: pause a running clock, resume a paused one")
+	// ErrDeadlinePassed: more time must be asked for before the deadline.
+	ErrDeadlinePassed = apperr.New(apperr.FailedPrecondition,
+		"the resolve deadline has passed: extensions must be asked for before it; resolve the ticket or report progress")
+	// ErrExtensionPending: one request at a time.
+	ErrExtensionPending = apperr.New(apperr.FailedPrecondition,
+		"a request for more time is already waiting for the street's decision")
+	// ErrPausedNoDeadline: a paused clock has no deadline to extend.
+	ErrPausedNoDeadline = apperr.New(apperr.FailedPrecondition,
+		"the resolve clock is paused: resume it before asking for more time")
+	// ErrExtensionTooEarly: the deadline asked for must be later.
+	ErrExtensionTooEarly = apperr.New(apperr.InvalidArgument,
+		"requested_resolve_due must be later than the current resolve deadline")
 	// ErrBadPageToken: the page token was not made by this service.
 	ErrBadPageToken = apperr.New(apperr.InvalidArgument,
 		"page_token is not valid: pass the next_page_token of the previous response, or none for the first page")

@@ -12,10 +12,19 @@ import (
 	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
 
-// The events that end a ticket, which response follows to empty the inbox.
-var finishing = []string{events.Closed, events.Merged, events.Cancelled}
+// What the response service consumes besides dispatched: arbitrations, the
+// ends of tickets, and dispatch's notes on deadlines and supervision.
+var (
+	finishing   = []string{events.Closed, events.Merged, events.Cancelled}
+	supervising = []string{events.Escalated, events.Rescheduled, events.ExtensionDecided}
+)
 
 func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	if a := ev.GetArbitrated(); a != nil {
+		return s.Receive(ctx, Assigned{TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
+			DepartmentID: a.GetDepartmentId(), AcceptDue: timeconv.FromProto(a.GetAcceptDue()),
+			ResolveDue: timeconv.FromProto(a.GetResolveDue()), Binding: true})
+	}
 	d := ev.GetDispatched()
 	snapshot, err := proto.Marshal(d.GetTicket())
 	if err != nil {
@@ -25,7 +34,8 @@ func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (tic
 		TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
 		DepartmentID: d.GetLeadDepartmentId(), Category: d.GetTicket().GetCategory(), Title: d.GetTicket().GetTitle(),
 		Synthetic: ev.GetSynthetic(), AcceptDue: timeconv.FromProto(d.GetAcceptDue()),
-		ResolveDue: timeconv.FromProto(d.GetResolveDue()), TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot,
+		ResolveDue: timeconv.FromProto(d.GetResolveDue()), EscalationLevel: d.GetEscalationLevel(),
+		TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot,
 	})
 }
 
@@ -40,18 +50,49 @@ func (s *Service) applyFinished(ctx context.Context, ev *whistlev1.Event) (ticke
 	return s.Finish(ctx, ev.GetTicketId(), ev.GetTicketVersion(), action)
 }
 
-// toEvent announces the action a department just took on it.
-func toEvent(it Item, action ticket.Action) *whistlev1.Event {
+func (s *Service) applySupervision(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	sv := Supervision{TicketID: ev.GetTicketId()}
+	switch b := ev.GetBody().(type) {
+	case *whistlev1.Event_Escalated:
+		sv.Level = b.Escalated.GetLevel()
+	case *whistlev1.Event_Rescheduled:
+		sv.Rescheduled = true
+		sv.AcceptDue, sv.ResolveDue = timeconv.FromProto(b.Rescheduled.GetAcceptDue()), timeconv.FromProto(b.Rescheduled.GetResolveDue())
+	case *whistlev1.Event_ExtensionDecided:
+		sv.ExtensionDecided = true
+		if b.ExtensionDecided.GetGranted() {
+			sv.Rescheduled, sv.ResolveDue = true, timeconv.FromProto(b.ExtensionDecided.GetResolveDue())
+		}
+	}
+	return s.Supervise(ctx, sv)
+}
+
+// toEvent announces what a department just did.
+func toEvent(it Item, a Announcement) *whistlev1.Event {
 	meta := events.Meta{
 		TicketID: it.TicketID, TicketNumber: it.Number, Version: it.Version, OccurredAt: it.UpdatedAt,
 		Producer: Name, Synthetic: it.Synthetic,
 		Actor: &whistlev1.Actor{Id: it.Actor.ID, OrgUnitId: it.Actor.OrgUnitID, DisplayName: it.Actor.Name},
 	}
-	switch action {
-	case ticket.Accept:
-		return events.MustNew(meta, &whistlev1.TicketAccepted{DepartmentId: it.DepartmentID})
-	case ticket.Resolve:
-		return events.MustNew(meta, &whistlev1.TicketResolved{DepartmentId: it.DepartmentID, Result: it.Result})
+	var body proto.Message
+	switch a.Kind {
+	case events.Accepted:
+		body = &whistlev1.TicketAccepted{DepartmentId: it.DepartmentID}
+	case events.Resolved:
+		body = &whistlev1.TicketResolved{DepartmentId: it.DepartmentID, Result: it.Result}
+	case events.Returned:
+		body = &whistlev1.TicketReturned{DepartmentId: it.DepartmentID, ReasonCode: whistlev1.ReturnReason(a.ReturnReason), Note: a.Note}
+	case events.Progressed:
+		p := &whistlev1.TicketProgressed{DepartmentId: it.DepartmentID, Note: a.Note, Clock: whistlev1.ClockChange(a.Clock)}
+		for _, at := range a.Attachments {
+			p.Attachments = append(p.Attachments, &whistlev1.Attachment{Name: at.Name, SizeBytes: at.Size, Sha256: at.SHA256, Url: at.URL})
+		}
+		body = p
+	case events.ExtensionRequested:
+		body = &whistlev1.TicketExtensionRequested{DepartmentId: it.DepartmentID,
+			RequestedResolveDue: timeconv.ToProto(a.RequestedDue), Reason: a.Note}
+	default:
+		panic("response announces no " + a.Kind + " events")
 	}
-	panic("response announces no " + string(action) + " events")
+	return events.MustNew(meta, body)
 }

@@ -12,8 +12,10 @@ import (
 func Apply(s *Service) func(context.Context, *whistlev1.Event) (ticket.Decision, error) {
 	return func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
 		switch events.TypeOf(ev) {
-		case events.Dispatched:
+		case events.Dispatched, events.Arbitrated:
 			return s.applyDispatched(ctx, ev)
+		case events.Escalated, events.Rescheduled, events.ExtensionDecided:
+			return s.applySupervision(ctx, ev)
 		case events.Reopened:
 			return s.applyReopened(ctx, ev)
 		default:

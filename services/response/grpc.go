@@ -65,6 +65,35 @@ func (g *grpcServer) Resolve(ctx context.Context, req *whistlev1.ResolveRequest)
 	return &whistlev1.ResolveResponse{Item: toProtoItem(it)}, nil
 }
 
+func (g *grpcServer) Return(ctx context.Context, req *whistlev1.ReturnRequest) (*whistlev1.ReturnResponse, error) {
+	it, err := g.svc.Return(ctx, req.GetTicketId(), int32(req.GetReasonCode()), req.GetNote(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.ReturnResponse{Item: toProtoItem(it)}, nil
+}
+
+func (g *grpcServer) AddProgress(ctx context.Context, req *whistlev1.AddProgressRequest) (*whistlev1.AddProgressResponse, error) {
+	var atts []Attachment
+	for _, a := range req.GetAttachments() {
+		atts = append(atts, Attachment{Name: a.GetName(), Size: a.GetSizeBytes(), SHA256: a.GetSha256(), URL: a.GetUrl()})
+	}
+	it, err := g.svc.AddProgress(ctx, req.GetTicketId(), req.GetNote(), atts, int32(req.GetClock()), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.AddProgressResponse{Item: toProtoItem(it)}, nil
+}
+
+func (g *grpcServer) RequestExtension(ctx context.Context, req *whistlev1.RequestExtensionRequest) (*whistlev1.RequestExtensionResponse, error) {
+	it, err := g.svc.RequestExtension(ctx, req.GetTicketId(), req.GetRequestedResolveDue().AsTime(), req.GetReason(),
+		fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.RequestExtensionResponse{Item: toProtoItem(it)}, nil
+}
+
 func fromProtoActor(a *whistlev1.Actor) Actor {
 	return Actor{ID: a.GetId(), OrgUnitID: a.GetOrgUnitId(), Name: a.GetDisplayName()}
 }
@@ -79,7 +108,8 @@ func toProtoItem(it Item) *whistlev1.InboxItem {
 		AcceptDue: timeconv.ToProto(it.AcceptDue), ResolveDue: timeconv.ToProto(it.ResolveDue),
 		DispatchedAt: timestamppb.New(it.DispatchedAt), UpdatedAt: timestamppb.New(it.UpdatedAt),
 		ReworkCount: it.ReworkCount, ReworkReasons: it.ReworkReasons, ReworkComment: it.ReworkComment,
-		Result: it.Result, Synthetic: it.Synthetic,
+		Result: it.Result, Synthetic: it.Synthetic, EscalationLevel: it.EscalationLevel, Paused: it.Paused,
+		Binding: it.Binding, ExtensionRequestedDue: timeconv.ToProto(it.ExtensionDue),
 	}
 }
 

@@ -34,15 +34,51 @@ type Item struct {
 	// Snapshot is the ticket as reported, kept for display by the API
 	// adapter; the rules never read it.
 	Snapshot []byte
+	// EscalationLevel is the supervision level dispatch announced.
+	EscalationLevel int32
+	// Paused is set while the resolve clock stands still.
+	Paused bool
+	// Binding is set when an arbitration assigned the ticket.
+	Binding bool
+	// ExtensionDue is the deadline asked for, while undecided.
+	ExtensionDue time.Time
 	// Actor is who made the change being saved (not stored).
 	Actor Actor
+	// dirty marks a change to save.
+	dirty bool
 }
 
+// Announcement is an event the response service owes after a change.
+type Announcement struct {
+	// Kind is the event type: accepted, resolved, returned, progressed or extension_requested.
+	Kind         string
+	Note         string
+	ReturnReason int32
+	// Clock is 1 to pause the resolve clock, 2 to resume it (whistle.v1.ClockChange).
+	Clock        int32
+	Attachments  []Attachment
+	RequestedDue time.Time
+}
+
+// Attachment is the metadata of a file kept outside Whistle.
+type Attachment struct {
+	Name   string
+	Size   int64
+	SHA256 string
+	URL    string
+}
+
+// touch marks the item changed at now.
+func (it *Item) touch(now time.Time) { it.UpdatedAt, it.dirty = now, true }
+
+// Dirty reports whether the item changed since it was loaded.
+func (it *Item) Dirty() bool { return it.dirty }
+
 // inbox is what the use cases need from storage: Update locks a ticket's item
-// (zero if new), lets fn change it and saves it with the event announcing the
-// action fn returns ("" for none), atomically.
+// (zero if new), lets fn change it and saves it with the event announcing
+// what fn returns (nil for nothing), atomically.
 type inbox interface {
-	Update(ctx context.Context, ticketID string, fn func(it *Item) (ticket.Action, error)) error
+	Update(ctx context.Context, ticketID string, fn func(it *Item) (*Announcement, error)) error
 	Get(ctx context.Context, ticketID string) (Item, error)
 	List(ctx context.Context, f InboxFilter) ([]Item, error)
 	TraceParent(ctx context.Context, ticketID string) string
@@ -64,13 +100,28 @@ func (it Item) NextDue() time.Time {
 
 // act moves the item by action, as actor, at now.
 func (it *Item) act(action ticket.Action, actor Actor, now time.Time) error {
-	if actor.OrgUnitID != it.DepartmentID {
-		return ErrNotYours
+	if err := it.mine(actor); err != nil {
+		return err
 	}
 	next, err := ticket.Next(it.Status, action)
 	if err != nil {
 		return err
 	}
-	it.Status, it.Version, it.UpdatedAt, it.Actor = next, it.Version+1, now, actor
+	it.Status, it.Version, it.Actor = next, it.Version+1, actor
+	it.touch(now)
 	return nil
 }
+
+// mine refuses an actor of another department, or a ticket in no inbox.
+func (it *Item) mine(actor Actor) error {
+	if it.Status == ticket.StatusUnknown {
+		return ErrNotFound
+	}
+	if actor.OrgUnitID != it.DepartmentID {
+		return ErrNotYours
+	}
+	return nil
+}
+
+// working reports whether the department is working on the ticket (accepted or reworking).
+func (it *Item) working() bool { return it.Status == ticket.Accepted || it.Status == ticket.Reopened }

@@ -8,7 +8,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
-// Assigned is a dispatched ticket, as its inbox needs it.
+// Assigned is a dispatched (or arbitrated) ticket, as its inbox needs it.
 type Assigned struct {
 	TicketID, Number      string
 	Version               int64
@@ -16,25 +16,38 @@ type Assigned struct {
 	Category, Title       string
 	Synthetic             bool
 	AcceptDue, ResolveDue time.Time
-	TraceParent           string
-	Snapshot              []byte
+	EscalationLevel       int32
+	// Binding is set by arbitration: the department cannot return it.
+	Binding     bool
+	TraceParent string
+	// Snapshot is the ticket as reported; nil keeps the one the item has.
+	Snapshot []byte
 }
 
-// Receive puts a dispatched ticket into its lead department's inbox (or
-// moves it there from another department's after a re-dispatch).
+// Receive puts a dispatched or arbitrated ticket into its lead department's
+// inbox (moving it from another department's after a re-dispatch).
 func (s *Service) Receive(ctx context.Context, a Assigned) (ticket.Decision, error) {
 	var decision ticket.Decision
-	err := s.store.Update(ctx, a.TicketID, func(it *Item) (ticket.Action, error) {
+	err := s.store.Update(ctx, a.TicketID, func(it *Item) (*Announcement, error) {
 		decision = ticket.Order(ticket.Monotonic, it.Version, a.Version, true)
 		if decision != ticket.Apply {
-			return "", nil
+			return nil, nil
+		}
+		if a.Snapshot == nil && it.Snapshot == nil {
+			decision = ticket.Later // an arbitration of a ticket this inbox has not seen yet
+			return nil, nil
+		}
+		if a.Snapshot == nil { // an arbitration names only the department and deadlines
+			a.Snapshot, a.TraceParent, a.Category, a.Title, a.Synthetic = it.Snapshot, it.TraceParent, it.Category, it.Title, it.Synthetic
+			a.EscalationLevel = max(a.EscalationLevel, it.EscalationLevel)
 		}
 		now := s.clock.Now()
 		*it = Item{TicketID: a.TicketID, Number: a.Number, DepartmentID: a.DepartmentID, Status: ticket.Dispatched,
 			Version: a.Version, Category: a.Category, Title: a.Title, Synthetic: a.Synthetic,
-			AcceptDue: a.AcceptDue, ResolveDue: a.ResolveDue, DispatchedAt: now, UpdatedAt: now,
-			ReworkCount: it.ReworkCount, TraceParent: a.TraceParent, Snapshot: a.Snapshot}
-		return "", nil
+			AcceptDue: a.AcceptDue, ResolveDue: a.ResolveDue, DispatchedAt: now, EscalationLevel: a.EscalationLevel,
+			Binding: a.Binding, ReworkCount: it.ReworkCount, TraceParent: a.TraceParent, Snapshot: a.Snapshot}
+		it.touch(now)
+		return nil, nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("receive %s: %w", a.TicketID, err)

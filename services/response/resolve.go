@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/whistle-civic/whistle/pkg/apperr"
 	"github.com/whistle-civic/whistle/pkg/ticket"
@@ -19,23 +20,11 @@ func (s *Service) Resolve(ctx context.Context, ticketID string, actor Actor, res
 	if result == "" {
 		return Item{}, fmt.Errorf("resolve %s: %w", ticketID, errBlankResult)
 	}
-	ctx, span := s.ticketSpan(ctx, "response.resolve", ticketID)
-	defer span.End()
-	var out Item
-	err := s.store.Update(ctx, ticketID, func(it *Item) (ticket.Action, error) {
-		if it.Status == ticket.StatusUnknown {
-			return "", ErrNotFound
-		}
+	return s.act(ctx, "resolve", ticketID, func(it *Item) (*Announcement, error) {
 		if err := it.act(ticket.Resolve, actor, s.clock.Now()); err != nil {
-			return "", err
+			return nil, err
 		}
-		it.Result = result
-		out = *it
-		return ticket.Resolve, nil
+		it.Result, it.Paused, it.ExtensionDue = result, false, time.Time{}
+		return &Announcement{Kind: "resolved"}, nil
 	})
-	if err != nil {
-		return Item{}, fmt.Errorf("resolve %s: %w", ticketID, err)
-	}
-	s.log.InfoContext(ctx, "ticket resolved", "ticket", ticketID, "department", actor.OrgUnitID, "handler", actor.ID)
-	return out, nil
 }

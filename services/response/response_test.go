@@ -30,6 +30,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 var now = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 type fixture struct {
+	clock  *clock.Fake
 	deps   platform.Deps
 	p      *inbox.Processor
 	client whistlev1.ResponseServiceClient
@@ -37,10 +38,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	deps := platformtest.Deps(t, response.Name, response.Migrations(), nil, clock.NewFake(now))
+	clk := clock.NewFake(now)
+	deps := platformtest.Deps(t, response.Name, response.Migrations(), nil, clk)
 	svc := response.New(deps)
 	conn := grpctest.Serve(t, grpcserver.Options{Log: deps.Log}, svc.Register)
-	return &fixture{deps: deps, p: &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: response.Apply(svc)},
+	return &fixture{clock: clk, deps: deps, p: &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: response.Apply(svc)},
 		client: whistlev1.NewResponseServiceClient(conn)}
 }
 

@@ -1,9 +1,11 @@
 // Package response is the response service (应哨/办结): each department's
 // inbox of dispatched tickets, and the work departments do on them — report in
-// (accept), resolve, and rework what evaluation sent back.
+// (accept), note progress (and pause the clock), ask for more time, return
+// what is not theirs, resolve, and rework what evaluation sent back.
 //
 // Files: service.go wires the service; receive.go, accept.go, resolve.go,
-// rework.go and list.go are its use cases over the plain values in item.go;
+// return.go, progress.go, rework.go and list.go are its use cases over the
+// plain values in item.go;
 // store.go (PostgreSQL), grpc.go (the API) and events.go (JetStream) are the
 // adapters at its edges.
 package response
@@ -56,13 +58,14 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterResponseServiceServer(r, &grpcServer{svc: s})
 }
 
-// Run relays the outbox and consumes dispatched, reopened and finished
-// tickets, until ctx ends.
+// Run relays the outbox and consumes dispatched, arbitrated, reopened and
+// finished tickets and dispatch's notes on supervision, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	return platform.Run(ctx, s.deps,
-		platform.Consumer{Name: Name, EventTypes: []string{events.Dispatched}, Apply: s.applyDispatched},
+		platform.Consumer{Name: Name, EventTypes: []string{events.Dispatched, events.Arbitrated}, Apply: s.applyDispatched},
 		platform.Consumer{Name: Name + "-rework", EventTypes: []string{events.Reopened}, Apply: s.applyReopened},
 		platform.Consumer{Name: Name + "-finish", EventTypes: finishing, Apply: s.applyFinished},
+		platform.Consumer{Name: Name + "-supervision", EventTypes: supervising, Apply: s.applySupervision},
 	)
 }
 

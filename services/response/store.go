@@ -11,7 +11,6 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/outbox"
 	"github.com/whistle-civic/whistle/pkg/postgres"
-	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
 // store keeps inbox items in the response schema.
@@ -21,12 +20,12 @@ type store struct {
 
 const itemColumns = `ticket_id, ticket_number, department_id, status, version, category, title, synthetic,
 	accept_due, resolve_due, dispatched_at, updated_at, rework_count, rework_reasons, rework_comment, result,
-	trace_parent, ticket`
+	trace_parent, ticket, escalation_level, paused, binding, extension_due`
 
 // Update locks the item of ticketID (a zero Item if there is none), lets fn
-// change it, and saves it with the event announcing the action fn returns
-// (none if ""), in the transaction ctx carries or a new one.
-func (s *store) Update(ctx context.Context, ticketID string, fn func(it *Item) (ticket.Action, error)) error {
+// change it, and saves it with the event announcing what fn returns (nil for
+// nothing), in the transaction ctx carries or a new one.
+func (s *store) Update(ctx context.Context, ticketID string, fn func(it *Item) (*Announcement, error)) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		it, err := s.get(ctx, tx, ticketID, " FOR UPDATE")
 		if errors.Is(err, ErrNotFound) {
@@ -35,18 +34,17 @@ func (s *store) Update(ctx context.Context, ticketID string, fn func(it *Item) (
 		if err != nil {
 			return err
 		}
-		before := it.Version
-		action, err := fn(&it)
-		if err != nil || it.Version == before {
+		ann, err := fn(&it)
+		if err != nil || !it.Dirty() {
 			return err
 		}
 		if err := save(ctx, tx, it); err != nil {
 			return err
 		}
-		if action == "" {
+		if ann == nil {
 			return nil
 		}
-		return outbox.Append(ctx, tx, toEvent(it, action))
+		return outbox.Append(ctx, tx, toEvent(it, *ann))
 	})
 }
 
@@ -99,13 +97,15 @@ func save(ctx context.Context, tx pgx.Tx, it Item) error {
 		it.ReworkReasons = []string{}
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO items (`+itemColumns+`, next_due)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
-		ON CONFLICT (ticket_id) DO UPDATE SET department_id = $3, status = $4, version = $5,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+		ON CONFLICT (ticket_id) DO UPDATE SET department_id = $3, status = $4, version = $5, category = $6, title = $7,
 			accept_due = $9, resolve_due = $10, dispatched_at = $11, updated_at = $12, rework_count = $13,
-			rework_reasons = $14, rework_comment = $15, result = $16, next_due = $19`,
+			rework_reasons = $14, rework_comment = $15, result = $16, ticket = $18, escalation_level = $19,
+			paused = $20, binding = $21, extension_due = $22, next_due = $23`,
 		it.TicketID, it.Number, it.DepartmentID, it.Status, it.Version, it.Category, it.Title, it.Synthetic,
 		postgres.NullTime(it.AcceptDue), postgres.NullTime(it.ResolveDue), it.DispatchedAt, it.UpdatedAt,
-		it.ReworkCount, it.ReworkReasons, it.ReworkComment, it.Result, it.TraceParent, it.Snapshot, sortDue(it))
+		it.ReworkCount, it.ReworkReasons, it.ReworkComment, it.Result, it.TraceParent, it.Snapshot,
+		it.EscalationLevel, it.Paused, it.Binding, postgres.NullTime(it.ExtensionDue), sortDue(it))
 	if err != nil {
 		return fmt.Errorf("save inbox item %s: %w", it.TicketID, err)
 	}
@@ -114,11 +114,12 @@ func save(ctx context.Context, tx pgx.Tx, it Item) error {
 
 func fromRow(row pgx.CollectableRow) (Item, error) {
 	var it Item
-	var accept, resolve *time.Time
+	var accept, resolve, extension *time.Time
 	err := row.Scan(&it.TicketID, &it.Number, &it.DepartmentID, &it.Status, &it.Version, &it.Category, &it.Title,
 		&it.Synthetic, &accept, &resolve, &it.DispatchedAt, &it.UpdatedAt, &it.ReworkCount, &it.ReworkReasons,
-		&it.ReworkComment, &it.Result, &it.TraceParent, &it.Snapshot)
-	it.AcceptDue, it.ResolveDue = postgres.TimeOf(accept), postgres.TimeOf(resolve)
+		&it.ReworkComment, &it.Result, &it.TraceParent, &it.Snapshot, &it.EscalationLevel, &it.Paused, &it.Binding,
+		&extension)
+	it.AcceptDue, it.ResolveDue, it.ExtensionDue = postgres.TimeOf(accept), postgres.TimeOf(resolve), postgres.TimeOf(extension)
 	it.DispatchedAt, it.UpdatedAt = it.DispatchedAt.UTC(), it.UpdatedAt.UTC()
 	return it, err
 }

@@ -153,9 +153,15 @@ func newPlan(cat *whistlev1.GetCatalogResponse, o Options) []step {
 			grids = append(grids, u.GetId())
 		}
 	}
+	var matters []*whistlev1.MatterType
+	for _, m := range cat.GetMatters() {
+		if !m.GetTriage() { // those wait for a person, who is not part of the loop
+			matters = append(matters, m)
+		}
+	}
 	plan := make([]step, o.Tickets)
 	for i := range plan {
-		m := cat.GetMatters()[rng.IntN(len(cat.GetMatters()))]
+		m := matters[rng.IntN(len(matters))]
 		plan[i] = step{category: m.GetCode(), grid: grids[rng.IntN(len(grids))], unsatisfied: rng.Float64() < o.Unsatisfied}
 	}
 	return plan

@@ -68,20 +68,24 @@ type service interface {
 type spec struct {
 	grpcName   string
 	migrations func() fs.FS
-	build      func(platform.Deps, Config) (service, error)
+	build      func(context.Context, platform.Deps, Config) (service, error)
 }
 
 var specs = map[string]spec{
 	intake.Name: {"whistle.v1.IntakeService", intake.Migrations,
-		func(d platform.Deps, c Config) (service, error) { return intake.New(d, c.Intake), nil }},
+		func(_ context.Context, d platform.Deps, c Config) (service, error) {
+			return intake.New(d, c.Intake), nil
+		}},
 	dispatch.Name: {"whistle.v1.DispatchService", dispatch.Migrations,
-		func(d platform.Deps, c Config) (service, error) { return dispatch.New(d, c.Dispatch) }},
+		func(ctx context.Context, d platform.Deps, c Config) (service, error) {
+			return dispatch.New(ctx, d, c.Dispatch)
+		}},
 	response.Name: {"whistle.v1.ResponseService", response.Migrations,
-		func(d platform.Deps, _ Config) (service, error) { return response.New(d), nil }},
+		func(_ context.Context, d platform.Deps, _ Config) (service, error) { return response.New(d), nil }},
 	evaluation.Name: {"whistle.v1.EvaluationService", evaluation.Migrations,
-		func(d platform.Deps, _ Config) (service, error) { return evaluation.New(d), nil }},
+		func(_ context.Context, d platform.Deps, _ Config) (service, error) { return evaluation.New(d), nil }},
 	monitoring.Name: {"whistle.v1.MonitoringService", monitoring.Migrations,
-		func(d platform.Deps, _ Config) (service, error) { return monitoring.New(d), nil }},
+		func(_ context.Context, d platform.Deps, _ Config) (service, error) { return monitoring.New(d), nil }},
 }
 
 // Stack is a set of running services behind one gRPC server.
@@ -184,7 +188,7 @@ func (s *Stack) add(ctx context.Context, name string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	s.buses = append(s.buses, b)
-	svc, err := sp.build(platform.Deps{DB: db, Bus: b, Telemetry: tel, Log: log, Clock: s.cfg.Clock}, s.cfg)
+	svc, err := sp.build(ctx, platform.Deps{DB: db, Bus: b, Telemetry: tel, Log: log, Clock: s.cfg.Clock}, s.cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -13,10 +13,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/natstest"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/services/dispatch"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
 	"github.com/whistle-civic/whistle/cmd/internal/stack"
@@ -32,8 +34,19 @@ type Running struct {
 	Spans *tracetest.InMemoryExporter
 }
 
+// Options change the stack a test runs.
+type Options struct {
+	// Clock for every service (a clock.Fake drives deadlines); default the real one.
+	Clock clock.Clock
+	// Dispatch configures the dispatch service.
+	Dispatch dispatch.Config
+}
+
 // Start runs the stack until the test ends.
-func Start(t *testing.T) *Running {
+func Start(t *testing.T) *Running { return StartWith(t, Options{}) }
+
+// StartWith runs the stack with options until the test ends.
+func StartWith(t *testing.T, o Options) *Running {
 	t.Helper()
 	ctx := context.Background()
 	spans := tracetest.NewInMemoryExporter()
@@ -43,6 +56,8 @@ func Start(t *testing.T) *Running {
 		Bus:         env.Config,
 		NATSOptions: env.Options,
 		Log:         platformtest.Logger(t),
+		Clock:       o.Clock,
+		Dispatch:    o.Dispatch,
 		Telemetry: func(ctx context.Context, name string) (*telemetry.Telemetry, error) {
 			return telemetry.Setup(ctx, telemetry.Options{ServiceName: name, SpanExporter: spans})
 		},

@@ -115,7 +115,26 @@ type Assignment struct {
 	// triage_org_unit_id is where the ticket waits in triage, if it does.
 	TriageOrgUnitId string `protobuf:"bytes,11,opt,name=triage_org_unit_id,json=triageOrgUnitId,proto3" json:"triage_org_unit_id,omitempty"`
 	// category is the matter type's code.
-	Category      string `protobuf:"bytes,12,opt,name=category,proto3" json:"category,omitempty"`
+	Category string `protobuf:"bytes,12,opt,name=category,proto3" json:"category,omitempty"`
+	// owner_department_id is the department responsible for coordinating the ticket until another
+	// accepts it (首接负责): the first to receive it, then whichever accepted it last.
+	OwnerDepartmentId string `protobuf:"bytes,13,opt,name=owner_department_id,json=ownerDepartmentId,proto3" json:"owner_department_id,omitempty"`
+	// escalation_level is the supervision level: 0 none, 1 street, 2 district, 3 city.
+	EscalationLevel int32 `protobuf:"varint,14,opt,name=escalation_level,json=escalationLevel,proto3" json:"escalation_level,omitempty"`
+	// paused is true while the resolve clock stands still.
+	Paused bool `protobuf:"varint,15,opt,name=paused,proto3" json:"paused,omitempty"`
+	// return_count is how many times departments returned the ticket.
+	ReturnCount int32 `protobuf:"varint,16,opt,name=return_count,json=returnCount,proto3" json:"return_count,omitempty"`
+	// binding is true when an arbitration decided the department; it cannot return the ticket.
+	Binding bool `protobuf:"varint,17,opt,name=binding,proto3" json:"binding,omitempty"`
+	// arbitration is true while the ticket waits for an arbitration decision.
+	Arbitration bool `protobuf:"varint,18,opt,name=arbitration,proto3" json:"arbitration,omitempty"`
+	// extension_requested_due is the resolve deadline a department asked for, while undecided.
+	ExtensionRequestedDue *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=extension_requested_due,json=extensionRequestedDue,proto3" json:"extension_requested_due,omitempty"`
+	// extension_reason is why the department asked for more time.
+	ExtensionReason string `protobuf:"bytes,20,opt,name=extension_reason,json=extensionReason,proto3" json:"extension_reason,omitempty"`
+	// grid_id is where the problem is.
+	GridId        string `protobuf:"bytes,21,opt,name=grid_id,json=gridId,proto3" json:"grid_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -230,6 +249,69 @@ func (x *Assignment) GetTriageOrgUnitId() string {
 func (x *Assignment) GetCategory() string {
 	if x != nil {
 		return x.Category
+	}
+	return ""
+}
+
+func (x *Assignment) GetOwnerDepartmentId() string {
+	if x != nil {
+		return x.OwnerDepartmentId
+	}
+	return ""
+}
+
+func (x *Assignment) GetEscalationLevel() int32 {
+	if x != nil {
+		return x.EscalationLevel
+	}
+	return 0
+}
+
+func (x *Assignment) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *Assignment) GetReturnCount() int32 {
+	if x != nil {
+		return x.ReturnCount
+	}
+	return 0
+}
+
+func (x *Assignment) GetBinding() bool {
+	if x != nil {
+		return x.Binding
+	}
+	return false
+}
+
+func (x *Assignment) GetArbitration() bool {
+	if x != nil {
+		return x.Arbitration
+	}
+	return false
+}
+
+func (x *Assignment) GetExtensionRequestedDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExtensionRequestedDue
+	}
+	return nil
+}
+
+func (x *Assignment) GetExtensionReason() string {
+	if x != nil {
+		return x.ExtensionReason
+	}
+	return ""
+}
+
+func (x *Assignment) GetGridId() string {
+	if x != nil {
+		return x.GridId
 	}
 	return ""
 }
@@ -485,12 +567,25 @@ type MatterType struct {
 	LeadLevel OrgLevel `protobuf:"varint,4,opt,name=lead_level,json=leadLevel,proto3,enum=whistle.v1.OrgLevel" json:"lead_level,omitempty"`
 	// assisting_kinds are kinds of departments that assist.
 	AssistingKinds []string `protobuf:"bytes,5,rep,name=assisting_kinds,json=assistingKinds,proto3" json:"assisting_kinds,omitempty"`
-	// accept_within is the time to report in.
+	// accept_within is the time to report in, as working time (a working day counts as the
+	// calendar's day length) unless the matter is critical; accept_window has it as written.
 	AcceptWithin *durationpb.Duration `protobuf:"bytes,6,opt,name=accept_within,json=acceptWithin,proto3" json:"accept_within,omitempty"`
-	// resolve_within is the time to resolve.
+	// resolve_within is the time to resolve, counted as accept_within is.
 	ResolveWithin *durationpb.Duration `protobuf:"bytes,7,opt,name=resolve_within,json=resolveWithin,proto3" json:"resolve_within,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// accept_window is the time to report in as the catalog writes it, e.g. "2h" or "1d".
+	AcceptWindow string `protobuf:"bytes,8,opt,name=accept_window,json=acceptWindow,proto3" json:"accept_window,omitempty"`
+	// resolve_window is the time to resolve as the catalog writes it, e.g. "3d".
+	ResolveWindow string `protobuf:"bytes,9,opt,name=resolve_window,json=resolveWindow,proto3" json:"resolve_window,omitempty"`
+	// urgency is low, normal, high or critical (critical counts wall-clock time).
+	Urgency string `protobuf:"bytes,10,opt,name=urgency,proto3" json:"urgency,omitempty"`
+	// alternative_kinds may own the matter when the lead returns it.
+	AlternativeKinds []string `protobuf:"bytes,11,rep,name=alternative_kinds,json=alternativeKinds,proto3" json:"alternative_kinds,omitempty"`
+	// triage is true when every ticket of the matter goes to a person (ownership decided case by case).
+	Triage bool `protobuf:"varint,12,opt,name=triage,proto3" json:"triage,omitempty"`
+	// community_may_summon is true when the community may summon the department directly.
+	CommunityMaySummon bool `protobuf:"varint,13,opt,name=community_may_summon,json=communityMaySummon,proto3" json:"community_may_summon,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *MatterType) Reset() {
@@ -572,9 +667,53 @@ func (x *MatterType) GetResolveWithin() *durationpb.Duration {
 	return nil
 }
 
-// GetCatalogRequest asks for the active catalog.
+func (x *MatterType) GetAcceptWindow() string {
+	if x != nil {
+		return x.AcceptWindow
+	}
+	return ""
+}
+
+func (x *MatterType) GetResolveWindow() string {
+	if x != nil {
+		return x.ResolveWindow
+	}
+	return ""
+}
+
+func (x *MatterType) GetUrgency() string {
+	if x != nil {
+		return x.Urgency
+	}
+	return ""
+}
+
+func (x *MatterType) GetAlternativeKinds() []string {
+	if x != nil {
+		return x.AlternativeKinds
+	}
+	return nil
+}
+
+func (x *MatterType) GetTriage() bool {
+	if x != nil {
+		return x.Triage
+	}
+	return false
+}
+
+func (x *MatterType) GetCommunityMaySummon() bool {
+	if x != nil {
+		return x.CommunityMaySummon
+	}
+	return false
+}
+
+// GetCatalogRequest names a catalog version.
 type GetCatalogRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version to return; empty for the active one.
+	Version       string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -609,7 +748,14 @@ func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
 	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{6}
 }
 
-// GetCatalogResponse is the active catalog.
+func (x *GetCatalogRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+// GetCatalogResponse is a catalog version.
 type GetCatalogResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// version of the catalog.
@@ -619,7 +765,13 @@ type GetCatalogResponse struct {
 	// departments at city and district level.
 	Departments []*Department `protobuf:"bytes,3,rep,name=departments,proto3" json:"departments,omitempty"`
 	// matters in the catalog.
-	Matters       []*MatterType `protobuf:"bytes,4,rep,name=matters,proto3" json:"matters,omitempty"`
+	Matters []*MatterType `protobuf:"bytes,4,rep,name=matters,proto3" json:"matters,omitempty"`
+	// active is true for the version new tickets are routed by.
+	Active bool `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
+	// calendar counts working time for deadlines.
+	Calendar *Calendar `protobuf:"bytes,6,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// source is the catalog's YAML as imported.
+	Source        string `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,12 +834,1469 @@ func (x *GetCatalogResponse) GetMatters() []*MatterType {
 	return nil
 }
 
+func (x *GetCatalogResponse) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *GetCatalogResponse) GetCalendar() *Calendar {
+	if x != nil {
+		return x.Calendar
+	}
+	return nil
+}
+
+func (x *GetCatalogResponse) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// Calendar is a city's business calendar.
+type Calendar struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_zone is an IANA name, e.g. "Asia/Shanghai".
+	TimeZone string `protobuf:"bytes,1,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// working_hours are the day's working periods, e.g. "09:00-12:00".
+	WorkingHours []string `protobuf:"bytes,2,rep,name=working_hours,json=workingHours,proto3" json:"working_hours,omitempty"`
+	// working_days are the weekdays that work, e.g. "mon".
+	WorkingDays []string `protobuf:"bytes,3,rep,name=working_days,json=workingDays,proto3" json:"working_days,omitempty"`
+	// holidays are dates (YYYY-MM-DD) off work.
+	Holidays []string `protobuf:"bytes,4,rep,name=holidays,proto3" json:"holidays,omitempty"`
+	// make_up_days are dates (YYYY-MM-DD) of weekends that work (调休).
+	MakeUpDays    []string `protobuf:"bytes,5,rep,name=make_up_days,json=makeUpDays,proto3" json:"make_up_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Calendar) Reset() {
+	*x = Calendar{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Calendar) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Calendar) ProtoMessage() {}
+
+func (x *Calendar) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Calendar.ProtoReflect.Descriptor instead.
+func (*Calendar) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Calendar) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Calendar) GetWorkingHours() []string {
+	if x != nil {
+		return x.WorkingHours
+	}
+	return nil
+}
+
+func (x *Calendar) GetWorkingDays() []string {
+	if x != nil {
+		return x.WorkingDays
+	}
+	return nil
+}
+
+func (x *Calendar) GetHolidays() []string {
+	if x != nil {
+		return x.Holidays
+	}
+	return nil
+}
+
+func (x *Calendar) GetMakeUpDays() []string {
+	if x != nil {
+		return x.MakeUpDays
+	}
+	return nil
+}
+
+// CatalogVersion describes a stored catalog.
+type CatalogVersion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version name.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// imported_at is when it was stored.
+	ImportedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=imported_at,json=importedAt,proto3" json:"imported_at,omitempty"`
+	// imported_by is who stored it.
+	ImportedBy string `protobuf:"bytes,3,opt,name=imported_by,json=importedBy,proto3" json:"imported_by,omitempty"`
+	// active is true for the version new tickets are routed by.
+	Active bool `protobuf:"varint,4,opt,name=active,proto3" json:"active,omitempty"`
+	// activated_at is when it last became active.
+	ActivatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=activated_at,json=activatedAt,proto3" json:"activated_at,omitempty"`
+	// sha256 of its source.
+	Sha256        string `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogVersion) Reset() {
+	*x = CatalogVersion{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogVersion) ProtoMessage() {}
+
+func (x *CatalogVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogVersion.ProtoReflect.Descriptor instead.
+func (*CatalogVersion) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CatalogVersion) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *CatalogVersion) GetImportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ImportedAt
+	}
+	return nil
+}
+
+func (x *CatalogVersion) GetImportedBy() string {
+	if x != nil {
+		return x.ImportedBy
+	}
+	return ""
+}
+
+func (x *CatalogVersion) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *CatalogVersion) GetActivatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActivatedAt
+	}
+	return nil
+}
+
+func (x *CatalogVersion) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+// ListCatalogsRequest asks for the stored versions.
+type ListCatalogsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCatalogsRequest) Reset() {
+	*x = ListCatalogsRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCatalogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCatalogsRequest) ProtoMessage() {}
+
+func (x *ListCatalogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCatalogsRequest.ProtoReflect.Descriptor instead.
+func (*ListCatalogsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{10}
+}
+
+// ListCatalogsResponse lists the stored versions, newest first.
+type ListCatalogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// versions stored.
+	Versions      []*CatalogVersion `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCatalogsResponse) Reset() {
+	*x = ListCatalogsResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCatalogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCatalogsResponse) ProtoMessage() {}
+
+func (x *ListCatalogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCatalogsResponse.ProtoReflect.Descriptor instead.
+func (*ListCatalogsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListCatalogsResponse) GetVersions() []*CatalogVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+// ImportCatalogRequest carries a catalog.
+type ImportCatalogRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source is the catalog in YAML (the format of deploy/seed/catalog.yaml).
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// activate makes it the active catalog once stored.
+	Activate bool `protobuf:"varint,2,opt,name=activate,proto3" json:"activate,omitempty"`
+	// actor is the administrator importing it.
+	Actor         *Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportCatalogRequest) Reset() {
+	*x = ImportCatalogRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportCatalogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportCatalogRequest) ProtoMessage() {}
+
+func (x *ImportCatalogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportCatalogRequest.ProtoReflect.Descriptor instead.
+func (*ImportCatalogRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ImportCatalogRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ImportCatalogRequest) GetActivate() bool {
+	if x != nil {
+		return x.Activate
+	}
+	return false
+}
+
+func (x *ImportCatalogRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// ImportCatalogResponse describes the stored version.
+type ImportCatalogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version stored (or found: importing the same source again changes nothing).
+	Version *CatalogVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// created is false when this exact source was stored before.
+	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportCatalogResponse) Reset() {
+	*x = ImportCatalogResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportCatalogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportCatalogResponse) ProtoMessage() {}
+
+func (x *ImportCatalogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportCatalogResponse.ProtoReflect.Descriptor instead.
+func (*ImportCatalogResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ImportCatalogResponse) GetVersion() *CatalogVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+func (x *ImportCatalogResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+// ActivateCatalogRequest names the version to activate.
+type ActivateCatalogRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version to make active.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// actor is the administrator activating it.
+	Actor         *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateCatalogRequest) Reset() {
+	*x = ActivateCatalogRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateCatalogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateCatalogRequest) ProtoMessage() {}
+
+func (x *ActivateCatalogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateCatalogRequest.ProtoReflect.Descriptor instead.
+func (*ActivateCatalogRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ActivateCatalogRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ActivateCatalogRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// ActivateCatalogResponse describes the now active version.
+type ActivateCatalogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version now active.
+	Version       *CatalogVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateCatalogResponse) Reset() {
+	*x = ActivateCatalogResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateCatalogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateCatalogResponse) ProtoMessage() {}
+
+func (x *ActivateCatalogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateCatalogResponse.ProtoReflect.Descriptor instead.
+func (*ActivateCatalogResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ActivateCatalogResponse) GetVersion() *CatalogVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+// DiffCatalogsRequest names two versions.
+type DiffCatalogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// from is the older version.
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// to is the newer version.
+	To            string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffCatalogsRequest) Reset() {
+	*x = DiffCatalogsRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffCatalogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffCatalogsRequest) ProtoMessage() {}
+
+func (x *DiffCatalogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffCatalogsRequest.ProtoReflect.Descriptor instead.
+func (*DiffCatalogsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DiffCatalogsRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *DiffCatalogsRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+// CatalogChange is one difference between two versions.
+type CatalogChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind of change: "added", "removed" or "changed".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// entity changed: "org_unit", "department", "matter" or "calendar".
+	Entity string `protobuf:"bytes,2,opt,name=entity,proto3" json:"entity,omitempty"`
+	// id of the entity (org unit id, department id, matter code).
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// detail says what changed, e.g. "accept_within 2h → 1h".
+	Detail        string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogChange) Reset() {
+	*x = CatalogChange{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogChange) ProtoMessage() {}
+
+func (x *CatalogChange) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogChange.ProtoReflect.Descriptor instead.
+func (*CatalogChange) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CatalogChange) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *CatalogChange) GetEntity() string {
+	if x != nil {
+		return x.Entity
+	}
+	return ""
+}
+
+func (x *CatalogChange) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CatalogChange) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// DiffCatalogsResponse lists the changes.
+type DiffCatalogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// changes from `from` to `to`, by entity and id.
+	Changes       []*CatalogChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffCatalogsResponse) Reset() {
+	*x = DiffCatalogsResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffCatalogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffCatalogsResponse) ProtoMessage() {}
+
+func (x *DiffCatalogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffCatalogsResponse.ProtoReflect.Descriptor instead.
+func (*DiffCatalogsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DiffCatalogsResponse) GetChanges() []*CatalogChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// ExplainRoutingRequest names a ticket, or a category at a grid.
+type ExplainRoutingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id explains how that ticket was routed (under its catalog version).
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// category and grid_id explain how the active catalog would route such a ticket.
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	// grid_id is the grid, with category.
+	GridId string `protobuf:"bytes,3,opt,name=grid_id,json=gridId,proto3" json:"grid_id,omitempty"`
+	// kind of whistle, with category; unspecified means daily.
+	Kind          WhistleKind `protobuf:"varint,4,opt,name=kind,proto3,enum=whistle.v1.WhistleKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExplainRoutingRequest) Reset() {
+	*x = ExplainRoutingRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExplainRoutingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExplainRoutingRequest) ProtoMessage() {}
+
+func (x *ExplainRoutingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExplainRoutingRequest.ProtoReflect.Descriptor instead.
+func (*ExplainRoutingRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ExplainRoutingRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *ExplainRoutingRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ExplainRoutingRequest) GetGridId() string {
+	if x != nil {
+		return x.GridId
+	}
+	return ""
+}
+
+func (x *ExplainRoutingRequest) GetKind() WhistleKind {
+	if x != nil {
+		return x.Kind
+	}
+	return WhistleKind_WHISTLE_KIND_UNSPECIFIED
+}
+
+// ExplainRoutingResponse is the explanation.
+type ExplainRoutingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// catalog_version the explanation uses.
+	CatalogVersion string `protobuf:"bytes,1,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
+	// steps of the decision, in order.
+	Steps []string `protobuf:"bytes,2,rep,name=steps,proto3" json:"steps,omitempty"`
+	// lead_department_id is the outcome, or empty for triage.
+	LeadDepartmentId string `protobuf:"bytes,3,opt,name=lead_department_id,json=leadDepartmentId,proto3" json:"lead_department_id,omitempty"`
+	// assisting_department_ids are the assisting departments.
+	AssistingDepartmentIds []string `protobuf:"bytes,4,rep,name=assisting_department_ids,json=assistingDepartmentIds,proto3" json:"assisting_department_ids,omitempty"`
+	// triage_org_unit_id is where the ticket would wait for a person, if it would.
+	TriageOrgUnitId string `protobuf:"bytes,5,opt,name=triage_org_unit_id,json=triageOrgUnitId,proto3" json:"triage_org_unit_id,omitempty"`
+	// rule is the one-line summary recorded on the ticket.
+	Rule          string `protobuf:"bytes,6,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExplainRoutingResponse) Reset() {
+	*x = ExplainRoutingResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExplainRoutingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExplainRoutingResponse) ProtoMessage() {}
+
+func (x *ExplainRoutingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExplainRoutingResponse.ProtoReflect.Descriptor instead.
+func (*ExplainRoutingResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ExplainRoutingResponse) GetCatalogVersion() string {
+	if x != nil {
+		return x.CatalogVersion
+	}
+	return ""
+}
+
+func (x *ExplainRoutingResponse) GetSteps() []string {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *ExplainRoutingResponse) GetLeadDepartmentId() string {
+	if x != nil {
+		return x.LeadDepartmentId
+	}
+	return ""
+}
+
+func (x *ExplainRoutingResponse) GetAssistingDepartmentIds() []string {
+	if x != nil {
+		return x.AssistingDepartmentIds
+	}
+	return nil
+}
+
+func (x *ExplainRoutingResponse) GetTriageOrgUnitId() string {
+	if x != nil {
+		return x.TriageOrgUnitId
+	}
+	return ""
+}
+
+func (x *ExplainRoutingResponse) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+// ListTriageRequest names an org unit.
+type ListTriageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id lists tickets waiting there or below (a street, district or the city).
+	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// page_size is the most tickets to return, 1 to 500; 0 means 50.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token continues from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTriageRequest) Reset() {
+	*x = ListTriageRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTriageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTriageRequest) ProtoMessage() {}
+
+func (x *ListTriageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTriageRequest.ProtoReflect.Descriptor instead.
+func (*ListTriageRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListTriageRequest) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *ListTriageRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTriageRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListTriageResponse lists waiting tickets, oldest first.
+type ListTriageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// assignments waiting for a person.
+	Assignments []*Assignment `protobuf:"bytes,1,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	// next_page_token fetches the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTriageResponse) Reset() {
+	*x = ListTriageResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTriageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTriageResponse) ProtoMessage() {}
+
+func (x *ListTriageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTriageResponse.ProtoReflect.Descriptor instead.
+func (*ListTriageResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListTriageResponse) GetAssignments() []*Assignment {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+func (x *ListTriageResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// DispatchRequest sends a ticket by hand.
+type DispatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket waiting in triage.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// lead_department_id is the chosen department.
+	LeadDepartmentId string `protobuf:"bytes,2,opt,name=lead_department_id,json=leadDepartmentId,proto3" json:"lead_department_id,omitempty"`
+	// assisting_department_ids are departments that help.
+	AssistingDepartmentIds []string `protobuf:"bytes,3,rep,name=assisting_department_ids,json=assistingDepartmentIds,proto3" json:"assisting_department_ids,omitempty"`
+	// accept_within is the time to report in (working time unless urgent). Required.
+	AcceptWithin *durationpb.Duration `protobuf:"bytes,4,opt,name=accept_within,json=acceptWithin,proto3" json:"accept_within,omitempty"`
+	// resolve_within is the time to resolve. Required, at least accept_within.
+	ResolveWithin *durationpb.Duration `protobuf:"bytes,5,opt,name=resolve_within,json=resolveWithin,proto3" json:"resolve_within,omitempty"`
+	// note explains the choice.
+	Note string `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	// actor is the officer; actor.org_unit_id is where they act.
+	Actor         *Actor `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DispatchRequest) Reset() {
+	*x = DispatchRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchRequest) ProtoMessage() {}
+
+func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchRequest.ProtoReflect.Descriptor instead.
+func (*DispatchRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *DispatchRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *DispatchRequest) GetLeadDepartmentId() string {
+	if x != nil {
+		return x.LeadDepartmentId
+	}
+	return ""
+}
+
+func (x *DispatchRequest) GetAssistingDepartmentIds() []string {
+	if x != nil {
+		return x.AssistingDepartmentIds
+	}
+	return nil
+}
+
+func (x *DispatchRequest) GetAcceptWithin() *durationpb.Duration {
+	if x != nil {
+		return x.AcceptWithin
+	}
+	return nil
+}
+
+func (x *DispatchRequest) GetResolveWithin() *durationpb.Duration {
+	if x != nil {
+		return x.ResolveWithin
+	}
+	return nil
+}
+
+func (x *DispatchRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *DispatchRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// DispatchResponse returns the assignment.
+type DispatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// assignment after the dispatch.
+	Assignment    *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DispatchResponse) Reset() {
+	*x = DispatchResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchResponse) ProtoMessage() {}
+
+func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchResponse.ProtoReflect.Descriptor instead.
+func (*DispatchResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DispatchResponse) GetAssignment() *Assignment {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+// RejectTriageRequest cancels a ticket in triage.
+type RejectTriageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket waiting in triage.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// reason says why no department should handle it.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// actor is the officer.
+	Actor         *Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectTriageRequest) Reset() {
+	*x = RejectTriageRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectTriageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectTriageRequest) ProtoMessage() {}
+
+func (x *RejectTriageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectTriageRequest.ProtoReflect.Descriptor instead.
+func (*RejectTriageRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RejectTriageRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *RejectTriageRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RejectTriageRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// RejectTriageResponse returns the assignment.
+type RejectTriageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// assignment after the rejection.
+	Assignment    *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectTriageResponse) Reset() {
+	*x = RejectTriageResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectTriageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectTriageResponse) ProtoMessage() {}
+
+func (x *RejectTriageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectTriageResponse.ProtoReflect.Descriptor instead.
+func (*RejectTriageResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RejectTriageResponse) GetAssignment() *Assignment {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+// ArbitrateRequest decides a returned ticket's department.
+type ArbitrateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket waiting for arbitration.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// department_id must handle it.
+	DepartmentId string `protobuf:"bytes,2,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// note explains the decision.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// actor is the arbitrating officer; actor.org_unit_id must be where the ticket waits, or above.
+	Actor         *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArbitrateRequest) Reset() {
+	*x = ArbitrateRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArbitrateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArbitrateRequest) ProtoMessage() {}
+
+func (x *ArbitrateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArbitrateRequest.ProtoReflect.Descriptor instead.
+func (*ArbitrateRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ArbitrateRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *ArbitrateRequest) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *ArbitrateRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ArbitrateRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// ArbitrateResponse returns the assignment.
+type ArbitrateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// assignment after the decision.
+	Assignment    *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArbitrateResponse) Reset() {
+	*x = ArbitrateResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArbitrateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArbitrateResponse) ProtoMessage() {}
+
+func (x *ArbitrateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArbitrateResponse.ProtoReflect.Descriptor instead.
+func (*ArbitrateResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ArbitrateResponse) GetAssignment() *Assignment {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+// DecideExtensionRequest decides a pending request for more time.
+type DecideExtensionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// granted approves the request.
+	Granted bool `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
+	// resolve_due overrides the deadline asked for, when granting; unset grants what was asked.
+	ResolveDue *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=resolve_due,json=resolveDue,proto3" json:"resolve_due,omitempty"`
+	// note explains the decision.
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// actor is the street (or district) officer.
+	Actor         *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideExtensionRequest) Reset() {
+	*x = DecideExtensionRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideExtensionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideExtensionRequest) ProtoMessage() {}
+
+func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
+func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DecideExtensionRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *DecideExtensionRequest) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
+
+func (x *DecideExtensionRequest) GetResolveDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveDue
+	}
+	return nil
+}
+
+func (x *DecideExtensionRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *DecideExtensionRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// DecideExtensionResponse returns the assignment.
+type DecideExtensionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// assignment after the decision.
+	Assignment    *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideExtensionResponse) Reset() {
+	*x = DecideExtensionResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideExtensionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideExtensionResponse) ProtoMessage() {}
+
+func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
+func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DecideExtensionResponse) GetAssignment() *Assignment {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
 var File_whistle_v1_dispatch_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\n" +
 	"!whistle/v1/dispatch_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\x80\x04\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xea\x06\n" +
 	"\n" +
 	"Assignment\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
@@ -704,7 +2313,16 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x04rule\x18\n" +
 	" \x01(\tR\x04rule\x12+\n" +
 	"\x12triage_org_unit_id\x18\v \x01(\tR\x0ftriageOrgUnitId\x12\x1a\n" +
-	"\bcategory\x18\f \x01(\tR\bcategory\"=\n" +
+	"\bcategory\x18\f \x01(\tR\bcategory\x12.\n" +
+	"\x13owner_department_id\x18\r \x01(\tR\x11ownerDepartmentId\x12)\n" +
+	"\x10escalation_level\x18\x0e \x01(\x05R\x0fescalationLevel\x12\x16\n" +
+	"\x06paused\x18\x0f \x01(\bR\x06paused\x12!\n" +
+	"\freturn_count\x18\x10 \x01(\x05R\vreturnCount\x12\x18\n" +
+	"\abinding\x18\x11 \x01(\bR\abinding\x12 \n" +
+	"\varbitration\x18\x12 \x01(\bR\varbitration\x12R\n" +
+	"\x17extension_requested_due\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x15extensionRequestedDue\x12)\n" +
+	"\x10extension_reason\x18\x14 \x01(\tR\x0fextensionReason\x12\x17\n" +
+	"\agrid_id\x18\x15 \x01(\tR\x06gridId\"=\n" +
 	"\x14GetAssignmentRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"O\n" +
 	"\x15GetAssignmentResponse\x126\n" +
@@ -721,7 +2339,7 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1e\n" +
-	"\vorg_unit_id\x18\x04 \x01(\tR\torgUnitId\"\xb1\x02\n" +
+	"\vorg_unit_id\x18\x04 \x01(\tR\torgUnitId\"\x8e\x04\n" +
 	"\n" +
 	"MatterType\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
@@ -731,24 +2349,152 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"lead_level\x18\x04 \x01(\x0e2\x14.whistle.v1.OrgLevelR\tleadLevel\x12'\n" +
 	"\x0fassisting_kinds\x18\x05 \x03(\tR\x0eassistingKinds\x12>\n" +
 	"\raccept_within\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\facceptWithin\x12@\n" +
-	"\x0eresolve_within\x18\a \x01(\v2\x19.google.protobuf.DurationR\rresolveWithin\"\x13\n" +
-	"\x11GetCatalogRequest\"\xcc\x01\n" +
+	"\x0eresolve_within\x18\a \x01(\v2\x19.google.protobuf.DurationR\rresolveWithin\x12#\n" +
+	"\raccept_window\x18\b \x01(\tR\facceptWindow\x12%\n" +
+	"\x0eresolve_window\x18\t \x01(\tR\rresolveWindow\x12\x18\n" +
+	"\aurgency\x18\n" +
+	" \x01(\tR\aurgency\x12+\n" +
+	"\x11alternative_kinds\x18\v \x03(\tR\x10alternativeKinds\x12\x16\n" +
+	"\x06triage\x18\f \x01(\bR\x06triage\x120\n" +
+	"\x14community_may_summon\x18\r \x01(\bR\x12communityMaySummon\"6\n" +
+	"\x11GetCatalogRequest\x12!\n" +
+	"\aversion\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\aversion\"\xae\x02\n" +
 	"\x12GetCatalogResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x120\n" +
 	"\torg_units\x18\x02 \x03(\v2\x13.whistle.v1.OrgUnitR\borgUnits\x128\n" +
 	"\vdepartments\x18\x03 \x03(\v2\x16.whistle.v1.DepartmentR\vdepartments\x120\n" +
-	"\amatters\x18\x04 \x03(\v2\x16.whistle.v1.MatterTypeR\amatters*\x94\x01\n" +
+	"\amatters\x18\x04 \x03(\v2\x16.whistle.v1.MatterTypeR\amatters\x12\x16\n" +
+	"\x06active\x18\x05 \x01(\bR\x06active\x120\n" +
+	"\bcalendar\x18\x06 \x01(\v2\x14.whistle.v1.CalendarR\bcalendar\x12\x16\n" +
+	"\x06source\x18\a \x01(\tR\x06source\"\xad\x01\n" +
+	"\bCalendar\x12\x1b\n" +
+	"\ttime_zone\x18\x01 \x01(\tR\btimeZone\x12#\n" +
+	"\rworking_hours\x18\x02 \x03(\tR\fworkingHours\x12!\n" +
+	"\fworking_days\x18\x03 \x03(\tR\vworkingDays\x12\x1a\n" +
+	"\bholidays\x18\x04 \x03(\tR\bholidays\x12 \n" +
+	"\fmake_up_days\x18\x05 \x03(\tR\n" +
+	"makeUpDays\"\xf7\x01\n" +
+	"\x0eCatalogVersion\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12;\n" +
+	"\vimported_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"importedAt\x12\x1f\n" +
+	"\vimported_by\x18\x03 \x01(\tR\n" +
+	"importedBy\x12\x16\n" +
+	"\x06active\x18\x04 \x01(\bR\x06active\x12=\n" +
+	"\factivated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vactivatedAt\x12\x16\n" +
+	"\x06sha256\x18\x06 \x01(\tR\x06sha256\"\x15\n" +
+	"\x13ListCatalogsRequest\"N\n" +
+	"\x14ListCatalogsResponse\x126\n" +
+	"\bversions\x18\x01 \x03(\v2\x1a.whistle.v1.CatalogVersionR\bversions\"\x89\x01\n" +
+	"\x14ImportCatalogRequest\x12$\n" +
+	"\x06source\x18\x01 \x01(\tB\f\xbaH\tr\a\x10\x01\x18\x80\x80\x80\x02R\x06source\x12\x1a\n" +
+	"\bactivate\x18\x02 \x01(\bR\bactivate\x12/\n" +
+	"\x05actor\x18\x03 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"g\n" +
+	"\x15ImportCatalogResponse\x124\n" +
+	"\aversion\x18\x01 \x01(\v2\x1a.whistle.v1.CatalogVersionR\aversion\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"n\n" +
+	"\x16ActivateCatalogRequest\x12#\n" +
+	"\aversion\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\aversion\x12/\n" +
+	"\x05actor\x18\x02 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"O\n" +
+	"\x17ActivateCatalogResponse\x124\n" +
+	"\aversion\x18\x01 \x01(\v2\x1a.whistle.v1.CatalogVersionR\aversion\"O\n" +
+	"\x13DiffCatalogsRequest\x12\x1d\n" +
+	"\x04from\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04from\x12\x19\n" +
+	"\x02to\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02to\"c\n" +
+	"\rCatalogChange\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06entity\x18\x02 \x01(\tR\x06entity\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"K\n" +
+	"\x14DiffCatalogsResponse\x123\n" +
+	"\achanges\x18\x01 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\"\xfe\x01\n" +
+	"\x15ExplainRoutingRequest\x12g\n" +
+	"\tticket_id\x18\x01 \x01(\tBJ\xbaHGrE\x18$2A^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$R\bticketId\x12#\n" +
+	"\bcategory\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12 \n" +
+	"\agrid_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06gridId\x125\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x17.whistle.v1.WhistleKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\"\x80\x02\n" +
+	"\x16ExplainRoutingResponse\x12'\n" +
+	"\x0fcatalog_version\x18\x01 \x01(\tR\x0ecatalogVersion\x12\x14\n" +
+	"\x05steps\x18\x02 \x03(\tR\x05steps\x12,\n" +
+	"\x12lead_department_id\x18\x03 \x01(\tR\x10leadDepartmentId\x128\n" +
+	"\x18assisting_department_ids\x18\x04 \x03(\tR\x16assistingDepartmentIds\x12+\n" +
+	"\x12triage_org_unit_id\x18\x05 \x01(\tR\x0ftriageOrgUnitId\x12\x12\n" +
+	"\x04rule\x18\x06 \x01(\tR\x04rule\"\x90\x01\n" +
+	"\x11ListTriageRequest\x12)\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\torgUnitId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"v\n" +
+	"\x12ListTriageResponse\x128\n" +
+	"\vassignments\x18\x01 \x03(\v2\x16.whistle.v1.AssignmentR\vassignments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb6\x03\n" +
+	"\x0fDispatchRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x127\n" +
+	"\x12lead_department_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x10leadDepartmentId\x12J\n" +
+	"\x18assisting_department_ids\x18\x03 \x03(\tB\x10\xbaH\r\x92\x01\n" +
+	"\x10\n" +
+	"\"\x06r\x04\x10\x01\x18@R\x16assistingDepartmentIds\x12R\n" +
+	"\raccept_within\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xc8\x01\x01\xaa\x01\t\"\x05\b\x80\x9a\x9e\x01*\x00R\facceptWithin\x12T\n" +
+	"\x0eresolve_within\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xc8\x01\x01\xaa\x01\t\"\x05\b\x80\xe7\x84\x0f*\x00R\rresolveWithin\x12\x1c\n" +
+	"\x04note\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12/\n" +
+	"\x05actor\x18\a \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"J\n" +
+	"\x10DispatchResponse\x126\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
+	"assignment\"\x91\x01\n" +
+	"\x13RejectTriageRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\x12/\n" +
+	"\x05actor\x18\x03 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"N\n" +
+	"\x14RejectTriageResponse\x126\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
+	"assignment\"\xba\x01\n" +
+	"\x10ArbitrateRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12.\n" +
+	"\rdepartment_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\fdepartmentId\x12\x1e\n" +
+	"\x04note\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x04note\x12/\n" +
+	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"K\n" +
+	"\x11ArbitrateResponse\x126\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
+	"assignment\"\xe5\x01\n" +
+	"\x16DecideExtensionRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\x18\n" +
+	"\agranted\x18\x02 \x01(\bR\agranted\x12;\n" +
+	"\vresolve_due\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolveDue\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12/\n" +
+	"\x05actor\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"Q\n" +
+	"\x17DecideExtensionResponse\x126\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
+	"assignment*\x94\x01\n" +
 	"\bOrgLevel\x12\x19\n" +
 	"\x15ORG_LEVEL_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eORG_LEVEL_CITY\x10\x01\x12\x16\n" +
 	"\x12ORG_LEVEL_DISTRICT\x10\x02\x12\x14\n" +
 	"\x10ORG_LEVEL_STREET\x10\x03\x12\x17\n" +
 	"\x13ORG_LEVEL_COMMUNITY\x10\x04\x12\x12\n" +
-	"\x0eORG_LEVEL_GRID\x10\x052\xb4\x01\n" +
+	"\x0eORG_LEVEL_GRID\x10\x052\xf2\a\n" +
 	"\x0fDispatchService\x12T\n" +
-	"\rGetAssignment\x12 .whistle.v1.GetAssignmentRequest\x1a!.whistle.v1.GetAssignmentResponse\x12K\n" +
+	"\rGetAssignment\x12 .whistle.v1.GetAssignmentRequest\x1a!.whistle.v1.GetAssignmentResponse\x12W\n" +
+	"\x0eExplainRouting\x12!.whistle.v1.ExplainRoutingRequest\x1a\".whistle.v1.ExplainRoutingResponse\x12K\n" +
 	"\n" +
-	"GetCatalog\x12\x1d.whistle.v1.GetCatalogRequest\x1a\x1e.whistle.v1.GetCatalogResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"ListTriage\x12\x1d.whistle.v1.ListTriageRequest\x1a\x1e.whistle.v1.ListTriageResponse\x12E\n" +
+	"\bDispatch\x12\x1b.whistle.v1.DispatchRequest\x1a\x1c.whistle.v1.DispatchResponse\x12Q\n" +
+	"\fRejectTriage\x12\x1f.whistle.v1.RejectTriageRequest\x1a .whistle.v1.RejectTriageResponse\x12H\n" +
+	"\tArbitrate\x12\x1c.whistle.v1.ArbitrateRequest\x1a\x1d.whistle.v1.ArbitrateResponse\x12Z\n" +
+	"\x0fDecideExtension\x12\".whistle.v1.DecideExtensionRequest\x1a#.whistle.v1.DecideExtensionResponse\x12K\n" +
+	"\n" +
+	"GetCatalog\x12\x1d.whistle.v1.GetCatalogRequest\x1a\x1e.whistle.v1.GetCatalogResponse\x12Q\n" +
+	"\fListCatalogs\x12\x1f.whistle.v1.ListCatalogsRequest\x1a .whistle.v1.ListCatalogsResponse\x12T\n" +
+	"\rImportCatalog\x12 .whistle.v1.ImportCatalogRequest\x1a!.whistle.v1.ImportCatalogResponse\x12Z\n" +
+	"\x0fActivateCatalog\x12\".whistle.v1.ActivateCatalogRequest\x1a#.whistle.v1.ActivateCatalogResponse\x12Q\n" +
+	"\fDiffCatalogs\x12\x1f.whistle.v1.DiffCatalogsRequest\x1a .whistle.v1.DiffCatalogsResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_dispatch_service_proto_rawDescOnce sync.Once
@@ -763,42 +2509,110 @@ func file_whistle_v1_dispatch_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_dispatch_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_whistle_v1_dispatch_service_proto_goTypes = []any{
-	(OrgLevel)(0),                 // 0: whistle.v1.OrgLevel
-	(*Assignment)(nil),            // 1: whistle.v1.Assignment
-	(*GetAssignmentRequest)(nil),  // 2: whistle.v1.GetAssignmentRequest
-	(*GetAssignmentResponse)(nil), // 3: whistle.v1.GetAssignmentResponse
-	(*OrgUnit)(nil),               // 4: whistle.v1.OrgUnit
-	(*Department)(nil),            // 5: whistle.v1.Department
-	(*MatterType)(nil),            // 6: whistle.v1.MatterType
-	(*GetCatalogRequest)(nil),     // 7: whistle.v1.GetCatalogRequest
-	(*GetCatalogResponse)(nil),    // 8: whistle.v1.GetCatalogResponse
-	(TicketStatus)(0),             // 9: whistle.v1.TicketStatus
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
+	(OrgLevel)(0),                   // 0: whistle.v1.OrgLevel
+	(*Assignment)(nil),              // 1: whistle.v1.Assignment
+	(*GetAssignmentRequest)(nil),    // 2: whistle.v1.GetAssignmentRequest
+	(*GetAssignmentResponse)(nil),   // 3: whistle.v1.GetAssignmentResponse
+	(*OrgUnit)(nil),                 // 4: whistle.v1.OrgUnit
+	(*Department)(nil),              // 5: whistle.v1.Department
+	(*MatterType)(nil),              // 6: whistle.v1.MatterType
+	(*GetCatalogRequest)(nil),       // 7: whistle.v1.GetCatalogRequest
+	(*GetCatalogResponse)(nil),      // 8: whistle.v1.GetCatalogResponse
+	(*Calendar)(nil),                // 9: whistle.v1.Calendar
+	(*CatalogVersion)(nil),          // 10: whistle.v1.CatalogVersion
+	(*ListCatalogsRequest)(nil),     // 11: whistle.v1.ListCatalogsRequest
+	(*ListCatalogsResponse)(nil),    // 12: whistle.v1.ListCatalogsResponse
+	(*ImportCatalogRequest)(nil),    // 13: whistle.v1.ImportCatalogRequest
+	(*ImportCatalogResponse)(nil),   // 14: whistle.v1.ImportCatalogResponse
+	(*ActivateCatalogRequest)(nil),  // 15: whistle.v1.ActivateCatalogRequest
+	(*ActivateCatalogResponse)(nil), // 16: whistle.v1.ActivateCatalogResponse
+	(*DiffCatalogsRequest)(nil),     // 17: whistle.v1.DiffCatalogsRequest
+	(*CatalogChange)(nil),           // 18: whistle.v1.CatalogChange
+	(*DiffCatalogsResponse)(nil),    // 19: whistle.v1.DiffCatalogsResponse
+	(*ExplainRoutingRequest)(nil),   // 20: whistle.v1.ExplainRoutingRequest
+	(*ExplainRoutingResponse)(nil),  // 21: whistle.v1.ExplainRoutingResponse
+	(*ListTriageRequest)(nil),       // 22: whistle.v1.ListTriageRequest
+	(*ListTriageResponse)(nil),      // 23: whistle.v1.ListTriageResponse
+	(*DispatchRequest)(nil),         // 24: whistle.v1.DispatchRequest
+	(*DispatchResponse)(nil),        // 25: whistle.v1.DispatchResponse
+	(*RejectTriageRequest)(nil),     // 26: whistle.v1.RejectTriageRequest
+	(*RejectTriageResponse)(nil),    // 27: whistle.v1.RejectTriageResponse
+	(*ArbitrateRequest)(nil),        // 28: whistle.v1.ArbitrateRequest
+	(*ArbitrateResponse)(nil),       // 29: whistle.v1.ArbitrateResponse
+	(*DecideExtensionRequest)(nil),  // 30: whistle.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil), // 31: whistle.v1.DecideExtensionResponse
+	(TicketStatus)(0),               // 32: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 34: google.protobuf.Duration
+	(*Actor)(nil),                   // 35: whistle.v1.Actor
+	(WhistleKind)(0),                // 36: whistle.v1.WhistleKind
 }
 var file_whistle_v1_dispatch_service_proto_depIdxs = []int32{
-	9,  // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
-	10, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
-	10, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
-	1,  // 3: whistle.v1.GetAssignmentResponse.assignment:type_name -> whistle.v1.Assignment
-	0,  // 4: whistle.v1.OrgUnit.level:type_name -> whistle.v1.OrgLevel
-	0,  // 5: whistle.v1.MatterType.lead_level:type_name -> whistle.v1.OrgLevel
-	11, // 6: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
-	11, // 7: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
-	4,  // 8: whistle.v1.GetCatalogResponse.org_units:type_name -> whistle.v1.OrgUnit
-	5,  // 9: whistle.v1.GetCatalogResponse.departments:type_name -> whistle.v1.Department
-	6,  // 10: whistle.v1.GetCatalogResponse.matters:type_name -> whistle.v1.MatterType
-	2,  // 11: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
-	7,  // 12: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
-	3,  // 13: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
-	8,  // 14: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	32, // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
+	33, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
+	33, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
+	33, // 3: whistle.v1.Assignment.extension_requested_due:type_name -> google.protobuf.Timestamp
+	1,  // 4: whistle.v1.GetAssignmentResponse.assignment:type_name -> whistle.v1.Assignment
+	0,  // 5: whistle.v1.OrgUnit.level:type_name -> whistle.v1.OrgLevel
+	0,  // 6: whistle.v1.MatterType.lead_level:type_name -> whistle.v1.OrgLevel
+	34, // 7: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
+	34, // 8: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
+	4,  // 9: whistle.v1.GetCatalogResponse.org_units:type_name -> whistle.v1.OrgUnit
+	5,  // 10: whistle.v1.GetCatalogResponse.departments:type_name -> whistle.v1.Department
+	6,  // 11: whistle.v1.GetCatalogResponse.matters:type_name -> whistle.v1.MatterType
+	9,  // 12: whistle.v1.GetCatalogResponse.calendar:type_name -> whistle.v1.Calendar
+	33, // 13: whistle.v1.CatalogVersion.imported_at:type_name -> google.protobuf.Timestamp
+	33, // 14: whistle.v1.CatalogVersion.activated_at:type_name -> google.protobuf.Timestamp
+	10, // 15: whistle.v1.ListCatalogsResponse.versions:type_name -> whistle.v1.CatalogVersion
+	35, // 16: whistle.v1.ImportCatalogRequest.actor:type_name -> whistle.v1.Actor
+	10, // 17: whistle.v1.ImportCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
+	35, // 18: whistle.v1.ActivateCatalogRequest.actor:type_name -> whistle.v1.Actor
+	10, // 19: whistle.v1.ActivateCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
+	18, // 20: whistle.v1.DiffCatalogsResponse.changes:type_name -> whistle.v1.CatalogChange
+	36, // 21: whistle.v1.ExplainRoutingRequest.kind:type_name -> whistle.v1.WhistleKind
+	1,  // 22: whistle.v1.ListTriageResponse.assignments:type_name -> whistle.v1.Assignment
+	34, // 23: whistle.v1.DispatchRequest.accept_within:type_name -> google.protobuf.Duration
+	34, // 24: whistle.v1.DispatchRequest.resolve_within:type_name -> google.protobuf.Duration
+	35, // 25: whistle.v1.DispatchRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 26: whistle.v1.DispatchResponse.assignment:type_name -> whistle.v1.Assignment
+	35, // 27: whistle.v1.RejectTriageRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 28: whistle.v1.RejectTriageResponse.assignment:type_name -> whistle.v1.Assignment
+	35, // 29: whistle.v1.ArbitrateRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 30: whistle.v1.ArbitrateResponse.assignment:type_name -> whistle.v1.Assignment
+	33, // 31: whistle.v1.DecideExtensionRequest.resolve_due:type_name -> google.protobuf.Timestamp
+	35, // 32: whistle.v1.DecideExtensionRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 33: whistle.v1.DecideExtensionResponse.assignment:type_name -> whistle.v1.Assignment
+	2,  // 34: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
+	20, // 35: whistle.v1.DispatchService.ExplainRouting:input_type -> whistle.v1.ExplainRoutingRequest
+	22, // 36: whistle.v1.DispatchService.ListTriage:input_type -> whistle.v1.ListTriageRequest
+	24, // 37: whistle.v1.DispatchService.Dispatch:input_type -> whistle.v1.DispatchRequest
+	26, // 38: whistle.v1.DispatchService.RejectTriage:input_type -> whistle.v1.RejectTriageRequest
+	28, // 39: whistle.v1.DispatchService.Arbitrate:input_type -> whistle.v1.ArbitrateRequest
+	30, // 40: whistle.v1.DispatchService.DecideExtension:input_type -> whistle.v1.DecideExtensionRequest
+	7,  // 41: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
+	11, // 42: whistle.v1.DispatchService.ListCatalogs:input_type -> whistle.v1.ListCatalogsRequest
+	13, // 43: whistle.v1.DispatchService.ImportCatalog:input_type -> whistle.v1.ImportCatalogRequest
+	15, // 44: whistle.v1.DispatchService.ActivateCatalog:input_type -> whistle.v1.ActivateCatalogRequest
+	17, // 45: whistle.v1.DispatchService.DiffCatalogs:input_type -> whistle.v1.DiffCatalogsRequest
+	3,  // 46: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
+	21, // 47: whistle.v1.DispatchService.ExplainRouting:output_type -> whistle.v1.ExplainRoutingResponse
+	23, // 48: whistle.v1.DispatchService.ListTriage:output_type -> whistle.v1.ListTriageResponse
+	25, // 49: whistle.v1.DispatchService.Dispatch:output_type -> whistle.v1.DispatchResponse
+	27, // 50: whistle.v1.DispatchService.RejectTriage:output_type -> whistle.v1.RejectTriageResponse
+	29, // 51: whistle.v1.DispatchService.Arbitrate:output_type -> whistle.v1.ArbitrateResponse
+	31, // 52: whistle.v1.DispatchService.DecideExtension:output_type -> whistle.v1.DecideExtensionResponse
+	8,  // 53: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
+	12, // 54: whistle.v1.DispatchService.ListCatalogs:output_type -> whistle.v1.ListCatalogsResponse
+	14, // 55: whistle.v1.DispatchService.ImportCatalog:output_type -> whistle.v1.ImportCatalogResponse
+	16, // 56: whistle.v1.DispatchService.ActivateCatalog:output_type -> whistle.v1.ActivateCatalogResponse
+	19, // 57: whistle.v1.DispatchService.DiffCatalogs:output_type -> whistle.v1.DiffCatalogsResponse
+	46, // [46:58] is the sub-list for method output_type
+	34, // [34:46] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_dispatch_service_proto_init() }
@@ -813,7 +2627,7 @@ func file_whistle_v1_dispatch_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_dispatch_service_proto_rawDesc), len(file_whistle_v1_dispatch_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

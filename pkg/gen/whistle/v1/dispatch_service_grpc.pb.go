@@ -19,20 +19,55 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DispatchService_GetAssignment_FullMethodName = "/whistle.v1.DispatchService/GetAssignment"
-	DispatchService_GetCatalog_FullMethodName    = "/whistle.v1.DispatchService/GetCatalog"
+	DispatchService_GetAssignment_FullMethodName   = "/whistle.v1.DispatchService/GetAssignment"
+	DispatchService_ExplainRouting_FullMethodName  = "/whistle.v1.DispatchService/ExplainRouting"
+	DispatchService_ListTriage_FullMethodName      = "/whistle.v1.DispatchService/ListTriage"
+	DispatchService_Dispatch_FullMethodName        = "/whistle.v1.DispatchService/Dispatch"
+	DispatchService_RejectTriage_FullMethodName    = "/whistle.v1.DispatchService/RejectTriage"
+	DispatchService_Arbitrate_FullMethodName       = "/whistle.v1.DispatchService/Arbitrate"
+	DispatchService_DecideExtension_FullMethodName = "/whistle.v1.DispatchService/DecideExtension"
+	DispatchService_GetCatalog_FullMethodName      = "/whistle.v1.DispatchService/GetCatalog"
+	DispatchService_ListCatalogs_FullMethodName    = "/whistle.v1.DispatchService/ListCatalogs"
+	DispatchService_ImportCatalog_FullMethodName   = "/whistle.v1.DispatchService/ImportCatalog"
+	DispatchService_ActivateCatalog_FullMethodName = "/whistle.v1.DispatchService/ActivateCatalog"
+	DispatchService_DiffCatalogs_FullMethodName    = "/whistle.v1.DispatchService/DiffCatalogs"
 )
 
 // DispatchServiceClient is the client API for DispatchService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// DispatchService routes tickets to departments (派单) and supervises deadlines (督办).
+// DispatchService routes tickets to departments (派单), supervises their
+// deadlines (督办), and settles disputes over who owns a ticket (争议仲裁).
 type DispatchServiceClient interface {
 	// GetAssignment returns how a ticket was routed and where it stands in dispatch.
 	GetAssignment(ctx context.Context, in *GetAssignmentRequest, opts ...grpc.CallOption) (*GetAssignmentResponse, error)
-	// GetCatalog returns the active matter catalog and org tree.
+	// ExplainRouting shows which catalog rule routes a ticket (or a category at a grid) and why.
+	ExplainRouting(ctx context.Context, in *ExplainRoutingRequest, opts ...grpc.CallOption) (*ExplainRoutingResponse, error)
+	// ListTriage lists tickets waiting for a person at an org unit or below: off-catalog tickets
+	// to dispatch by hand, and returned tickets to arbitrate.
+	ListTriage(ctx context.Context, in *ListTriageRequest, opts ...grpc.CallOption) (*ListTriageResponse, error)
+	// Dispatch sends a ticket waiting in triage to a department chosen by a person. The officer
+	// must act for the org unit where it waits (or one above), and the department must serve it.
+	Dispatch(ctx context.Context, in *DispatchRequest, opts ...grpc.CallOption) (*DispatchResponse, error)
+	// RejectTriage cancels a ticket waiting in triage that no department should handle, with a reason.
+	RejectTriage(ctx context.Context, in *RejectTriageRequest, opts ...grpc.CallOption) (*RejectTriageResponse, error)
+	// Arbitrate decides, bindingly, which department handles a returned ticket; that department
+	// can no longer return it.
+	Arbitrate(ctx context.Context, in *ArbitrateRequest, opts ...grpc.CallOption) (*ArbitrateResponse, error)
+	// DecideExtension grants or refuses a department's pending request for more time.
+	DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*DecideExtensionResponse, error)
+	// GetCatalog returns a catalog version: the active one unless a version is named.
 	GetCatalog(ctx context.Context, in *GetCatalogRequest, opts ...grpc.CallOption) (*GetCatalogResponse, error)
+	// ListCatalogs lists the stored catalog versions, newest first.
+	ListCatalogs(ctx context.Context, in *ListCatalogsRequest, opts ...grpc.CallOption) (*ListCatalogsResponse, error)
+	// ImportCatalog checks a catalog (YAML) and stores it as a new, immutable version, active at
+	// once if asked. A catalog with problems is refused whole, listing every problem.
+	ImportCatalog(ctx context.Context, in *ImportCatalogRequest, opts ...grpc.CallOption) (*ImportCatalogResponse, error)
+	// ActivateCatalog makes a stored version the one new tickets are routed by.
+	ActivateCatalog(ctx context.Context, in *ActivateCatalogRequest, opts ...grpc.CallOption) (*ActivateCatalogResponse, error)
+	// DiffCatalogs lists what changed between two stored versions.
+	DiffCatalogs(ctx context.Context, in *DiffCatalogsRequest, opts ...grpc.CallOption) (*DiffCatalogsResponse, error)
 }
 
 type dispatchServiceClient struct {
@@ -53,6 +88,66 @@ func (c *dispatchServiceClient) GetAssignment(ctx context.Context, in *GetAssign
 	return out, nil
 }
 
+func (c *dispatchServiceClient) ExplainRouting(ctx context.Context, in *ExplainRoutingRequest, opts ...grpc.CallOption) (*ExplainRoutingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExplainRoutingResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ExplainRouting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ListTriage(ctx context.Context, in *ListTriageRequest, opts ...grpc.CallOption) (*ListTriageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTriageResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ListTriage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) Dispatch(ctx context.Context, in *DispatchRequest, opts ...grpc.CallOption) (*DispatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DispatchResponse)
+	err := c.cc.Invoke(ctx, DispatchService_Dispatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) RejectTriage(ctx context.Context, in *RejectTriageRequest, opts ...grpc.CallOption) (*RejectTriageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RejectTriageResponse)
+	err := c.cc.Invoke(ctx, DispatchService_RejectTriage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) Arbitrate(ctx context.Context, in *ArbitrateRequest, opts ...grpc.CallOption) (*ArbitrateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ArbitrateResponse)
+	err := c.cc.Invoke(ctx, DispatchService_Arbitrate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*DecideExtensionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecideExtensionResponse)
+	err := c.cc.Invoke(ctx, DispatchService_DecideExtension_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *dispatchServiceClient) GetCatalog(ctx context.Context, in *GetCatalogRequest, opts ...grpc.CallOption) (*GetCatalogResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetCatalogResponse)
@@ -63,16 +158,81 @@ func (c *dispatchServiceClient) GetCatalog(ctx context.Context, in *GetCatalogRe
 	return out, nil
 }
 
+func (c *dispatchServiceClient) ListCatalogs(ctx context.Context, in *ListCatalogsRequest, opts ...grpc.CallOption) (*ListCatalogsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCatalogsResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ListCatalogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ImportCatalog(ctx context.Context, in *ImportCatalogRequest, opts ...grpc.CallOption) (*ImportCatalogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportCatalogResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ImportCatalog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ActivateCatalog(ctx context.Context, in *ActivateCatalogRequest, opts ...grpc.CallOption) (*ActivateCatalogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ActivateCatalogResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ActivateCatalog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) DiffCatalogs(ctx context.Context, in *DiffCatalogsRequest, opts ...grpc.CallOption) (*DiffCatalogsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DiffCatalogsResponse)
+	err := c.cc.Invoke(ctx, DispatchService_DiffCatalogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DispatchServiceServer is the server API for DispatchService service.
 // All implementations must embed UnimplementedDispatchServiceServer
 // for forward compatibility.
 //
-// DispatchService routes tickets to departments (派单) and supervises deadlines (督办).
+// DispatchService routes tickets to departments (派单), supervises their
+// deadlines (督办), and settles disputes over who owns a ticket (争议仲裁).
 type DispatchServiceServer interface {
 	// GetAssignment returns how a ticket was routed and where it stands in dispatch.
 	GetAssignment(context.Context, *GetAssignmentRequest) (*GetAssignmentResponse, error)
-	// GetCatalog returns the active matter catalog and org tree.
+	// ExplainRouting shows which catalog rule routes a ticket (or a category at a grid) and why.
+	ExplainRouting(context.Context, *ExplainRoutingRequest) (*ExplainRoutingResponse, error)
+	// ListTriage lists tickets waiting for a person at an org unit or below: off-catalog tickets
+	// to dispatch by hand, and returned tickets to arbitrate.
+	ListTriage(context.Context, *ListTriageRequest) (*ListTriageResponse, error)
+	// Dispatch sends a ticket waiting in triage to a department chosen by a person. The officer
+	// must act for the org unit where it waits (or one above), and the department must serve it.
+	Dispatch(context.Context, *DispatchRequest) (*DispatchResponse, error)
+	// RejectTriage cancels a ticket waiting in triage that no department should handle, with a reason.
+	RejectTriage(context.Context, *RejectTriageRequest) (*RejectTriageResponse, error)
+	// Arbitrate decides, bindingly, which department handles a returned ticket; that department
+	// can no longer return it.
+	Arbitrate(context.Context, *ArbitrateRequest) (*ArbitrateResponse, error)
+	// DecideExtension grants or refuses a department's pending request for more time.
+	DecideExtension(context.Context, *DecideExtensionRequest) (*DecideExtensionResponse, error)
+	// GetCatalog returns a catalog version: the active one unless a version is named.
 	GetCatalog(context.Context, *GetCatalogRequest) (*GetCatalogResponse, error)
+	// ListCatalogs lists the stored catalog versions, newest first.
+	ListCatalogs(context.Context, *ListCatalogsRequest) (*ListCatalogsResponse, error)
+	// ImportCatalog checks a catalog (YAML) and stores it as a new, immutable version, active at
+	// once if asked. A catalog with problems is refused whole, listing every problem.
+	ImportCatalog(context.Context, *ImportCatalogRequest) (*ImportCatalogResponse, error)
+	// ActivateCatalog makes a stored version the one new tickets are routed by.
+	ActivateCatalog(context.Context, *ActivateCatalogRequest) (*ActivateCatalogResponse, error)
+	// DiffCatalogs lists what changed between two stored versions.
+	DiffCatalogs(context.Context, *DiffCatalogsRequest) (*DiffCatalogsResponse, error)
 	mustEmbedUnimplementedDispatchServiceServer()
 }
 
@@ -86,8 +246,38 @@ type UnimplementedDispatchServiceServer struct{}
 func (UnimplementedDispatchServiceServer) GetAssignment(context.Context, *GetAssignmentRequest) (*GetAssignmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAssignment not implemented")
 }
+func (UnimplementedDispatchServiceServer) ExplainRouting(context.Context, *ExplainRoutingRequest) (*ExplainRoutingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExplainRouting not implemented")
+}
+func (UnimplementedDispatchServiceServer) ListTriage(context.Context, *ListTriageRequest) (*ListTriageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTriage not implemented")
+}
+func (UnimplementedDispatchServiceServer) Dispatch(context.Context, *DispatchRequest) (*DispatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Dispatch not implemented")
+}
+func (UnimplementedDispatchServiceServer) RejectTriage(context.Context, *RejectTriageRequest) (*RejectTriageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RejectTriage not implemented")
+}
+func (UnimplementedDispatchServiceServer) Arbitrate(context.Context, *ArbitrateRequest) (*ArbitrateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Arbitrate not implemented")
+}
+func (UnimplementedDispatchServiceServer) DecideExtension(context.Context, *DecideExtensionRequest) (*DecideExtensionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideExtension not implemented")
+}
 func (UnimplementedDispatchServiceServer) GetCatalog(context.Context, *GetCatalogRequest) (*GetCatalogResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCatalog not implemented")
+}
+func (UnimplementedDispatchServiceServer) ListCatalogs(context.Context, *ListCatalogsRequest) (*ListCatalogsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCatalogs not implemented")
+}
+func (UnimplementedDispatchServiceServer) ImportCatalog(context.Context, *ImportCatalogRequest) (*ImportCatalogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportCatalog not implemented")
+}
+func (UnimplementedDispatchServiceServer) ActivateCatalog(context.Context, *ActivateCatalogRequest) (*ActivateCatalogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ActivateCatalog not implemented")
+}
+func (UnimplementedDispatchServiceServer) DiffCatalogs(context.Context, *DiffCatalogsRequest) (*DiffCatalogsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DiffCatalogs not implemented")
 }
 func (UnimplementedDispatchServiceServer) mustEmbedUnimplementedDispatchServiceServer() {}
 func (UnimplementedDispatchServiceServer) testEmbeddedByValue()                         {}
@@ -128,6 +318,114 @@ func _DispatchService_GetAssignment_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_ExplainRouting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExplainRoutingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ExplainRouting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ExplainRouting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ExplainRouting(ctx, req.(*ExplainRoutingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ListTriage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTriageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ListTriage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ListTriage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ListTriage(ctx, req.(*ListTriageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_Dispatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DispatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).Dispatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_Dispatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).Dispatch(ctx, req.(*DispatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_RejectTriage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RejectTriageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).RejectTriage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_RejectTriage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).RejectTriage(ctx, req.(*RejectTriageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_Arbitrate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ArbitrateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).Arbitrate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_Arbitrate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).Arbitrate(ctx, req.(*ArbitrateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_DecideExtension_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideExtensionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).DecideExtension(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_DecideExtension_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).DecideExtension(ctx, req.(*DecideExtensionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DispatchService_GetCatalog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetCatalogRequest)
 	if err := dec(in); err != nil {
@@ -146,6 +444,78 @@ func _DispatchService_GetCatalog_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_ListCatalogs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCatalogsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ListCatalogs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ListCatalogs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ListCatalogs(ctx, req.(*ListCatalogsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ImportCatalog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportCatalogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ImportCatalog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ImportCatalog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ImportCatalog(ctx, req.(*ImportCatalogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ActivateCatalog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ActivateCatalogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ActivateCatalog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ActivateCatalog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ActivateCatalog(ctx, req.(*ActivateCatalogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_DiffCatalogs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DiffCatalogsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).DiffCatalogs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_DiffCatalogs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).DiffCatalogs(ctx, req.(*DiffCatalogsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DispatchService_ServiceDesc is the grpc.ServiceDesc for DispatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -158,8 +528,48 @@ var DispatchService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DispatchService_GetAssignment_Handler,
 		},
 		{
+			MethodName: "ExplainRouting",
+			Handler:    _DispatchService_ExplainRouting_Handler,
+		},
+		{
+			MethodName: "ListTriage",
+			Handler:    _DispatchService_ListTriage_Handler,
+		},
+		{
+			MethodName: "Dispatch",
+			Handler:    _DispatchService_Dispatch_Handler,
+		},
+		{
+			MethodName: "RejectTriage",
+			Handler:    _DispatchService_RejectTriage_Handler,
+		},
+		{
+			MethodName: "Arbitrate",
+			Handler:    _DispatchService_Arbitrate_Handler,
+		},
+		{
+			MethodName: "DecideExtension",
+			Handler:    _DispatchService_DecideExtension_Handler,
+		},
+		{
 			MethodName: "GetCatalog",
 			Handler:    _DispatchService_GetCatalog_Handler,
+		},
+		{
+			MethodName: "ListCatalogs",
+			Handler:    _DispatchService_ListCatalogs_Handler,
+		},
+		{
+			MethodName: "ImportCatalog",
+			Handler:    _DispatchService_ImportCatalog_Handler,
+		},
+		{
+			MethodName: "ActivateCatalog",
+			Handler:    _DispatchService_ActivateCatalog_Handler,
+		},
+		{
+			MethodName: "DiffCatalogs",
+			Handler:    _DispatchService_DiffCatalogs_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -83,6 +83,59 @@ func (ReturnReason) EnumDescriptor() ([]byte, []int) {
 	return file_whistle_v1_events_proto_rawDescGZIP(), []int{0}
 }
 
+// ClockChange says what a progress note does to the resolve deadline's clock.
+type ClockChange int32
+
+const (
+	// CLOCK_CHANGE_UNSPECIFIED leaves the clock as it is.
+	ClockChange_CLOCK_CHANGE_UNSPECIFIED ClockChange = 0
+	// CLOCK_CHANGE_PAUSE stops the clock: the ticket waits on something outside the department.
+	ClockChange_CLOCK_CHANGE_PAUSE ClockChange = 1
+	// CLOCK_CHANGE_RESUME starts it again; the deadline moves by the working time it stood still.
+	ClockChange_CLOCK_CHANGE_RESUME ClockChange = 2
+)
+
+// Enum value maps for ClockChange.
+var (
+	ClockChange_name = map[int32]string{
+		0: "CLOCK_CHANGE_UNSPECIFIED",
+		1: "CLOCK_CHANGE_PAUSE",
+		2: "CLOCK_CHANGE_RESUME",
+	}
+	ClockChange_value = map[string]int32{
+		"CLOCK_CHANGE_UNSPECIFIED": 0,
+		"CLOCK_CHANGE_PAUSE":       1,
+		"CLOCK_CHANGE_RESUME":      2,
+	}
+)
+
+func (x ClockChange) Enum() *ClockChange {
+	p := new(ClockChange)
+	*p = x
+	return p
+}
+
+func (x ClockChange) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClockChange) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_events_proto_enumTypes[1].Descriptor()
+}
+
+func (ClockChange) Type() protoreflect.EnumType {
+	return &file_whistle_v1_events_proto_enumTypes[1]
+}
+
+func (x ClockChange) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClockChange.Descriptor instead.
+func (ClockChange) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
 // Event is the envelope of every whistle event on JetStream. The subject is
 // "whistle.v1.<body field name>", e.g. "whistle.v1.reported"; the NATS header
 // Nats-Msg-Id carries event_id, and the W3C trace context travels in the
@@ -128,6 +181,7 @@ type Event struct {
 	//	*Event_Reopened
 	//	*Event_Closed
 	//	*Event_Proactive
+	//	*Event_Rescheduled
 	Body          isEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -379,6 +433,15 @@ func (x *Event) GetProactive() *HotSpotDetected {
 	return nil
 }
 
+func (x *Event) GetRescheduled() *TicketRescheduled {
+	if x != nil {
+		if x, ok := x.Body.(*Event_Rescheduled); ok {
+			return x.Rescheduled
+		}
+	}
+	return nil
+}
+
 type isEvent_Body interface {
 	isEvent_Body()
 }
@@ -468,6 +531,11 @@ type Event_Proactive struct {
 	Proactive *HotSpotDetected `protobuf:"bytes,26,opt,name=proactive,proto3,oneof"`
 }
 
+type Event_Rescheduled struct {
+	// rescheduled: dispatch changed the deadlines (clock paused or resumed, rework, extension).
+	Rescheduled *TicketRescheduled `protobuf:"bytes,27,opt,name=rescheduled,proto3,oneof"`
+}
+
 func (*Event_Reported) isEvent_Body() {}
 
 func (*Event_Merged) isEvent_Body() {}
@@ -501,6 +569,8 @@ func (*Event_Reopened) isEvent_Body() {}
 func (*Event_Closed) isEvent_Body() {}
 
 func (*Event_Proactive) isEvent_Body() {}
+
+func (*Event_Rescheduled) isEvent_Body() {}
 
 // Attachment is the metadata of a file kept outside Whistle.
 type Attachment struct {
@@ -713,19 +783,25 @@ func (x *TicketCancelled) GetReason() string {
 	return ""
 }
 
-// TicketTriaged sends a ticket to a person for dispatch by hand.
+// TicketTriaged sends a ticket to a person: for dispatch by hand, or, after
+// returns, for arbitration.
 type TicketTriaged struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// org_unit_id is where the ticket waits for a person (a street, or the city centre when the grid is unknown).
+	// org_unit_id is where the ticket waits for a person (a street, a district, or the city when the grid is unknown).
 	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
 	// reason in words, e.g. "category \"x\" is not in catalog 2026.11-sample".
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// catalog_version is the catalog the routing was tried under.
 	CatalogVersion string `protobuf:"bytes,3,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
 	// ticket as reported, so the triage desk can show it.
-	Ticket        *Ticket `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ticket *Ticket `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// arbitration is true when the ticket was returned and a binding decision on its owner is needed.
+	Arbitration bool `protobuf:"varint,5,opt,name=arbitration,proto3" json:"arbitration,omitempty"`
+	// owner_department_id is the department that stays responsible for coordinating the ticket
+	// until another accepts it (首接负责); empty before any department received it.
+	OwnerDepartmentId string `protobuf:"bytes,6,opt,name=owner_department_id,json=ownerDepartmentId,proto3" json:"owner_department_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TicketTriaged) Reset() {
@@ -786,6 +862,20 @@ func (x *TicketTriaged) GetTicket() *Ticket {
 	return nil
 }
 
+func (x *TicketTriaged) GetArbitration() bool {
+	if x != nil {
+		return x.Arbitration
+	}
+	return false
+}
+
+func (x *TicketTriaged) GetOwnerDepartmentId() string {
+	if x != nil {
+		return x.OwnerDepartmentId
+	}
+	return ""
+}
+
 // TicketDispatched assigns the ticket.
 type TicketDispatched struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -802,7 +892,11 @@ type TicketDispatched struct {
 	// rule explains which catalog rule matched and why.
 	Rule string `protobuf:"bytes,6,opt,name=rule,proto3" json:"rule,omitempty"`
 	// ticket as reported, so the department's inbox can show it.
-	Ticket        *Ticket `protobuf:"bytes,7,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	Ticket *Ticket `protobuf:"bytes,7,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// escalation_level is the supervision level the ticket carries into this dispatch.
+	EscalationLevel int32 `protobuf:"varint,8,opt,name=escalation_level,json=escalationLevel,proto3" json:"escalation_level,omitempty"`
+	// by_hand is true when a person chose the department (from triage), false when the catalog did.
+	ByHand        bool `protobuf:"varint,9,opt,name=by_hand,json=byHand,proto3" json:"by_hand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -886,6 +980,20 @@ func (x *TicketDispatched) GetTicket() *Ticket {
 	return nil
 }
 
+func (x *TicketDispatched) GetEscalationLevel() int32 {
+	if x != nil {
+		return x.EscalationLevel
+	}
+	return 0
+}
+
+func (x *TicketDispatched) GetByHand() bool {
+	if x != nil {
+		return x.ByHand
+	}
+	return false
+}
+
 // TicketAccepted records a department reporting in (报到).
 type TicketAccepted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -940,7 +1048,9 @@ type TicketProgressed struct {
 	// note in words.
 	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
 	// attachments added with the note.
-	Attachments   []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Attachments []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// clock pauses or resumes the resolve deadline (e.g. while waiting for the resident).
+	Clock         ClockChange `protobuf:"varint,4,opt,name=clock,proto3,enum=whistle.v1.ClockChange" json:"clock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -994,6 +1104,13 @@ func (x *TicketProgressed) GetAttachments() []*Attachment {
 		return x.Attachments
 	}
 	return nil
+}
+
+func (x *TicketProgressed) GetClock() ClockChange {
+	if x != nil {
+		return x.Clock
+	}
+	return ClockChange_CLOCK_CHANGE_UNSPECIFIED
 }
 
 // TicketReturned records a department refusing an assignment.
@@ -1214,9 +1331,11 @@ type TicketExtensionDecided struct {
 	// resolve_due is the deadline now in force.
 	ResolveDue *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=resolve_due,json=resolveDue,proto3" json:"resolve_due,omitempty"`
 	// note explains the decision.
-	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// decided_by_org_unit_id is the street (or district) that decided.
+	DecidedByOrgUnitId string `protobuf:"bytes,4,opt,name=decided_by_org_unit_id,json=decidedByOrgUnitId,proto3" json:"decided_by_org_unit_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TicketExtensionDecided) Reset() {
@@ -1270,6 +1389,86 @@ func (x *TicketExtensionDecided) GetNote() string {
 	return ""
 }
 
+func (x *TicketExtensionDecided) GetDecidedByOrgUnitId() string {
+	if x != nil {
+		return x.DecidedByOrgUnitId
+	}
+	return ""
+}
+
+// TicketRescheduled announces deadlines dispatch changed.
+type TicketRescheduled struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accept_due is the deadline to report in now in force (unset once accepted).
+	AcceptDue *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=accept_due,json=acceptDue,proto3" json:"accept_due,omitempty"`
+	// resolve_due is the deadline to resolve now in force (unset while the clock is paused).
+	ResolveDue *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=resolve_due,json=resolveDue,proto3" json:"resolve_due,omitempty"`
+	// paused is true while the resolve clock stands still.
+	Paused bool `protobuf:"varint,3,opt,name=paused,proto3" json:"paused,omitempty"`
+	// reason in words, e.g. "clock paused: waiting for the resident".
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketRescheduled) Reset() {
+	*x = TicketRescheduled{}
+	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketRescheduled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketRescheduled) ProtoMessage() {}
+
+func (x *TicketRescheduled) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketRescheduled.ProtoReflect.Descriptor instead.
+func (*TicketRescheduled) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TicketRescheduled) GetAcceptDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptDue
+	}
+	return nil
+}
+
+func (x *TicketRescheduled) GetResolveDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveDue
+	}
+	return nil
+}
+
+func (x *TicketRescheduled) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *TicketRescheduled) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // TicketEscalated records a supervision (督办) step.
 type TicketEscalated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1287,7 +1486,7 @@ type TicketEscalated struct {
 
 func (x *TicketEscalated) Reset() {
 	*x = TicketEscalated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	mi := &file_whistle_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1498,7 @@ func (x *TicketEscalated) String() string {
 func (*TicketEscalated) ProtoMessage() {}
 
 func (x *TicketEscalated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	mi := &file_whistle_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1511,7 @@ func (x *TicketEscalated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEscalated.ProtoReflect.Descriptor instead.
 func (*TicketEscalated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TicketEscalated) GetLevel() int32 {
@@ -1358,7 +1557,7 @@ type TicketResolved struct {
 
 func (x *TicketResolved) Reset() {
 	*x = TicketResolved{}
-	mi := &file_whistle_v1_events_proto_msgTypes[14]
+	mi := &file_whistle_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1569,7 @@ func (x *TicketResolved) String() string {
 func (*TicketResolved) ProtoMessage() {}
 
 func (x *TicketResolved) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[14]
+	mi := &file_whistle_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1582,7 @@ func (x *TicketResolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketResolved.ProtoReflect.Descriptor instead.
 func (*TicketResolved) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TicketResolved) GetDepartmentId() string {
@@ -1428,7 +1627,7 @@ type TicketEvaluated struct {
 
 func (x *TicketEvaluated) Reset() {
 	*x = TicketEvaluated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[15]
+	mi := &file_whistle_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1639,7 @@ func (x *TicketEvaluated) String() string {
 func (*TicketEvaluated) ProtoMessage() {}
 
 func (x *TicketEvaluated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[15]
+	mi := &file_whistle_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1652,7 @@ func (x *TicketEvaluated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEvaluated.ProtoReflect.Descriptor instead.
 func (*TicketEvaluated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TicketEvaluated) GetVerdict() Verdict {
@@ -1515,7 +1714,7 @@ type TicketReopened struct {
 
 func (x *TicketReopened) Reset() {
 	*x = TicketReopened{}
-	mi := &file_whistle_v1_events_proto_msgTypes[16]
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1527,7 +1726,7 @@ func (x *TicketReopened) String() string {
 func (*TicketReopened) ProtoMessage() {}
 
 func (x *TicketReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[16]
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1540,7 +1739,7 @@ func (x *TicketReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReopened.ProtoReflect.Descriptor instead.
 func (*TicketReopened) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TicketReopened) GetDepartmentId() string {
@@ -1584,7 +1783,7 @@ type TicketClosed struct {
 
 func (x *TicketClosed) Reset() {
 	*x = TicketClosed{}
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1596,7 +1795,7 @@ func (x *TicketClosed) String() string {
 func (*TicketClosed) ProtoMessage() {}
 
 func (x *TicketClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1609,7 +1808,7 @@ func (x *TicketClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketClosed.ProtoReflect.Descriptor instead.
 func (*TicketClosed) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TicketClosed) GetFinalVerdict() Verdict {
@@ -1647,7 +1846,7 @@ type HotSpotDetected struct {
 
 func (x *HotSpotDetected) Reset() {
 	*x = HotSpotDetected{}
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +1858,7 @@ func (x *HotSpotDetected) String() string {
 func (*HotSpotDetected) ProtoMessage() {}
 
 func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +1871,7 @@ func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HotSpotDetected.ProtoReflect.Descriptor instead.
 func (*HotSpotDetected) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *HotSpotDetected) GetCategory() string {
@@ -1722,8 +1921,7 @@ var File_whistle_v1_events_proto protoreflect.FileDescriptor
 const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17whistle/v1/events.proto\x12\n" +
-	"whistle.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xd4\n" +
-	"\n" +
+	"whistle.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\x97\v\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12%\n" +
@@ -1757,7 +1955,8 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\tevaluated\x18\x17 \x01(\v2\x1b.whistle.v1.TicketEvaluatedH\x00R\tevaluated\x128\n" +
 	"\breopened\x18\x18 \x01(\v2\x1a.whistle.v1.TicketReopenedH\x00R\breopened\x122\n" +
 	"\x06closed\x18\x19 \x01(\v2\x18.whistle.v1.TicketClosedH\x00R\x06closed\x12;\n" +
-	"\tproactive\x18\x1a \x01(\v2\x1b.whistle.v1.HotSpotDetectedH\x00R\tproactiveB\x06\n" +
+	"\tproactive\x18\x1a \x01(\v2\x1b.whistle.v1.HotSpotDetectedH\x00R\tproactive\x12A\n" +
+	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduledB\x06\n" +
 	"\x04body\"i\n" +
 	"\n" +
 	"Attachment\x12\x12\n" +
@@ -1771,12 +1970,14 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\fTicketMerged\x12,\n" +
 	"\x12original_ticket_id\x18\x01 \x01(\tR\x10originalTicketId\")\n" +
 	"\x0fTicketCancelled\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x9c\x01\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xee\x01\n" +
 	"\rTicketTriaged\x12\x1e\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12'\n" +
 	"\x0fcatalog_version\x18\x03 \x01(\tR\x0ecatalogVersion\x12*\n" +
-	"\x06ticket\x18\x04 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\"\xdb\x02\n" +
+	"\x06ticket\x18\x04 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12 \n" +
+	"\varbitration\x18\x05 \x01(\bR\varbitration\x12.\n" +
+	"\x13owner_department_id\x18\x06 \x01(\tR\x11ownerDepartmentId\"\x9f\x03\n" +
 	"\x10TicketDispatched\x12,\n" +
 	"\x12lead_department_id\x18\x01 \x01(\tR\x10leadDepartmentId\x128\n" +
 	"\x18assisting_department_ids\x18\x02 \x03(\tR\x16assistingDepartmentIds\x129\n" +
@@ -1786,13 +1987,16 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"resolveDue\x12'\n" +
 	"\x0fcatalog_version\x18\x05 \x01(\tR\x0ecatalogVersion\x12\x12\n" +
 	"\x04rule\x18\x06 \x01(\tR\x04rule\x12*\n" +
-	"\x06ticket\x18\a \x01(\v2\x12.whistle.v1.TicketR\x06ticket\"5\n" +
+	"\x06ticket\x18\a \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12)\n" +
+	"\x10escalation_level\x18\b \x01(\x05R\x0fescalationLevel\x12\x17\n" +
+	"\aby_hand\x18\t \x01(\bR\x06byHand\"5\n" +
 	"\x0eTicketAccepted\x12#\n" +
-	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\"\x85\x01\n" +
+	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\"\xb4\x01\n" +
 	"\x10TicketProgressed\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x12\n" +
 	"\x04note\x18\x02 \x01(\tR\x04note\x128\n" +
-	"\vattachments\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentR\vattachments\"\x84\x01\n" +
+	"\vattachments\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentR\vattachments\x12-\n" +
+	"\x05clock\x18\x04 \x01(\x0e2\x17.whistle.v1.ClockChangeR\x05clock\"\x84\x01\n" +
 	"\x0eTicketReturned\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x129\n" +
 	"\vreason_code\x18\x02 \x01(\x0e2\x18.whistle.v1.ReturnReasonR\n" +
@@ -1809,12 +2013,20 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x18TicketExtensionRequested\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12N\n" +
 	"\x15requested_resolve_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x13requestedResolveDue\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x83\x01\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb7\x01\n" +
 	"\x16TicketExtensionDecided\x12\x18\n" +
 	"\agranted\x18\x01 \x01(\bR\agranted\x12;\n" +
 	"\vresolve_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"resolveDue\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"\xa1\x01\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x122\n" +
+	"\x16decided_by_org_unit_id\x18\x04 \x01(\tR\x12decidedByOrgUnitId\"\xbb\x01\n" +
+	"\x11TicketRescheduled\x129\n" +
+	"\n" +
+	"accept_due\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tacceptDue\x12;\n" +
+	"\vresolve_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolveDue\x12\x16\n" +
+	"\x06paused\x18\x03 \x01(\bR\x06paused\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xa1\x01\n" +
 	"\x0fTicketEscalated\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\x05R\x05level\x12\x14\n" +
 	"\x05stage\x18\x02 \x01(\tR\x05stage\x12/\n" +
@@ -1852,7 +2064,11 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\"RETURN_REASON_NOT_OUR_JURISDICTION\x10\x01\x12#\n" +
 	"\x1fRETURN_REASON_UNCLEAR_OWNERSHIP\x10\x02\x12$\n" +
 	" RETURN_REASON_OVERLAPPING_DUTIES\x10\x03\x12*\n" +
-	"&RETURN_REASON_INSUFFICIENT_INFORMATION\x10\x04B?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"&RETURN_REASON_INSUFFICIENT_INFORMATION\x10\x04*\\\n" +
+	"\vClockChange\x12\x1c\n" +
+	"\x18CLOCK_CHANGE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12CLOCK_CHANGE_PAUSE\x10\x01\x12\x17\n" +
+	"\x13CLOCK_CHANGE_RESUME\x10\x02B?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_events_proto_rawDescOnce sync.Once
@@ -1866,74 +2082,80 @@ func file_whistle_v1_events_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_events_proto_rawDescData
 }
 
-var file_whistle_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_whistle_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_whistle_v1_events_proto_goTypes = []any{
 	(ReturnReason)(0),                // 0: whistle.v1.ReturnReason
-	(*Event)(nil),                    // 1: whistle.v1.Event
-	(*Attachment)(nil),               // 2: whistle.v1.Attachment
-	(*TicketReported)(nil),           // 3: whistle.v1.TicketReported
-	(*TicketMerged)(nil),             // 4: whistle.v1.TicketMerged
-	(*TicketCancelled)(nil),          // 5: whistle.v1.TicketCancelled
-	(*TicketTriaged)(nil),            // 6: whistle.v1.TicketTriaged
-	(*TicketDispatched)(nil),         // 7: whistle.v1.TicketDispatched
-	(*TicketAccepted)(nil),           // 8: whistle.v1.TicketAccepted
-	(*TicketProgressed)(nil),         // 9: whistle.v1.TicketProgressed
-	(*TicketReturned)(nil),           // 10: whistle.v1.TicketReturned
-	(*TicketArbitrated)(nil),         // 11: whistle.v1.TicketArbitrated
-	(*TicketExtensionRequested)(nil), // 12: whistle.v1.TicketExtensionRequested
-	(*TicketExtensionDecided)(nil),   // 13: whistle.v1.TicketExtensionDecided
-	(*TicketEscalated)(nil),          // 14: whistle.v1.TicketEscalated
-	(*TicketResolved)(nil),           // 15: whistle.v1.TicketResolved
-	(*TicketEvaluated)(nil),          // 16: whistle.v1.TicketEvaluated
-	(*TicketReopened)(nil),           // 17: whistle.v1.TicketReopened
-	(*TicketClosed)(nil),             // 18: whistle.v1.TicketClosed
-	(*HotSpotDetected)(nil),          // 19: whistle.v1.HotSpotDetected
-	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
-	(*Actor)(nil),                    // 21: whistle.v1.Actor
-	(*Ticket)(nil),                   // 22: whistle.v1.Ticket
-	(Verdict)(0),                     // 23: whistle.v1.Verdict
+	(ClockChange)(0),                 // 1: whistle.v1.ClockChange
+	(*Event)(nil),                    // 2: whistle.v1.Event
+	(*Attachment)(nil),               // 3: whistle.v1.Attachment
+	(*TicketReported)(nil),           // 4: whistle.v1.TicketReported
+	(*TicketMerged)(nil),             // 5: whistle.v1.TicketMerged
+	(*TicketCancelled)(nil),          // 6: whistle.v1.TicketCancelled
+	(*TicketTriaged)(nil),            // 7: whistle.v1.TicketTriaged
+	(*TicketDispatched)(nil),         // 8: whistle.v1.TicketDispatched
+	(*TicketAccepted)(nil),           // 9: whistle.v1.TicketAccepted
+	(*TicketProgressed)(nil),         // 10: whistle.v1.TicketProgressed
+	(*TicketReturned)(nil),           // 11: whistle.v1.TicketReturned
+	(*TicketArbitrated)(nil),         // 12: whistle.v1.TicketArbitrated
+	(*TicketExtensionRequested)(nil), // 13: whistle.v1.TicketExtensionRequested
+	(*TicketExtensionDecided)(nil),   // 14: whistle.v1.TicketExtensionDecided
+	(*TicketRescheduled)(nil),        // 15: whistle.v1.TicketRescheduled
+	(*TicketEscalated)(nil),          // 16: whistle.v1.TicketEscalated
+	(*TicketResolved)(nil),           // 17: whistle.v1.TicketResolved
+	(*TicketEvaluated)(nil),          // 18: whistle.v1.TicketEvaluated
+	(*TicketReopened)(nil),           // 19: whistle.v1.TicketReopened
+	(*TicketClosed)(nil),             // 20: whistle.v1.TicketClosed
+	(*HotSpotDetected)(nil),          // 21: whistle.v1.HotSpotDetected
+	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(*Actor)(nil),                    // 23: whistle.v1.Actor
+	(*Ticket)(nil),                   // 24: whistle.v1.Ticket
+	(Verdict)(0),                     // 25: whistle.v1.Verdict
 }
 var file_whistle_v1_events_proto_depIdxs = []int32{
-	20, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	21, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
-	3,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
-	4,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
-	5,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
-	6,  // 5: whistle.v1.Event.triaged:type_name -> whistle.v1.TicketTriaged
-	7,  // 6: whistle.v1.Event.dispatched:type_name -> whistle.v1.TicketDispatched
-	8,  // 7: whistle.v1.Event.accepted:type_name -> whistle.v1.TicketAccepted
-	9,  // 8: whistle.v1.Event.progressed:type_name -> whistle.v1.TicketProgressed
-	10, // 9: whistle.v1.Event.returned:type_name -> whistle.v1.TicketReturned
-	11, // 10: whistle.v1.Event.arbitrated:type_name -> whistle.v1.TicketArbitrated
-	12, // 11: whistle.v1.Event.extension_requested:type_name -> whistle.v1.TicketExtensionRequested
-	13, // 12: whistle.v1.Event.extension_decided:type_name -> whistle.v1.TicketExtensionDecided
-	14, // 13: whistle.v1.Event.escalated:type_name -> whistle.v1.TicketEscalated
-	15, // 14: whistle.v1.Event.resolved:type_name -> whistle.v1.TicketResolved
-	16, // 15: whistle.v1.Event.evaluated:type_name -> whistle.v1.TicketEvaluated
-	17, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
-	18, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
-	19, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
-	22, // 19: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
-	22, // 20: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
-	20, // 21: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
-	20, // 22: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
-	22, // 23: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
-	2,  // 24: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
-	0,  // 25: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
-	20, // 26: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
-	20, // 27: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
-	20, // 28: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
-	20, // 29: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
-	20, // 30: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
-	2,  // 31: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
-	23, // 32: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
-	23, // 33: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	22, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	23, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
+	4,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
+	5,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
+	6,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
+	7,  // 5: whistle.v1.Event.triaged:type_name -> whistle.v1.TicketTriaged
+	8,  // 6: whistle.v1.Event.dispatched:type_name -> whistle.v1.TicketDispatched
+	9,  // 7: whistle.v1.Event.accepted:type_name -> whistle.v1.TicketAccepted
+	10, // 8: whistle.v1.Event.progressed:type_name -> whistle.v1.TicketProgressed
+	11, // 9: whistle.v1.Event.returned:type_name -> whistle.v1.TicketReturned
+	12, // 10: whistle.v1.Event.arbitrated:type_name -> whistle.v1.TicketArbitrated
+	13, // 11: whistle.v1.Event.extension_requested:type_name -> whistle.v1.TicketExtensionRequested
+	14, // 12: whistle.v1.Event.extension_decided:type_name -> whistle.v1.TicketExtensionDecided
+	16, // 13: whistle.v1.Event.escalated:type_name -> whistle.v1.TicketEscalated
+	17, // 14: whistle.v1.Event.resolved:type_name -> whistle.v1.TicketResolved
+	18, // 15: whistle.v1.Event.evaluated:type_name -> whistle.v1.TicketEvaluated
+	19, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
+	20, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
+	21, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
+	15, // 19: whistle.v1.Event.rescheduled:type_name -> whistle.v1.TicketRescheduled
+	24, // 20: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
+	24, // 21: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
+	22, // 22: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
+	22, // 23: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
+	24, // 24: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
+	3,  // 25: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
+	1,  // 26: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
+	0,  // 27: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
+	22, // 28: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
+	22, // 29: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
+	22, // 30: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	22, // 31: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
+	22, // 32: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
+	22, // 33: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
+	22, // 34: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
+	3,  // 35: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
+	25, // 36: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
+	25, // 37: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }
@@ -1960,14 +2182,15 @@ func file_whistle_v1_events_proto_init() {
 		(*Event_Reopened)(nil),
 		(*Event_Closed)(nil),
 		(*Event_Proactive)(nil),
+		(*Event_Rescheduled)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_events_proto_rawDesc), len(file_whistle_v1_events_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   19,
+			NumEnums:      2,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -63,9 +63,17 @@ type InboxItem struct {
 	// result is the department's last result text, once resolved.
 	Result string `protobuf:"bytes,18,opt,name=result,proto3" json:"result,omitempty"`
 	// synthetic marks test traffic.
-	Synthetic     bool `protobuf:"varint,19,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Synthetic bool `protobuf:"varint,19,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
+	// escalation_level is the supervision level: 0 none, 1 street, 2 district, 3 city.
+	EscalationLevel int32 `protobuf:"varint,20,opt,name=escalation_level,json=escalationLevel,proto3" json:"escalation_level,omitempty"`
+	// paused is true while the resolve clock stands still.
+	Paused bool `protobuf:"varint,21,opt,name=paused,proto3" json:"paused,omitempty"`
+	// binding is true when an arbitration assigned the ticket; it cannot be returned.
+	Binding bool `protobuf:"varint,22,opt,name=binding,proto3" json:"binding,omitempty"`
+	// extension_requested_due is the deadline asked for, while the request is undecided.
+	ExtensionRequestedDue *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=extension_requested_due,json=extensionRequestedDue,proto3" json:"extension_requested_due,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *InboxItem) Reset() {
@@ -229,6 +237,34 @@ func (x *InboxItem) GetSynthetic() bool {
 		return x.Synthetic
 	}
 	return false
+}
+
+func (x *InboxItem) GetEscalationLevel() int32 {
+	if x != nil {
+		return x.EscalationLevel
+	}
+	return 0
+}
+
+func (x *InboxItem) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *InboxItem) GetBinding() bool {
+	if x != nil {
+		return x.Binding
+	}
+	return false
+}
+
+func (x *InboxItem) GetExtensionRequestedDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExtensionRequestedDue
+	}
+	return nil
 }
 
 // ListInboxRequest filters and pages a department's inbox.
@@ -662,12 +698,378 @@ func (x *ResolveResponse) GetItem() *InboxItem {
 	return nil
 }
 
+// ReturnRequest refuses an assignment.
+type ReturnRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket to return.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// reason_code says why.
+	ReasonCode ReturnReason `protobuf:"varint,2,opt,name=reason_code,json=reasonCode,proto3,enum=whistle.v1.ReturnReason" json:"reason_code,omitempty"`
+	// note explains the reason.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// actor is the handler; actor.org_unit_id must be the lead department.
+	Actor         *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnRequest) Reset() {
+	*x = ReturnRequest{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnRequest) ProtoMessage() {}
+
+func (x *ReturnRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnRequest.ProtoReflect.Descriptor instead.
+func (*ReturnRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReturnRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *ReturnRequest) GetReasonCode() ReturnReason {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ReturnReason_RETURN_REASON_UNSPECIFIED
+}
+
+func (x *ReturnRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ReturnRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// ReturnResponse returns the updated item.
+type ReturnResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// item after the change.
+	Item          *InboxItem `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnResponse) Reset() {
+	*x = ReturnResponse{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnResponse) ProtoMessage() {}
+
+func (x *ReturnResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnResponse.ProtoReflect.Descriptor instead.
+func (*ReturnResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReturnResponse) GetItem() *InboxItem {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+// AddProgressRequest records progress.
+type AddProgressRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// note in words.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// attachments are evidence kept outside Whistle.
+	Attachments []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// clock pauses or resumes the resolve deadline.
+	Clock ClockChange `protobuf:"varint,4,opt,name=clock,proto3,enum=whistle.v1.ClockChange" json:"clock,omitempty"`
+	// actor is the handler; actor.org_unit_id must be the lead department.
+	Actor         *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddProgressRequest) Reset() {
+	*x = AddProgressRequest{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddProgressRequest) ProtoMessage() {}
+
+func (x *AddProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddProgressRequest.ProtoReflect.Descriptor instead.
+func (*AddProgressRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AddProgressRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *AddProgressRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *AddProgressRequest) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+func (x *AddProgressRequest) GetClock() ClockChange {
+	if x != nil {
+		return x.Clock
+	}
+	return ClockChange_CLOCK_CHANGE_UNSPECIFIED
+}
+
+func (x *AddProgressRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// AddProgressResponse returns the updated item.
+type AddProgressResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// item after the change.
+	Item          *InboxItem `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddProgressResponse) Reset() {
+	*x = AddProgressResponse{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddProgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddProgressResponse) ProtoMessage() {}
+
+func (x *AddProgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddProgressResponse.ProtoReflect.Descriptor instead.
+func (*AddProgressResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AddProgressResponse) GetItem() *InboxItem {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+// RequestExtensionRequest asks for more time.
+type RequestExtensionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// requested_resolve_due is the deadline asked for; later than the current one.
+	RequestedResolveDue *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=requested_resolve_due,json=requestedResolveDue,proto3" json:"requested_resolve_due,omitempty"`
+	// reason says why.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// actor is the handler; actor.org_unit_id must be the lead department.
+	Actor         *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestExtensionRequest) Reset() {
+	*x = RequestExtensionRequest{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestExtensionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestExtensionRequest) ProtoMessage() {}
+
+func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
+func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RequestExtensionRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *RequestExtensionRequest) GetRequestedResolveDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestedResolveDue
+	}
+	return nil
+}
+
+func (x *RequestExtensionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RequestExtensionRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// RequestExtensionResponse returns the updated item.
+type RequestExtensionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// item after the change.
+	Item          *InboxItem `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestExtensionResponse) Reset() {
+	*x = RequestExtensionResponse{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestExtensionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestExtensionResponse) ProtoMessage() {}
+
+func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
+func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RequestExtensionResponse) GetItem() *InboxItem {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
 var File_whistle_v1_response_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\n" +
 	"!whistle/v1/response_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\x8c\x06\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\xbd\a\n" +
 	"\tInboxItem\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
 	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\x12#\n" +
@@ -691,7 +1093,11 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\x0erework_reasons\x18\x10 \x03(\tR\rreworkReasons\x12%\n" +
 	"\x0erework_comment\x18\x11 \x01(\tR\rreworkComment\x12\x16\n" +
 	"\x06result\x18\x12 \x01(\tR\x06result\x12\x1c\n" +
-	"\tsynthetic\x18\x13 \x01(\bR\tsynthetic\"\xf3\x01\n" +
+	"\tsynthetic\x18\x13 \x01(\bR\tsynthetic\x12)\n" +
+	"\x10escalation_level\x18\x14 \x01(\x05R\x0fescalationLevel\x12\x16\n" +
+	"\x06paused\x18\x15 \x01(\bR\x06paused\x12\x18\n" +
+	"\abinding\x18\x16 \x01(\bR\abinding\x12R\n" +
+	"\x17extension_requested_due\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x15extensionRequestedDue\"\xf3\x01\n" +
 	"\x10ListInboxRequest\x12D\n" +
 	"\rdepartment_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x12G\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x18.whistle.v1.TicketStatusB\x11\xbaH\x0e\x92\x01\v\x10\n" +
@@ -718,12 +1124,42 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\x06result\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x06result\"<\n" +
 	"\x0fResolveResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item2\xb3\x02\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xce\x01\n" +
+	"\rReturnRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12E\n" +
+	"\vreason_code\x18\x02 \x01(\x0e2\x18.whistle.v1.ReturnReasonB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\n" +
+	"reasonCode\x12\x1e\n" +
+	"\x04note\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x04note\x12/\n" +
+	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\";\n" +
+	"\x0eReturnResponse\x12)\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\x89\x02\n" +
+	"\x12AddProgressRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\x1e\n" +
+	"\x04note\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x04note\x12B\n" +
+	"\vattachments\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10\x14R\vattachments\x127\n" +
+	"\x05clock\x18\x04 \x01(\x0e2\x17.whistle.v1.ClockChangeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05clock\x12/\n" +
+	"\x05actor\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"@\n" +
+	"\x13AddProgressResponse\x12)\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xed\x01\n" +
+	"\x17RequestExtensionRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12V\n" +
+	"\x15requested_resolve_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x13requestedResolveDue\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\x12/\n" +
+	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"E\n" +
+	"\x18RequestExtensionResponse\x12)\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item2\xa3\x04\n" +
 	"\x0fResponseService\x12H\n" +
 	"\tListInbox\x12\x1c.whistle.v1.ListInboxRequest\x1a\x1d.whistle.v1.ListInboxResponse\x12Q\n" +
 	"\fGetInboxItem\x12\x1f.whistle.v1.GetInboxItemRequest\x1a .whistle.v1.GetInboxItemResponse\x12?\n" +
 	"\x06Accept\x12\x19.whistle.v1.AcceptRequest\x1a\x1a.whistle.v1.AcceptResponse\x12B\n" +
-	"\aResolve\x12\x1a.whistle.v1.ResolveRequest\x1a\x1b.whistle.v1.ResolveResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\aResolve\x12\x1a.whistle.v1.ResolveRequest\x1a\x1b.whistle.v1.ResolveResponse\x12?\n" +
+	"\x06Return\x12\x19.whistle.v1.ReturnRequest\x1a\x1a.whistle.v1.ReturnResponse\x12N\n" +
+	"\vAddProgress\x12\x1e.whistle.v1.AddProgressRequest\x1a\x1f.whistle.v1.AddProgressResponse\x12]\n" +
+	"\x10RequestExtension\x12#.whistle.v1.RequestExtensionRequest\x1a$.whistle.v1.RequestExtensionResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_response_service_proto_rawDescOnce sync.Once
@@ -737,51 +1173,77 @@ func file_whistle_v1_response_service_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_response_service_proto_rawDescData
 }
 
-var file_whistle_v1_response_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_whistle_v1_response_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_whistle_v1_response_service_proto_goTypes = []any{
-	(*InboxItem)(nil),             // 0: whistle.v1.InboxItem
-	(*ListInboxRequest)(nil),      // 1: whistle.v1.ListInboxRequest
-	(*ListInboxResponse)(nil),     // 2: whistle.v1.ListInboxResponse
-	(*GetInboxItemRequest)(nil),   // 3: whistle.v1.GetInboxItemRequest
-	(*GetInboxItemResponse)(nil),  // 4: whistle.v1.GetInboxItemResponse
-	(*AcceptRequest)(nil),         // 5: whistle.v1.AcceptRequest
-	(*AcceptResponse)(nil),        // 6: whistle.v1.AcceptResponse
-	(*ResolveRequest)(nil),        // 7: whistle.v1.ResolveRequest
-	(*ResolveResponse)(nil),       // 8: whistle.v1.ResolveResponse
-	(TicketStatus)(0),             // 9: whistle.v1.TicketStatus
-	(*Location)(nil),              // 10: whistle.v1.Location
-	(WhistleKind)(0),              // 11: whistle.v1.WhistleKind
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*Actor)(nil),                 // 13: whistle.v1.Actor
+	(*InboxItem)(nil),                // 0: whistle.v1.InboxItem
+	(*ListInboxRequest)(nil),         // 1: whistle.v1.ListInboxRequest
+	(*ListInboxResponse)(nil),        // 2: whistle.v1.ListInboxResponse
+	(*GetInboxItemRequest)(nil),      // 3: whistle.v1.GetInboxItemRequest
+	(*GetInboxItemResponse)(nil),     // 4: whistle.v1.GetInboxItemResponse
+	(*AcceptRequest)(nil),            // 5: whistle.v1.AcceptRequest
+	(*AcceptResponse)(nil),           // 6: whistle.v1.AcceptResponse
+	(*ResolveRequest)(nil),           // 7: whistle.v1.ResolveRequest
+	(*ResolveResponse)(nil),          // 8: whistle.v1.ResolveResponse
+	(*ReturnRequest)(nil),            // 9: whistle.v1.ReturnRequest
+	(*ReturnResponse)(nil),           // 10: whistle.v1.ReturnResponse
+	(*AddProgressRequest)(nil),       // 11: whistle.v1.AddProgressRequest
+	(*AddProgressResponse)(nil),      // 12: whistle.v1.AddProgressResponse
+	(*RequestExtensionRequest)(nil),  // 13: whistle.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil), // 14: whistle.v1.RequestExtensionResponse
+	(TicketStatus)(0),                // 15: whistle.v1.TicketStatus
+	(*Location)(nil),                 // 16: whistle.v1.Location
+	(WhistleKind)(0),                 // 17: whistle.v1.WhistleKind
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
+	(*Actor)(nil),                    // 19: whistle.v1.Actor
+	(ReturnReason)(0),                // 20: whistle.v1.ReturnReason
+	(*Attachment)(nil),               // 21: whistle.v1.Attachment
+	(ClockChange)(0),                 // 22: whistle.v1.ClockChange
 }
 var file_whistle_v1_response_service_proto_depIdxs = []int32{
-	9,  // 0: whistle.v1.InboxItem.status:type_name -> whistle.v1.TicketStatus
-	10, // 1: whistle.v1.InboxItem.location:type_name -> whistle.v1.Location
-	11, // 2: whistle.v1.InboxItem.kind:type_name -> whistle.v1.WhistleKind
-	12, // 3: whistle.v1.InboxItem.accept_due:type_name -> google.protobuf.Timestamp
-	12, // 4: whistle.v1.InboxItem.resolve_due:type_name -> google.protobuf.Timestamp
-	12, // 5: whistle.v1.InboxItem.dispatched_at:type_name -> google.protobuf.Timestamp
-	12, // 6: whistle.v1.InboxItem.updated_at:type_name -> google.protobuf.Timestamp
-	9,  // 7: whistle.v1.ListInboxRequest.statuses:type_name -> whistle.v1.TicketStatus
-	0,  // 8: whistle.v1.ListInboxResponse.items:type_name -> whistle.v1.InboxItem
-	0,  // 9: whistle.v1.GetInboxItemResponse.item:type_name -> whistle.v1.InboxItem
-	13, // 10: whistle.v1.AcceptRequest.actor:type_name -> whistle.v1.Actor
-	0,  // 11: whistle.v1.AcceptResponse.item:type_name -> whistle.v1.InboxItem
-	13, // 12: whistle.v1.ResolveRequest.actor:type_name -> whistle.v1.Actor
-	0,  // 13: whistle.v1.ResolveResponse.item:type_name -> whistle.v1.InboxItem
-	1,  // 14: whistle.v1.ResponseService.ListInbox:input_type -> whistle.v1.ListInboxRequest
-	3,  // 15: whistle.v1.ResponseService.GetInboxItem:input_type -> whistle.v1.GetInboxItemRequest
-	5,  // 16: whistle.v1.ResponseService.Accept:input_type -> whistle.v1.AcceptRequest
-	7,  // 17: whistle.v1.ResponseService.Resolve:input_type -> whistle.v1.ResolveRequest
-	2,  // 18: whistle.v1.ResponseService.ListInbox:output_type -> whistle.v1.ListInboxResponse
-	4,  // 19: whistle.v1.ResponseService.GetInboxItem:output_type -> whistle.v1.GetInboxItemResponse
-	6,  // 20: whistle.v1.ResponseService.Accept:output_type -> whistle.v1.AcceptResponse
-	8,  // 21: whistle.v1.ResponseService.Resolve:output_type -> whistle.v1.ResolveResponse
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	15, // 0: whistle.v1.InboxItem.status:type_name -> whistle.v1.TicketStatus
+	16, // 1: whistle.v1.InboxItem.location:type_name -> whistle.v1.Location
+	17, // 2: whistle.v1.InboxItem.kind:type_name -> whistle.v1.WhistleKind
+	18, // 3: whistle.v1.InboxItem.accept_due:type_name -> google.protobuf.Timestamp
+	18, // 4: whistle.v1.InboxItem.resolve_due:type_name -> google.protobuf.Timestamp
+	18, // 5: whistle.v1.InboxItem.dispatched_at:type_name -> google.protobuf.Timestamp
+	18, // 6: whistle.v1.InboxItem.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 7: whistle.v1.InboxItem.extension_requested_due:type_name -> google.protobuf.Timestamp
+	15, // 8: whistle.v1.ListInboxRequest.statuses:type_name -> whistle.v1.TicketStatus
+	0,  // 9: whistle.v1.ListInboxResponse.items:type_name -> whistle.v1.InboxItem
+	0,  // 10: whistle.v1.GetInboxItemResponse.item:type_name -> whistle.v1.InboxItem
+	19, // 11: whistle.v1.AcceptRequest.actor:type_name -> whistle.v1.Actor
+	0,  // 12: whistle.v1.AcceptResponse.item:type_name -> whistle.v1.InboxItem
+	19, // 13: whistle.v1.ResolveRequest.actor:type_name -> whistle.v1.Actor
+	0,  // 14: whistle.v1.ResolveResponse.item:type_name -> whistle.v1.InboxItem
+	20, // 15: whistle.v1.ReturnRequest.reason_code:type_name -> whistle.v1.ReturnReason
+	19, // 16: whistle.v1.ReturnRequest.actor:type_name -> whistle.v1.Actor
+	0,  // 17: whistle.v1.ReturnResponse.item:type_name -> whistle.v1.InboxItem
+	21, // 18: whistle.v1.AddProgressRequest.attachments:type_name -> whistle.v1.Attachment
+	22, // 19: whistle.v1.AddProgressRequest.clock:type_name -> whistle.v1.ClockChange
+	19, // 20: whistle.v1.AddProgressRequest.actor:type_name -> whistle.v1.Actor
+	0,  // 21: whistle.v1.AddProgressResponse.item:type_name -> whistle.v1.InboxItem
+	18, // 22: whistle.v1.RequestExtensionRequest.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	19, // 23: whistle.v1.RequestExtensionRequest.actor:type_name -> whistle.v1.Actor
+	0,  // 24: whistle.v1.RequestExtensionResponse.item:type_name -> whistle.v1.InboxItem
+	1,  // 25: whistle.v1.ResponseService.ListInbox:input_type -> whistle.v1.ListInboxRequest
+	3,  // 26: whistle.v1.ResponseService.GetInboxItem:input_type -> whistle.v1.GetInboxItemRequest
+	5,  // 27: whistle.v1.ResponseService.Accept:input_type -> whistle.v1.AcceptRequest
+	7,  // 28: whistle.v1.ResponseService.Resolve:input_type -> whistle.v1.ResolveRequest
+	9,  // 29: whistle.v1.ResponseService.Return:input_type -> whistle.v1.ReturnRequest
+	11, // 30: whistle.v1.ResponseService.AddProgress:input_type -> whistle.v1.AddProgressRequest
+	13, // 31: whistle.v1.ResponseService.RequestExtension:input_type -> whistle.v1.RequestExtensionRequest
+	2,  // 32: whistle.v1.ResponseService.ListInbox:output_type -> whistle.v1.ListInboxResponse
+	4,  // 33: whistle.v1.ResponseService.GetInboxItem:output_type -> whistle.v1.GetInboxItemResponse
+	6,  // 34: whistle.v1.ResponseService.Accept:output_type -> whistle.v1.AcceptResponse
+	8,  // 35: whistle.v1.ResponseService.Resolve:output_type -> whistle.v1.ResolveResponse
+	10, // 36: whistle.v1.ResponseService.Return:output_type -> whistle.v1.ReturnResponse
+	12, // 37: whistle.v1.ResponseService.AddProgress:output_type -> whistle.v1.AddProgressResponse
+	14, // 38: whistle.v1.ResponseService.RequestExtension:output_type -> whistle.v1.RequestExtensionResponse
+	32, // [32:39] is the sub-list for method output_type
+	25, // [25:32] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_response_service_proto_init() }
@@ -789,6 +1251,7 @@ func file_whistle_v1_response_service_proto_init() {
 	if File_whistle_v1_response_service_proto != nil {
 		return
 	}
+	file_whistle_v1_events_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -796,7 +1259,7 @@ func file_whistle_v1_response_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_response_service_proto_rawDesc), len(file_whistle_v1_response_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

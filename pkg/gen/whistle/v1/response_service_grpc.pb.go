@@ -19,10 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ResponseService_ListInbox_FullMethodName    = "/whistle.v1.ResponseService/ListInbox"
-	ResponseService_GetInboxItem_FullMethodName = "/whistle.v1.ResponseService/GetInboxItem"
-	ResponseService_Accept_FullMethodName       = "/whistle.v1.ResponseService/Accept"
-	ResponseService_Resolve_FullMethodName      = "/whistle.v1.ResponseService/Resolve"
+	ResponseService_ListInbox_FullMethodName        = "/whistle.v1.ResponseService/ListInbox"
+	ResponseService_GetInboxItem_FullMethodName     = "/whistle.v1.ResponseService/GetInboxItem"
+	ResponseService_Accept_FullMethodName           = "/whistle.v1.ResponseService/Accept"
+	ResponseService_Resolve_FullMethodName          = "/whistle.v1.ResponseService/Resolve"
+	ResponseService_Return_FullMethodName           = "/whistle.v1.ResponseService/Return"
+	ResponseService_AddProgress_FullMethodName      = "/whistle.v1.ResponseService/AddProgress"
+	ResponseService_RequestExtension_FullMethodName = "/whistle.v1.ResponseService/RequestExtension"
 )
 
 // ResponseServiceClient is the client API for ResponseService service.
@@ -40,6 +43,14 @@ type ResponseServiceClient interface {
 	Accept(ctx context.Context, in *AcceptRequest, opts ...grpc.CallOption) (*AcceptResponse, error)
 	// Resolve records the lead department's result (办结). The ticket must be ACCEPTED or REOPENED.
 	Resolve(ctx context.Context, in *ResolveRequest, opts ...grpc.CallOption) (*ResolveResponse, error)
+	// Return refuses an assignment that is not the department's, with a reason (退单). An
+	// arbitrated assignment cannot be returned.
+	Return(ctx context.Context, in *ReturnRequest, opts ...grpc.CallOption) (*ReturnResponse, error)
+	// AddProgress records a note or evidence, and may pause or resume the resolve clock while the
+	// ticket waits on something outside the department.
+	AddProgress(ctx context.Context, in *AddProgressRequest, opts ...grpc.CallOption) (*AddProgressResponse, error)
+	// RequestExtension asks the street for more time (延期), before the resolve deadline passes.
+	RequestExtension(ctx context.Context, in *RequestExtensionRequest, opts ...grpc.CallOption) (*RequestExtensionResponse, error)
 }
 
 type responseServiceClient struct {
@@ -90,6 +101,36 @@ func (c *responseServiceClient) Resolve(ctx context.Context, in *ResolveRequest,
 	return out, nil
 }
 
+func (c *responseServiceClient) Return(ctx context.Context, in *ReturnRequest, opts ...grpc.CallOption) (*ReturnResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReturnResponse)
+	err := c.cc.Invoke(ctx, ResponseService_Return_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *responseServiceClient) AddProgress(ctx context.Context, in *AddProgressRequest, opts ...grpc.CallOption) (*AddProgressResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddProgressResponse)
+	err := c.cc.Invoke(ctx, ResponseService_AddProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *responseServiceClient) RequestExtension(ctx context.Context, in *RequestExtensionRequest, opts ...grpc.CallOption) (*RequestExtensionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestExtensionResponse)
+	err := c.cc.Invoke(ctx, ResponseService_RequestExtension_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ResponseServiceServer is the server API for ResponseService service.
 // All implementations must embed UnimplementedResponseServiceServer
 // for forward compatibility.
@@ -105,6 +146,14 @@ type ResponseServiceServer interface {
 	Accept(context.Context, *AcceptRequest) (*AcceptResponse, error)
 	// Resolve records the lead department's result (办结). The ticket must be ACCEPTED or REOPENED.
 	Resolve(context.Context, *ResolveRequest) (*ResolveResponse, error)
+	// Return refuses an assignment that is not the department's, with a reason (退单). An
+	// arbitrated assignment cannot be returned.
+	Return(context.Context, *ReturnRequest) (*ReturnResponse, error)
+	// AddProgress records a note or evidence, and may pause or resume the resolve clock while the
+	// ticket waits on something outside the department.
+	AddProgress(context.Context, *AddProgressRequest) (*AddProgressResponse, error)
+	// RequestExtension asks the street for more time (延期), before the resolve deadline passes.
+	RequestExtension(context.Context, *RequestExtensionRequest) (*RequestExtensionResponse, error)
 	mustEmbedUnimplementedResponseServiceServer()
 }
 
@@ -126,6 +175,15 @@ func (UnimplementedResponseServiceServer) Accept(context.Context, *AcceptRequest
 }
 func (UnimplementedResponseServiceServer) Resolve(context.Context, *ResolveRequest) (*ResolveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Resolve not implemented")
+}
+func (UnimplementedResponseServiceServer) Return(context.Context, *ReturnRequest) (*ReturnResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Return not implemented")
+}
+func (UnimplementedResponseServiceServer) AddProgress(context.Context, *AddProgressRequest) (*AddProgressResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddProgress not implemented")
+}
+func (UnimplementedResponseServiceServer) RequestExtension(context.Context, *RequestExtensionRequest) (*RequestExtensionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestExtension not implemented")
 }
 func (UnimplementedResponseServiceServer) mustEmbedUnimplementedResponseServiceServer() {}
 func (UnimplementedResponseServiceServer) testEmbeddedByValue()                         {}
@@ -220,6 +278,60 @@ func _ResponseService_Resolve_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ResponseService_Return_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReturnRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponseServiceServer).Return(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResponseService_Return_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponseServiceServer).Return(ctx, req.(*ReturnRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResponseService_AddProgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddProgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponseServiceServer).AddProgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResponseService_AddProgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponseServiceServer).AddProgress(ctx, req.(*AddProgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResponseService_RequestExtension_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestExtensionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponseServiceServer).RequestExtension(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResponseService_RequestExtension_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponseServiceServer).RequestExtension(ctx, req.(*RequestExtensionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ResponseService_ServiceDesc is the grpc.ServiceDesc for ResponseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -242,6 +354,18 @@ var ResponseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Resolve",
 			Handler:    _ResponseService_Resolve_Handler,
+		},
+		{
+			MethodName: "Return",
+			Handler:    _ResponseService_Return_Handler,
+		},
+		{
+			MethodName: "AddProgress",
+			Handler:    _ResponseService_AddProgress_Handler,
+		},
+		{
+			MethodName: "RequestExtension",
+			Handler:    _ResponseService_RequestExtension_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
