@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/ids"
 )
 
 // actorFlags name who acts.
@@ -50,7 +51,7 @@ func acceptCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.Accept(cmd.Context(), &whistlev1.AcceptRequest{TicketId: id, Actor: who.proto()})
+			resp, err := c.Response.Accept(cmd.Context(), &whistlev1.AcceptRequest{TicketId: id, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("accept %s: %w", args[0], err)
 			}
@@ -64,7 +65,8 @@ func acceptCommand(g *globals) *cobra.Command {
 
 func resolveCommand(g *globals) *cobra.Command {
 	var who actorFlags
-	var result string
+	var result, missing string
+	var evidence []string
 	cmd := &cobra.Command{
 		Use:     "resolve <ticket>",
 		Short:   "Record a department's result on an accepted or reopened ticket (办结)",
@@ -79,7 +81,12 @@ func resolveCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.Resolve(cmd.Context(), &whistlev1.ResolveRequest{TicketId: id, Actor: who.proto(), Result: result})
+			atts, err := parseAttachments(evidence)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.Resolve(cmd.Context(), &whistlev1.ResolveRequest{TicketId: id, Actor: who.proto(), Result: result,
+				Evidence: atts, MissingAssistsReason: missing, RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("resolve %s: %w", args[0], err)
 			}
@@ -88,6 +95,8 @@ func resolveCommand(g *globals) *cobra.Command {
 	}
 	who.add(cmd, "the department you act for (the ticket's lead department)")
 	cmd.Flags().StringVar(&result, "result", "", "what was done")
+	cmd.Flags().StringSliceVar(&evidence, "evidence", nil, "evidence as name=URL (repeatable)")
+	cmd.Flags().StringVar(&missing, "missing-assists-reason", "", "why you resolve before every assisting department reported")
 	_ = cmd.MarkFlagRequired("result")
 	return cmd
 }
@@ -116,7 +125,7 @@ func evaluateCommand(g *globals) *cobra.Command {
 				return err
 			}
 			resp, err := c.Evaluation.Evaluate(cmd.Context(), &whistlev1.EvaluateRequest{TicketId: id,
-				Verdict: whistlev1.Verdict(v), Comment: comment, ReasonCodes: reasons, Evaluator: who.proto()})
+				Verdict: whistlev1.Verdict(v), Comment: comment, ReasonCodes: reasons, Evaluator: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("evaluate %s: %w", args[0], err)
 			}

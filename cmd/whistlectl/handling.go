@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/ids"
 )
 
 func returnCommand(g *globals) *cobra.Command {
@@ -32,7 +34,7 @@ func returnCommand(g *globals) *cobra.Command {
 				return err
 			}
 			resp, err := c.Response.Return(cmd.Context(), &whistlev1.ReturnRequest{TicketId: id, ReasonCode: whistlev1.ReturnReason(r),
-				Note: note, Actor: who.proto()})
+				Note: note, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("return %s: %w", args[0], err)
 			}
@@ -51,6 +53,7 @@ func progressCommand(g *globals) *cobra.Command {
 	var who actorFlags
 	var note string
 	var pause, resume bool
+	var attach []string
 	cmd := &cobra.Command{
 		Use:   "progress <ticket>",
 		Short: "Add a progress note; --pause stops the resolve clock while you wait on others, --resume restarts it",
@@ -75,7 +78,12 @@ func progressCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.AddProgress(cmd.Context(), &whistlev1.AddProgressRequest{TicketId: id, Note: note, Clock: clock, Actor: who.proto()})
+			atts, err := parseAttachments(attach)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.AddProgress(cmd.Context(), &whistlev1.AddProgressRequest{TicketId: id, Note: note, Clock: clock,
+				Attachments: atts, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("progress %s: %w", args[0], err)
 			}
@@ -85,6 +93,7 @@ func progressCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&note, "note", "", "what happened")
 	cmd.Flags().BoolVar(&pause, "pause", false, "stop the resolve clock")
 	cmd.Flags().BoolVar(&resume, "resume", false, "restart the resolve clock")
+	cmd.Flags().StringSliceVar(&attach, "attachment", nil, "evidence as name=URL (repeatable)")
 	_ = cmd.MarkFlagRequired("note")
 	who.add(cmd, "the department you act for (the ticket's lead department)")
 	return cmd
@@ -118,7 +127,7 @@ func extensionRequest(g *globals) *cobra.Command {
 				return err
 			}
 			resp, err := c.Response.RequestExtension(cmd.Context(), &whistlev1.RequestExtensionRequest{TicketId: id,
-				RequestedResolveDue: timestamppb.New(due), Reason: reason, Actor: who.proto()})
+				RequestedResolveDue: timestamppb.New(due), Reason: reason, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("extension request %s: %w", args[0], err)
 			}
@@ -185,4 +194,54 @@ func parseWhen(flag, s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf(`--%s %q: write it as 2026-12-04T17:30:00+08:00 or "2026-12-04 17:30"`, flag, s)
+}
+
+func assistCommand(g *globals) *cobra.Command {
+	var who actorFlags
+	var note string
+	var attach []string
+	cmd := &cobra.Command{
+		Use:     "assist <ticket>",
+		Short:   "Report an assisting department's part done (joint handling)",
+		Example: `  whistlectl assist HH-20261127-00003 --note "traffic diverted while the pipe was replaced" --as xc-urban`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			atts, err := parseAttachments(attach)
+			if err != nil {
+				return err
+			}
+			c, err := g.clients()
+			if err != nil {
+				return err
+			}
+			id, err := ticketID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.ReportAssist(cmd.Context(), &whistlev1.ReportAssistRequest{TicketId: id, Note: note,
+				Attachments: atts, Actor: who.proto(), RequestId: ids.New()})
+			if err != nil {
+				return fmt.Errorf("assist %s: %w", args[0], err)
+			}
+			return done(cmd, g, resp, "reported %s's part of %s", who.orgUnit, resp.GetItem().GetTicketNumber())
+		},
+	}
+	cmd.Flags().StringVar(&note, "note", "", "what your department did")
+	cmd.Flags().StringSliceVar(&attach, "attachment", nil, "evidence as name=URL (repeatable)")
+	_ = cmd.MarkFlagRequired("note")
+	who.add(cmd, "the assisting department you act for")
+	return cmd
+}
+
+// parseAttachments reads name=URL pairs.
+func parseAttachments(specs []string) ([]*whistlev1.Attachment, error) {
+	var out []*whistlev1.Attachment
+	for _, s := range specs {
+		name, url, ok := strings.Cut(s, "=")
+		if !ok || name == "" || url == "" {
+			return nil, fmt.Errorf("--attachment %q: write it as name=URL, e.g. photo.jpg=https://files.example.gov/123", s)
+		}
+		out = append(out, &whistlev1.Attachment{Name: name, Url: url})
+	}
+	return out, nil
 }

@@ -11,15 +11,20 @@ import (
 
 func inboxCommand(g *globals) *cobra.Command {
 	var statuses []string
-	var pageSize int32
-	var page string
+	var pageSize, minLevel int32
+	var page, matter, area string
+	var overdue, assisting bool
 	cmd := &cobra.Command{
 		Use:     "inbox <department>",
 		Short:   "List a department's inbox, soonest deadline first",
 		Example: "  whistlectl inbox xc-urban\n  whistlectl inbox xc-urban --status accepted,reopened",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := &whistlev1.ListInboxRequest{DepartmentId: args[0], PageSize: pageSize, PageToken: page}
+			req := &whistlev1.ListInboxRequest{DepartmentId: args[0], PageSize: pageSize, PageToken: page, Category: matter,
+				AreaOrgUnitId: area, OverdueOnly: overdue, MinEscalationLevel: minLevel}
+			if assisting {
+				req.Role = whistlev1.InboxRole_INBOX_ROLE_ASSIST
+			}
 			for _, s := range statuses {
 				n, err := parseEnum(whistlev1.TicketStatus(0).Descriptor(), "status", s)
 				if err != nil {
@@ -45,9 +50,9 @@ func inboxCommand(g *globals) *cobra.Command {
 					due = it.GetAcceptDue()
 				}
 				rows = append(rows, []string{it.GetTicketNumber(), enumName(it.GetStatus()), it.GetCategory(),
-					durationUntil(due), fmt.Sprint(it.GetReworkCount()), it.GetTicketId()})
+					durationUntil(due), fmt.Sprint(it.GetEscalationLevel()), fmt.Sprint(it.GetReworkCount()), it.GetTicketId()})
 			}
-			if err := table(cmd.OutOrStdout(), "NUMBER\tSTATUS\tMATTER\tDUE\tREWORKS\tTICKET", rows); err != nil {
+			if err := table(cmd.OutOrStdout(), "NUMBER\tSTATUS\tMATTER\tDUE\tESCALATION\tREWORKS\tTICKET", rows); err != nil {
 				return err
 			}
 			if len(rows) == 0 {
@@ -62,6 +67,11 @@ func inboxCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&statuses, "status", nil, "statuses to list (default: dispatched, accepted, reopened)")
 	cmd.Flags().Int32Var(&pageSize, "page-size", 50, "items per page, up to 500")
 	cmd.Flags().StringVar(&page, "page", "", "page token from the previous page")
+	cmd.Flags().StringVar(&matter, "matter", "", "only this matter code")
+	cmd.Flags().StringVar(&area, "area", "", "only tickets in this org unit (grid, community, street, district)")
+	cmd.Flags().BoolVar(&overdue, "overdue", false, "only tickets past their next deadline")
+	cmd.Flags().Int32Var(&minLevel, "min-escalation", 0, "only tickets supervised at this level or higher (1 street, 2 district, 3 city)")
+	cmd.Flags().BoolVar(&assisting, "assisting", false, "the tickets your department assists on, instead of those it leads")
 	return cmd
 }
 

@@ -67,6 +67,7 @@ func TestCommandsWalkTheLoop(t *testing.T) {
 		!strings.Contains(err.Error(), "PermissionDenied") {
 		t.Fatalf("resolve by another department: %v", err)
 	}
+	mustCtl(t, r.Addr, "assist", number, "--note", "road closed for the works", "--as", "xc-urban") // water_leak: urban management assists
 	mustCtl(t, r.Addr, "resolve", number, "--as", "xc-water", "--result", "Pipe replaced")
 	eventually(t, r.Addr, "round 1", "evaluate", number, "--as", "xc-hd-dj", "--verdict", "unsatisfied", "--reason", "not_fixed")
 	eventually(t, r.Addr, "resolved", "resolve", number, "--as", "xc-water", "--result", "Replaced again")
@@ -103,7 +104,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1:1", "counts"}, "start it with `make run`"},
 		{[]string{"report", "--description", "x"}, `required flag(s) "category" not set`},
 		{[]string{"evaluate", "x", "--as", "a", "--verdict", "great"}, "choose one of basically-satisfied, satisfied, unsatisfied"},
-		{[]string{"-o", "yaml", "counts"}, "use text or json"},
+		{[]string{"-o", "yaml", "counts"}, "use table or json"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer

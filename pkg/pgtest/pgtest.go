@@ -39,13 +39,17 @@ var (
 
 // Main runs the package's tests and then stops the private server, if one was
 // started. Use it as: func TestMain(m *testing.M) { pgtest.Main(m) }.
-func Main(m *testing.M) {
-	code := m.Run()
+func Main(m *testing.M) { os.Exit(Run(m.Run)) }
+
+// Run is Main for a TestMain that does more around the tests: it calls run
+// and then stops the private server, and returns run's exit code.
+func Run(run func() int) int {
+	code := run()
 	if private != nil {
 		_ = private.Stop(context.Background())
 		_ = os.RemoveAll(tmpDir)
 	}
-	os.Exit(code)
+	return code
 }
 
 // AdminURL returns a connection string with the right to create databases.
@@ -86,26 +90,39 @@ func findServer() (string, error) {
 // returns its connection string.
 func NewDatabase(tb testing.TB) string {
 	tb.Helper()
-	admin := AdminURL(tb)
-	name := "whistle_test_" + randomHex(6)
-	ctx := context.Background()
+	url, drop, err := CreateDatabase()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(drop)
+	return url
+}
+
+// CreateDatabase is NewDatabase for TestMain, where there is no test yet: it
+// returns the database's connection string and a function that drops it.
+func CreateDatabase() (string, func(), error) {
+	once.Do(func() { adminURL, setupErr = findServer() })
+	if setupErr != nil {
+		return "", nil, fmt.Errorf("no PostgreSQL for tests: %w", setupErr)
+	}
+	admin, name, ctx := adminURL, "whistle_test_"+randomHex(6), context.Background()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		tb.Fatalf("connect to test PostgreSQL: %v", err)
+		return "", nil, fmt.Errorf("connect to test PostgreSQL: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create test database: %v", err)
+		return "", nil, fmt.Errorf("create test database: %w", err)
 	}
-	tb.Cleanup(func() {
+	drop := func() {
 		c, err := pgx.Connect(ctx, admin)
 		if err != nil {
 			return
 		}
 		defer c.Close(ctx)
 		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	return WithDatabase(admin, name)
+	}
+	return WithDatabase(admin, name), drop, nil
 }
 
 // Open returns a pool on a new database with schema migrated from migrations

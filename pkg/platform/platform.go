@@ -41,12 +41,14 @@ type Consumer struct {
 	Apply inbox.ApplyFunc
 }
 
-// Run runs the service's outbox relay and consumers until ctx is cancelled.
+// Run runs the service's outbox relay, its consumers and the janitor of the
+// platform tables until ctx is cancelled.
 // It returns nil then, or the first error that stopped one of them.
 func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
 	g, ctx := errgroup.WithContext(ctx)
 	relay := &outbox.Relay{DB: d.DB, Bus: d.Bus, Telemetry: d.Telemetry, Log: d.Log}
 	g.Go(func() error { return relay.Run(ctx) })
+	g.Go(func() error { return janitor(ctx, d.DB) })
 	for _, c := range consumers {
 		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, Telemetry: d.Telemetry, Log: d.Log}
 		cfg := bus.ConsumerConfig{Name: c.Name, EventTypes: c.EventTypes, Telemetry: d.Telemetry, Log: d.Log}

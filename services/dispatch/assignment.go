@@ -15,7 +15,9 @@ type Assignment struct {
 	Status           ticket.Status
 	Version          int64
 	Facts            Facts
-	Synthetic        bool
+	// Area lists the org units the ticket lies in, from its grid up to the city.
+	Area      []string
+	Synthetic bool
 	// Lead and Assisting are the departments handling the ticket now.
 	Lead      string
 	Assisting []string

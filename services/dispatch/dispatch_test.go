@@ -178,7 +178,7 @@ func TestReturnReroutesThenArbitrationBinds(t *testing.T) {
 		t.Fatalf("dispatch by hand of a ticket in arbitration: %v", err)
 	}
 	// Another street may not decide; the district above may.
-	_, err = f.client.Arbitrate(ctx, &whistlev1.ArbitrateRequest{TicketId: id, DepartmentId: "xc-urban", Note: "n", Actor: officer("xc-xj")})
+	_, err = f.client.Arbitrate(ctx, &whistlev1.ArbitrateRequest{TicketId: id, DepartmentId: "xc-urban", Note: "n", Actor: officer("xc-xh")})
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "waits at xc-hd") {
 		t.Fatalf("arbitration by another street: %v", err)
 	}
@@ -242,7 +242,7 @@ func TestOffCatalogTicketDispatchedByHand(t *testing.T) {
 		req  *whistlev1.DispatchRequest
 		code codes.Code
 	}{
-		{"officer of another street", req("xc-xj", "xc-env"), codes.PermissionDenied},
+		{"officer of another street", req("xc-xh", "xc-env"), codes.PermissionDenied},
 		{"department of another district", req("xc-hd", "yq-env"), codes.PermissionDenied},
 		{"unknown department", req("xc-hd", "xc-magic"), codes.InvalidArgument},
 		{"resolve before accept", &whistlev1.DispatchRequest{TicketId: id, LeadDepartmentId: "xc-env", AcceptWithin: durationpb.New(2 * time.Hour),

@@ -96,7 +96,7 @@ func toEvent(a Assignment, an Announcement) *whistlev1.Event {
 		body = &whistlev1.TicketDispatched{LeadDepartmentId: a.Lead, AssistingDepartmentIds: a.Assisting,
 			AcceptDue: timestamppb.New(a.AcceptDue), ResolveDue: timestamppb.New(a.ResolveDue),
 			CatalogVersion: a.CatalogVersion, Rule: a.Rule, Ticket: snapshot(a), EscalationLevel: a.EscalationLevel,
-			ByHand: an.ByHand}
+			ByHand: an.ByHand, AreaIds: a.Area}
 	case annTriaged:
 		body = &whistlev1.TicketTriaged{OrgUnitId: a.TriageOrgUnit, Reason: an.Note, CatalogVersion: a.CatalogVersion,
 			Ticket: snapshot(a), Arbitration: a.Arbitration, OwnerDepartmentId: a.Owner}

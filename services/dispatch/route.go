@@ -166,6 +166,15 @@ func (c *Catalog) Serves(dept, grid string) bool {
 	return ok && c.Within(grid, d.OrgUnitID)
 }
 
+// Path lists the org units from id up to the city (empty for an unknown id).
+func (c *Catalog) Path(id string) []string {
+	var out []string
+	for u, ok := c.units[id]; ok; u, ok = c.units[u.ParentID] {
+		out = append(out, u.ID)
+	}
+	return out
+}
+
 // Below lists unit and every org unit under it.
 func (c *Catalog) Below(unit string) []string {
 	var out []string

@@ -21,7 +21,7 @@ const assignmentColumns = `ticket_id, ticket_number, status, version, category, 
 	lead_department_id, assisting_department_ids, accept_due, resolve_due, catalog_version, rule,
 	triage_org_unit_id, trace_parent, ticket, updated_at, owner_department_id, wall_clock, accept_within,
 	resolve_within, paused_at, escalation_level, next_check, return_count, returners, binding, arbitration,
-	extension_due, extension_reason`
+	extension_due, extension_reason, area_ids`
 
 // Update locks the assignment of ticketID (a zero Assignment if there is
 // none), lets fn change it, and saves it with the events announcing what fn
@@ -122,20 +122,23 @@ func save(ctx context.Context, tx pgx.Tx, a Assignment) error {
 	if a.Returners == nil {
 		a.Returners = []string{}
 	}
+	if a.Area == nil {
+		a.Area = []string{}
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO assignments (`+assignmentColumns+`)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
-			$28,$29,$30,$31)
+			$28,$29,$30,$31,$32)
 		ON CONFLICT (ticket_id) DO UPDATE SET status = $3, version = $4, lead_department_id = $9,
 			assisting_department_ids = $10, accept_due = $11, resolve_due = $12, catalog_version = $13, rule = $14,
 			triage_org_unit_id = $15, updated_at = $18, owner_department_id = $19, wall_clock = $20,
 			accept_within = $21, resolve_within = $22, paused_at = $23, escalation_level = $24, next_check = $25,
 			return_count = $26, returners = $27, binding = $28, arbitration = $29, extension_due = $30,
-			extension_reason = $31`,
+			extension_reason = $31, area_ids = $32`,
 		a.TicketID, a.Number, a.Status, a.Version, a.Facts.Category, a.Facts.GridID, a.Facts.Kind, a.Synthetic,
 		a.Lead, a.Assisting, postgres.NullTime(a.AcceptDue), postgres.NullTime(a.ResolveDue), a.CatalogVersion, a.Rule,
 		a.TriageOrgUnit, a.TraceParent, a.Snapshot, a.UpdatedAt, a.Owner, a.WallClock, windowText(a.AcceptWithin),
 		windowText(a.ResolveWithin), postgres.NullTime(a.PausedAt), a.EscalationLevel, postgres.NullTime(a.NextCheck),
-		a.ReturnCount, a.Returners, a.Binding, a.Arbitration, postgres.NullTime(a.ExtensionDue), a.ExtensionReason)
+		a.ReturnCount, a.Returners, a.Binding, a.Arbitration, postgres.NullTime(a.ExtensionDue), a.ExtensionReason, a.Area)
 	if err != nil {
 		return fmt.Errorf("save assignment %s: %w", a.TicketID, err)
 	}
@@ -157,7 +160,7 @@ func fromRow(row pgx.CollectableRow) (Assignment, error) {
 		&a.Facts.Kind, &a.Synthetic, &a.Lead, &a.Assisting, &accept, &resolve, &a.CatalogVersion, &a.Rule,
 		&a.TriageOrgUnit, &a.TraceParent, &a.Snapshot, &a.UpdatedAt, &a.Owner, &a.WallClock, &acceptWithin,
 		&resolveWithin, &paused, &a.EscalationLevel, &next, &a.ReturnCount, &a.Returners, &a.Binding,
-		&a.Arbitration, &extension, &a.ExtensionReason)
+		&a.Arbitration, &extension, &a.ExtensionReason, &a.Area)
 	if err != nil {
 		return a, err
 	}

@@ -103,7 +103,7 @@ func TestOpenEvaluationsByReporter(t *testing.T) {
 	for _, id := range []string{mine, theirs} {
 		org := "xc-hd-dj"
 		if id == theirs {
-			org = "xc-hd-xj"
+			org = "xc-hd-wy"
 		}
 		f.deliver(t, events.MustNew(events.Meta{TicketID: id, Version: 1, OccurredAt: now}, &whistlev1.TicketReported{
 			Ticket: &whistlev1.Ticket{Id: id, Reporter: &whistlev1.Reporter{OrgUnitId: org}}}))

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/idempotency"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/pagetoken"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
@@ -44,17 +45,18 @@ func (g *grpcServer) ListOpenEvaluations(ctx context.Context, req *whistlev1.Lis
 	return resp, nil
 }
 
+// Evaluate runs once per (evaluator's org unit, request id); retries get the first response.
 func (g *grpcServer) Evaluate(ctx context.Context, req *whistlev1.EvaluateRequest) (*whistlev1.EvaluateResponse, error) {
 	ev := req.GetEvaluator()
-	e, err := g.svc.Evaluate(ctx, Judgement{
-		TicketID: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
-		ReasonCodes: req.GetReasonCodes(),
-		Evaluator:   Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &whistlev1.EvaluateResponse{Evaluation: toProtoEvaluation(e)}, nil
+	return idempotency.Do(ctx, g.svc.deps.DB, ev.GetOrgUnitId(), req.GetRequestId(), "evaluation.Evaluate",
+		func(ctx context.Context) (*whistlev1.EvaluateResponse, error) {
+			e, err := g.svc.Evaluate(ctx, Judgement{
+				TicketID: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
+				ReasonCodes: req.GetReasonCodes(),
+				Evaluator:   Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
+			})
+			return &whistlev1.EvaluateResponse{Evaluation: toProtoEvaluation(e)}, err
+		})
 }
 
 func toProtoEvaluation(e Evaluation) *whistlev1.Evaluation {

@@ -32,6 +32,17 @@ var (
 	// ErrExtensionTooEarly: the deadline asked for must be later.
 	ErrExtensionTooEarly = apperr.New(apperr.InvalidArgument,
 		"requested_resolve_due must be later than the current resolve deadline")
+	// ErrAssistsPending: assisting departments have not reported.
+	ErrAssistsPending = apperr.New(apperr.FailedPrecondition,
+		"assisting departments have not reported their part: wait for them, or resolve with missing_assists_reason")
+	// ErrNotAssisting: the actor's department does not assist on the ticket.
+	ErrNotAssisting = apperr.New(apperr.PermissionDenied,
+		"your department does not assist on this ticket: act for one of its assisting departments")
+	// ErrAssistReported: an assisting department reports once.
+	ErrAssistReported = apperr.New(apperr.FailedPrecondition, "your department already reported its part")
+	// ErrBadCursor: the watch cursor was not made by this service.
+	ErrBadCursor = apperr.New(apperr.InvalidArgument,
+		"after_cursor is not valid: pass the cursor of a change or heartbeat you received, or none")
 	// ErrBadPageToken: the page token was not made by this service.
 	ErrBadPageToken = apperr.New(apperr.InvalidArgument,
 		"page_token is not valid: pass the next_page_token of the previous response, or none for the first page")

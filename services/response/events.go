@@ -35,7 +35,8 @@ func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (tic
 		DepartmentID: d.GetLeadDepartmentId(), Category: d.GetTicket().GetCategory(), Title: d.GetTicket().GetTitle(),
 		Synthetic: ev.GetSynthetic(), AcceptDue: timeconv.FromProto(d.GetAcceptDue()),
 		ResolveDue: timeconv.FromProto(d.GetResolveDue()), EscalationLevel: d.GetEscalationLevel(),
-		TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot,
+		TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot, Assisting: d.GetAssistingDepartmentIds(),
+		Area: d.GetAreaIds(),
 	})
 }
 
@@ -74,25 +75,43 @@ func toEvent(it Item, a Announcement) *whistlev1.Event {
 		Producer: Name, Synthetic: it.Synthetic,
 		Actor: &whistlev1.Actor{Id: it.Actor.ID, OrgUnitId: it.Actor.OrgUnitID, DisplayName: it.Actor.Name},
 	}
+	dept := it.DepartmentID
+	if a.Department != "" {
+		dept = a.Department
+	}
 	var body proto.Message
 	switch a.Kind {
 	case events.Accepted:
-		body = &whistlev1.TicketAccepted{DepartmentId: it.DepartmentID}
+		body = &whistlev1.TicketAccepted{DepartmentId: dept}
 	case events.Resolved:
-		body = &whistlev1.TicketResolved{DepartmentId: it.DepartmentID, Result: it.Result}
+		body = &whistlev1.TicketResolved{DepartmentId: dept, Result: it.Result, Evidence: toProtoAttachments(a.Attachments),
+			MissingAssistsReason: a.MissingAssists}
 	case events.Returned:
-		body = &whistlev1.TicketReturned{DepartmentId: it.DepartmentID, ReasonCode: whistlev1.ReturnReason(a.ReturnReason), Note: a.Note}
+		body = &whistlev1.TicketReturned{DepartmentId: dept, ReasonCode: whistlev1.ReturnReason(a.ReturnReason), Note: a.Note}
 	case events.Progressed:
-		p := &whistlev1.TicketProgressed{DepartmentId: it.DepartmentID, Note: a.Note, Clock: whistlev1.ClockChange(a.Clock)}
-		for _, at := range a.Attachments {
-			p.Attachments = append(p.Attachments, &whistlev1.Attachment{Name: at.Name, SizeBytes: at.Size, Sha256: at.SHA256, Url: at.URL})
-		}
-		body = p
+		body = &whistlev1.TicketProgressed{DepartmentId: dept, Note: a.Note, Clock: whistlev1.ClockChange(a.Clock),
+			Attachments: toProtoAttachments(a.Attachments), AssistDone: a.AssistDone}
 	case events.ExtensionRequested:
-		body = &whistlev1.TicketExtensionRequested{DepartmentId: it.DepartmentID,
+		body = &whistlev1.TicketExtensionRequested{DepartmentId: dept,
 			RequestedResolveDue: timeconv.ToProto(a.RequestedDue), Reason: a.Note}
 	default:
 		panic("response announces no " + a.Kind + " events")
 	}
 	return events.MustNew(meta, body)
+}
+
+func toProtoAttachments(as []Attachment) []*whistlev1.Attachment {
+	var out []*whistlev1.Attachment
+	for _, a := range as {
+		out = append(out, &whistlev1.Attachment{Name: a.Name, SizeBytes: a.Size, Sha256: a.SHA256, Url: a.URL})
+	}
+	return out
+}
+
+func fromProtoAttachments(as []*whistlev1.Attachment) []Attachment {
+	var out []Attachment
+	for _, a := range as {
+		out = append(out, Attachment{Name: a.GetName(), Size: a.GetSizeBytes(), SHA256: a.GetSha256(), URL: a.GetUrl()})
+	}
+	return out
 }

@@ -42,10 +42,54 @@ type Item struct {
 	Binding bool
 	// ExtensionDue is the deadline asked for, while undecided.
 	ExtensionDue time.Time
+	// Area lists the org units the ticket lies in, from its grid up.
+	Area []string
+	// Assists are the assisting departments' parts.
+	Assists []Assist
+	// Role is the part of the department the item is shown to (not stored).
+	Role Role
 	// Actor is who made the change being saved (not stored).
 	Actor Actor
 	// dirty marks a change to save.
 	dirty bool
+}
+
+// Assist is an assisting department's part in a ticket.
+type Assist struct {
+	DepartmentID string
+	Reported     bool
+	Note         string
+	ReportedAt   time.Time
+}
+
+// Role is a department's part in a ticket; values equal whistle.v1.InboxRole.
+type Role int32
+
+// The roles.
+const (
+	RoleLead   Role = 1
+	RoleAssist Role = 2
+)
+
+// assist returns the part of dept, if it assists.
+func (it *Item) assist(dept string) (*Assist, bool) {
+	for i := range it.Assists {
+		if it.Assists[i].DepartmentID == dept {
+			return &it.Assists[i], true
+		}
+	}
+	return nil, false
+}
+
+// missingAssists lists the assisting departments that have not reported.
+func (it *Item) missingAssists() []string {
+	var out []string
+	for _, a := range it.Assists {
+		if !a.Reported {
+			out = append(out, a.DepartmentID)
+		}
+	}
+	return out
 }
 
 // Announcement is an event the response service owes after a change.
@@ -58,6 +102,12 @@ type Announcement struct {
 	Clock        int32
 	Attachments  []Attachment
 	RequestedDue time.Time
+	// AssistDone marks an assisting department's report.
+	AssistDone bool
+	// Department that made the announcement, when not the lead (an assist).
+	Department string
+	// MissingAssists explains resolving before every assist was in.
+	MissingAssists string
 }
 
 // Attachment is the metadata of a file kept outside Whistle.
@@ -80,8 +130,23 @@ func (it *Item) Dirty() bool { return it.dirty }
 type inbox interface {
 	Update(ctx context.Context, ticketID string, fn func(it *Item) (*Announcement, error)) error
 	Get(ctx context.Context, ticketID string) (Item, error)
-	List(ctx context.Context, f InboxFilter) ([]Item, error)
+	List(ctx context.Context, f InboxFilter, now time.Time) ([]Item, error)
 	TraceParent(ctx context.Context, ticketID string) string
+	// Changes returns up to limit changes to dept's inbox after cursor, in order.
+	Changes(ctx context.Context, dept string, after int64, limit int) ([]Change, error)
+	// Latest returns the cursor of dept's newest change (0 when none).
+	Latest(ctx context.Context, dept string) (int64, error)
+}
+
+// Change is one change to a department's inbox, as the watch stream sends it.
+type Change struct {
+	Cursor int64
+	// Removed says the item left the department's inbox.
+	Removed bool
+	// Item is the item as the department sees it after the change, encoded
+	// by the API adapter (the rules never read it).
+	Item      []byte
+	ChangedAt time.Time
 }
 
 // NextDue is the deadline the department faces next: to report in while

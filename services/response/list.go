@@ -11,8 +11,16 @@ import (
 // InboxFilter selects a department's items.
 type InboxFilter struct {
 	DepartmentID string
+	// Role lists the tickets the department leads (default) or assists on.
+	Role Role
 	// Statuses to keep; empty keeps the open ones.
 	Statuses []ticket.Status
+	// Category keeps one matter type; Area keeps tickets in an org unit.
+	Category, Area string
+	// OverdueOnly keeps tickets whose next deadline has passed.
+	OverdueOnly bool
+	// MinEscalation keeps tickets supervised at this level or higher.
+	MinEscalation int32
 	// After continues after this position.
 	After InboxCursor
 	Limit int
@@ -39,9 +47,12 @@ func (s *Service) ListInbox(ctx context.Context, f InboxFilter) ([]Item, *InboxC
 	if f.Limit <= 0 {
 		f.Limit = DefaultPageSize
 	}
+	if f.Role == 0 {
+		f.Role = RoleLead
+	}
 	want := f.Limit
 	f.Limit++
-	items, err := s.store.List(ctx, f)
+	items, err := s.store.List(ctx, f, s.clock.Now())
 	if err != nil {
 		return nil, nil, fmt.Errorf("list inbox of %s: %w", f.DepartmentID, err)
 	}

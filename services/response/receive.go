@@ -22,6 +22,9 @@ type Assigned struct {
 	TraceParent string
 	// Snapshot is the ticket as reported; nil keeps the one the item has.
 	Snapshot []byte
+	// Assisting departments help the lead; Area lists the ticket's org units.
+	Assisting []string
+	Area      []string
 }
 
 // Receive puts a dispatched or arbitrated ticket into its lead department's
@@ -39,13 +42,25 @@ func (s *Service) Receive(ctx context.Context, a Assigned) (ticket.Decision, err
 		}
 		if a.Snapshot == nil { // an arbitration names only the department and deadlines
 			a.Snapshot, a.TraceParent, a.Category, a.Title, a.Synthetic = it.Snapshot, it.TraceParent, it.Category, it.Title, it.Synthetic
-			a.EscalationLevel = max(a.EscalationLevel, it.EscalationLevel)
+			a.EscalationLevel, a.Area = max(a.EscalationLevel, it.EscalationLevel), it.Area
+			for _, as := range it.Assists {
+				a.Assisting = append(a.Assisting, as.DepartmentID)
+			}
+		}
+		assists := make([]Assist, 0, len(a.Assisting))
+		for _, d := range a.Assisting {
+			part := Assist{DepartmentID: d}
+			if old, ok := it.assist(d); ok {
+				part = *old // a part already reported stays reported
+			}
+			assists = append(assists, part)
 		}
 		now := s.clock.Now()
 		*it = Item{TicketID: a.TicketID, Number: a.Number, DepartmentID: a.DepartmentID, Status: ticket.Dispatched,
 			Version: a.Version, Category: a.Category, Title: a.Title, Synthetic: a.Synthetic,
 			AcceptDue: a.AcceptDue, ResolveDue: a.ResolveDue, DispatchedAt: now, EscalationLevel: a.EscalationLevel,
-			Binding: a.Binding, ReworkCount: it.ReworkCount, TraceParent: a.TraceParent, Snapshot: a.Snapshot}
+			Binding: a.Binding, ReworkCount: it.ReworkCount, TraceParent: a.TraceParent, Snapshot: a.Snapshot,
+			Area: a.Area, Assists: assists}
 		it.touch(now)
 		return nil, nil
 	})

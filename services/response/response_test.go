@@ -42,6 +42,10 @@ func newFixture(t *testing.T) *fixture {
 	deps := platformtest.Deps(t, response.Name, response.Migrations(), nil, clk)
 	svc := response.New(deps)
 	conn := grpctest.Serve(t, grpcserver.Options{Log: deps.Log}, svc.Register)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = svc.Run(ctx); close(done) }() // relay, consumers and the watch hub
+	t.Cleanup(func() { cancel(); <-done })
 	return &fixture{clock: clk, deps: deps, p: &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: response.Apply(svc)},
 		client: whistlev1.NewResponseServiceClient(conn)}
 }

@@ -15,6 +15,7 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -40,17 +41,21 @@ func Migrations() fs.FS {
 
 // Service is the response service.
 type Service struct {
-	deps   platform.Deps
-	store  inbox
-	clock  clock.Clock
-	log    *slog.Logger
-	tracer trace.Tracer
+	deps      platform.Deps
+	store     inbox
+	purge     func(ctx context.Context, cutoff time.Time) error
+	hub       *hub
+	watchPoll time.Duration
+	clock     clock.Clock
+	log       *slog.Logger
+	tracer    trace.Tracer
 }
 
 // New builds the service on its dependencies.
 func New(d platform.Deps) *Service {
-	return &Service{deps: d, store: &store{db: d.DB}, clock: d.Clock, log: d.Log,
-		tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}
+	st := &store{db: d.DB}
+	return &Service{deps: d, store: st, purge: st.Purge, hub: newHub(), watchPoll: 2 * time.Second,
+		clock: d.Clock, log: d.Log, tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}
 }
 
 // Register adds the ResponseService API to a gRPC server.
@@ -58,9 +63,11 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterResponseServiceServer(r, &grpcServer{svc: s})
 }
 
-// Run relays the outbox and consumes dispatched, arbitrated, reopened and
-// finished tickets and dispatch's notes on supervision, until ctx ends.
+// Run relays the outbox, consumes dispatched, arbitrated, reopened and
+// finished tickets and dispatch's notes on supervision, and wakes inbox
+// watchers when their inbox changes, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	go func() { _ = s.runHub(ctx) }()
 	return platform.Run(ctx, s.deps,
 		platform.Consumer{Name: Name, EventTypes: []string{events.Dispatched, events.Arbitrated}, Apply: s.applyDispatched},
 		platform.Consumer{Name: Name + "-rework", EventTypes: []string{events.Reopened}, Apply: s.applyReopened},

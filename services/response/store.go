@@ -4,26 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/whistle-civic/whistle/pkg/outbox"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 )
 
-// store keeps inbox items in the response schema.
+// store keeps inbox items, assists and the inbox change logs in the response schema.
 type store struct {
 	db *postgres.DB
 }
 
 const itemColumns = `ticket_id, ticket_number, department_id, status, version, category, title, synthetic,
 	accept_due, resolve_due, dispatched_at, updated_at, rework_count, rework_reasons, rework_comment, result,
-	trace_parent, ticket, escalation_level, paused, binding, extension_due`
+	trace_parent, ticket, escalation_level, paused, binding, extension_due, area_ids`
 
 // Update locks the item of ticketID (a zero Item if there is none), lets fn
-// change it, and saves it with the event announcing what fn returns (nil for
+// change it, and saves it, its assists, the changes it makes to each
+// department's inbox and the event announcing what fn returns (nil for
 // nothing), in the transaction ctx carries or a new one.
 func (s *store) Update(ctx context.Context, ticketID string, fn func(it *Item) (*Announcement, error)) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
@@ -34,11 +37,16 @@ func (s *store) Update(ctx context.Context, ticketID string, fn func(it *Item) (
 		if err != nil {
 			return err
 		}
+		before := it
+		before.Assists = slices.Clone(it.Assists)
 		ann, err := fn(&it)
 		if err != nil || !it.Dirty() {
 			return err
 		}
 		if err := save(ctx, tx, it); err != nil {
+			return err
+		}
+		if err := logChanges(ctx, tx, before, it); err != nil {
 			return err
 		}
 		if ann == nil {
@@ -69,47 +77,219 @@ func (s *store) get(ctx context.Context, q postgres.Querier, ticketID, lock stri
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Item{}, ErrNotFound
 	}
+	if err != nil {
+		return Item{}, err
+	}
+	it.Role = RoleLead
+	all, err := assistsOf(ctx, q, []string{ticketID})
+	for _, a := range all {
+		it.Assists = append(it.Assists, a.Assist)
+	}
 	return it, err
 }
 
-// List returns a page of a department's inbox by next deadline, then ticket id.
-func (s *store) List(ctx context.Context, f InboxFilter) ([]Item, error) {
+// List returns a page of a department's inbox by next deadline, then ticket
+// id: the tickets it leads, or those it assists on.
+func (s *store) List(ctx context.Context, f InboxFilter, now time.Time) ([]Item, error) {
 	statuses := make([]int32, len(f.Statuses))
 	for i, st := range f.Statuses {
 		statuses[i] = int32(st)
 	}
-	sql := `SELECT ` + itemColumns + ` FROM items WHERE department_id = $1 AND status = ANY($2)`
-	args := []any{f.DepartmentID, statuses}
-	if f.After.TicketID != "" {
-		sql += ` AND (next_due, ticket_id) > ($3, $4)`
-		args = append(args, f.After.Due, f.After.TicketID)
+	from := `items WHERE department_id = $1`
+	if f.Role == RoleAssist {
+		from = `items WHERE ticket_id IN (SELECT ticket_id FROM assists WHERE department_id = $1)`
 	}
-	sql += ` ORDER BY next_due, ticket_id LIMIT $` + strconv.Itoa(len(args)+1)
-	rows, err := s.db.Q(ctx).Query(ctx, sql, append(args, f.Limit)...)
+	args := []any{f.DepartmentID, statuses}
+	where := ` AND status = ANY($2)`
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(cond, len(args))
+	}
+	if f.Category != "" {
+		add(` AND category = $%d`, f.Category)
+	}
+	if f.Area != "" {
+		add(` AND $%d = ANY(area_ids)`, f.Area)
+	}
+	if f.OverdueOnly {
+		add(` AND next_due < $%d`, now)
+	}
+	if f.MinEscalation > 0 {
+		add(` AND escalation_level >= $%d`, f.MinEscalation)
+	}
+	if f.After.TicketID != "" {
+		args = append(args, f.After.Due, f.After.TicketID)
+		where += fmt.Sprintf(` AND (next_due, ticket_id) > ($%d, $%d)`, len(args)-1, len(args))
+	}
+	args = append(args, f.Limit)
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT `+itemColumns+` FROM `+from+where+
+		` ORDER BY next_due, ticket_id LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, fromRow)
+	items, err := pgx.CollectRows(rows, fromRow)
+	if err != nil || len(items) == 0 {
+		return items, err
+	}
+	ids := make([]string, len(items))
+	for i := range items {
+		ids[i], items[i].Role = items[i].TicketID, f.Role
+	}
+	all, err := assistsOf(ctx, s.db.Q(ctx), ids)
+	for i := range items {
+		for _, a := range all {
+			if a.ticketID == items[i].TicketID {
+				items[i].Assists = append(items[i].Assists, a.Assist)
+			}
+		}
+	}
+	return items, err
+}
+
+type ticketAssist struct {
+	ticketID string
+	Assist
+}
+
+// assistsOf returns the assisting parts of tickets, by ticket then department.
+func assistsOf(ctx context.Context, q postgres.Querier, ticketIDs []string) ([]ticketAssist, error) {
+	rows, err := q.Query(ctx, `SELECT ticket_id, department_id, reported, note, reported_at FROM assists
+		WHERE ticket_id = ANY($1) ORDER BY ticket_id, department_id`, ticketIDs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ticketAssist, error) {
+		var a ticketAssist
+		var at *time.Time
+		err := row.Scan(&a.ticketID, &a.DepartmentID, &a.Reported, &a.Note, &at)
+		a.ReportedAt = postgres.TimeOf(at)
+		return a, err
+	})
 }
 
 func save(ctx context.Context, tx pgx.Tx, it Item) error {
 	if it.ReworkReasons == nil {
 		it.ReworkReasons = []string{}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO items (`+itemColumns+`, next_due)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+	if it.Area == nil {
+		it.Area = []string{}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO items (`+itemColumns+`, next_due)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
 		ON CONFLICT (ticket_id) DO UPDATE SET department_id = $3, status = $4, version = $5, category = $6, title = $7,
 			accept_due = $9, resolve_due = $10, dispatched_at = $11, updated_at = $12, rework_count = $13,
 			rework_reasons = $14, rework_comment = $15, result = $16, ticket = $18, escalation_level = $19,
-			paused = $20, binding = $21, extension_due = $22, next_due = $23`,
+			paused = $20, binding = $21, extension_due = $22, area_ids = $23, next_due = $24`,
 		it.TicketID, it.Number, it.DepartmentID, it.Status, it.Version, it.Category, it.Title, it.Synthetic,
 		postgres.NullTime(it.AcceptDue), postgres.NullTime(it.ResolveDue), it.DispatchedAt, it.UpdatedAt,
 		it.ReworkCount, it.ReworkReasons, it.ReworkComment, it.Result, it.TraceParent, it.Snapshot,
-		it.EscalationLevel, it.Paused, it.Binding, postgres.NullTime(it.ExtensionDue), sortDue(it))
-	if err != nil {
+		it.EscalationLevel, it.Paused, it.Binding, postgres.NullTime(it.ExtensionDue), it.Area, sortDue(it))
+	depts := make([]string, len(it.Assists))
+	for i, a := range it.Assists {
+		depts[i] = a.DepartmentID
+		b.Queue(`INSERT INTO assists (ticket_id, department_id, reported, note, reported_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (ticket_id, department_id) DO UPDATE SET reported = $3, note = $4, reported_at = $5`,
+			it.TicketID, a.DepartmentID, a.Reported, a.Note, postgres.NullTime(a.ReportedAt))
+	}
+	b.Queue(`DELETE FROM assists WHERE ticket_id = $1 AND NOT department_id = ANY($2)`, it.TicketID, depts)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("save inbox item %s: %w", it.TicketID, err)
 	}
 	return nil
+}
+
+// logChanges records what a change to an item means for each department's
+// inbox: an update for the lead and the assisting departments, a removal for
+// a department the ticket left. Counters are taken in department order, so
+// concurrent changes cannot deadlock.
+func logChanges(ctx context.Context, tx pgx.Tx, before, after Item) error {
+	views := map[string]Item{}
+	removed := map[string]bool{}
+	if after.DepartmentID != "" {
+		views[after.DepartmentID] = withRole(after, RoleLead)
+	}
+	for _, a := range after.Assists {
+		if _, lead := views[a.DepartmentID]; !lead {
+			views[a.DepartmentID] = withRole(after, RoleAssist)
+		}
+	}
+	if d := before.DepartmentID; d != "" {
+		if _, still := views[d]; !still {
+			views[d], removed[d] = withRole(before, RoleLead), true
+		}
+	}
+	for _, a := range before.Assists {
+		if _, still := views[a.DepartmentID]; !still {
+			views[a.DepartmentID], removed[a.DepartmentID] = withRole(before, RoleAssist), true
+		}
+	}
+	depts := make([]string, 0, len(views))
+	for d := range views {
+		depts = append(depts, d)
+	}
+	slices.Sort(depts)
+	for _, d := range depts {
+		var seq int64
+		if err := tx.QueryRow(ctx, `INSERT INTO inbox_cursors (department_id, seq) VALUES ($1, 1)
+			ON CONFLICT (department_id) DO UPDATE SET seq = inbox_cursors.seq + 1 RETURNING seq`, d).Scan(&seq); err != nil {
+			return fmt.Errorf("next change of %s's inbox: %w", d, err)
+		}
+		snapshot, err := proto.Marshal(toProtoItem(views[d]))
+		if err != nil {
+			return err
+		}
+		kind := changeUpsert
+		if removed[d] {
+			kind = changeRemoved
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO inbox_changes (department_id, seq, ticket_id, kind, item, changed_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, d, seq, after.TicketID, kind, snapshot, after.UpdatedAt); err != nil {
+			return fmt.Errorf("log change of %s's inbox: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// The kinds of inbox change; values equal whistle.v1.InboxChangeKind.
+const (
+	changeUpsert  = 1
+	changeRemoved = 2
+)
+
+func withRole(it Item, r Role) Item {
+	it.Role = r
+	return it
+}
+
+// Changes returns up to limit changes to dept's inbox after cursor, in order.
+func (s *store) Changes(ctx context.Context, dept string, after int64, limit int) ([]Change, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT seq, kind, item, changed_at FROM inbox_changes
+		WHERE department_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, dept, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Change, error) {
+		var c Change
+		var kind int16
+		err := row.Scan(&c.Cursor, &kind, &c.Item, &c.ChangedAt)
+		c.Removed, c.ChangedAt = kind == changeRemoved, c.ChangedAt.UTC()
+		return c, err
+	})
+}
+
+// Latest returns the cursor of dept's newest change (0 when none).
+func (s *store) Latest(ctx context.Context, dept string) (int64, error) {
+	var seq int64
+	err := s.db.Q(ctx).QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM inbox_changes WHERE department_id = $1`, dept).Scan(&seq)
+	return seq, err
+}
+
+// Purge deletes change log rows older than cutoff.
+func (s *store) Purge(ctx context.Context, cutoff time.Time) error {
+	_, err := s.db.Pool.Exec(ctx, `DELETE FROM inbox_changes WHERE (department_id, seq) IN (
+		SELECT department_id, seq FROM inbox_changes WHERE changed_at < $1 LIMIT 10000)`, cutoff)
+	return err
 }
 
 func fromRow(row pgx.CollectableRow) (Item, error) {
@@ -118,7 +298,7 @@ func fromRow(row pgx.CollectableRow) (Item, error) {
 	err := row.Scan(&it.TicketID, &it.Number, &it.DepartmentID, &it.Status, &it.Version, &it.Category, &it.Title,
 		&it.Synthetic, &accept, &resolve, &it.DispatchedAt, &it.UpdatedAt, &it.ReworkCount, &it.ReworkReasons,
 		&it.ReworkComment, &it.Result, &it.TraceParent, &it.Snapshot, &it.EscalationLevel, &it.Paused, &it.Binding,
-		&extension)
+		&extension, &it.Area)
 	it.AcceptDue, it.ResolveDue, it.ExtensionDue = postgres.TimeOf(accept), postgres.TimeOf(resolve), postgres.TimeOf(extension)
 	it.DispatchedAt, it.UpdatedAt = it.DispatchedAt.UTC(), it.UpdatedAt.UTC()
 	return it, err

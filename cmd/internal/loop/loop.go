@@ -242,7 +242,8 @@ func (d *driver) ticket(ctx context.Context, i int, s step) {
 	d.n.closed.Add(1)
 }
 
-// handle acts as department and evaluator until the ticket is closed.
+// handle acts as lead department, assisting departments and evaluator until
+// the ticket is closed.
 func (d *driver) handle(ctx context.Context, id, community string, unsatisfied bool) error {
 	item, err := d.waitItem(ctx, id, whistlev1.TicketStatus_TICKET_STATUS_DISPATCHED)
 	if err != nil {
@@ -253,6 +254,13 @@ func (d *driver) handle(ctx context.Context, id, community string, unsatisfied b
 		return fmt.Errorf("accept: %w", err)
 	}
 	d.n.accepted.Add(1)
+	for _, a := range item.GetAssists() { // joint handling: each assisting department does its part
+		helper := &whistlev1.Actor{Id: "smoke-helper", OrgUnitId: a.GetDepartmentId(), DisplayName: "smoke"}
+		if _, err := d.c.Response.ReportAssist(ctx, &whistlev1.ReportAssistRequest{TicketId: id, Actor: helper,
+			Note: "assisted"}); err != nil {
+			return fmt.Errorf("report assist of %s: %w", a.GetDepartmentId(), err)
+		}
+	}
 	evaluator := &whistlev1.Actor{Id: "smoke-evaluator", OrgUnitId: community, DisplayName: "smoke"}
 	for round := int32(1); ; round++ {
 		if _, err := d.c.Response.Resolve(ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: dept,

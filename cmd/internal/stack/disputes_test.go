@@ -95,6 +95,11 @@ func (s scenario) finish(id, dept, community string) {
 	who := &whistlev1.Actor{Id: "h", OrgUnitId: dept}
 	_, err := s.c.Response.Accept(s.ctx, &whistlev1.AcceptRequest{TicketId: id, Actor: who})
 	s.do("accept", err)
+	for _, a := range s.item(id).GetAssists() {
+		_, err := s.c.Response.ReportAssist(s.ctx, &whistlev1.ReportAssistRequest{TicketId: id, Note: "helped",
+			Actor: &whistlev1.Actor{Id: "a", OrgUnitId: a.GetDepartmentId()}})
+		s.do("report assist", err)
+	}
 	_, err = s.c.Response.Resolve(s.ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: who, Result: "done"})
 	s.do("resolve", err)
 	eventually(s.t, "evaluation to open", func() bool {

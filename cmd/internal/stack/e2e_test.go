@@ -62,10 +62,16 @@ func checkTimeline(t *testing.T, c loop.Clients, id string, reopened bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "reported@1 dispatched@2 accepted@3 resolved@4 evaluated@4 closed@5"
+	item, err := c.Response.GetInboxItem(context.Background(), &whistlev1.GetInboxItemRequest{TicketId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each assisting department reports its part once, after the lead accepted.
+	assists := strings.Repeat(" progressed@3", len(item.GetItem().GetAssists()))
+	want := "reported@1 dispatched@2 accepted@3" + assists + " resolved@4 evaluated@4 closed@5"
 	if reopened {
 		// dispatch restarts the resolve window on rework and says so.
-		want = "reported@1 dispatched@2 accepted@3 resolved@4 evaluated@4 reopened@5 rescheduled@5 resolved@6 evaluated@6 closed@7"
+		want = "reported@1 dispatched@2 accepted@3" + assists + " resolved@4 evaluated@4 reopened@5 rescheduled@5 resolved@6 evaluated@6 closed@7"
 	}
 	var got []string
 	var last time.Time

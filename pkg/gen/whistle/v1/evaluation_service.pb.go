@@ -453,7 +453,9 @@ type EvaluateRequest struct {
 	// reason_codes qualify an unsatisfied verdict, e.g. "not_fixed", "slow".
 	ReasonCodes []string `protobuf:"bytes,4,rep,name=reason_codes,json=reasonCodes,proto3" json:"reason_codes,omitempty"`
 	// evaluator is who judges: the reporting community or the reporter.
-	Evaluator     *Actor `protobuf:"bytes,5,opt,name=evaluator,proto3" json:"evaluator,omitempty"`
+	Evaluator *Actor `protobuf:"bytes,5,opt,name=evaluator,proto3" json:"evaluator,omitempty"`
+	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -521,6 +523,13 @@ func (x *EvaluateRequest) GetEvaluator() *Actor {
 		return x.Evaluator
 	}
 	return nil
+}
+
+func (x *EvaluateRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // EvaluateResponse returns the round.
@@ -605,7 +614,7 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x7f\n" +
 	"\x1bListOpenEvaluationsResponse\x128\n" +
 	"\vevaluations\x18\x01 \x03(\v2\x16.whistle.v1.EvaluationR\vevaluations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcc\x02\n" +
 	"\x0fEvaluateRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x129\n" +
 	"\averdict\x18\x02 \x01(\x0e2\x13.whistle.v1.VerdictB\n" +
@@ -613,7 +622,9 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"\acomment\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\acomment\x12A\n" +
 	"\freason_codes\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10\n" +
 	"\"\x14r\x12\x10\x01\x18@2\f^[a-z0-9_]+$R\vreasonCodes\x127\n" +
-	"\tevaluator\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\tevaluator\"J\n" +
+	"\tevaluator\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\tevaluator\x127\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"J\n" +
 	"\x10EvaluateResponse\x126\n" +
 	"\n" +
 	"evaluation\x18\x01 \x01(\v2\x16.whistle.v1.EvaluationR\n" +

@@ -896,7 +896,9 @@ type TicketDispatched struct {
 	// escalation_level is the supervision level the ticket carries into this dispatch.
 	EscalationLevel int32 `protobuf:"varint,8,opt,name=escalation_level,json=escalationLevel,proto3" json:"escalation_level,omitempty"`
 	// by_hand is true when a person chose the department (from triage), false when the catalog did.
-	ByHand        bool `protobuf:"varint,9,opt,name=by_hand,json=byHand,proto3" json:"by_hand,omitempty"`
+	ByHand bool `protobuf:"varint,9,opt,name=by_hand,json=byHand,proto3" json:"by_hand,omitempty"`
+	// area_ids are the org units the ticket lies in, from its grid up to the city.
+	AreaIds       []string `protobuf:"bytes,10,rep,name=area_ids,json=areaIds,proto3" json:"area_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -994,6 +996,13 @@ func (x *TicketDispatched) GetByHand() bool {
 	return false
 }
 
+func (x *TicketDispatched) GetAreaIds() []string {
+	if x != nil {
+		return x.AreaIds
+	}
+	return nil
+}
+
 // TicketAccepted records a department reporting in (报到).
 type TicketAccepted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1050,7 +1059,9 @@ type TicketProgressed struct {
 	// attachments added with the note.
 	Attachments []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// clock pauses or resumes the resolve deadline (e.g. while waiting for the resident).
-	Clock         ClockChange `protobuf:"varint,4,opt,name=clock,proto3,enum=whistle.v1.ClockChange" json:"clock,omitempty"`
+	Clock ClockChange `protobuf:"varint,4,opt,name=clock,proto3,enum=whistle.v1.ClockChange" json:"clock,omitempty"`
+	// assist_done is true when an assisting department reports its part done.
+	AssistDone    bool `protobuf:"varint,5,opt,name=assist_done,json=assistDone,proto3" json:"assist_done,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1111,6 +1122,13 @@ func (x *TicketProgressed) GetClock() ClockChange {
 		return x.Clock
 	}
 	return ClockChange_CLOCK_CHANGE_UNSPECIFIED
+}
+
+func (x *TicketProgressed) GetAssistDone() bool {
+	if x != nil {
+		return x.AssistDone
+	}
+	return false
 }
 
 // TicketReturned records a department refusing an assignment.
@@ -1550,9 +1568,11 @@ type TicketResolved struct {
 	// result in words.
 	Result string `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
 	// evidence attached to the result.
-	Evidence      []*Attachment `protobuf:"bytes,3,rep,name=evidence,proto3" json:"evidence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Evidence []*Attachment `protobuf:"bytes,3,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	// missing_assists_reason says why the lead resolved before every assist was in.
+	MissingAssistsReason string `protobuf:"bytes,4,opt,name=missing_assists_reason,json=missingAssistsReason,proto3" json:"missing_assists_reason,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *TicketResolved) Reset() {
@@ -1604,6 +1624,13 @@ func (x *TicketResolved) GetEvidence() []*Attachment {
 		return x.Evidence
 	}
 	return nil
+}
+
+func (x *TicketResolved) GetMissingAssistsReason() string {
+	if x != nil {
+		return x.MissingAssistsReason
+	}
+	return ""
 }
 
 // TicketEvaluated records a verdict.
@@ -1977,7 +2004,7 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x0fcatalog_version\x18\x03 \x01(\tR\x0ecatalogVersion\x12*\n" +
 	"\x06ticket\x18\x04 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12 \n" +
 	"\varbitration\x18\x05 \x01(\bR\varbitration\x12.\n" +
-	"\x13owner_department_id\x18\x06 \x01(\tR\x11ownerDepartmentId\"\x9f\x03\n" +
+	"\x13owner_department_id\x18\x06 \x01(\tR\x11ownerDepartmentId\"\xba\x03\n" +
 	"\x10TicketDispatched\x12,\n" +
 	"\x12lead_department_id\x18\x01 \x01(\tR\x10leadDepartmentId\x128\n" +
 	"\x18assisting_department_ids\x18\x02 \x03(\tR\x16assistingDepartmentIds\x129\n" +
@@ -1989,14 +2016,18 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x04rule\x18\x06 \x01(\tR\x04rule\x12*\n" +
 	"\x06ticket\x18\a \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12)\n" +
 	"\x10escalation_level\x18\b \x01(\x05R\x0fescalationLevel\x12\x17\n" +
-	"\aby_hand\x18\t \x01(\bR\x06byHand\"5\n" +
+	"\aby_hand\x18\t \x01(\bR\x06byHand\x12\x19\n" +
+	"\barea_ids\x18\n" +
+	" \x03(\tR\aareaIds\"5\n" +
 	"\x0eTicketAccepted\x12#\n" +
-	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\"\xb4\x01\n" +
+	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\"\xd5\x01\n" +
 	"\x10TicketProgressed\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x12\n" +
 	"\x04note\x18\x02 \x01(\tR\x04note\x128\n" +
 	"\vattachments\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentR\vattachments\x12-\n" +
-	"\x05clock\x18\x04 \x01(\x0e2\x17.whistle.v1.ClockChangeR\x05clock\"\x84\x01\n" +
+	"\x05clock\x18\x04 \x01(\x0e2\x17.whistle.v1.ClockChangeR\x05clock\x12\x1f\n" +
+	"\vassist_done\x18\x05 \x01(\bR\n" +
+	"assistDone\"\x84\x01\n" +
 	"\x0eTicketReturned\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x129\n" +
 	"\vreason_code\x18\x02 \x01(\x0e2\x18.whistle.v1.ReturnReasonR\n" +
@@ -2031,11 +2062,12 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x05level\x18\x01 \x01(\x05R\x05level\x12\x14\n" +
 	"\x05stage\x18\x02 \x01(\tR\x05stage\x12/\n" +
 	"\x14notified_org_unit_id\x18\x03 \x01(\tR\x11notifiedOrgUnitId\x121\n" +
-	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\x81\x01\n" +
+	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\xb7\x01\n" +
 	"\x0eTicketResolved\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\tR\x06result\x122\n" +
-	"\bevidence\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentR\bevidence\"\xe1\x01\n" +
+	"\bevidence\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentR\bevidence\x124\n" +
+	"\x16missing_assists_reason\x18\x04 \x01(\tR\x14missingAssistsReason\"\xe1\x01\n" +
 	"\x0fTicketEvaluated\x12-\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x13.whistle.v1.VerdictR\averdict\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\x12\x14\n" +

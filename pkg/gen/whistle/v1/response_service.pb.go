@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -22,6 +23,185 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// InboxRole is a department's part in a ticket.
+type InboxRole int32
+
+const (
+	// INBOX_ROLE_UNSPECIFIED means the lead role in filters.
+	InboxRole_INBOX_ROLE_UNSPECIFIED InboxRole = 0
+	// INBOX_ROLE_LEAD is the department responsible for the ticket.
+	InboxRole_INBOX_ROLE_LEAD InboxRole = 1
+	// INBOX_ROLE_ASSIST is a department that helps the lead (joint handling).
+	InboxRole_INBOX_ROLE_ASSIST InboxRole = 2
+)
+
+// Enum value maps for InboxRole.
+var (
+	InboxRole_name = map[int32]string{
+		0: "INBOX_ROLE_UNSPECIFIED",
+		1: "INBOX_ROLE_LEAD",
+		2: "INBOX_ROLE_ASSIST",
+	}
+	InboxRole_value = map[string]int32{
+		"INBOX_ROLE_UNSPECIFIED": 0,
+		"INBOX_ROLE_LEAD":        1,
+		"INBOX_ROLE_ASSIST":      2,
+	}
+)
+
+func (x InboxRole) Enum() *InboxRole {
+	p := new(InboxRole)
+	*p = x
+	return p
+}
+
+func (x InboxRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InboxRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_response_service_proto_enumTypes[0].Descriptor()
+}
+
+func (InboxRole) Type() protoreflect.EnumType {
+	return &file_whistle_v1_response_service_proto_enumTypes[0]
+}
+
+func (x InboxRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InboxRole.Descriptor instead.
+func (InboxRole) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{0}
+}
+
+// InboxChangeKind says what happened to an item.
+type InboxChangeKind int32
+
+const (
+	// INBOX_CHANGE_KIND_UNSPECIFIED is the zero value.
+	InboxChangeKind_INBOX_CHANGE_KIND_UNSPECIFIED InboxChangeKind = 0
+	// INBOX_CHANGE_KIND_UPSERT means the item is new or changed; the message carries it.
+	InboxChangeKind_INBOX_CHANGE_KIND_UPSERT InboxChangeKind = 1
+	// INBOX_CHANGE_KIND_REMOVED means the item left the department's inbox (re-dispatched elsewhere).
+	InboxChangeKind_INBOX_CHANGE_KIND_REMOVED InboxChangeKind = 2
+)
+
+// Enum value maps for InboxChangeKind.
+var (
+	InboxChangeKind_name = map[int32]string{
+		0: "INBOX_CHANGE_KIND_UNSPECIFIED",
+		1: "INBOX_CHANGE_KIND_UPSERT",
+		2: "INBOX_CHANGE_KIND_REMOVED",
+	}
+	InboxChangeKind_value = map[string]int32{
+		"INBOX_CHANGE_KIND_UNSPECIFIED": 0,
+		"INBOX_CHANGE_KIND_UPSERT":      1,
+		"INBOX_CHANGE_KIND_REMOVED":     2,
+	}
+)
+
+func (x InboxChangeKind) Enum() *InboxChangeKind {
+	p := new(InboxChangeKind)
+	*p = x
+	return p
+}
+
+func (x InboxChangeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InboxChangeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_response_service_proto_enumTypes[1].Descriptor()
+}
+
+func (InboxChangeKind) Type() protoreflect.EnumType {
+	return &file_whistle_v1_response_service_proto_enumTypes[1]
+}
+
+func (x InboxChangeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InboxChangeKind.Descriptor instead.
+func (InboxChangeKind) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{1}
+}
+
+// AssistPart is an assisting department's part in a ticket.
+type AssistPart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// department_id is the assisting department.
+	DepartmentId string `protobuf:"bytes,1,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// reported is true once it reported its part done.
+	Reported bool `protobuf:"varint,2,opt,name=reported,proto3" json:"reported,omitempty"`
+	// note is its report.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// reported_at is when it reported.
+	ReportedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssistPart) Reset() {
+	*x = AssistPart{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssistPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssistPart) ProtoMessage() {}
+
+func (x *AssistPart) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssistPart.ProtoReflect.Descriptor instead.
+func (*AssistPart) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AssistPart) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *AssistPart) GetReported() bool {
+	if x != nil {
+		return x.Reported
+	}
+	return false
+}
+
+func (x *AssistPart) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *AssistPart) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
 
 // InboxItem is a ticket in a department's inbox.
 type InboxItem struct {
@@ -72,13 +252,19 @@ type InboxItem struct {
 	Binding bool `protobuf:"varint,22,opt,name=binding,proto3" json:"binding,omitempty"`
 	// extension_requested_due is the deadline asked for, while the request is undecided.
 	ExtensionRequestedDue *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=extension_requested_due,json=extensionRequestedDue,proto3" json:"extension_requested_due,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// role is the listing department's part: lead, or assist.
+	Role InboxRole `protobuf:"varint,24,opt,name=role,proto3,enum=whistle.v1.InboxRole" json:"role,omitempty"`
+	// assists are the assisting departments' parts.
+	Assists []*AssistPart `protobuf:"bytes,25,rep,name=assists,proto3" json:"assists,omitempty"`
+	// area_ids are the org units the ticket lies in, from its grid up to the city.
+	AreaIds       []string `protobuf:"bytes,26,rep,name=area_ids,json=areaIds,proto3" json:"area_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InboxItem) Reset() {
 	*x = InboxItem{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[0]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -90,7 +276,7 @@ func (x *InboxItem) String() string {
 func (*InboxItem) ProtoMessage() {}
 
 func (x *InboxItem) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[0]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -103,7 +289,7 @@ func (x *InboxItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxItem.ProtoReflect.Descriptor instead.
 func (*InboxItem) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{0}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *InboxItem) GetTicketId() string {
@@ -267,6 +453,27 @@ func (x *InboxItem) GetExtensionRequestedDue() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *InboxItem) GetRole() InboxRole {
+	if x != nil {
+		return x.Role
+	}
+	return InboxRole_INBOX_ROLE_UNSPECIFIED
+}
+
+func (x *InboxItem) GetAssists() []*AssistPart {
+	if x != nil {
+		return x.Assists
+	}
+	return nil
+}
+
+func (x *InboxItem) GetAreaIds() []string {
+	if x != nil {
+		return x.AreaIds
+	}
+	return nil
+}
+
 // ListInboxRequest filters and pages a department's inbox.
 type ListInboxRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -277,14 +484,24 @@ type ListInboxRequest struct {
 	// page_size is the most items to return, 1 to 500; 0 means 50.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// page_token continues from a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// category keeps tickets of this matter type; empty for all.
+	Category string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	// area_org_unit_id keeps tickets in this org unit (a grid, community, street or district); empty for all.
+	AreaOrgUnitId string `protobuf:"bytes,6,opt,name=area_org_unit_id,json=areaOrgUnitId,proto3" json:"area_org_unit_id,omitempty"`
+	// overdue_only keeps tickets whose next deadline has passed.
+	OverdueOnly bool `protobuf:"varint,7,opt,name=overdue_only,json=overdueOnly,proto3" json:"overdue_only,omitempty"`
+	// min_escalation_level keeps tickets supervised at this level or higher, 0 to 3.
+	MinEscalationLevel int32 `protobuf:"varint,8,opt,name=min_escalation_level,json=minEscalationLevel,proto3" json:"min_escalation_level,omitempty"`
+	// role lists the department's lead tickets (default) or the tickets it assists.
+	Role          InboxRole `protobuf:"varint,9,opt,name=role,proto3,enum=whistle.v1.InboxRole" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListInboxRequest) Reset() {
 	*x = ListInboxRequest{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[1]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -296,7 +513,7 @@ func (x *ListInboxRequest) String() string {
 func (*ListInboxRequest) ProtoMessage() {}
 
 func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[1]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -309,7 +526,7 @@ func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxRequest.ProtoReflect.Descriptor instead.
 func (*ListInboxRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{1}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListInboxRequest) GetDepartmentId() string {
@@ -340,6 +557,41 @@ func (x *ListInboxRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListInboxRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ListInboxRequest) GetAreaOrgUnitId() string {
+	if x != nil {
+		return x.AreaOrgUnitId
+	}
+	return ""
+}
+
+func (x *ListInboxRequest) GetOverdueOnly() bool {
+	if x != nil {
+		return x.OverdueOnly
+	}
+	return false
+}
+
+func (x *ListInboxRequest) GetMinEscalationLevel() int32 {
+	if x != nil {
+		return x.MinEscalationLevel
+	}
+	return 0
+}
+
+func (x *ListInboxRequest) GetRole() InboxRole {
+	if x != nil {
+		return x.Role
+	}
+	return InboxRole_INBOX_ROLE_UNSPECIFIED
+}
+
 // ListInboxResponse is one page of the inbox.
 type ListInboxResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -353,7 +605,7 @@ type ListInboxResponse struct {
 
 func (x *ListInboxResponse) Reset() {
 	*x = ListInboxResponse{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[2]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -365,7 +617,7 @@ func (x *ListInboxResponse) String() string {
 func (*ListInboxResponse) ProtoMessage() {}
 
 func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[2]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -378,7 +630,7 @@ func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxResponse.ProtoReflect.Descriptor instead.
 func (*ListInboxResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{2}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListInboxResponse) GetItems() []*InboxItem {
@@ -406,7 +658,7 @@ type GetInboxItemRequest struct {
 
 func (x *GetInboxItemRequest) Reset() {
 	*x = GetInboxItemRequest{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[3]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +670,7 @@ func (x *GetInboxItemRequest) String() string {
 func (*GetInboxItemRequest) ProtoMessage() {}
 
 func (x *GetInboxItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[3]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +683,7 @@ func (x *GetInboxItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInboxItemRequest.ProtoReflect.Descriptor instead.
 func (*GetInboxItemRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{3}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetInboxItemRequest) GetTicketId() string {
@@ -452,7 +704,7 @@ type GetInboxItemResponse struct {
 
 func (x *GetInboxItemResponse) Reset() {
 	*x = GetInboxItemResponse{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[4]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +716,7 @@ func (x *GetInboxItemResponse) String() string {
 func (*GetInboxItemResponse) ProtoMessage() {}
 
 func (x *GetInboxItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[4]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +729,7 @@ func (x *GetInboxItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInboxItemResponse.ProtoReflect.Descriptor instead.
 func (*GetInboxItemResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{4}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetInboxItemResponse) GetItem() *InboxItem {
@@ -493,14 +745,16 @@ type AcceptRequest struct {
 	// ticket_id is the ticket to accept.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// actor is the handler; actor.org_unit_id must be the lead department.
-	Actor         *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AcceptRequest) Reset() {
 	*x = AcceptRequest{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[5]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +766,7 @@ func (x *AcceptRequest) String() string {
 func (*AcceptRequest) ProtoMessage() {}
 
 func (x *AcceptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[5]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +779,7 @@ func (x *AcceptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptRequest.ProtoReflect.Descriptor instead.
 func (*AcceptRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{5}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AcceptRequest) GetTicketId() string {
@@ -542,6 +796,13 @@ func (x *AcceptRequest) GetActor() *Actor {
 	return nil
 }
 
+func (x *AcceptRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // AcceptResponse returns the updated item.
 type AcceptResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -553,7 +814,7 @@ type AcceptResponse struct {
 
 func (x *AcceptResponse) Reset() {
 	*x = AcceptResponse{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[6]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +826,7 @@ func (x *AcceptResponse) String() string {
 func (*AcceptResponse) ProtoMessage() {}
 
 func (x *AcceptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[6]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +839,7 @@ func (x *AcceptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptResponse.ProtoReflect.Descriptor instead.
 func (*AcceptResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{6}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AcceptResponse) GetItem() *InboxItem {
@@ -596,14 +857,20 @@ type ResolveRequest struct {
 	// actor is the handler; actor.org_unit_id must be the lead department.
 	Actor *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
 	// result says what was done.
-	Result        string `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	Result string `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	// evidence of the result, kept outside Whistle.
+	Evidence []*Attachment `protobuf:"bytes,5,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	// missing_assists_reason says why the ticket is resolved before every assisting department reported.
+	MissingAssistsReason string `protobuf:"bytes,6,opt,name=missing_assists_reason,json=missingAssistsReason,proto3" json:"missing_assists_reason,omitempty"`
+	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[7]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +882,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[7]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +895,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{7}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResolveRequest) GetTicketId() string {
@@ -652,6 +919,27 @@ func (x *ResolveRequest) GetResult() string {
 	return ""
 }
 
+func (x *ResolveRequest) GetEvidence() []*Attachment {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+func (x *ResolveRequest) GetMissingAssistsReason() string {
+	if x != nil {
+		return x.MissingAssistsReason
+	}
+	return ""
+}
+
+func (x *ResolveRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // ResolveResponse returns the updated item.
 type ResolveResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -663,7 +951,7 @@ type ResolveResponse struct {
 
 func (x *ResolveResponse) Reset() {
 	*x = ResolveResponse{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[8]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +963,7 @@ func (x *ResolveResponse) String() string {
 func (*ResolveResponse) ProtoMessage() {}
 
 func (x *ResolveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[8]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +976,7 @@ func (x *ResolveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveResponse.ProtoReflect.Descriptor instead.
 func (*ResolveResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{8}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResolveResponse) GetItem() *InboxItem {
@@ -708,14 +996,16 @@ type ReturnRequest struct {
 	// note explains the reason.
 	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
 	// actor is the handler; actor.org_unit_id must be the lead department.
-	Actor         *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReturnRequest) Reset() {
 	*x = ReturnRequest{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[9]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +1017,7 @@ func (x *ReturnRequest) String() string {
 func (*ReturnRequest) ProtoMessage() {}
 
 func (x *ReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[9]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +1030,7 @@ func (x *ReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnRequest.ProtoReflect.Descriptor instead.
 func (*ReturnRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{9}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReturnRequest) GetTicketId() string {
@@ -771,6 +1061,13 @@ func (x *ReturnRequest) GetActor() *Actor {
 	return nil
 }
 
+func (x *ReturnRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // ReturnResponse returns the updated item.
 type ReturnResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -782,7 +1079,7 @@ type ReturnResponse struct {
 
 func (x *ReturnResponse) Reset() {
 	*x = ReturnResponse{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[10]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +1091,7 @@ func (x *ReturnResponse) String() string {
 func (*ReturnResponse) ProtoMessage() {}
 
 func (x *ReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[10]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +1104,7 @@ func (x *ReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnResponse.ProtoReflect.Descriptor instead.
 func (*ReturnResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{10}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReturnResponse) GetItem() *InboxItem {
@@ -829,14 +1126,16 @@ type AddProgressRequest struct {
 	// clock pauses or resumes the resolve deadline.
 	Clock ClockChange `protobuf:"varint,4,opt,name=clock,proto3,enum=whistle.v1.ClockChange" json:"clock,omitempty"`
 	// actor is the handler; actor.org_unit_id must be the lead department.
-	Actor         *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AddProgressRequest) Reset() {
 	*x = AddProgressRequest{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[11]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +1147,7 @@ func (x *AddProgressRequest) String() string {
 func (*AddProgressRequest) ProtoMessage() {}
 
 func (x *AddProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[11]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +1160,7 @@ func (x *AddProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressRequest.ProtoReflect.Descriptor instead.
 func (*AddProgressRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{11}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AddProgressRequest) GetTicketId() string {
@@ -899,6 +1198,13 @@ func (x *AddProgressRequest) GetActor() *Actor {
 	return nil
 }
 
+func (x *AddProgressRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // AddProgressResponse returns the updated item.
 type AddProgressResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -910,7 +1216,7 @@ type AddProgressResponse struct {
 
 func (x *AddProgressResponse) Reset() {
 	*x = AddProgressResponse{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[12]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1228,7 @@ func (x *AddProgressResponse) String() string {
 func (*AddProgressResponse) ProtoMessage() {}
 
 func (x *AddProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[12]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1241,7 @@ func (x *AddProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProgressResponse.ProtoReflect.Descriptor instead.
 func (*AddProgressResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{12}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AddProgressResponse) GetItem() *InboxItem {
@@ -955,14 +1261,16 @@ type RequestExtensionRequest struct {
 	// reason says why.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// actor is the handler; actor.org_unit_id must be the lead department.
-	Actor         *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[13]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1282,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[13]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1295,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{13}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RequestExtensionRequest) GetTicketId() string {
@@ -1018,6 +1326,13 @@ func (x *RequestExtensionRequest) GetActor() *Actor {
 	return nil
 }
 
+func (x *RequestExtensionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // RequestExtensionResponse returns the updated item.
 type RequestExtensionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1029,7 +1344,7 @@ type RequestExtensionResponse struct {
 
 func (x *RequestExtensionResponse) Reset() {
 	*x = RequestExtensionResponse{}
-	mi := &file_whistle_v1_response_service_proto_msgTypes[14]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1356,7 @@ func (x *RequestExtensionResponse) String() string {
 func (*RequestExtensionResponse) ProtoMessage() {}
 
 func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_response_service_proto_msgTypes[14]
+	mi := &file_whistle_v1_response_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1369,7 @@ func (x *RequestExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionResponse.ProtoReflect.Descriptor instead.
 func (*RequestExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{14}
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RequestExtensionResponse) GetItem() *InboxItem {
@@ -1064,12 +1379,382 @@ func (x *RequestExtensionResponse) GetItem() *InboxItem {
 	return nil
 }
 
+// ReportAssistRequest reports an assisting department's part done.
+type ReportAssistRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// note says what the department did.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// attachments are evidence kept outside Whistle.
+	Attachments []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// actor is the handler; actor.org_unit_id must be an assisting department of the ticket.
+	Actor *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAssistRequest) Reset() {
+	*x = ReportAssistRequest{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAssistRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAssistRequest) ProtoMessage() {}
+
+func (x *ReportAssistRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAssistRequest.ProtoReflect.Descriptor instead.
+func (*ReportAssistRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReportAssistRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *ReportAssistRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ReportAssistRequest) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+func (x *ReportAssistRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *ReportAssistRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ReportAssistResponse returns the ticket's item as the assisting department sees it.
+type ReportAssistResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// item after the change.
+	Item          *InboxItem `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAssistResponse) Reset() {
+	*x = ReportAssistResponse{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAssistResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAssistResponse) ProtoMessage() {}
+
+func (x *ReportAssistResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAssistResponse.ProtoReflect.Descriptor instead.
+func (*ReportAssistResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReportAssistResponse) GetItem() *InboxItem {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+// WatchInboxRequest starts or resumes a watch.
+type WatchInboxRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// department_id is the department whose inbox to watch.
+	DepartmentId string `protobuf:"bytes,1,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// after_cursor resumes after the change with this cursor; empty starts with the changes still
+	// kept (a week by default) — to start from now, pass the cursor of a heartbeat.
+	AfterCursor string `protobuf:"bytes,2,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
+	// heartbeat_interval is how often the server says it is alive when nothing changes;
+	// 0 means 15 s, at least 1 s.
+	HeartbeatInterval *durationpb.Duration `protobuf:"bytes,3,opt,name=heartbeat_interval,json=heartbeatInterval,proto3" json:"heartbeat_interval,omitempty"`
+	// from_now starts after the newest change, ignoring after_cursor: only what happens from now on.
+	FromNow       bool `protobuf:"varint,4,opt,name=from_now,json=fromNow,proto3" json:"from_now,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchInboxRequest) Reset() {
+	*x = WatchInboxRequest{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchInboxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchInboxRequest) ProtoMessage() {}
+
+func (x *WatchInboxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchInboxRequest.ProtoReflect.Descriptor instead.
+func (*WatchInboxRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WatchInboxRequest) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *WatchInboxRequest) GetAfterCursor() string {
+	if x != nil {
+		return x.AfterCursor
+	}
+	return ""
+}
+
+func (x *WatchInboxRequest) GetHeartbeatInterval() *durationpb.Duration {
+	if x != nil {
+		return x.HeartbeatInterval
+	}
+	return nil
+}
+
+func (x *WatchInboxRequest) GetFromNow() bool {
+	if x != nil {
+		return x.FromNow
+	}
+	return false
+}
+
+// InboxChange is one change to a department's inbox.
+type InboxChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// cursor identifies the change; resume after it with WatchInboxRequest.after_cursor.
+	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// kind of change.
+	Kind InboxChangeKind `protobuf:"varint,2,opt,name=kind,proto3,enum=whistle.v1.InboxChangeKind" json:"kind,omitempty"`
+	// item as it is after the change (for REMOVED, as it was).
+	Item *InboxItem `protobuf:"bytes,3,opt,name=item,proto3" json:"item,omitempty"`
+	// changed_at is when the change was made.
+	ChangedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxChange) Reset() {
+	*x = InboxChange{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxChange) ProtoMessage() {}
+
+func (x *InboxChange) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxChange.ProtoReflect.Descriptor instead.
+func (*InboxChange) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *InboxChange) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *InboxChange) GetKind() InboxChangeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return InboxChangeKind_INBOX_CHANGE_KIND_UNSPECIFIED
+}
+
+func (x *InboxChange) GetItem() *InboxItem {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *InboxChange) GetChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedAt
+	}
+	return nil
+}
+
+// WatchInboxResponse is a change or a heartbeat.
+type WatchInboxResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is what the server sends.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*WatchInboxResponse_Change
+	//	*WatchInboxResponse_HeartbeatCursor
+	Event         isWatchInboxResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchInboxResponse) Reset() {
+	*x = WatchInboxResponse{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchInboxResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchInboxResponse) ProtoMessage() {}
+
+func (x *WatchInboxResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchInboxResponse.ProtoReflect.Descriptor instead.
+func (*WatchInboxResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchInboxResponse) GetEvent() isWatchInboxResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchInboxResponse) GetChange() *InboxChange {
+	if x != nil {
+		if x, ok := x.Event.(*WatchInboxResponse_Change); ok {
+			return x.Change
+		}
+	}
+	return nil
+}
+
+func (x *WatchInboxResponse) GetHeartbeatCursor() string {
+	if x != nil {
+		if x, ok := x.Event.(*WatchInboxResponse_HeartbeatCursor); ok {
+			return x.HeartbeatCursor
+		}
+	}
+	return ""
+}
+
+type isWatchInboxResponse_Event interface {
+	isWatchInboxResponse_Event()
+}
+
+type WatchInboxResponse_Change struct {
+	// change to the inbox.
+	Change *InboxChange `protobuf:"bytes,1,opt,name=change,proto3,oneof"`
+}
+
+type WatchInboxResponse_HeartbeatCursor struct {
+	// heartbeat carries the cursor of the last change (so far) when nothing changed for a while.
+	HeartbeatCursor string `protobuf:"bytes,2,opt,name=heartbeat_cursor,json=heartbeatCursor,proto3,oneof"`
+}
+
+func (*WatchInboxResponse_Change) isWatchInboxResponse_Event() {}
+
+func (*WatchInboxResponse_HeartbeatCursor) isWatchInboxResponse_Event() {}
+
 var File_whistle_v1_response_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\n" +
 	"!whistle/v1/response_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\xbd\a\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\x9e\x01\n" +
+	"\n" +
+	"AssistPart\x12#\n" +
+	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x1a\n" +
+	"\breported\x18\x02 \x01(\bR\breported\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12;\n" +
+	"\vreported_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\"\xb5\b\n" +
 	"\tInboxItem\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
 	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\x12#\n" +
@@ -1097,7 +1782,10 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\x10escalation_level\x18\x14 \x01(\x05R\x0fescalationLevel\x12\x16\n" +
 	"\x06paused\x18\x15 \x01(\bR\x06paused\x12\x18\n" +
 	"\abinding\x18\x16 \x01(\bR\abinding\x12R\n" +
-	"\x17extension_requested_due\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x15extensionRequestedDue\"\xf3\x01\n" +
+	"\x17extension_requested_due\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x15extensionRequestedDue\x12)\n" +
+	"\x04role\x18\x18 \x01(\x0e2\x15.whistle.v1.InboxRoleR\x04role\x120\n" +
+	"\aassists\x18\x19 \x03(\v2\x16.whistle.v1.AssistPartR\aassists\x12\x19\n" +
+	"\barea_ids\x18\x1a \x03(\tR\aareaIds\"\xdf\x03\n" +
 	"\x10ListInboxRequest\x12D\n" +
 	"\rdepartment_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x12G\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x18.whistle.v1.TicketStatusB\x11\xbaH\x0e\x92\x01\v\x10\n" +
@@ -1105,26 +1793,37 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"h\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12#\n" +
+	"\bcategory\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x120\n" +
+	"\x10area_org_unit_id\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\rareaOrgUnitId\x12!\n" +
+	"\foverdue_only\x18\a \x01(\bR\voverdueOnly\x12;\n" +
+	"\x14min_escalation_level\x18\b \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x03(\x00R\x12minEscalationLevel\x123\n" +
+	"\x04role\x18\t \x01(\x0e2\x15.whistle.v1.InboxRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"h\n" +
 	"\x11ListInboxResponse\x12+\n" +
 	"\x05items\x18\x01 \x03(\v2\x15.whistle.v1.InboxItemR\x05items\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
 	"\x13GetInboxItemRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"A\n" +
 	"\x14GetInboxItemResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"g\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xa0\x01\n" +
 	"\rAcceptRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12/\n" +
-	"\x05actor\x18\x02 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\";\n" +
+	"\x05actor\x18\x02 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x127\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\";\n" +
 	"\x0eAcceptResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\x8c\x01\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xc3\x02\n" +
 	"\x0eResolveRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12/\n" +
 	"\x05actor\x18\x02 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x12\"\n" +
 	"\x06result\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x06result\"<\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x06result\x12<\n" +
+	"\bevidence\x18\x05 \x03(\v2\x16.whistle.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x12>\n" +
+	"\x16missing_assists_reason\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x14missingAssistsReason\x127\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"<\n" +
 	"\x0fResolveResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xce\x01\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\x87\x02\n" +
 	"\rReturnRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12E\n" +
 	"\vreason_code\x18\x02 \x01(\x0e2\x18.whistle.v1.ReturnReasonB\n" +
@@ -1132,26 +1831,66 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"reasonCode\x12\x1e\n" +
 	"\x04note\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x04note\x12/\n" +
-	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\";\n" +
+	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x127\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\";\n" +
 	"\x0eReturnResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\x89\x02\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xc2\x02\n" +
 	"\x12AddProgressRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\x1e\n" +
 	"\x04note\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x04note\x12B\n" +
 	"\vattachments\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10\x14R\vattachments\x127\n" +
 	"\x05clock\x18\x04 \x01(\x0e2\x17.whistle.v1.ClockChangeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05clock\x12/\n" +
-	"\x05actor\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"@\n" +
+	"\x05actor\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x127\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"@\n" +
 	"\x13AddProgressResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xed\x01\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xa6\x02\n" +
 	"\x17RequestExtensionRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12V\n" +
 	"\x15requested_resolve_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x13requestedResolveDue\x12\"\n" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\x12/\n" +
-	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"E\n" +
+	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x127\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"E\n" +
 	"\x18RequestExtensionResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item2\xa3\x04\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\x8a\x02\n" +
+	"\x13ReportAssistRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\x1e\n" +
+	"\x04note\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x04note\x12B\n" +
+	"\vattachments\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10\x14R\vattachments\x12/\n" +
+	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x127\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"A\n" +
+	"\x14ReportAssistResponse\x12)\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xf9\x01\n" +
+	"\x11WatchInboxRequest\x12D\n" +
+	"\rdepartment_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x12*\n" +
+	"\fafter_cursor\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\vafterCursor\x12W\n" +
+	"\x12heartbeat_interval\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\r\xbaH\n" +
+	"\xaa\x01\a\"\x03\b\xac\x022\x00R\x11heartbeatInterval\x12\x19\n" +
+	"\bfrom_now\x18\x04 \x01(\bR\afromNow\"\xbc\x01\n" +
+	"\vInboxChange\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12/\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.whistle.v1.InboxChangeKindR\x04kind\x12)\n" +
+	"\x04item\x18\x03 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\x129\n" +
+	"\n" +
+	"changed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\"}\n" +
+	"\x12WatchInboxResponse\x121\n" +
+	"\x06change\x18\x01 \x01(\v2\x17.whistle.v1.InboxChangeH\x00R\x06change\x12+\n" +
+	"\x10heartbeat_cursor\x18\x02 \x01(\tH\x00R\x0fheartbeatCursorB\a\n" +
+	"\x05event*S\n" +
+	"\tInboxRole\x12\x1a\n" +
+	"\x16INBOX_ROLE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fINBOX_ROLE_LEAD\x10\x01\x12\x15\n" +
+	"\x11INBOX_ROLE_ASSIST\x10\x02*q\n" +
+	"\x0fInboxChangeKind\x12!\n" +
+	"\x1dINBOX_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18INBOX_CHANGE_KIND_UPSERT\x10\x01\x12\x1d\n" +
+	"\x19INBOX_CHANGE_KIND_REMOVED\x10\x022\xc5\x05\n" +
 	"\x0fResponseService\x12H\n" +
 	"\tListInbox\x12\x1c.whistle.v1.ListInboxRequest\x1a\x1d.whistle.v1.ListInboxResponse\x12Q\n" +
 	"\fGetInboxItem\x12\x1f.whistle.v1.GetInboxItemRequest\x1a .whistle.v1.GetInboxItemResponse\x12?\n" +
@@ -1159,7 +1898,10 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\aResolve\x12\x1a.whistle.v1.ResolveRequest\x1a\x1b.whistle.v1.ResolveResponse\x12?\n" +
 	"\x06Return\x12\x19.whistle.v1.ReturnRequest\x1a\x1a.whistle.v1.ReturnResponse\x12N\n" +
 	"\vAddProgress\x12\x1e.whistle.v1.AddProgressRequest\x1a\x1f.whistle.v1.AddProgressResponse\x12]\n" +
-	"\x10RequestExtension\x12#.whistle.v1.RequestExtensionRequest\x1a$.whistle.v1.RequestExtensionResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\x10RequestExtension\x12#.whistle.v1.RequestExtensionRequest\x1a$.whistle.v1.RequestExtensionResponse\x12Q\n" +
+	"\fReportAssist\x12\x1f.whistle.v1.ReportAssistRequest\x1a .whistle.v1.ReportAssistResponse\x12M\n" +
+	"\n" +
+	"WatchInbox\x12\x1d.whistle.v1.WatchInboxRequest\x1a\x1e.whistle.v1.WatchInboxResponse0\x01B?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_response_service_proto_rawDescOnce sync.Once
@@ -1173,77 +1915,104 @@ func file_whistle_v1_response_service_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_response_service_proto_rawDescData
 }
 
-var file_whistle_v1_response_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_whistle_v1_response_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_whistle_v1_response_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_whistle_v1_response_service_proto_goTypes = []any{
-	(*InboxItem)(nil),                // 0: whistle.v1.InboxItem
-	(*ListInboxRequest)(nil),         // 1: whistle.v1.ListInboxRequest
-	(*ListInboxResponse)(nil),        // 2: whistle.v1.ListInboxResponse
-	(*GetInboxItemRequest)(nil),      // 3: whistle.v1.GetInboxItemRequest
-	(*GetInboxItemResponse)(nil),     // 4: whistle.v1.GetInboxItemResponse
-	(*AcceptRequest)(nil),            // 5: whistle.v1.AcceptRequest
-	(*AcceptResponse)(nil),           // 6: whistle.v1.AcceptResponse
-	(*ResolveRequest)(nil),           // 7: whistle.v1.ResolveRequest
-	(*ResolveResponse)(nil),          // 8: whistle.v1.ResolveResponse
-	(*ReturnRequest)(nil),            // 9: whistle.v1.ReturnRequest
-	(*ReturnResponse)(nil),           // 10: whistle.v1.ReturnResponse
-	(*AddProgressRequest)(nil),       // 11: whistle.v1.AddProgressRequest
-	(*AddProgressResponse)(nil),      // 12: whistle.v1.AddProgressResponse
-	(*RequestExtensionRequest)(nil),  // 13: whistle.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil), // 14: whistle.v1.RequestExtensionResponse
-	(TicketStatus)(0),                // 15: whistle.v1.TicketStatus
-	(*Location)(nil),                 // 16: whistle.v1.Location
-	(WhistleKind)(0),                 // 17: whistle.v1.WhistleKind
-	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
-	(*Actor)(nil),                    // 19: whistle.v1.Actor
-	(ReturnReason)(0),                // 20: whistle.v1.ReturnReason
-	(*Attachment)(nil),               // 21: whistle.v1.Attachment
-	(ClockChange)(0),                 // 22: whistle.v1.ClockChange
+	(InboxRole)(0),                   // 0: whistle.v1.InboxRole
+	(InboxChangeKind)(0),             // 1: whistle.v1.InboxChangeKind
+	(*AssistPart)(nil),               // 2: whistle.v1.AssistPart
+	(*InboxItem)(nil),                // 3: whistle.v1.InboxItem
+	(*ListInboxRequest)(nil),         // 4: whistle.v1.ListInboxRequest
+	(*ListInboxResponse)(nil),        // 5: whistle.v1.ListInboxResponse
+	(*GetInboxItemRequest)(nil),      // 6: whistle.v1.GetInboxItemRequest
+	(*GetInboxItemResponse)(nil),     // 7: whistle.v1.GetInboxItemResponse
+	(*AcceptRequest)(nil),            // 8: whistle.v1.AcceptRequest
+	(*AcceptResponse)(nil),           // 9: whistle.v1.AcceptResponse
+	(*ResolveRequest)(nil),           // 10: whistle.v1.ResolveRequest
+	(*ResolveResponse)(nil),          // 11: whistle.v1.ResolveResponse
+	(*ReturnRequest)(nil),            // 12: whistle.v1.ReturnRequest
+	(*ReturnResponse)(nil),           // 13: whistle.v1.ReturnResponse
+	(*AddProgressRequest)(nil),       // 14: whistle.v1.AddProgressRequest
+	(*AddProgressResponse)(nil),      // 15: whistle.v1.AddProgressResponse
+	(*RequestExtensionRequest)(nil),  // 16: whistle.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil), // 17: whistle.v1.RequestExtensionResponse
+	(*ReportAssistRequest)(nil),      // 18: whistle.v1.ReportAssistRequest
+	(*ReportAssistResponse)(nil),     // 19: whistle.v1.ReportAssistResponse
+	(*WatchInboxRequest)(nil),        // 20: whistle.v1.WatchInboxRequest
+	(*InboxChange)(nil),              // 21: whistle.v1.InboxChange
+	(*WatchInboxResponse)(nil),       // 22: whistle.v1.WatchInboxResponse
+	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
+	(TicketStatus)(0),                // 24: whistle.v1.TicketStatus
+	(*Location)(nil),                 // 25: whistle.v1.Location
+	(WhistleKind)(0),                 // 26: whistle.v1.WhistleKind
+	(*Actor)(nil),                    // 27: whistle.v1.Actor
+	(*Attachment)(nil),               // 28: whistle.v1.Attachment
+	(ReturnReason)(0),                // 29: whistle.v1.ReturnReason
+	(ClockChange)(0),                 // 30: whistle.v1.ClockChange
+	(*durationpb.Duration)(nil),      // 31: google.protobuf.Duration
 }
 var file_whistle_v1_response_service_proto_depIdxs = []int32{
-	15, // 0: whistle.v1.InboxItem.status:type_name -> whistle.v1.TicketStatus
-	16, // 1: whistle.v1.InboxItem.location:type_name -> whistle.v1.Location
-	17, // 2: whistle.v1.InboxItem.kind:type_name -> whistle.v1.WhistleKind
-	18, // 3: whistle.v1.InboxItem.accept_due:type_name -> google.protobuf.Timestamp
-	18, // 4: whistle.v1.InboxItem.resolve_due:type_name -> google.protobuf.Timestamp
-	18, // 5: whistle.v1.InboxItem.dispatched_at:type_name -> google.protobuf.Timestamp
-	18, // 6: whistle.v1.InboxItem.updated_at:type_name -> google.protobuf.Timestamp
-	18, // 7: whistle.v1.InboxItem.extension_requested_due:type_name -> google.protobuf.Timestamp
-	15, // 8: whistle.v1.ListInboxRequest.statuses:type_name -> whistle.v1.TicketStatus
-	0,  // 9: whistle.v1.ListInboxResponse.items:type_name -> whistle.v1.InboxItem
-	0,  // 10: whistle.v1.GetInboxItemResponse.item:type_name -> whistle.v1.InboxItem
-	19, // 11: whistle.v1.AcceptRequest.actor:type_name -> whistle.v1.Actor
-	0,  // 12: whistle.v1.AcceptResponse.item:type_name -> whistle.v1.InboxItem
-	19, // 13: whistle.v1.ResolveRequest.actor:type_name -> whistle.v1.Actor
-	0,  // 14: whistle.v1.ResolveResponse.item:type_name -> whistle.v1.InboxItem
-	20, // 15: whistle.v1.ReturnRequest.reason_code:type_name -> whistle.v1.ReturnReason
-	19, // 16: whistle.v1.ReturnRequest.actor:type_name -> whistle.v1.Actor
-	0,  // 17: whistle.v1.ReturnResponse.item:type_name -> whistle.v1.InboxItem
-	21, // 18: whistle.v1.AddProgressRequest.attachments:type_name -> whistle.v1.Attachment
-	22, // 19: whistle.v1.AddProgressRequest.clock:type_name -> whistle.v1.ClockChange
-	19, // 20: whistle.v1.AddProgressRequest.actor:type_name -> whistle.v1.Actor
-	0,  // 21: whistle.v1.AddProgressResponse.item:type_name -> whistle.v1.InboxItem
-	18, // 22: whistle.v1.RequestExtensionRequest.requested_resolve_due:type_name -> google.protobuf.Timestamp
-	19, // 23: whistle.v1.RequestExtensionRequest.actor:type_name -> whistle.v1.Actor
-	0,  // 24: whistle.v1.RequestExtensionResponse.item:type_name -> whistle.v1.InboxItem
-	1,  // 25: whistle.v1.ResponseService.ListInbox:input_type -> whistle.v1.ListInboxRequest
-	3,  // 26: whistle.v1.ResponseService.GetInboxItem:input_type -> whistle.v1.GetInboxItemRequest
-	5,  // 27: whistle.v1.ResponseService.Accept:input_type -> whistle.v1.AcceptRequest
-	7,  // 28: whistle.v1.ResponseService.Resolve:input_type -> whistle.v1.ResolveRequest
-	9,  // 29: whistle.v1.ResponseService.Return:input_type -> whistle.v1.ReturnRequest
-	11, // 30: whistle.v1.ResponseService.AddProgress:input_type -> whistle.v1.AddProgressRequest
-	13, // 31: whistle.v1.ResponseService.RequestExtension:input_type -> whistle.v1.RequestExtensionRequest
-	2,  // 32: whistle.v1.ResponseService.ListInbox:output_type -> whistle.v1.ListInboxResponse
-	4,  // 33: whistle.v1.ResponseService.GetInboxItem:output_type -> whistle.v1.GetInboxItemResponse
-	6,  // 34: whistle.v1.ResponseService.Accept:output_type -> whistle.v1.AcceptResponse
-	8,  // 35: whistle.v1.ResponseService.Resolve:output_type -> whistle.v1.ResolveResponse
-	10, // 36: whistle.v1.ResponseService.Return:output_type -> whistle.v1.ReturnResponse
-	12, // 37: whistle.v1.ResponseService.AddProgress:output_type -> whistle.v1.AddProgressResponse
-	14, // 38: whistle.v1.ResponseService.RequestExtension:output_type -> whistle.v1.RequestExtensionResponse
-	32, // [32:39] is the sub-list for method output_type
-	25, // [25:32] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	23, // 0: whistle.v1.AssistPart.reported_at:type_name -> google.protobuf.Timestamp
+	24, // 1: whistle.v1.InboxItem.status:type_name -> whistle.v1.TicketStatus
+	25, // 2: whistle.v1.InboxItem.location:type_name -> whistle.v1.Location
+	26, // 3: whistle.v1.InboxItem.kind:type_name -> whistle.v1.WhistleKind
+	23, // 4: whistle.v1.InboxItem.accept_due:type_name -> google.protobuf.Timestamp
+	23, // 5: whistle.v1.InboxItem.resolve_due:type_name -> google.protobuf.Timestamp
+	23, // 6: whistle.v1.InboxItem.dispatched_at:type_name -> google.protobuf.Timestamp
+	23, // 7: whistle.v1.InboxItem.updated_at:type_name -> google.protobuf.Timestamp
+	23, // 8: whistle.v1.InboxItem.extension_requested_due:type_name -> google.protobuf.Timestamp
+	0,  // 9: whistle.v1.InboxItem.role:type_name -> whistle.v1.InboxRole
+	2,  // 10: whistle.v1.InboxItem.assists:type_name -> whistle.v1.AssistPart
+	24, // 11: whistle.v1.ListInboxRequest.statuses:type_name -> whistle.v1.TicketStatus
+	0,  // 12: whistle.v1.ListInboxRequest.role:type_name -> whistle.v1.InboxRole
+	3,  // 13: whistle.v1.ListInboxResponse.items:type_name -> whistle.v1.InboxItem
+	3,  // 14: whistle.v1.GetInboxItemResponse.item:type_name -> whistle.v1.InboxItem
+	27, // 15: whistle.v1.AcceptRequest.actor:type_name -> whistle.v1.Actor
+	3,  // 16: whistle.v1.AcceptResponse.item:type_name -> whistle.v1.InboxItem
+	27, // 17: whistle.v1.ResolveRequest.actor:type_name -> whistle.v1.Actor
+	28, // 18: whistle.v1.ResolveRequest.evidence:type_name -> whistle.v1.Attachment
+	3,  // 19: whistle.v1.ResolveResponse.item:type_name -> whistle.v1.InboxItem
+	29, // 20: whistle.v1.ReturnRequest.reason_code:type_name -> whistle.v1.ReturnReason
+	27, // 21: whistle.v1.ReturnRequest.actor:type_name -> whistle.v1.Actor
+	3,  // 22: whistle.v1.ReturnResponse.item:type_name -> whistle.v1.InboxItem
+	28, // 23: whistle.v1.AddProgressRequest.attachments:type_name -> whistle.v1.Attachment
+	30, // 24: whistle.v1.AddProgressRequest.clock:type_name -> whistle.v1.ClockChange
+	27, // 25: whistle.v1.AddProgressRequest.actor:type_name -> whistle.v1.Actor
+	3,  // 26: whistle.v1.AddProgressResponse.item:type_name -> whistle.v1.InboxItem
+	23, // 27: whistle.v1.RequestExtensionRequest.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	27, // 28: whistle.v1.RequestExtensionRequest.actor:type_name -> whistle.v1.Actor
+	3,  // 29: whistle.v1.RequestExtensionResponse.item:type_name -> whistle.v1.InboxItem
+	28, // 30: whistle.v1.ReportAssistRequest.attachments:type_name -> whistle.v1.Attachment
+	27, // 31: whistle.v1.ReportAssistRequest.actor:type_name -> whistle.v1.Actor
+	3,  // 32: whistle.v1.ReportAssistResponse.item:type_name -> whistle.v1.InboxItem
+	31, // 33: whistle.v1.WatchInboxRequest.heartbeat_interval:type_name -> google.protobuf.Duration
+	1,  // 34: whistle.v1.InboxChange.kind:type_name -> whistle.v1.InboxChangeKind
+	3,  // 35: whistle.v1.InboxChange.item:type_name -> whistle.v1.InboxItem
+	23, // 36: whistle.v1.InboxChange.changed_at:type_name -> google.protobuf.Timestamp
+	21, // 37: whistle.v1.WatchInboxResponse.change:type_name -> whistle.v1.InboxChange
+	4,  // 38: whistle.v1.ResponseService.ListInbox:input_type -> whistle.v1.ListInboxRequest
+	6,  // 39: whistle.v1.ResponseService.GetInboxItem:input_type -> whistle.v1.GetInboxItemRequest
+	8,  // 40: whistle.v1.ResponseService.Accept:input_type -> whistle.v1.AcceptRequest
+	10, // 41: whistle.v1.ResponseService.Resolve:input_type -> whistle.v1.ResolveRequest
+	12, // 42: whistle.v1.ResponseService.Return:input_type -> whistle.v1.ReturnRequest
+	14, // 43: whistle.v1.ResponseService.AddProgress:input_type -> whistle.v1.AddProgressRequest
+	16, // 44: whistle.v1.ResponseService.RequestExtension:input_type -> whistle.v1.RequestExtensionRequest
+	18, // 45: whistle.v1.ResponseService.ReportAssist:input_type -> whistle.v1.ReportAssistRequest
+	20, // 46: whistle.v1.ResponseService.WatchInbox:input_type -> whistle.v1.WatchInboxRequest
+	5,  // 47: whistle.v1.ResponseService.ListInbox:output_type -> whistle.v1.ListInboxResponse
+	7,  // 48: whistle.v1.ResponseService.GetInboxItem:output_type -> whistle.v1.GetInboxItemResponse
+	9,  // 49: whistle.v1.ResponseService.Accept:output_type -> whistle.v1.AcceptResponse
+	11, // 50: whistle.v1.ResponseService.Resolve:output_type -> whistle.v1.ResolveResponse
+	13, // 51: whistle.v1.ResponseService.Return:output_type -> whistle.v1.ReturnResponse
+	15, // 52: whistle.v1.ResponseService.AddProgress:output_type -> whistle.v1.AddProgressResponse
+	17, // 53: whistle.v1.ResponseService.RequestExtension:output_type -> whistle.v1.RequestExtensionResponse
+	19, // 54: whistle.v1.ResponseService.ReportAssist:output_type -> whistle.v1.ReportAssistResponse
+	22, // 55: whistle.v1.ResponseService.WatchInbox:output_type -> whistle.v1.WatchInboxResponse
+	47, // [47:56] is the sub-list for method output_type
+	38, // [38:47] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_response_service_proto_init() }
@@ -1253,18 +2022,23 @@ func file_whistle_v1_response_service_proto_init() {
 	}
 	file_whistle_v1_events_proto_init()
 	file_whistle_v1_ticket_proto_init()
+	file_whistle_v1_response_service_proto_msgTypes[20].OneofWrappers = []any{
+		(*WatchInboxResponse_Change)(nil),
+		(*WatchInboxResponse_HeartbeatCursor)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_response_service_proto_rawDesc), len(file_whistle_v1_response_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   15,
+			NumEnums:      2,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_whistle_v1_response_service_proto_goTypes,
 		DependencyIndexes: file_whistle_v1_response_service_proto_depIdxs,
+		EnumInfos:         file_whistle_v1_response_service_proto_enumTypes,
 		MessageInfos:      file_whistle_v1_response_service_proto_msgTypes,
 	}.Build()
 	File_whistle_v1_response_service_proto = out.File

@@ -26,6 +26,8 @@ const (
 	ResponseService_Return_FullMethodName           = "/whistle.v1.ResponseService/Return"
 	ResponseService_AddProgress_FullMethodName      = "/whistle.v1.ResponseService/AddProgress"
 	ResponseService_RequestExtension_FullMethodName = "/whistle.v1.ResponseService/RequestExtension"
+	ResponseService_ReportAssist_FullMethodName     = "/whistle.v1.ResponseService/ReportAssist"
+	ResponseService_WatchInbox_FullMethodName       = "/whistle.v1.ResponseService/WatchInbox"
 )
 
 // ResponseServiceClient is the client API for ResponseService service.
@@ -51,6 +53,12 @@ type ResponseServiceClient interface {
 	AddProgress(ctx context.Context, in *AddProgressRequest, opts ...grpc.CallOption) (*AddProgressResponse, error)
 	// RequestExtension asks the street for more time (延期), before the resolve deadline passes.
 	RequestExtension(ctx context.Context, in *RequestExtensionRequest, opts ...grpc.CallOption) (*RequestExtensionResponse, error)
+	// ReportAssist lets an assisting department report its part done; the lead resolves once
+	// every assist is in, or says why not.
+	ReportAssist(ctx context.Context, in *ReportAssistRequest, opts ...grpc.CallOption) (*ReportAssistResponse, error)
+	// WatchInbox streams a department's inbox changes as they happen, starting after a cursor:
+	// every change comes once, in order, across reconnects; heartbeats show the stream is alive.
+	WatchInbox(ctx context.Context, in *WatchInboxRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchInboxResponse], error)
 }
 
 type responseServiceClient struct {
@@ -131,6 +139,35 @@ func (c *responseServiceClient) RequestExtension(ctx context.Context, in *Reques
 	return out, nil
 }
 
+func (c *responseServiceClient) ReportAssist(ctx context.Context, in *ReportAssistRequest, opts ...grpc.CallOption) (*ReportAssistResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportAssistResponse)
+	err := c.cc.Invoke(ctx, ResponseService_ReportAssist_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *responseServiceClient) WatchInbox(ctx context.Context, in *WatchInboxRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchInboxResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ResponseService_ServiceDesc.Streams[0], ResponseService_WatchInbox_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchInboxRequest, WatchInboxResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ResponseService_WatchInboxClient = grpc.ServerStreamingClient[WatchInboxResponse]
+
 // ResponseServiceServer is the server API for ResponseService service.
 // All implementations must embed UnimplementedResponseServiceServer
 // for forward compatibility.
@@ -154,6 +191,12 @@ type ResponseServiceServer interface {
 	AddProgress(context.Context, *AddProgressRequest) (*AddProgressResponse, error)
 	// RequestExtension asks the street for more time (延期), before the resolve deadline passes.
 	RequestExtension(context.Context, *RequestExtensionRequest) (*RequestExtensionResponse, error)
+	// ReportAssist lets an assisting department report its part done; the lead resolves once
+	// every assist is in, or says why not.
+	ReportAssist(context.Context, *ReportAssistRequest) (*ReportAssistResponse, error)
+	// WatchInbox streams a department's inbox changes as they happen, starting after a cursor:
+	// every change comes once, in order, across reconnects; heartbeats show the stream is alive.
+	WatchInbox(*WatchInboxRequest, grpc.ServerStreamingServer[WatchInboxResponse]) error
 	mustEmbedUnimplementedResponseServiceServer()
 }
 
@@ -184,6 +227,12 @@ func (UnimplementedResponseServiceServer) AddProgress(context.Context, *AddProgr
 }
 func (UnimplementedResponseServiceServer) RequestExtension(context.Context, *RequestExtensionRequest) (*RequestExtensionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RequestExtension not implemented")
+}
+func (UnimplementedResponseServiceServer) ReportAssist(context.Context, *ReportAssistRequest) (*ReportAssistResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportAssist not implemented")
+}
+func (UnimplementedResponseServiceServer) WatchInbox(*WatchInboxRequest, grpc.ServerStreamingServer[WatchInboxResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchInbox not implemented")
 }
 func (UnimplementedResponseServiceServer) mustEmbedUnimplementedResponseServiceServer() {}
 func (UnimplementedResponseServiceServer) testEmbeddedByValue()                         {}
@@ -332,6 +381,35 @@ func _ResponseService_RequestExtension_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ResponseService_ReportAssist_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportAssistRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponseServiceServer).ReportAssist(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResponseService_ReportAssist_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponseServiceServer).ReportAssist(ctx, req.(*ReportAssistRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResponseService_WatchInbox_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchInboxRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ResponseServiceServer).WatchInbox(m, &grpc.GenericServerStream[WatchInboxRequest, WatchInboxResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ResponseService_WatchInboxServer = grpc.ServerStreamingServer[WatchInboxResponse]
+
 // ResponseService_ServiceDesc is the grpc.ServiceDesc for ResponseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -367,7 +445,17 @@ var ResponseService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RequestExtension",
 			Handler:    _ResponseService_RequestExtension_Handler,
 		},
+		{
+			MethodName: "ReportAssist",
+			Handler:    _ResponseService_ReportAssist_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchInbox",
+			Handler:       _ResponseService_WatchInbox_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "whistle/v1/response_service.proto",
 }

@@ -1,0 +1,155 @@
+package response
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Watch sends every change to dept's inbox after cursor, in order, and then
+// each new change as it commits, until ctx ends or send fails. It calls beat
+// with the cursor it starts from at once, and with the cursor reached
+// whenever nothing changes for heartbeat. Changes come from the department's
+// change log, so a watcher that reconnects with the last cursor it received
+// misses nothing and gets nothing twice.
+func (s *Service) Watch(ctx context.Context, dept string, after int64, heartbeat time.Duration,
+	send func(Change) error, beat func(cursor int64) error) error {
+	wake, stop := s.hub.subscribe(dept)
+	defer stop()
+	hb := time.NewTicker(heartbeat)
+	defer hb.Stop()
+	poll := time.NewTicker(s.watchPoll)
+	defer poll.Stop()
+	if err := beat(after); err != nil {
+		return err
+	}
+	for {
+		changes, err := s.store.Changes(ctx, dept, after, 256)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("watch %s: %w", dept, err)
+		}
+		for _, c := range changes {
+			if err := send(c); err != nil {
+				return err
+			}
+			after = c.Cursor
+		}
+		if len(changes) > 0 {
+			hb.Reset(heartbeat)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-poll.C: // in case a notification was missed
+		case <-hb.C:
+			if err := beat(after); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// LatestCursor returns the cursor of the newest change to dept's inbox (0 when none).
+func (s *Service) LatestCursor(ctx context.Context, dept string) (int64, error) {
+	c, err := s.store.Latest(ctx, dept)
+	if err != nil {
+		return 0, fmt.Errorf("latest change of %s: %w", dept, err)
+	}
+	return c, nil
+}
+
+// hub wakes watchers when their department's inbox changes: one LISTEN
+// connection per service instance, fanned out to every watcher.
+type hub struct {
+	mu   sync.Mutex
+	subs map[string]map[chan struct{}]bool
+}
+
+func newHub() *hub { return &hub{subs: map[string]map[chan struct{}]bool{}} }
+
+// subscribe returns a channel that receives a signal when dept's inbox may
+// have changed, and a function to stop.
+func (h *hub) subscribe(dept string) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs[dept] == nil {
+		h.subs[dept] = map[chan struct{}]bool{}
+	}
+	h.subs[dept][ch] = true
+	return ch, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.subs[dept], ch)
+	}
+}
+
+func (h *hub) notify(dept string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs[dept] {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run listens for change notifications until ctx ends, reconnecting after
+// failures, and purges change log rows past retention once a minute.
+func (s *Service) runHub(ctx context.Context) error {
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = s.purge(ctx, s.clock.Now().Add(-ChangeRetention))
+			}
+		}
+	}()
+	for ctx.Err() == nil {
+		err := s.listen(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.log.WarnContext(ctx, "inbox change listener lost its connection; reconnecting", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
+func (s *Service) listen(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.deps.DB.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN response_inbox"); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		s.hub.notify(n.Payload)
+	}
+}
+
+// ChangeRetention is how long inbox changes are kept for watchers to resume
+// from; a watcher further behind starts again from the oldest kept.
+const ChangeRetention = 7 * 24 * time.Hour
