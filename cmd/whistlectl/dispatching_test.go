@@ -49,6 +49,13 @@ func TestCatalogCommands(t *testing.T) {
 	if _, err := ctl(t, r.Addr, "catalog", "import", file, "--as", "hh"); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("a broken catalog: %v", err)
 	}
+	if out := mustCtl(t, r.Addr, "catalog", "activate", "2026.11-sample", "--as", "hh"); !strings.Contains(out, "catalog 2026.11-sample is active") {
+		t.Fatalf("catalog activate: %q", out)
+	}
+	if out := mustCtl(t, r.Addr, "catalog", "show"); !strings.Contains(out, "catalog 2026.11-sample (active: true)") {
+		t.Fatalf("catalog show after activating the sample again:
+%s", out)
+	}
 	if out := mustCtl(t, r.Addr, "explain", "--category", "water_leak", "--grid", "yq-ht-dls-g01"); !strings.Contains(out, "=> lead yq-water") {
 		t.Fatalf("explain:\n%s", out)
 	}
