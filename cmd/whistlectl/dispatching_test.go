@@ -53,8 +53,7 @@ func TestCatalogCommands(t *testing.T) {
 		t.Fatalf("catalog activate: %q", out)
 	}
 	if out := mustCtl(t, r.Addr, "catalog", "show"); !strings.Contains(out, "catalog 2026.11-sample (active: true)") {
-		t.Fatalf("catalog show after activating the sample again:
-%s", out)
+		t.Fatalf("catalog show after activating the sample again:\n%s", out)
 	}
 	if out := mustCtl(t, r.Addr, "explain", "--category", "water_leak", "--grid", "yq-ht-dls-g01"); !strings.Contains(out, "=> lead yq-water") {
 		t.Fatalf("explain:\n%s", out)
