@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"time"
 
 	"github.com/whistle-civic/whistle/pkg/ticket"
@@ -27,7 +28,7 @@ type Assignment struct {
 	Owner string
 	// WallClock says the windows count in wall-clock time, not working time.
 	WallClock                   bool
-	AcceptWithin, ResolveWithin Window
+	AcceptWithin, ResolveWithin calendar.Window
 	AcceptDue, ResolveDue       time.Time
 	// PausedAt is when the resolve clock stopped; zero while it runs.
 	PausedAt time.Time
@@ -138,11 +139,13 @@ func (a *Assignment) follow(action ticket.Action, version int64, now time.Time) 
 }
 
 // clock returns how the ticket's windows count under cal.
-func (a *Assignment) clock(cal *Calendar) Clock { return Clock{Cal: cal, Wall: a.WallClock} }
+func (a *Assignment) clock(cal *calendar.Calendar) calendar.Clock {
+	return calendar.Clock{Cal: cal, Wall: a.WallClock}
+}
 
 // assign sends the ticket to lead with fresh deadlines from now, from
 // REPORTED, TRIAGE or RETURNED.
-func (a *Assignment) assign(action ticket.Action, lead string, assisting []string, c Clock, accept, resolve Window, now time.Time) error {
+func (a *Assignment) assign(action ticket.Action, lead string, assisting []string, c calendar.Clock, accept, resolve calendar.Window, now time.Time) error {
 	if err := a.move(action, now); err != nil {
 		return err
 	}

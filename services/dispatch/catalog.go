@@ -3,6 +3,7 @@ package dispatch
 import (
 	"fmt"
 	"github.com/whistle-civic/whistle/pkg/apperr"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"slices"
 	"sort"
 	"strings"
@@ -68,8 +69,8 @@ type Matter struct {
 	// Urgency is low, normal, high or critical; critical matters count their
 	// deadlines in wall-clock time.
 	Urgency            string
-	AcceptWithin       Window
-	ResolveWithin      Window
+	AcceptWithin       calendar.Window
+	ResolveWithin      calendar.Window
 	CommunityMaySummon bool
 	// Triage sends every ticket of the matter to a person: its ownership is
 	// decided case by case.
@@ -86,7 +87,7 @@ type CatalogInput struct {
 	Units       []OrgUnit
 	Departments []Department
 	Matters     []Matter
-	Calendar    CalendarSpec
+	Calendar    calendar.Spec
 	// Source is the text the catalog was read from, kept with the version.
 	Source []byte
 }
@@ -96,7 +97,7 @@ type CatalogInput struct {
 type Catalog struct {
 	Version     string
 	CityCode    string
-	Calendar    *Calendar
+	Calendar    *calendar.Calendar
 	Source      []byte
 	units       map[string]OrgUnit
 	departments map[string]Department
@@ -119,9 +120,9 @@ func NewCatalog(in CatalogInput) (*Catalog, error) {
 	}
 	spec := in.Calendar
 	if spec.TimeZone == "" && len(spec.WorkingHours) == 0 {
-		spec = DefaultCalendar
+		spec = calendar.Default
 	}
-	cal, err := NewCalendar(spec)
+	cal, err := calendar.New(spec)
 	if err != nil {
 		bad("%v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"io"
 
 	"gopkg.in/yaml.v3"
@@ -106,7 +107,7 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 			ResolveWithin: resolve, CommunityMaySummon: m.CommunityMaySummon, Triage: m.Triage})
 	}
 	c, err := NewCatalog(CatalogInput{Version: f.Version, CityCode: f.CityCode, Units: units, Departments: depts,
-		Matters: matters, Source: data, Calendar: CalendarSpec{TimeZone: f.Calendar.TimeZone,
+		Matters: matters, Source: data, Calendar: calendar.Spec{TimeZone: f.Calendar.TimeZone,
 			WorkingHours: f.Calendar.WorkingHours, WorkingDays: f.Calendar.WorkingDays,
 			Holidays: f.Calendar.Holidays, MakeUpDays: f.Calendar.MakeUpDays}})
 	if len(problems) > 0 {
@@ -115,9 +116,9 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 	return c, err
 }
 
-func parseWindow(s string) (Window, error) {
+func parseWindow(s string) (calendar.Window, error) {
 	if s == "" {
-		return Window{}, nil // reported as "no deadlines" by NewCatalog
+		return calendar.Window{}, nil // reported as "no deadlines" by NewCatalog
 	}
-	return ParseWindow(s)
+	return calendar.ParseWindow(s)
 }

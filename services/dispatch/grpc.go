@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -56,7 +57,7 @@ func (g *grpcServer) ListTriage(ctx context.Context, req *whistlev1.ListTriageRe
 func (g *grpcServer) Dispatch(ctx context.Context, req *whistlev1.DispatchRequest) (*whistlev1.DispatchResponse, error) {
 	a, err := g.svc.DispatchByHand(ctx, ManualDispatch{
 		TicketID: req.GetTicketId(), Lead: req.GetLeadDepartmentId(), Assisting: req.GetAssistingDepartmentIds(),
-		AcceptWithin: Window{Time: req.GetAcceptWithin().AsDuration()}, ResolveWithin: Window{Time: req.GetResolveWithin().AsDuration()},
+		AcceptWithin: calendar.Window{Time: req.GetAcceptWithin().AsDuration()}, ResolveWithin: calendar.Window{Time: req.GetResolveWithin().AsDuration()},
 		Note: req.GetNote(), By: fromProtoActor(req.GetActor()),
 	})
 	if err != nil {

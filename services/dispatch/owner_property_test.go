@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"testing"
 	"time"
 
@@ -58,7 +59,7 @@ func TestOneOwnerWhileOpen(t *testing.T) {
 				_, err = s.follow(a, Transition{Action: action, Version: a.Version + 1}, now)
 			case "dispatch":
 				_, err = s.dispatchByHand(a, ManualDispatch{Lead: rapid.SampledFrom(depts).Draw(t, "dept"),
-					AcceptWithin: Window{Time: time.Hour}, ResolveWithin: Window{Days: 1}, By: officer}, now)
+					AcceptWithin: calendar.Window{Time: time.Hour}, ResolveWithin: calendar.Window{Days: 1}, By: officer}, now)
 			case "arbitrate":
 				binder = rapid.SampledFrom(depts).Draw(t, "arbiter's choice")
 				_, err = s.arbitrate(a, binder, "decided", officer, now)

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"fmt"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"strings"
 	"time"
 )
@@ -39,8 +40,8 @@ type Route struct {
 	Lead      string
 	Assisting []string
 	// Clock counts the windows; AcceptDue and ResolveDue are their ends.
-	Clock                       Clock
-	AcceptWithin, ResolveWithin Window
+	Clock                       calendar.Clock
+	AcceptWithin, ResolveWithin calendar.Window
 	AcceptDue, ResolveDue       time.Time
 	// Rule is the decision in one line; Steps explain it.
 	Rule  string
@@ -111,18 +112,18 @@ func (c *Catalog) triage(r Route, at, rule string) Route {
 }
 
 // windows returns how a matter's deadlines count for a whistle kind, and a note saying so.
-func (c *Catalog) windows(m Matter, kind int32) (Clock, Window, Window, string) {
+func (c *Catalog) windows(m Matter, kind int32) (calendar.Clock, calendar.Window, calendar.Window, string) {
 	accept, resolve := m.AcceptWithin, m.ResolveWithin
 	switch {
 	case kind == kindEmergency:
-		return Clock{Cal: c.Calendar, Wall: true}, accept.Min(EmergencyAcceptWithin), resolve.Min(EmergencyResolveWithin),
+		return calendar.Clock{Cal: c.Calendar, Wall: true}, accept.Min(EmergencyAcceptWithin), resolve.Min(EmergencyResolveWithin),
 			"emergency whistle, wall-clock time"
 	case m.Urgency == "critical":
-		return Clock{Cal: c.Calendar, Wall: true}, accept, resolve, "critical matter, wall-clock time"
+		return calendar.Clock{Cal: c.Calendar, Wall: true}, accept, resolve, "critical matter, wall-clock time"
 	case kind == kindTough:
-		return Clock{Cal: c.Calendar}, accept, resolve.Scale(ToughResolveFactor), "tough whistle, working time, resolve window doubled"
+		return calendar.Clock{Cal: c.Calendar}, accept, resolve.Scale(ToughResolveFactor), "tough whistle, working time, resolve window doubled"
 	}
-	return Clock{Cal: c.Calendar}, accept, resolve, "working time"
+	return calendar.Clock{Cal: c.Calendar}, accept, resolve, "working time"
 }
 
 // find returns the department of kind serving grid at level (district or

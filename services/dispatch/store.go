@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -145,7 +146,7 @@ func save(ctx context.Context, tx pgx.Tx, a Assignment) error {
 	return nil
 }
 
-func windowText(w Window) string {
+func windowText(w calendar.Window) string {
 	if w.IsZero() {
 		return ""
 	}

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ type ManualDispatch struct {
 	TicketID                    string
 	Lead                        string
 	Assisting                   []string
-	AcceptWithin, ResolveWithin Window
+	AcceptWithin, ResolveWithin calendar.Window
 	Note                        string
 	By                          Actor
 }
@@ -43,7 +44,7 @@ func (s *Service) dispatchByHand(a *Assignment, m ManualDispatch, now time.Time)
 			return nil, err
 		}
 	}
-	c := Clock{Cal: cat.Calendar, Wall: a.Facts.Kind == kindEmergency}
+	c := calendar.Clock{Cal: cat.Calendar, Wall: a.Facts.Kind == kindEmergency}
 	a.Rule = fmt.Sprintf("dispatched by hand by %s (%s) to %s: %s", m.By.ID, m.By.OrgUnitID, m.Lead, m.Note)
 	a.CatalogVersion = cat.Version
 	err := a.assign(ticket.Dispatch, m.Lead, m.Assisting, c, m.AcceptWithin, m.ResolveWithin, now)

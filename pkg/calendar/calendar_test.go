@@ -1,16 +1,16 @@
-package dispatch_test
+package calendar_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/whistle-civic/whistle/services/dispatch"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 )
 
 func TestCalendar(t *testing.T) {
 	t.Parallel()
-	cal, err := dispatch.NewCalendar(dispatch.CalendarSpec{
+	cal, err := calendar.New(calendar.Spec{
 		TimeZone: "Asia/Shanghai", WorkingHours: []string{"09:00-12:00", "13:30-17:30"},
 		WorkingDays: []string{"mon", "tue", "wed", "thu", "fri"},
 		Holidays:    []string{"2026-10-01", "2026-10-02"}, MakeUpDays: []string{"2026-10-10"},
@@ -58,7 +58,7 @@ func TestCalendar(t *testing.T) {
 
 func TestCalendarProblems(t *testing.T) {
 	t.Parallel()
-	_, err := dispatch.NewCalendar(dispatch.CalendarSpec{TimeZone: "Mars/Olympus", WorkingHours: []string{"9-5", "14:00-13:00"},
+	_, err := calendar.New(calendar.Spec{TimeZone: "Mars/Olympus", WorkingHours: []string{"9-5", "14:00-13:00"},
 		WorkingDays: []string{"someday"}, Holidays: []string{"1 Oct"}})
 	if err == nil {
 		t.Fatal("a broken calendar was accepted")

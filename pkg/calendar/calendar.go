@@ -1,4 +1,7 @@
-package dispatch
+// Package calendar counts working time: a city's business calendar (working
+// hours, weekdays, holidays, make-up working days) and windows such as "3d"
+// or "2h" that deadlines are written in.
+package calendar
 
 import (
 	"errors"
@@ -18,13 +21,13 @@ type Calendar struct {
 	workdays [7]bool  // by time.Weekday
 	holidays map[string]bool
 	makeUp   map[string]bool
-	source   CalendarSpec
+	source   Spec
 }
 
 type period struct{ start, end int }
 
-// CalendarSpec is a calendar as written in a catalog file.
-type CalendarSpec struct {
+// Spec is a calendar as written in a catalog file.
+type Spec struct {
 	TimeZone     string
 	WorkingHours []string // "09:00-12:00"
 	WorkingDays  []string // "mon"
@@ -32,9 +35,9 @@ type CalendarSpec struct {
 	MakeUpDays   []string // "2026-10-10"
 }
 
-// DefaultCalendar is the calendar of a catalog that names none: Monday to
+// Default is the calendar of a catalog that names none: Monday to
 // Friday, 09:00–12:00 and 13:30–17:30, China Standard Time, no holidays.
-var DefaultCalendar = CalendarSpec{
+var Default = Spec{
 	TimeZone: "Asia/Shanghai", WorkingHours: []string{"09:00-12:00", "13:30-17:30"},
 	WorkingDays: []string{"mon", "tue", "wed", "thu", "fri"},
 }
@@ -42,8 +45,8 @@ var DefaultCalendar = CalendarSpec{
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
 	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 
-// NewCalendar checks a spec and returns its calendar, or every problem found.
-func NewCalendar(s CalendarSpec) (*Calendar, error) {
+// New checks a spec and returns its calendar, or every problem found.
+func New(s Spec) (*Calendar, error) {
 	var problems []string
 	c := &Calendar{holidays: map[string]bool{}, makeUp: map[string]bool{}, source: s}
 	loc, err := time.LoadLocation(s.TimeZone)
@@ -108,7 +111,7 @@ func dates(in []string, what string, into map[string]bool) []string {
 }
 
 // Spec returns the calendar as written.
-func (c *Calendar) Spec() CalendarSpec { return c.source }
+func (c *Calendar) Spec() Spec { return c.source }
 
 // DayLength is the working time of one full working day (7 h for
 // 09:00–12:00 and 13:30–17:30); a window of "3d" is three of them.
