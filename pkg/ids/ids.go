@@ -3,6 +3,10 @@
 package ids
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
 	"github.com/google/uuid"
 )
 
@@ -19,4 +23,12 @@ func Valid(s string) bool {
 	}
 	_, err := uuid.Parse(s)
 	return err == nil
+}
+
+// CodeHash returns the hex SHA-256 of a one-time code (an evaluation code),
+// read without surrounding space and case-insensitively: the form intake
+// announces and evaluation compares, so the code itself is never stored.
+func CodeHash(code string) string {
+	sum := sha256.Sum256([]byte(strings.ToUpper(strings.TrimSpace(code))))
+	return hex.EncodeToString(sum[:])
 }

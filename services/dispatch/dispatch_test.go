@@ -344,6 +344,21 @@ func TestOverdueTicketsEscalate(t *testing.T) {
 	}
 }
 
+func TestReworkPastTheLimitEscalates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dispatch.Config{})
+	id := ids.New()
+	f.deliver(t, reported(id, "road_damage", "xc-hd-dj-g01"))
+	f.deliver(t, moved(id, 3, &whistlev1.TicketAccepted{DepartmentId: "xc-urban"}))
+	f.deliver(t, moved(id, 4, &whistlev1.TicketResolved{DepartmentId: "xc-urban"}))
+	f.deliver(t, moved(id, 5, &whistlev1.TicketReopened{ReworkCount: 1}))
+	f.deliver(t, moved(id, 6, &whistlev1.TicketResolved{DepartmentId: "xc-urban"}))
+	f.deliver(t, moved(id, 7, &whistlev1.TicketReopened{ReworkCount: 2, Escalate: true}))
+	if got := f.escalations(t, id); got != "rework:1@xc-hd" {
+		t.Fatalf("escalations %q", got)
+	}
+}
+
 func TestPausedClockDoesNotRunAndMovesTheDeadline(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, dispatch.Config{})

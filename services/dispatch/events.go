@@ -44,6 +44,8 @@ func (s *Service) applyFollowed(ctx context.Context, ev *whistlev1.Event) (ticke
 	case *whistlev1.Event_Returned:
 		tr.Department = b.Returned.GetDepartmentId()
 		tr.Note = shortReason(b.Returned.GetReasonCode()) + ": " + b.Returned.GetNote()
+	case *whistlev1.Event_Reopened:
+		tr.Escalate = b.Reopened.GetEscalate()
 	}
 	return s.Follow(ctx, tr)
 }

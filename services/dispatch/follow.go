@@ -16,6 +16,8 @@ type Transition struct {
 	Department string
 	// Note explains a return.
 	Note string
+	// Escalate is set on a rework past the evaluation's rework limit.
+	Escalate bool
 }
 
 // Follow records a transition made elsewhere and does what it calls for:
@@ -56,7 +58,14 @@ func (s *Service) follow(a *Assignment, tr Transition, now time.Time) ([]Announc
 		c := a.clock(s.catalog().Calendar)
 		a.ResolveDue, a.PausedAt = c.Due(now, a.ResolveWithin), time.Time{}
 		a.NextCheck = a.ResolveDue
-		return []Announcement{{Kind: annRescheduled, Note: "rework: a new resolve window of " + a.ResolveWithin.String()}}, nil
+		anns := []Announcement{{Kind: annRescheduled, Note: "rework: a new resolve window of " + a.ResolveWithin.String()}}
+		if tr.Escalate && a.EscalationLevel < MaxEscalationLevel {
+			a.EscalationLevel++
+			anns = append(anns, Announcement{Kind: annEscalated, Level: a.EscalationLevel, Stage: "rework",
+				Notified: s.catalog().supervisor(a.Facts.GridID, a.EscalationLevel), DueAt: now,
+				Note: "unsatisfied again past the rework limit"})
+		}
+		return anns, nil
 	case ticket.Return:
 		return s.afterReturn(a, tr, now)
 	default: // resolved, closed, merged, cancelled: no deadline runs

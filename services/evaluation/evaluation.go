@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/whistle-civic/whistle/pkg/ticket"
@@ -29,6 +30,17 @@ const (
 	Done State = 2
 )
 
+// Source says who gave a verdict; values equal whistle.v1.EvaluationSource.
+type Source int32
+
+// The sources.
+const (
+	SourceCommunity Source = 1
+	SourceResident  Source = 2
+	SourceHotline   Source = 3
+	SourceDefault   Source = 4
+)
+
 // Actor is who evaluates: a person acting for an org unit.
 type Actor struct {
 	ID, OrgUnitID, Name string
@@ -53,8 +65,18 @@ type Evaluation struct {
 	EvaluatedAt  time.Time
 	Synthetic    bool
 	TraceParent  string
-	// ReporterOrgUnitID is who reported the ticket, once evaluation has heard.
+	// Source says who judged; DefaultVerdict marks a verdict applied because
+	// nobody judged before DueAt, the end of the evaluation window.
+	Source         Source
+	DefaultVerdict bool
+	DueAt          time.Time
+	// Who may evaluate, once evaluation has heard: the reporting org unit,
+	// the ticket's area (grid up to city) and the hash of the resident's code.
 	ReporterOrgUnitID string
+	Area              []string
+	CodeHash          string
+	// escalate is set on an unsatisfied verdict past the rework limit (not stored).
+	escalate bool
 }
 
 // rounds is what the use cases need from storage: Update locks a ticket's
@@ -64,15 +86,22 @@ type rounds interface {
 	Update(ctx context.Context, ticketID string, fn func(e *Evaluation) (ticket.Action, error)) error
 	Get(ctx context.Context, ticketID string) (Evaluation, error)
 	ListOpen(ctx context.Context, f OpenFilter) ([]Evaluation, error)
-	SaveReporter(ctx context.Context, ticketID, orgUnitID string) error
+	SaveReporter(ctx context.Context, ticketID, orgUnitID, codeHash string) error
+	SaveArea(ctx context.Context, ticketID string, area []string) error
+	// EachDue applies fn to up to limit open rounds whose window closed by now,
+	// each locked against other replicas, and returns how many.
+	EachDue(ctx context.Context, now time.Time, limit int, fn func(e *Evaluation) (ticket.Action, error)) (int, error)
 	TraceParent(ctx context.Context, ticketID string) string
 }
 
 // judge records a verdict on an open round at now and returns the action it
 // leads to: close or reopen.
-func (e *Evaluation) judge(v Verdict, comment string, reasons []string, by Actor, now time.Time) (ticket.Action, error) {
+func (e *Evaluation) judge(v Verdict, comment string, reasons []string, by Actor, src Source, now time.Time) (ticket.Action, error) {
 	if e.State != Open {
 		return "", ErrAlreadyEvaluated
+	}
+	if src != SourceDefault && !e.DueAt.IsZero() && now.After(e.DueAt) {
+		return "", ErrWindowClosed
 	}
 	action := ticket.Reopen
 	if v.Closes() {
@@ -82,6 +111,29 @@ func (e *Evaluation) judge(v Verdict, comment string, reasons []string, by Actor
 		return "", err
 	}
 	e.State, e.Verdict, e.Comment, e.ReasonCodes, e.Evaluator, e.EvaluatedAt = Done, v, comment, reasons, by, now
+	e.Source, e.DefaultVerdict = src, src == SourceDefault
 	e.Version++
 	return action, nil
+}
+
+// mayJudge checks that an evaluator may give the round's verdict: the
+// reporting community (the reporting org unit, or the grid or community the
+// ticket lies in), the reporting resident with the ticket's one-time code, or
+// a hotline's follow-up call.
+func (e *Evaluation) mayJudge(src Source, by Actor, codeHash string) error {
+	switch src {
+	case SourceCommunity:
+		if by.OrgUnitID == e.ReporterOrgUnitID || (len(e.Area) >= 2 && slices.Contains(e.Area[:2], by.OrgUnitID)) {
+			return nil
+		}
+		return ErrNotEvaluator
+	case SourceResident:
+		if e.CodeHash == "" || codeHash != e.CodeHash {
+			return ErrBadCode
+		}
+		return nil
+	case SourceHotline:
+		return nil
+	}
+	return ErrNotEvaluator
 }

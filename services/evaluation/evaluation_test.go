@@ -27,17 +27,25 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 var now = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 type fixture struct {
+	clock  *clock.Fake
+	svc    *evaluation.Service
 	deps   platform.Deps
 	p      *inbox.Processor
 	client whistlev1.EvaluationServiceClient
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, evaluation.Config{}) }
+
+func newFixtureWith(t *testing.T, cfg evaluation.Config) *fixture {
 	t.Helper()
-	deps := platformtest.Deps(t, evaluation.Name, evaluation.Migrations(), nil, clock.NewFake(now))
-	svc := evaluation.New(deps)
+	clk := clock.NewFake(now)
+	deps := platformtest.Deps(t, evaluation.Name, evaluation.Migrations(), nil, clk)
+	svc, err := evaluation.New(deps, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	conn := grpctest.Serve(t, grpcserver.Options{Log: deps.Log}, svc.Register)
-	return &fixture{deps: deps, p: &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: evaluation.Apply(svc)},
+	return &fixture{clock: clk, svc: svc, deps: deps, p: &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: evaluation.Apply(svc)},
 		client: whistlev1.NewEvaluationServiceClient(conn)}
 }
 
@@ -48,8 +56,22 @@ func (f *fixture) deliver(t *testing.T, ev *whistlev1.Event) {
 	}
 }
 
+// reported announces a ticket reported from a grid of community xc-hd-dj, and
+// dispatched there, so that the community may evaluate it.
+func (f *fixture) reported(t *testing.T, id, grid, codeHash string) {
+	t.Helper()
+	community := grid[:strings.LastIndex(grid, "-")]
+	f.deliver(t, events.MustNew(events.Meta{TicketID: id, Version: 1, OccurredAt: now}, &whistlev1.TicketReported{
+		Ticket: &whistlev1.Ticket{Id: id, Reporter: &whistlev1.Reporter{OrgUnitId: grid}}, EvaluationCodeSha256: codeHash}))
+	f.deliver(t, events.MustNew(events.Meta{TicketID: id, Version: 2, OccurredAt: now}, &whistlev1.TicketDispatched{
+		AreaIds: []string{grid, community, "xc-hd", "xc", "hh"}}))
+}
+
 func (f *fixture) resolved(t *testing.T, id string, version int64) {
 	t.Helper()
+	if version == 4 {
+		f.reported(t, id, "xc-hd-dj-g01", "")
+	}
 	f.deliver(t, events.MustNew(events.Meta{TicketID: id, TicketNumber: "HH-1", Version: version, OccurredAt: now,
 		Producer: "response"}, &whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
 }
@@ -105,11 +127,11 @@ func TestOpenEvaluationsByReporter(t *testing.T) {
 		if id == theirs {
 			org = "xc-hd-wy"
 		}
-		f.deliver(t, events.MustNew(events.Meta{TicketID: id, Version: 1, OccurredAt: now}, &whistlev1.TicketReported{
-			Ticket: &whistlev1.Ticket{Id: id, Reporter: &whistlev1.Reporter{OrgUnitId: org}}}))
-		f.resolved(t, id, 4)
+		f.reported(t, id, org+"-g01", "")
+		f.deliver(t, events.MustNew(events.Meta{TicketID: id, TicketNumber: "HH-1", Version: 4, OccurredAt: now,
+			Producer: "response"}, &whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
 	}
-	resp, err := f.client.ListOpenEvaluations(context.Background(), &whistlev1.ListOpenEvaluationsRequest{ReporterOrgUnitId: "xc-hd-dj"})
+	resp, err := f.client.ListOpenEvaluations(context.Background(), &whistlev1.ListOpenEvaluationsRequest{ReporterOrgUnitId: "xc-hd-dj-g01"})
 	if err != nil || len(resp.GetEvaluations()) != 1 || resp.GetEvaluations()[0].GetTicketId() != mine {
 		t.Fatalf("open for xc-hd-dj: %v, %v", resp, err)
 	}

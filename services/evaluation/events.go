@@ -19,8 +19,13 @@ func (s *Service) applyResolved(ctx context.Context, ev *whistlev1.Event) (ticke
 }
 
 func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-	err := s.Reporter(ctx, ev.GetTicketId(), ev.GetReported().GetTicket().GetReporter().GetOrgUnitId())
+	r := ev.GetReported()
+	err := s.Reporter(ctx, ev.GetTicketId(), r.GetTicket().GetReporter().GetOrgUnitId(), r.GetEvaluationCodeSha256())
 	return ticket.Apply, err
+}
+
+func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	return ticket.Apply, s.Area(ctx, ev.GetTicketId(), ev.GetDispatched().GetAreaIds())
 }
 
 // toEvents announces a verdict: evaluated (at the resolved version), then
@@ -33,13 +38,15 @@ func toEvents(e Evaluation, action ticket.Action) []*whistlev1.Event {
 	}
 	judged := events.MustNew(meta, &whistlev1.TicketEvaluated{
 		Verdict: whistlev1.Verdict(e.Verdict), Comment: e.Comment, Round: e.Round, ReasonCodes: e.ReasonCodes,
-		DepartmentId: e.DepartmentID,
+		DepartmentId: e.DepartmentID, DefaultVerdict: e.DefaultVerdict, Source: whistlev1.EvaluationSource(e.Source),
 	})
 	meta.Version = e.Version
 	if action == ticket.Close {
-		return []*whistlev1.Event{judged, events.MustNew(meta, &whistlev1.TicketClosed{FinalVerdict: whistlev1.Verdict(e.Verdict)})}
+		return []*whistlev1.Event{judged, events.MustNew(meta, &whistlev1.TicketClosed{FinalVerdict: whistlev1.Verdict(e.Verdict),
+			DefaultVerdict: e.DefaultVerdict})}
 	}
 	return []*whistlev1.Event{judged, events.MustNew(meta, &whistlev1.TicketReopened{
 		DepartmentId: e.DepartmentID, ReasonCodes: e.ReasonCodes, Comment: e.Comment, ReworkCount: e.Round,
+		Escalate: e.escalate,
 	})}
 }

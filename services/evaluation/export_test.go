@@ -11,9 +11,13 @@ import (
 // Apply exposes the consumers' effects to the tests, by event type.
 func Apply(s *Service) func(context.Context, *whistlev1.Event) (ticket.Decision, error) {
 	return func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-		if events.TypeOf(ev) == events.Reported {
+		switch events.TypeOf(ev) {
+		case events.Reported:
 			return s.applyReported(ctx, ev)
+		case events.Dispatched:
+			return s.applyDispatched(ctx, ev)
+		default:
+			return s.applyResolved(ctx, ev)
 		}
-		return s.applyResolved(ctx, ev)
 	}
 }

@@ -54,6 +54,7 @@ func (g *grpcServer) Evaluate(ctx context.Context, req *whistlev1.EvaluateReques
 				TicketID: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
 				ReasonCodes: req.GetReasonCodes(),
 				Evaluator:   Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
+				Source:      Source(req.GetSource()), Code: req.GetEvaluationCode(),
 			})
 			return &whistlev1.EvaluateResponse{Evaluation: toProtoEvaluation(e)}, err
 		})
@@ -64,7 +65,8 @@ func toProtoEvaluation(e Evaluation) *whistlev1.Evaluation {
 		TicketId: e.TicketID, TicketNumber: e.Number, Round: e.Round, State: whistlev1.EvaluationState(e.State),
 		DepartmentId: e.DepartmentID, Result: e.Result, OpenedAt: timestamppb.New(e.OpenedAt),
 		Verdict: whistlev1.Verdict(e.Verdict), Comment: e.Comment, EvaluatedAt: timeconv.ToProto(e.EvaluatedAt),
-		ReporterOrgUnitId: e.ReporterOrgUnitID, Synthetic: e.Synthetic,
+		ReporterOrgUnitId: e.ReporterOrgUnitID, Synthetic: e.Synthetic, Source: whistlev1.EvaluationSource(e.Source),
+		DefaultVerdict: e.DefaultVerdict, DueAt: timeconv.ToProto(e.DueAt), ReasonCodes: e.ReasonCodes,
 	}
 	if e.Evaluator.ID != "" {
 		out.Evaluator = &whistlev1.Actor{Id: e.Evaluator.ID, OrgUnitId: e.Evaluator.OrgUnitID, DisplayName: e.Evaluator.Name}

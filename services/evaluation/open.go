@@ -2,7 +2,9 @@ package evaluation
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"time"
 
 	"github.com/whistle-civic/whistle/pkg/ticket"
@@ -29,7 +31,7 @@ func (s *Service) Open(ctx context.Context, r Resolution) (ticket.Decision, erro
 		}
 		*e = Evaluation{TicketID: r.TicketID, Number: r.Number, Round: e.Round + 1, State: Open, Version: r.Version,
 			DepartmentID: r.DepartmentID, Result: r.Result, OpenedAt: r.ResolvedAt, Synthetic: r.Synthetic,
-			TraceParent: r.TraceParent}
+			TraceParent: r.TraceParent, DueAt: s.window.Due(r.ResolvedAt, calendar.Window{Days: s.cfg.WindowDays})}
 		return "", nil
 	})
 	if err != nil {
@@ -38,11 +40,20 @@ func (s *Service) Open(ctx context.Context, r Resolution) (ticket.Decision, erro
 	return decision, nil
 }
 
-// Reporter records who reported a ticket, so its community can find the
-// evaluations waiting for it.
-func (s *Service) Reporter(ctx context.Context, ticketID, orgUnitID string) error {
-	if err := s.store.SaveReporter(ctx, ticketID, orgUnitID); err != nil {
+// Reporter records who reported a ticket and the hash of the resident's
+// evaluation code, so that the community and the resident may evaluate it.
+func (s *Service) Reporter(ctx context.Context, ticketID, orgUnitID, codeHash string) error {
+	if err := s.store.SaveReporter(ctx, ticketID, orgUnitID, codeHash); err != nil {
 		return fmt.Errorf("record reporter of %s: %w", ticketID, err)
+	}
+	return nil
+}
+
+// Area records where a dispatched ticket lies (grid up to city), which
+// decides the community that may evaluate it.
+func (s *Service) Area(ctx context.Context, ticketID string, area []string) error {
+	if err := s.store.SaveArea(ctx, ticketID, area); err != nil {
+		return fmt.Errorf("record area of %s: %w", ticketID, err)
 	}
 	return nil
 }

@@ -12,12 +12,16 @@ package evaluation
 import (
 	"context"
 	"embed"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -37,19 +41,61 @@ func Migrations() fs.FS {
 	return sub
 }
 
+// Config is the evaluation service's own configuration.
+type Config struct {
+	// WindowDays is how many working days a round stays open for a verdict.
+	// Default 5.
+	WindowDays int
+	// DefaultVerdict closes a round nobody judged in time: satisfied or
+	// basically satisfied. Default satisfied; it is recorded as a default.
+	DefaultVerdict Verdict
+	// MaxReworks is how many reworks an unsatisfied verdict may ask for before
+	// it also raises the ticket's supervision. Default 2.
+	MaxReworks int32
+	// Calendar counts the window's working days. Default calendar.Default.
+	Calendar calendar.Spec
+	// SchedulerEvery is how often expired windows are closed. Default 1 s.
+	SchedulerEvery time.Duration
+}
+
 // Service is the evaluation service.
 type Service struct {
 	deps   platform.Deps
 	store  rounds
+	cfg    Config
+	window calendar.Clock
 	clock  clock.Clock
 	log    *slog.Logger
 	tracer trace.Tracer
 }
 
-// New builds the service on its dependencies.
-func New(d platform.Deps) *Service {
-	return &Service{deps: d, store: &store{db: d.DB}, clock: d.Clock, log: d.Log,
-		tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}
+// New builds the service on its dependencies. It fails on a calendar that
+// does not check out or a default verdict that would not close.
+func New(d platform.Deps, cfg Config) (*Service, error) {
+	if cfg.WindowDays == 0 {
+		cfg.WindowDays = 5
+	}
+	if cfg.DefaultVerdict == 0 {
+		cfg.DefaultVerdict = Satisfied
+	}
+	if !cfg.DefaultVerdict.Closes() {
+		return nil, fmt.Errorf("evaluation: the default verdict must close a ticket (satisfied or basically satisfied)")
+	}
+	if cfg.MaxReworks == 0 {
+		cfg.MaxReworks = 2
+	}
+	if cfg.SchedulerEvery == 0 {
+		cfg.SchedulerEvery = time.Second
+	}
+	if cfg.Calendar.TimeZone == "" {
+		cfg.Calendar = calendar.Default
+	}
+	cal, err := calendar.New(cfg.Calendar)
+	if err != nil {
+		return nil, fmt.Errorf("evaluation calendar: %w", err)
+	}
+	return &Service{deps: d, store: &store{db: d.DB}, cfg: cfg, window: calendar.Clock{Cal: cal}, clock: d.Clock,
+		log: d.Log, tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}, nil
 }
 
 // Register adds the EvaluationService API to a gRPC server.
@@ -57,12 +103,19 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterEvaluationServiceServer(r, &grpcServer{svc: s})
 }
 
-// Run relays the outbox and consumes resolved and reported tickets, until ctx ends.
+// Run relays the outbox, consumes resolved tickets and who reported them and
+// where they lie, and closes rounds whose window passed, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	return platform.Run(ctx, s.deps,
-		platform.Consumer{Name: Name, EventTypes: []string{events.Resolved}, Apply: s.applyResolved},
-		platform.Consumer{Name: Name + "-reporters", EventTypes: []string{events.Reported}, Apply: s.applyReported},
-	)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return platform.Run(ctx, s.deps,
+			platform.Consumer{Name: Name, EventTypes: []string{events.Resolved}, Apply: s.applyResolved},
+			platform.Consumer{Name: Name + "-reporters", EventTypes: []string{events.Reported}, Apply: s.applyReported},
+			platform.Consumer{Name: Name + "-areas", EventTypes: []string{events.Dispatched}, Apply: s.applyDispatched},
+		)
+	})
+	g.Go(func() error { return s.runWindows(ctx, s.cfg.SchedulerEvery) })
+	return g.Wait()
 }
 
 // ticketSpan starts a span in the ticket's own trace, linked to the caller's.

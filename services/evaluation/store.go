@@ -21,9 +21,10 @@ type store struct {
 
 const roundColumns = `e.ticket_id, e.ticket_number, e.round, e.state, e.version, e.department_id, e.result,
 	e.opened_at, e.verdict, e.comment, e.reason_codes, e.evaluator_id, e.evaluator_org_unit_id, e.evaluator_name,
-	e.evaluated_at, e.synthetic, e.trace_parent, coalesce(r.org_unit_id, '')`
+	e.evaluated_at, e.synthetic, e.trace_parent, e.source, e.default_verdict, e.due_at,
+	coalesce(r.org_unit_id, ''), coalesce(r.area_ids, '{}'), coalesce(r.code_sha256, '')`
 
-const fromRounds = ` FROM evaluations e LEFT JOIN reporters r ON r.ticket_id = e.ticket_id`
+const fromRounds = ` FROM evaluations e LEFT JOIN tickets r ON r.ticket_id = e.ticket_id`
 
 // Update locks a ticket's latest round (a zero Evaluation if there is none),
 // lets fn change it, and saves it with the events announcing the action fn
@@ -38,19 +39,24 @@ func (s *store) Update(ctx context.Context, ticketID string, fn func(e *Evaluati
 		if err != nil {
 			return err
 		}
-		before := e.Version
-		action, err := fn(&e)
-		if err != nil || e.Version == before {
-			return err
-		}
-		if err := save(ctx, tx, e); err != nil {
-			return err
-		}
-		if action == "" {
-			return nil
-		}
-		return outbox.Append(ctx, tx, toEvents(e, action)...)
+		return apply(ctx, tx, &e, fn)
 	})
+}
+
+// apply runs fn on a locked round and saves what changed with its events.
+func apply(ctx context.Context, tx pgx.Tx, e *Evaluation, fn func(e *Evaluation) (ticket.Action, error)) error {
+	before := e.Version
+	action, err := fn(e)
+	if err != nil || e.Version == before {
+		return err
+	}
+	if err := save(ctx, tx, *e); err != nil {
+		return err
+	}
+	if action == "" {
+		return nil
+	}
+	return outbox.Append(ctx, tx, toEvents(*e, action)...)
 }
 
 // Get returns a ticket's latest round.
@@ -100,11 +106,46 @@ func (s *store) ListOpen(ctx context.Context, f OpenFilter) ([]Evaluation, error
 	return pgx.CollectRows(rows, fromRow)
 }
 
-// SaveReporter records who reported a ticket.
-func (s *store) SaveReporter(ctx context.Context, ticketID, orgUnitID string) error {
-	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO reporters (ticket_id, org_unit_id) VALUES ($1, $2)
-		ON CONFLICT (ticket_id) DO NOTHING`, ticketID, orgUnitID)
+// SaveReporter records who reported a ticket and its code's hash.
+func (s *store) SaveReporter(ctx context.Context, ticketID, orgUnitID, codeHash string) error {
+	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO tickets (ticket_id, org_unit_id, code_sha256) VALUES ($1, $2, $3)
+		ON CONFLICT (ticket_id) DO UPDATE SET org_unit_id = $2, code_sha256 = $3`, ticketID, orgUnitID, codeHash)
 	return err
+}
+
+// SaveArea records where a ticket lies.
+func (s *store) SaveArea(ctx context.Context, ticketID string, area []string) error {
+	if area == nil {
+		area = []string{}
+	}
+	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO tickets (ticket_id, area_ids) VALUES ($1, $2)
+		ON CONFLICT (ticket_id) DO UPDATE SET area_ids = $2`, ticketID, area)
+	return err
+}
+
+// EachDue applies fn to up to limit open rounds whose window closed by now,
+// skipping rounds another replica holds, in one transaction.
+func (s *store) EachDue(ctx context.Context, now time.Time, limit int, fn func(e *Evaluation) (ticket.Action, error)) (int, error) {
+	n := 0
+	err := s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+roundColumns+fromRounds+` WHERE e.state = $1 AND e.due_at <= $2
+			ORDER BY e.due_at LIMIT $3 FOR UPDATE OF e SKIP LOCKED`, Open, now, limit)
+		if err != nil {
+			return err
+		}
+		due, err := pgx.CollectRows(rows, fromRow)
+		if err != nil {
+			return err
+		}
+		for i := range due {
+			if err := apply(ctx, tx, &due[i], fn); err != nil {
+				return fmt.Errorf("ticket %s: %w", due[i].TicketID, err)
+			}
+		}
+		n = len(due)
+		return nil
+	})
+	return n, err
 }
 
 func save(ctx context.Context, tx pgx.Tx, e Evaluation) error {
@@ -113,13 +154,14 @@ func save(ctx context.Context, tx pgx.Tx, e Evaluation) error {
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO evaluations (ticket_id, ticket_number, round, state, version,
 			department_id, result, opened_at, verdict, comment, reason_codes, evaluator_id, evaluator_org_unit_id,
-			evaluator_name, evaluated_at, synthetic, trace_parent)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+			evaluator_name, evaluated_at, synthetic, trace_parent, source, default_verdict, due_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
 		ON CONFLICT (ticket_id, round) DO UPDATE SET state = $4, version = $5, verdict = $9, comment = $10,
-			reason_codes = $11, evaluator_id = $12, evaluator_org_unit_id = $13, evaluator_name = $14, evaluated_at = $15`,
+			reason_codes = $11, evaluator_id = $12, evaluator_org_unit_id = $13, evaluator_name = $14, evaluated_at = $15,
+			source = $18, default_verdict = $19`,
 		e.TicketID, e.Number, e.Round, e.State, e.Version, e.DepartmentID, e.Result, e.OpenedAt, e.Verdict,
 		e.Comment, e.ReasonCodes, e.Evaluator.ID, e.Evaluator.OrgUnitID, e.Evaluator.Name,
-		postgres.NullTime(e.EvaluatedAt), e.Synthetic, e.TraceParent)
+		postgres.NullTime(e.EvaluatedAt), e.Synthetic, e.TraceParent, e.Source, e.DefaultVerdict, postgres.NullTime(e.DueAt))
 	if err != nil {
 		return fmt.Errorf("save evaluation of %s: %w", e.TicketID, err)
 	}
@@ -128,10 +170,11 @@ func save(ctx context.Context, tx pgx.Tx, e Evaluation) error {
 
 func fromRow(row pgx.CollectableRow) (Evaluation, error) {
 	var e Evaluation
-	var evaluatedAt *time.Time
+	var evaluatedAt, due *time.Time
 	err := row.Scan(&e.TicketID, &e.Number, &e.Round, &e.State, &e.Version, &e.DepartmentID, &e.Result,
 		&e.OpenedAt, &e.Verdict, &e.Comment, &e.ReasonCodes, &e.Evaluator.ID, &e.Evaluator.OrgUnitID,
-		&e.Evaluator.Name, &evaluatedAt, &e.Synthetic, &e.TraceParent, &e.ReporterOrgUnitID)
-	e.OpenedAt, e.EvaluatedAt = e.OpenedAt.UTC(), postgres.TimeOf(evaluatedAt)
+		&e.Evaluator.Name, &evaluatedAt, &e.Synthetic, &e.TraceParent, &e.Source, &e.DefaultVerdict, &due,
+		&e.ReporterOrgUnitID, &e.Area, &e.CodeHash)
+	e.OpenedAt, e.EvaluatedAt, e.DueAt = e.OpenedAt.UTC(), postgres.TimeOf(evaluatedAt), postgres.TimeOf(due)
 	return e, err
 }

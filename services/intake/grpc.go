@@ -18,11 +18,11 @@ type grpcServer struct {
 }
 
 func (g *grpcServer) Report(ctx context.Context, req *whistlev1.ReportRequest) (*whistlev1.ReportResponse, error) {
-	t, created, err := g.svc.Report(ctx, fromProtoReport(req))
+	t, code, err := g.svc.Report(ctx, fromProtoReport(req))
 	if err != nil {
 		return nil, err
 	}
-	return &whistlev1.ReportResponse{Ticket: toProtoTicket(t), Created: created}, nil
+	return &whistlev1.ReportResponse{Ticket: toProtoTicket(t), Created: code != "", EvaluationCode: code}, nil
 }
 
 func (g *grpcServer) GetTicket(ctx context.Context, req *whistlev1.GetTicketRequest) (*whistlev1.GetTicketResponse, error) {

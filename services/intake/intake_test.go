@@ -97,6 +97,9 @@ func TestReportCreatesTicketAndReportedEvent(t *testing.T) {
 		!proto.Equal(ev.GetReported().GetTicket(), tk) {
 		t.Fatalf("reported event %v does not match ticket %v", ev, tk)
 	}
+	if code := resp.GetEvaluationCode(); len(code) != 8 || ev.GetReported().GetEvaluationCodeSha256() != ids.CodeHash(code) {
+		t.Fatalf("evaluation code %q, event carries hash %q", code, ev.GetReported().GetEvaluationCodeSha256())
+	}
 	got, err := f.client.GetTicket(context.Background(), &whistlev1.GetTicketRequest{Ticket: tk.GetNumber()})
 	if err != nil || !proto.Equal(got.GetTicket(), tk) {
 		t.Fatalf("GetTicket by number = %v, %v", got, err)
@@ -114,7 +117,7 @@ func TestSameKeyReturnsSameTicket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.GetCreated() || !proto.Equal(again.GetTicket(), first.GetTicket()) {
+	if again.GetCreated() || again.GetEvaluationCode() != "" || !proto.Equal(again.GetTicket(), first.GetTicket()) {
 		t.Fatalf("retry returned created=%v %v, want the first ticket", again.GetCreated(), again.GetTicket())
 	}
 	// The same key from another org unit is another whistle.

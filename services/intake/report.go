@@ -36,27 +36,30 @@ type reportStore interface {
 	Create(ctx context.Context, t Ticket) error
 }
 
-// Report accepts a whistle and returns its ticket, and whether it was created
-// now (false: the same key and report were seen before; the earlier ticket is
-// returned and nothing changes).
-func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, bool, error) {
+// Report accepts a whistle and returns its ticket and, for a ticket created
+// now, the one-time code the reporting resident judges the result with. When
+// the same key and report were seen before, the earlier ticket is returned
+// with no code (only the code's hash is kept) and nothing changes.
+func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, string, error) {
 	in.Description = strings.TrimSpace(in.Description)
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Description == "" {
-		return Ticket{}, false, fmt.Errorf("report: %w", ErrBlank)
+		return Ticket{}, "", fmt.Errorf("report: %w", ErrBlank)
 	}
 	fp := fingerprint(in)
 	if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
-		return t, false, err
+		return t, "", err
 	}
 	ctx, span := s.tracer.Start(ctx, "intake.report")
 	defer span.End()
 	number, err := s.numbers.Next(ctx, s.clock.Now())
 	if err != nil {
-		return Ticket{}, false, fmt.Errorf("report: %w", err)
+		return Ticket{}, "", fmt.Errorf("report: %w", err)
 	}
+	code, hash := newEvaluationCode()
 	t := Ticket{
-		ID: ids.New(), Number: number, Kind: in.Kind, Source: in.Source, Category: in.Category,
+		EvaluationCodeHash: hash,
+		ID:                 ids.New(), Number: number, Kind: in.Kind, Source: in.Source, Category: in.Category,
 		Title: in.Title, Description: in.Description, Location: in.Location, Reporter: in.Reporter,
 		Synthetic: in.Synthetic, ReportedAt: s.clock.Now(), IdempotencyKey: in.IdempotencyKey,
 		Fingerprint: fp, TraceParent: telemetry.TraceParent(ctx), RelatedTicketIDs: in.RelatedTicketIDs,
@@ -64,14 +67,14 @@ func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, bool, err
 	if err := s.store.Create(ctx, t); err != nil {
 		if err == errDuplicateKey { // a concurrent retry won the race
 			if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
-				return t, false, err
+				return t, "", err
 			}
 		}
-		return Ticket{}, false, fmt.Errorf("report: %w", err)
+		return Ticket{}, "", fmt.Errorf("report: %w", err)
 	}
 	s.log.InfoContext(ctx, "whistle reported", "ticket", t.ID, "number", t.Number, "category", t.Category,
 		"reporter", t.Reporter.OrgUnitID, "synthetic", t.Synthetic)
-	return t, true, nil
+	return t, code, nil
 }
 
 // existing returns the ticket already reported with in's key, if any; a key

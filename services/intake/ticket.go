@@ -58,4 +58,6 @@ type Ticket struct {
 	TraceParent string
 	// RelatedTicketIDs are the tickets a proactive ticket was raised from.
 	RelatedTicketIDs []string
+	// EvaluationCodeHash is the hash of the resident's one-time evaluation code.
+	EvaluationCodeHash string
 }

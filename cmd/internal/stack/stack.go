@@ -49,9 +49,11 @@ type Config struct {
 	Log *slog.Logger
 	// Clock for every service. Default: the real clock.
 	Clock clock.Clock
-	// Intake and Dispatch configure those services.
-	Intake   intake.Config
-	Dispatch dispatch.Config
+	// Intake, Dispatch and Evaluation configure those services. Evaluation
+	// counts its window in the dispatch catalog's calendar unless it names one.
+	Intake     intake.Config
+	Dispatch   dispatch.Config
+	Evaluation evaluation.Config
 	// PoolSize caps each service's database pool. Default 8.
 	PoolSize int32
 }
@@ -83,7 +85,9 @@ var specs = map[string]spec{
 	response.Name: {"whistle.v1.ResponseService", response.Migrations,
 		func(_ context.Context, d platform.Deps, _ Config) (service, error) { return response.New(d), nil }},
 	evaluation.Name: {"whistle.v1.EvaluationService", evaluation.Migrations,
-		func(_ context.Context, d platform.Deps, _ Config) (service, error) { return evaluation.New(d), nil }},
+		func(_ context.Context, d platform.Deps, c Config) (service, error) {
+			return evaluation.New(d, c.Evaluation)
+		}},
 	monitoring.Name: {"whistle.v1.MonitoringService", monitoring.Migrations,
 		func(_ context.Context, d platform.Deps, _ Config) (service, error) { return monitoring.New(d), nil }},
 }
@@ -148,6 +152,15 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 }
 
 func (c *Config) defaults() {
+	if c.Evaluation.Calendar.TimeZone == "" {
+		cat := c.Dispatch.Catalog
+		if cat == nil {
+			cat, _ = dispatch.ParseCatalog(dispatch.SampleCatalog) // checked by the dispatch tests
+		}
+		if cat != nil {
+			c.Evaluation.Calendar = cat.Calendar.Spec()
+		}
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}

@@ -104,7 +104,15 @@ type Evaluation struct {
 	// reporter_org_unit_id is the org unit that reported the ticket.
 	ReporterOrgUnitId string `protobuf:"bytes,12,opt,name=reporter_org_unit_id,json=reporterOrgUnitId,proto3" json:"reporter_org_unit_id,omitempty"`
 	// synthetic marks test traffic.
-	Synthetic     bool `protobuf:"varint,13,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
+	Synthetic bool `protobuf:"varint,13,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
+	// source says who gave the verdict.
+	Source EvaluationSource `protobuf:"varint,14,opt,name=source,proto3,enum=whistle.v1.EvaluationSource" json:"source,omitempty"`
+	// default_verdict is true when the window ran out and the configured verdict was applied.
+	DefaultVerdict bool `protobuf:"varint,15,opt,name=default_verdict,json=defaultVerdict,proto3" json:"default_verdict,omitempty"`
+	// due_at is when the evaluation window closes (working time).
+	DueAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// reason_codes qualify an unsatisfied verdict.
+	ReasonCodes   []string `protobuf:"bytes,17,rep,name=reason_codes,json=reasonCodes,proto3" json:"reason_codes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,6 +236,34 @@ func (x *Evaluation) GetSynthetic() bool {
 		return x.Synthetic
 	}
 	return false
+}
+
+func (x *Evaluation) GetSource() EvaluationSource {
+	if x != nil {
+		return x.Source
+	}
+	return EvaluationSource_EVALUATION_SOURCE_UNSPECIFIED
+}
+
+func (x *Evaluation) GetDefaultVerdict() bool {
+	if x != nil {
+		return x.DefaultVerdict
+	}
+	return false
+}
+
+func (x *Evaluation) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *Evaluation) GetReasonCodes() []string {
+	if x != nil {
+		return x.ReasonCodes
+	}
+	return nil
 }
 
 // GetEvaluationRequest names a ticket.
@@ -455,9 +491,13 @@ type EvaluateRequest struct {
 	// evaluator is who judges: the reporting community or the reporter.
 	Evaluator *Actor `protobuf:"bytes,5,opt,name=evaluator,proto3" json:"evaluator,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
-	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// source says who judges; unspecified means the reporting community.
+	Source EvaluationSource `protobuf:"varint,7,opt,name=source,proto3,enum=whistle.v1.EvaluationSource" json:"source,omitempty"`
+	// evaluation_code is the resident's one-time code (source RESIDENT).
+	EvaluationCode string `protobuf:"bytes,8,opt,name=evaluation_code,json=evaluationCode,proto3" json:"evaluation_code,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EvaluateRequest) Reset() {
@@ -532,6 +572,20 @@ func (x *EvaluateRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *EvaluateRequest) GetSource() EvaluationSource {
+	if x != nil {
+		return x.Source
+	}
+	return EvaluationSource_EVALUATION_SOURCE_UNSPECIFIED
+}
+
+func (x *EvaluateRequest) GetEvaluationCode() string {
+	if x != nil {
+		return x.EvaluationCode
+	}
+	return ""
+}
+
 // EvaluateResponse returns the round.
 type EvaluateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -583,7 +637,7 @@ var File_whistle_v1_evaluation_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"\n" +
 	"#whistle/v1/evaluation_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\x95\x04\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xca\x05\n" +
 	"\n" +
 	"Evaluation\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
@@ -599,7 +653,11 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	" \x01(\v2\x11.whistle.v1.ActorR\tevaluator\x12=\n" +
 	"\fevaluated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vevaluatedAt\x12/\n" +
 	"\x14reporter_org_unit_id\x18\f \x01(\tR\x11reporterOrgUnitId\x12\x1c\n" +
-	"\tsynthetic\x18\r \x01(\bR\tsynthetic\"=\n" +
+	"\tsynthetic\x18\r \x01(\bR\tsynthetic\x124\n" +
+	"\x06source\x18\x0e \x01(\x0e2\x1c.whistle.v1.EvaluationSourceR\x06source\x12'\n" +
+	"\x0fdefault_verdict\x18\x0f \x01(\bR\x0edefaultVerdict\x121\n" +
+	"\x06due_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12!\n" +
+	"\freason_codes\x18\x11 \x03(\tR\vreasonCodes\"=\n" +
 	"\x14GetEvaluationRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"O\n" +
 	"\x15GetEvaluationResponse\x126\n" +
@@ -614,7 +672,7 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x7f\n" +
 	"\x1bListOpenEvaluationsResponse\x128\n" +
 	"\vevaluations\x18\x01 \x03(\v2\x16.whistle.v1.EvaluationR\vevaluations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcc\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc0\x03\n" +
 	"\x0fEvaluateRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x129\n" +
 	"\averdict\x18\x02 \x01(\x0e2\x13.whistle.v1.VerdictB\n" +
@@ -624,7 +682,10 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"\"\x14r\x12\x10\x01\x18@2\f^[a-z0-9_]+$R\vreasonCodes\x127\n" +
 	"\tevaluator\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\tevaluator\x127\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"J\n" +
+	"request_id\x18\x06 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\x12@\n" +
+	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x04R\x06source\x120\n" +
+	"\x0fevaluation_code\x18\b \x01(\tB\a\xbaH\x04r\x02\x18 R\x0eevaluationCode\"J\n" +
 	"\x10EvaluateResponse\x126\n" +
 	"\n" +
 	"evaluation\x18\x01 \x01(\v2\x16.whistle.v1.EvaluationR\n" +
@@ -664,6 +725,7 @@ var file_whistle_v1_evaluation_service_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),       // 8: google.protobuf.Timestamp
 	(Verdict)(0),                        // 9: whistle.v1.Verdict
 	(*Actor)(nil),                       // 10: whistle.v1.Actor
+	(EvaluationSource)(0),               // 11: whistle.v1.EvaluationSource
 }
 var file_whistle_v1_evaluation_service_proto_depIdxs = []int32{
 	0,  // 0: whistle.v1.Evaluation.state:type_name -> whistle.v1.EvaluationState
@@ -671,22 +733,25 @@ var file_whistle_v1_evaluation_service_proto_depIdxs = []int32{
 	9,  // 2: whistle.v1.Evaluation.verdict:type_name -> whistle.v1.Verdict
 	10, // 3: whistle.v1.Evaluation.evaluator:type_name -> whistle.v1.Actor
 	8,  // 4: whistle.v1.Evaluation.evaluated_at:type_name -> google.protobuf.Timestamp
-	1,  // 5: whistle.v1.GetEvaluationResponse.evaluation:type_name -> whistle.v1.Evaluation
-	1,  // 6: whistle.v1.ListOpenEvaluationsResponse.evaluations:type_name -> whistle.v1.Evaluation
-	9,  // 7: whistle.v1.EvaluateRequest.verdict:type_name -> whistle.v1.Verdict
-	10, // 8: whistle.v1.EvaluateRequest.evaluator:type_name -> whistle.v1.Actor
-	1,  // 9: whistle.v1.EvaluateResponse.evaluation:type_name -> whistle.v1.Evaluation
-	2,  // 10: whistle.v1.EvaluationService.GetEvaluation:input_type -> whistle.v1.GetEvaluationRequest
-	4,  // 11: whistle.v1.EvaluationService.ListOpenEvaluations:input_type -> whistle.v1.ListOpenEvaluationsRequest
-	6,  // 12: whistle.v1.EvaluationService.Evaluate:input_type -> whistle.v1.EvaluateRequest
-	3,  // 13: whistle.v1.EvaluationService.GetEvaluation:output_type -> whistle.v1.GetEvaluationResponse
-	5,  // 14: whistle.v1.EvaluationService.ListOpenEvaluations:output_type -> whistle.v1.ListOpenEvaluationsResponse
-	7,  // 15: whistle.v1.EvaluationService.Evaluate:output_type -> whistle.v1.EvaluateResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	11, // 5: whistle.v1.Evaluation.source:type_name -> whistle.v1.EvaluationSource
+	8,  // 6: whistle.v1.Evaluation.due_at:type_name -> google.protobuf.Timestamp
+	1,  // 7: whistle.v1.GetEvaluationResponse.evaluation:type_name -> whistle.v1.Evaluation
+	1,  // 8: whistle.v1.ListOpenEvaluationsResponse.evaluations:type_name -> whistle.v1.Evaluation
+	9,  // 9: whistle.v1.EvaluateRequest.verdict:type_name -> whistle.v1.Verdict
+	10, // 10: whistle.v1.EvaluateRequest.evaluator:type_name -> whistle.v1.Actor
+	11, // 11: whistle.v1.EvaluateRequest.source:type_name -> whistle.v1.EvaluationSource
+	1,  // 12: whistle.v1.EvaluateResponse.evaluation:type_name -> whistle.v1.Evaluation
+	2,  // 13: whistle.v1.EvaluationService.GetEvaluation:input_type -> whistle.v1.GetEvaluationRequest
+	4,  // 14: whistle.v1.EvaluationService.ListOpenEvaluations:input_type -> whistle.v1.ListOpenEvaluationsRequest
+	6,  // 15: whistle.v1.EvaluationService.Evaluate:input_type -> whistle.v1.EvaluateRequest
+	3,  // 16: whistle.v1.EvaluationService.GetEvaluation:output_type -> whistle.v1.GetEvaluationResponse
+	5,  // 17: whistle.v1.EvaluationService.ListOpenEvaluations:output_type -> whistle.v1.ListOpenEvaluationsResponse
+	7,  // 18: whistle.v1.EvaluationService.Evaluate:output_type -> whistle.v1.EvaluateResponse
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_evaluation_service_proto_init() }

@@ -649,9 +649,11 @@ func (x *Attachment) GetUrl() string {
 type TicketReported struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ticket as reported.
-	Ticket        *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ticket *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// evaluation_code_sha256 is the hex SHA-256 of the resident's one-time evaluation code.
+	EvaluationCodeSha256 string `protobuf:"bytes,2,opt,name=evaluation_code_sha256,json=evaluationCodeSha256,proto3" json:"evaluation_code_sha256,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *TicketReported) Reset() {
@@ -689,6 +691,13 @@ func (x *TicketReported) GetTicket() *Ticket {
 		return x.Ticket
 	}
 	return nil
+}
+
+func (x *TicketReported) GetEvaluationCodeSha256() string {
+	if x != nil {
+		return x.EvaluationCodeSha256
+	}
+	return ""
 }
 
 // TicketMerged links a duplicate to its original.
@@ -1647,7 +1656,9 @@ type TicketEvaluated struct {
 	// reason_codes qualify an unsatisfied verdict.
 	ReasonCodes []string `protobuf:"bytes,5,rep,name=reason_codes,json=reasonCodes,proto3" json:"reason_codes,omitempty"`
 	// department_id is the department whose work was evaluated.
-	DepartmentId  string `protobuf:"bytes,6,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	DepartmentId string `protobuf:"bytes,6,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// source says who judged.
+	Source        EvaluationSource `protobuf:"varint,7,opt,name=source,proto3,enum=whistle.v1.EvaluationSource" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1724,6 +1735,13 @@ func (x *TicketEvaluated) GetDepartmentId() string {
 	return ""
 }
 
+func (x *TicketEvaluated) GetSource() EvaluationSource {
+	if x != nil {
+		return x.Source
+	}
+	return EvaluationSource_EVALUATION_SOURCE_UNSPECIFIED
+}
+
 // TicketReopened sends a ticket back for rework.
 type TicketReopened struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1734,7 +1752,9 @@ type TicketReopened struct {
 	// comment from the evaluator.
 	Comment string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
 	// rework_count is how many times the ticket has been reopened, including this one.
-	ReworkCount   int32 `protobuf:"varint,4,opt,name=rework_count,json=reworkCount,proto3" json:"rework_count,omitempty"`
+	ReworkCount int32 `protobuf:"varint,4,opt,name=rework_count,json=reworkCount,proto3" json:"rework_count,omitempty"`
+	// escalate is set when the rework limit is reached: dispatch raises the supervision level.
+	Escalate      bool `protobuf:"varint,5,opt,name=escalate,proto3" json:"escalate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1795,6 +1815,13 @@ func (x *TicketReopened) GetReworkCount() int32 {
 		return x.ReworkCount
 	}
 	return 0
+}
+
+func (x *TicketReopened) GetEscalate() bool {
+	if x != nil {
+		return x.Escalate
+	}
+	return false
 }
 
 // TicketClosed records the end of a ticket.
@@ -1991,9 +2018,10 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x10\n" +
-	"\x03url\x18\x04 \x01(\tR\x03url\"<\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\"r\n" +
 	"\x0eTicketReported\x12*\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\"<\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x124\n" +
+	"\x16evaluation_code_sha256\x18\x02 \x01(\tR\x14evaluationCodeSha256\"<\n" +
 	"\fTicketMerged\x12,\n" +
 	"\x12original_ticket_id\x18\x01 \x01(\tR\x10originalTicketId\")\n" +
 	"\x0fTicketCancelled\x12\x16\n" +
@@ -2067,19 +2095,21 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\tR\x06result\x122\n" +
 	"\bevidence\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentR\bevidence\x124\n" +
-	"\x16missing_assists_reason\x18\x04 \x01(\tR\x14missingAssistsReason\"\xe1\x01\n" +
+	"\x16missing_assists_reason\x18\x04 \x01(\tR\x14missingAssistsReason\"\x97\x02\n" +
 	"\x0fTicketEvaluated\x12-\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x13.whistle.v1.VerdictR\averdict\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\x12\x14\n" +
 	"\x05round\x18\x03 \x01(\x05R\x05round\x12'\n" +
 	"\x0fdefault_verdict\x18\x04 \x01(\bR\x0edefaultVerdict\x12!\n" +
 	"\freason_codes\x18\x05 \x03(\tR\vreasonCodes\x12#\n" +
-	"\rdepartment_id\x18\x06 \x01(\tR\fdepartmentId\"\x95\x01\n" +
+	"\rdepartment_id\x18\x06 \x01(\tR\fdepartmentId\x124\n" +
+	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceR\x06source\"\xb1\x01\n" +
 	"\x0eTicketReopened\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12!\n" +
 	"\freason_codes\x18\x02 \x03(\tR\vreasonCodes\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12!\n" +
-	"\frework_count\x18\x04 \x01(\x05R\vreworkCount\"q\n" +
+	"\frework_count\x18\x04 \x01(\x05R\vreworkCount\x12\x1a\n" +
+	"\bescalate\x18\x05 \x01(\bR\bescalate\"q\n" +
 	"\fTicketClosed\x128\n" +
 	"\rfinal_verdict\x18\x01 \x01(\x0e2\x13.whistle.v1.VerdictR\ffinalVerdict\x12'\n" +
 	"\x0fdefault_verdict\x18\x02 \x01(\bR\x0edefaultVerdict\"\xbb\x01\n" +
@@ -2143,6 +2173,7 @@ var file_whistle_v1_events_proto_goTypes = []any{
 	(*Actor)(nil),                    // 23: whistle.v1.Actor
 	(*Ticket)(nil),                   // 24: whistle.v1.Ticket
 	(Verdict)(0),                     // 25: whistle.v1.Verdict
+	(EvaluationSource)(0),            // 26: whistle.v1.EvaluationSource
 }
 var file_whistle_v1_events_proto_depIdxs = []int32{
 	22, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
@@ -2182,12 +2213,13 @@ var file_whistle_v1_events_proto_depIdxs = []int32{
 	22, // 34: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
 	3,  // 35: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
 	25, // 36: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
-	25, // 37: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	26, // 37: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
+	25, // 38: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }

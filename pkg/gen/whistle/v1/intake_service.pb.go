@@ -147,9 +147,12 @@ type ReportResponse struct {
 	// ticket created, or the one created earlier with the same idempotency key.
 	Ticket *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	// created is false when the ticket already existed for this idempotency key.
-	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Created bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	// evaluation_code is the one-time code the reporting resident uses to judge the result
+	// (EvaluateRequest.evaluation_code); given only when the ticket is created, and stored only as a hash.
+	EvaluationCode string `protobuf:"bytes,3,opt,name=evaluation_code,json=evaluationCode,proto3" json:"evaluation_code,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReportResponse) Reset() {
@@ -194,6 +197,13 @@ func (x *ReportResponse) GetCreated() bool {
 		return x.Created
 	}
 	return false
+}
+
+func (x *ReportResponse) GetEvaluationCode() string {
+	if x != nil {
+		return x.EvaluationCode
+	}
+	return ""
 }
 
 // GetTicketRequest names a ticket by id or number.
@@ -470,10 +480,11 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\vdescription\x128\n" +
 	"\blocation\x18\a \x01(\v2\x14.whistle.v1.LocationB\x06\xbaH\x03\xc8\x01\x01R\blocation\x128\n" +
 	"\breporter\x18\b \x01(\v2\x14.whistle.v1.ReporterB\x06\xbaH\x03\xc8\x01\x01R\breporter\x12\x1c\n" +
-	"\tsynthetic\x18\t \x01(\bR\tsynthetic\"V\n" +
+	"\tsynthetic\x18\t \x01(\bR\tsynthetic\"\x7f\n" +
 	"\x0eReportResponse\x12*\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"5\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\x12'\n" +
+	"\x0fevaluation_code\x18\x03 \x01(\tR\x0eevaluationCode\"5\n" +
 	"\x10GetTicketRequest\x12!\n" +
 	"\x06ticket\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06ticket\"?\n" +
 	"\x11GetTicketResponse\x12*\n" +

@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -22,6 +23,1629 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// PeriodKind is how a period is given.
+type PeriodKind int32
+
+const (
+	// PERIOD_KIND_UNSPECIFIED is the zero value; requests must name one.
+	PeriodKind_PERIOD_KIND_UNSPECIFIED PeriodKind = 0
+	// PERIOD_KIND_DAY is the day containing date.
+	PeriodKind_PERIOD_KIND_DAY PeriodKind = 1
+	// PERIOD_KIND_WEEK is the week (Monday to Sunday) containing date.
+	PeriodKind_PERIOD_KIND_WEEK PeriodKind = 2
+	// PERIOD_KIND_MONTH is the month containing date.
+	PeriodKind_PERIOD_KIND_MONTH PeriodKind = 3
+	// PERIOD_KIND_CUSTOM is from from_date to to_date, both included.
+	PeriodKind_PERIOD_KIND_CUSTOM PeriodKind = 4
+)
+
+// Enum value maps for PeriodKind.
+var (
+	PeriodKind_name = map[int32]string{
+		0: "PERIOD_KIND_UNSPECIFIED",
+		1: "PERIOD_KIND_DAY",
+		2: "PERIOD_KIND_WEEK",
+		3: "PERIOD_KIND_MONTH",
+		4: "PERIOD_KIND_CUSTOM",
+	}
+	PeriodKind_value = map[string]int32{
+		"PERIOD_KIND_UNSPECIFIED": 0,
+		"PERIOD_KIND_DAY":         1,
+		"PERIOD_KIND_WEEK":        2,
+		"PERIOD_KIND_MONTH":       3,
+		"PERIOD_KIND_CUSTOM":      4,
+	}
+)
+
+func (x PeriodKind) Enum() *PeriodKind {
+	p := new(PeriodKind)
+	*p = x
+	return p
+}
+
+func (x PeriodKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PeriodKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_monitoring_service_proto_enumTypes[0].Descriptor()
+}
+
+func (PeriodKind) Type() protoreflect.EnumType {
+	return &file_whistle_v1_monitoring_service_proto_enumTypes[0]
+}
+
+func (x PeriodKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PeriodKind.Descriptor instead.
+func (PeriodKind) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{0}
+}
+
+// RankingLevel is what is ranked.
+type RankingLevel int32
+
+const (
+	// RANKING_LEVEL_UNSPECIFIED is the zero value; requests must name one.
+	RankingLevel_RANKING_LEVEL_UNSPECIFIED RankingLevel = 0
+	// RANKING_LEVEL_DISTRICT ranks districts.
+	RankingLevel_RANKING_LEVEL_DISTRICT RankingLevel = 1
+	// RANKING_LEVEL_STREET ranks streets and townships.
+	RankingLevel_RANKING_LEVEL_STREET RankingLevel = 2
+	// RANKING_LEVEL_COMMUNITY ranks communities and villages.
+	RankingLevel_RANKING_LEVEL_COMMUNITY RankingLevel = 3
+	// RANKING_LEVEL_DEPARTMENT ranks departments.
+	RankingLevel_RANKING_LEVEL_DEPARTMENT RankingLevel = 4
+)
+
+// Enum value maps for RankingLevel.
+var (
+	RankingLevel_name = map[int32]string{
+		0: "RANKING_LEVEL_UNSPECIFIED",
+		1: "RANKING_LEVEL_DISTRICT",
+		2: "RANKING_LEVEL_STREET",
+		3: "RANKING_LEVEL_COMMUNITY",
+		4: "RANKING_LEVEL_DEPARTMENT",
+	}
+	RankingLevel_value = map[string]int32{
+		"RANKING_LEVEL_UNSPECIFIED": 0,
+		"RANKING_LEVEL_DISTRICT":    1,
+		"RANKING_LEVEL_STREET":      2,
+		"RANKING_LEVEL_COMMUNITY":   3,
+		"RANKING_LEVEL_DEPARTMENT":  4,
+	}
+)
+
+func (x RankingLevel) Enum() *RankingLevel {
+	p := new(RankingLevel)
+	*p = x
+	return p
+}
+
+func (x RankingLevel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RankingLevel) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_monitoring_service_proto_enumTypes[1].Descriptor()
+}
+
+func (RankingLevel) Type() protoreflect.EnumType {
+	return &file_whistle_v1_monitoring_service_proto_enumTypes[1]
+}
+
+func (x RankingLevel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RankingLevel.Descriptor instead.
+func (RankingLevel) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{1}
+}
+
+// Period is a span of days in the city's time zone.
+type Period struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind of period.
+	Kind PeriodKind `protobuf:"varint,1,opt,name=kind,proto3,enum=whistle.v1.PeriodKind" json:"kind,omitempty"`
+	// date (YYYY-MM-DD) inside the day, week or month.
+	Date string `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
+	// from_date (YYYY-MM-DD) starts a custom period.
+	FromDate string `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	// to_date (YYYY-MM-DD) ends a custom period, included.
+	ToDate        string `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Period) Reset() {
+	*x = Period{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Period) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Period) ProtoMessage() {}
+
+func (x *Period) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Period.ProtoReflect.Descriptor instead.
+func (*Period) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Period) GetKind() PeriodKind {
+	if x != nil {
+		return x.Kind
+	}
+	return PeriodKind_PERIOD_KIND_UNSPECIFIED
+}
+
+func (x *Period) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *Period) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *Period) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+// Figure is one rate with its parts.
+type Figure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name of the figure, e.g. "response_rate" (see docs/metrics.md).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// numerator counted.
+	Numerator int64 `protobuf:"varint,2,opt,name=numerator,proto3" json:"numerator,omitempty"`
+	// denominator counted.
+	Denominator int64 `protobuf:"varint,3,opt,name=denominator,proto3" json:"denominator,omitempty"`
+	// rate is numerator / denominator, 0 when the denominator is 0.
+	Rate          float64 `protobuf:"fixed64,4,opt,name=rate,proto3" json:"rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Figure) Reset() {
+	*x = Figure{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Figure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Figure) ProtoMessage() {}
+
+func (x *Figure) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Figure.ProtoReflect.Descriptor instead.
+func (*Figure) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Figure) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Figure) GetNumerator() int64 {
+	if x != nil {
+		return x.Numerator
+	}
+	return 0
+}
+
+func (x *Figure) GetDenominator() int64 {
+	if x != nil {
+		return x.Denominator
+	}
+	return 0
+}
+
+func (x *Figure) GetRate() float64 {
+	if x != nil {
+		return x.Rate
+	}
+	return 0
+}
+
+// StageTime is how long tickets spent in a stage.
+type StageTime struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// stage, e.g. "dispatch_to_accept".
+	Stage string `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	// count of tickets measured.
+	Count int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// average time.
+	Average *durationpb.Duration `protobuf:"bytes,3,opt,name=average,proto3" json:"average,omitempty"`
+	// p90 is the 90th percentile, to the resolution of the histogram (docs/metrics.md).
+	P90           *durationpb.Duration `protobuf:"bytes,4,opt,name=p90,proto3" json:"p90,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageTime) Reset() {
+	*x = StageTime{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageTime) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageTime) ProtoMessage() {}
+
+func (x *StageTime) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageTime.ProtoReflect.Descriptor instead.
+func (*StageTime) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StageTime) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *StageTime) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *StageTime) GetAverage() *durationpb.Duration {
+	if x != nil {
+		return x.Average
+	}
+	return nil
+}
+
+func (x *StageTime) GetP90() *durationpb.Duration {
+	if x != nil {
+		return x.P90
+	}
+	return nil
+}
+
+// GetScorecardRequest names a unit and a period.
+type GetScorecardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id is a department, district, street or community (or the city).
+	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// period to count.
+	Period        *Period `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScorecardRequest) Reset() {
+	*x = GetScorecardRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScorecardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScorecardRequest) ProtoMessage() {}
+
+func (x *GetScorecardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScorecardRequest.ProtoReflect.Descriptor instead.
+func (*GetScorecardRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetScorecardRequest) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *GetScorecardRequest) GetPeriod() *Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+// GetScorecardResponse is the scorecard.
+type GetScorecardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id counted.
+	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// from_date and to_date are the period's first and last day.
+	FromDate string `protobuf:"bytes,2,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	// to_date is the period's last day.
+	ToDate string `protobuf:"bytes,3,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	// figures: response_rate, resolution_rate, on_time_resolution_rate, closing_rate,
+	// satisfaction_rate, rework_rate, and the plain counts (reported, dispatched, default_closed).
+	Figures []*Figure `protobuf:"bytes,4,rep,name=figures,proto3" json:"figures,omitempty"`
+	// stage_times per stage.
+	StageTimes []*StageTime `protobuf:"bytes,5,rep,name=stage_times,json=stageTimes,proto3" json:"stage_times,omitempty"`
+	// open is how many tickets of the unit are open now.
+	Open int64 `protobuf:"varint,6,opt,name=open,proto3" json:"open,omitempty"`
+	// overdue is how many of them are past a deadline now.
+	Overdue       int64 `protobuf:"varint,7,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScorecardResponse) Reset() {
+	*x = GetScorecardResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScorecardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScorecardResponse) ProtoMessage() {}
+
+func (x *GetScorecardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScorecardResponse.ProtoReflect.Descriptor instead.
+func (*GetScorecardResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetScorecardResponse) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *GetScorecardResponse) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *GetScorecardResponse) GetToDate() string {
+	if x != nil {
+		return x.ToDate
+	}
+	return ""
+}
+
+func (x *GetScorecardResponse) GetFigures() []*Figure {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *GetScorecardResponse) GetStageTimes() []*StageTime {
+	if x != nil {
+		return x.StageTimes
+	}
+	return nil
+}
+
+func (x *GetScorecardResponse) GetOpen() int64 {
+	if x != nil {
+		return x.Open
+	}
+	return 0
+}
+
+func (x *GetScorecardResponse) GetOverdue() int64 {
+	if x != nil {
+		return x.Overdue
+	}
+	return 0
+}
+
+// GetRankingsRequest says what to rank.
+type GetRankingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// level ranked.
+	Level RankingLevel `protobuf:"varint,1,opt,name=level,proto3,enum=whistle.v1.RankingLevel" json:"level,omitempty"`
+	// figure to rank by, e.g. "satisfaction_rate"; best first.
+	Figure string `protobuf:"bytes,2,opt,name=figure,proto3" json:"figure,omitempty"`
+	// period to count.
+	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// within keeps units under this org unit (e.g. the streets of one district); empty for all.
+	Within        string `protobuf:"bytes,4,opt,name=within,proto3" json:"within,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRankingsRequest) Reset() {
+	*x = GetRankingsRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRankingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRankingsRequest) ProtoMessage() {}
+
+func (x *GetRankingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRankingsRequest.ProtoReflect.Descriptor instead.
+func (*GetRankingsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetRankingsRequest) GetLevel() RankingLevel {
+	if x != nil {
+		return x.Level
+	}
+	return RankingLevel_RANKING_LEVEL_UNSPECIFIED
+}
+
+func (x *GetRankingsRequest) GetFigure() string {
+	if x != nil {
+		return x.Figure
+	}
+	return ""
+}
+
+func (x *GetRankingsRequest) GetPeriod() *Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *GetRankingsRequest) GetWithin() string {
+	if x != nil {
+		return x.Within
+	}
+	return ""
+}
+
+// RankingEntry is one ranked unit.
+type RankingEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rank from 1; ties share a rank.
+	Rank int32 `protobuf:"varint,1,opt,name=rank,proto3" json:"rank,omitempty"`
+	// org_unit_id ranked.
+	OrgUnitId string `protobuf:"bytes,2,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// figure of the unit.
+	Figure        *Figure `protobuf:"bytes,3,opt,name=figure,proto3" json:"figure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankingEntry) Reset() {
+	*x = RankingEntry{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankingEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankingEntry) ProtoMessage() {}
+
+func (x *RankingEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankingEntry.ProtoReflect.Descriptor instead.
+func (*RankingEntry) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RankingEntry) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *RankingEntry) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *RankingEntry) GetFigure() *Figure {
+	if x != nil {
+		return x.Figure
+	}
+	return nil
+}
+
+// GetRankingsResponse is the ranking, best first; units with a zero denominator come last.
+type GetRankingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// entries in rank order.
+	Entries       []*RankingEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRankingsResponse) Reset() {
+	*x = GetRankingsResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRankingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRankingsResponse) ProtoMessage() {}
+
+func (x *GetRankingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRankingsResponse.ProtoReflect.Descriptor instead.
+func (*GetRankingsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetRankingsResponse) GetEntries() []*RankingEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// OverdueTicket is an open ticket past a deadline.
+type OverdueTicket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state of the ticket.
+	State *TicketState `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// stage overdue: "accept" or "resolve".
+	Stage string `protobuf:"bytes,2,opt,name=stage,proto3" json:"stage,omitempty"`
+	// due_at is the deadline that passed.
+	DueAt         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OverdueTicket) Reset() {
+	*x = OverdueTicket{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OverdueTicket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OverdueTicket) ProtoMessage() {}
+
+func (x *OverdueTicket) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OverdueTicket.ProtoReflect.Descriptor instead.
+func (*OverdueTicket) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *OverdueTicket) GetState() *TicketState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *OverdueTicket) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *OverdueTicket) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+// ListOverdueRequest names where to look.
+type ListOverdueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id keeps tickets of this department or in this area; empty for all.
+	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// page_size is the most tickets to return, 1 to 500; 0 means 50.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token continues from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOverdueRequest) Reset() {
+	*x = ListOverdueRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOverdueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOverdueRequest) ProtoMessage() {}
+
+func (x *ListOverdueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOverdueRequest.ProtoReflect.Descriptor instead.
+func (*ListOverdueRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListOverdueRequest) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *ListOverdueRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOverdueRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListOverdueResponse is one page of overdue tickets, most escalated first.
+type ListOverdueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tickets overdue.
+	Tickets []*OverdueTicket `protobuf:"bytes,1,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	// next_page_token fetches the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOverdueResponse) Reset() {
+	*x = ListOverdueResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOverdueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOverdueResponse) ProtoMessage() {}
+
+func (x *ListOverdueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOverdueResponse.ProtoReflect.Descriptor instead.
+func (*ListOverdueResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListOverdueResponse) GetTickets() []*OverdueTicket {
+	if x != nil {
+		return x.Tickets
+	}
+	return nil
+}
+
+func (x *ListOverdueResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetEscalationBoardRequest names an org unit.
+type GetEscalationBoardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id whose units to show (e.g. a district shows its streets and departments); empty for the city.
+	OrgUnitId     string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEscalationBoardRequest) Reset() {
+	*x = GetEscalationBoardRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEscalationBoardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEscalationBoardRequest) ProtoMessage() {}
+
+func (x *GetEscalationBoardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEscalationBoardRequest.ProtoReflect.Descriptor instead.
+func (*GetEscalationBoardRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetEscalationBoardRequest) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+// EscalationRow counts one unit's open tickets by escalation level.
+type EscalationRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id counted.
+	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// level_1 tickets supervised by the street.
+	Level_1 int64 `protobuf:"varint,2,opt,name=level_1,json=level1,proto3" json:"level_1,omitempty"`
+	// level_2 tickets supervised by the district.
+	Level_2 int64 `protobuf:"varint,3,opt,name=level_2,json=level2,proto3" json:"level_2,omitempty"`
+	// level_3 tickets supervised by the city.
+	Level_3       int64 `protobuf:"varint,4,opt,name=level_3,json=level3,proto3" json:"level_3,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EscalationRow) Reset() {
+	*x = EscalationRow{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EscalationRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EscalationRow) ProtoMessage() {}
+
+func (x *EscalationRow) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EscalationRow.ProtoReflect.Descriptor instead.
+func (*EscalationRow) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *EscalationRow) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *EscalationRow) GetLevel_1() int64 {
+	if x != nil {
+		return x.Level_1
+	}
+	return 0
+}
+
+func (x *EscalationRow) GetLevel_2() int64 {
+	if x != nil {
+		return x.Level_2
+	}
+	return 0
+}
+
+func (x *EscalationRow) GetLevel_3() int64 {
+	if x != nil {
+		return x.Level_3
+	}
+	return 0
+}
+
+// GetEscalationBoardResponse is the board.
+type GetEscalationBoardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rows, most escalated units first.
+	Rows          []*EscalationRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEscalationBoardResponse) Reset() {
+	*x = GetEscalationBoardResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEscalationBoardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEscalationBoardResponse) ProtoMessage() {}
+
+func (x *GetEscalationBoardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEscalationBoardResponse.ProtoReflect.Descriptor instead.
+func (*GetEscalationBoardResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetEscalationBoardResponse) GetRows() []*EscalationRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// HotSpot is a recurring problem worth a ticket before anyone complains.
+type HotSpot struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the detection; the proactive ticket's idempotency key derives from it.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// rule that fired, e.g. "repeat" or "rising".
+	Rule string `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	// category is the matter type.
+	Category string `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
+	// org_unit_id is where: a grid, a community or a district.
+	OrgUnitId string `protobuf:"bytes,4,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// ticket_ids are the tickets that triggered it.
+	TicketIds []string `protobuf:"bytes,5,rep,name=ticket_ids,json=ticketIds,proto3" json:"ticket_ids,omitempty"`
+	// explanation says which tickets and which threshold.
+	Explanation string `protobuf:"bytes,6,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	// detected_at is when it was found.
+	DetectedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
+	// proactive_ticket_id is the ticket raised for it, once intake reported it.
+	ProactiveTicketId string `protobuf:"bytes,8,opt,name=proactive_ticket_id,json=proactiveTicketId,proto3" json:"proactive_ticket_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *HotSpot) Reset() {
+	*x = HotSpot{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HotSpot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HotSpot) ProtoMessage() {}
+
+func (x *HotSpot) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HotSpot.ProtoReflect.Descriptor instead.
+func (*HotSpot) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *HotSpot) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *HotSpot) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *HotSpot) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *HotSpot) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *HotSpot) GetTicketIds() []string {
+	if x != nil {
+		return x.TicketIds
+	}
+	return nil
+}
+
+func (x *HotSpot) GetExplanation() string {
+	if x != nil {
+		return x.Explanation
+	}
+	return ""
+}
+
+func (x *HotSpot) GetDetectedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DetectedAt
+	}
+	return nil
+}
+
+func (x *HotSpot) GetProactiveTicketId() string {
+	if x != nil {
+		return x.ProactiveTicketId
+	}
+	return ""
+}
+
+// ListHotSpotsRequest names where to look.
+type ListHotSpotsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id keeps hot spots in this area; empty for all.
+	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// page_size is the most hot spots to return, 1 to 500; 0 means 50.
+	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHotSpotsRequest) Reset() {
+	*x = ListHotSpotsRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHotSpotsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHotSpotsRequest) ProtoMessage() {}
+
+func (x *ListHotSpotsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHotSpotsRequest.ProtoReflect.Descriptor instead.
+func (*ListHotSpotsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListHotSpotsRequest) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *ListHotSpotsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// ListHotSpotsResponse lists hot spots, newest first.
+type ListHotSpotsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hot_spots found.
+	HotSpots      []*HotSpot `protobuf:"bytes,1,rep,name=hot_spots,json=hotSpots,proto3" json:"hot_spots,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHotSpotsResponse) Reset() {
+	*x = ListHotSpotsResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHotSpotsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHotSpotsResponse) ProtoMessage() {}
+
+func (x *ListHotSpotsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHotSpotsResponse.ProtoReflect.Descriptor instead.
+func (*ListHotSpotsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListHotSpotsResponse) GetHotSpots() []*HotSpot {
+	if x != nil {
+		return x.HotSpots
+	}
+	return nil
+}
+
+// GetTopProblemsRequest names a district and a month.
+type GetTopProblemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// district_id whose problems to rank.
+	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
+	// month as YYYY-MM.
+	Month string `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	// limit is how many to return, 1 to 50; 0 means 5.
+	Limit         int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopProblemsRequest) Reset() {
+	*x = GetTopProblemsRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopProblemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopProblemsRequest) ProtoMessage() {}
+
+func (x *GetTopProblemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopProblemsRequest.ProtoReflect.Descriptor instead.
+func (*GetTopProblemsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetTopProblemsRequest) GetDistrictId() string {
+	if x != nil {
+		return x.DistrictId
+	}
+	return ""
+}
+
+func (x *GetTopProblemsRequest) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *GetTopProblemsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// TopProblem is a frequent matter.
+type TopProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// category is the matter type.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// count of tickets reported in the month.
+	Count int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// previous_count in the month before.
+	PreviousCount int64 `protobuf:"varint,3,opt,name=previous_count,json=previousCount,proto3" json:"previous_count,omitempty"`
+	// share of the district's tickets in the month, 0 to 1.
+	Share         float64 `protobuf:"fixed64,4,opt,name=share,proto3" json:"share,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopProblem) Reset() {
+	*x = TopProblem{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopProblem) ProtoMessage() {}
+
+func (x *TopProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopProblem.ProtoReflect.Descriptor instead.
+func (*TopProblem) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TopProblem) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *TopProblem) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *TopProblem) GetPreviousCount() int64 {
+	if x != nil {
+		return x.PreviousCount
+	}
+	return 0
+}
+
+func (x *TopProblem) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+// GetTopProblemsResponse lists the candidates, most frequent first.
+type GetTopProblemsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// problems in order.
+	Problems      []*TopProblem `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopProblemsResponse) Reset() {
+	*x = GetTopProblemsResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopProblemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopProblemsResponse) ProtoMessage() {}
+
+func (x *GetTopProblemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopProblemsResponse.ProtoReflect.Descriptor instead.
+func (*GetTopProblemsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetTopProblemsResponse) GetProblems() []*TopProblem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+// WatchEventsRequest filters the stream.
+type WatchEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event_types to send; empty for all.
+	EventTypes    []string `protobuf:"bytes,1,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEventsRequest) Reset() {
+	*x = WatchEventsRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEventsRequest) ProtoMessage() {}
+
+func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
+func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchEventsRequest) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+// WatchEventsResponse is one projected event.
+type WatchEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id the event is about.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// entry as it appears in the ticket's timeline.
+	Entry         *TimelineEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEventsResponse) Reset() {
+	*x = WatchEventsResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEventsResponse) ProtoMessage() {}
+
+func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
+func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WatchEventsResponse) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *WatchEventsResponse) GetEntry() *TimelineEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// RebuildProjectionsRequest asks for a rebuild.
+type RebuildProjectionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// actor is the administrator asking.
+	Actor         *Actor `protobuf:"bytes,1,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildProjectionsRequest) Reset() {
+	*x = RebuildProjectionsRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildProjectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildProjectionsRequest) ProtoMessage() {}
+
+func (x *RebuildProjectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildProjectionsRequest.ProtoReflect.Descriptor instead.
+func (*RebuildProjectionsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RebuildProjectionsRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// RebuildProjectionsResponse reports it.
+type RebuildProjectionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// events_replayed from the stream.
+	EventsReplayed int64 `protobuf:"varint,1,opt,name=events_replayed,json=eventsReplayed,proto3" json:"events_replayed,omitempty"`
+	// took is how long the replay took.
+	Took          *durationpb.Duration `protobuf:"bytes,2,opt,name=took,proto3" json:"took,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildProjectionsResponse) Reset() {
+	*x = RebuildProjectionsResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildProjectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildProjectionsResponse) ProtoMessage() {}
+
+func (x *RebuildProjectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildProjectionsResponse.ProtoReflect.Descriptor instead.
+func (*RebuildProjectionsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RebuildProjectionsResponse) GetEventsReplayed() int64 {
+	if x != nil {
+		return x.EventsReplayed
+	}
+	return 0
+}
+
+func (x *RebuildProjectionsResponse) GetTook() *durationpb.Duration {
+	if x != nil {
+		return x.Took
+	}
+	return nil
+}
 
 // TimelineEntry is one event in a ticket's life.
 type TimelineEntry struct {
@@ -50,7 +1674,7 @@ type TimelineEntry struct {
 
 func (x *TimelineEntry) Reset() {
 	*x = TimelineEntry{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[0]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -62,7 +1686,7 @@ func (x *TimelineEntry) String() string {
 func (*TimelineEntry) ProtoMessage() {}
 
 func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[0]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -75,7 +1699,7 @@ func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
 func (*TimelineEntry) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{0}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TimelineEntry) GetEventId() string {
@@ -152,7 +1776,7 @@ type GetTimelineRequest struct {
 
 func (x *GetTimelineRequest) Reset() {
 	*x = GetTimelineRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[1]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -164,7 +1788,7 @@ func (x *GetTimelineRequest) String() string {
 func (*GetTimelineRequest) ProtoMessage() {}
 
 func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[1]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -177,7 +1801,7 @@ func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GetTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{1}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetTimelineRequest) GetTicketId() string {
@@ -200,7 +1824,7 @@ type GetTimelineResponse struct {
 
 func (x *GetTimelineResponse) Reset() {
 	*x = GetTimelineResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[2]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +1836,7 @@ func (x *GetTimelineResponse) String() string {
 func (*GetTimelineResponse) ProtoMessage() {}
 
 func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[2]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +1849,7 @@ func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GetTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{2}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTimelineResponse) GetState() *TicketState {
@@ -253,7 +1877,7 @@ type GetCountsRequest struct {
 
 func (x *GetCountsRequest) Reset() {
 	*x = GetCountsRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[3]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +1889,7 @@ func (x *GetCountsRequest) String() string {
 func (*GetCountsRequest) ProtoMessage() {}
 
 func (x *GetCountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[3]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +1902,7 @@ func (x *GetCountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCountsRequest.ProtoReflect.Descriptor instead.
 func (*GetCountsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{3}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetCountsRequest) GetIncludeSynthetic() bool {
@@ -301,7 +1925,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[4]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -313,7 +1937,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[4]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -326,7 +1950,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{4}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StatusCount) GetStatus() TicketStatus {
@@ -356,7 +1980,7 @@ type GetCountsResponse struct {
 
 func (x *GetCountsResponse) Reset() {
 	*x = GetCountsResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[5]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -368,7 +1992,7 @@ func (x *GetCountsResponse) String() string {
 func (*GetCountsResponse) ProtoMessage() {}
 
 func (x *GetCountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[5]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -381,7 +2005,7 @@ func (x *GetCountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCountsResponse.ProtoReflect.Descriptor instead.
 func (*GetCountsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{5}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetCountsResponse) GetCounts() []*StatusCount {
@@ -403,7 +2027,110 @@ var File_whistle_v1_monitoring_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\n" +
 	"#whistle/v1/monitoring_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xcc\x02\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\x82\x02\n" +
+	"\x06Period\x126\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x16.whistle.v1.PeriodKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12:\n" +
+	"\x04date\x18\x02 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\x04date\x12C\n" +
+	"\tfrom_date\x18\x03 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\bfromDate\x12?\n" +
+	"\ato_date\x18\x04 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\x06toDate\"p\n" +
+	"\x06Figure\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnumerator\x18\x02 \x01(\x03R\tnumerator\x12 \n" +
+	"\vdenominator\x18\x03 \x01(\x03R\vdenominator\x12\x12\n" +
+	"\x04rate\x18\x04 \x01(\x01R\x04rate\"\x99\x01\n" +
+	"\tStageTime\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x123\n" +
+	"\aaverage\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\aaverage\x12+\n" +
+	"\x03p90\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03p90\"t\n" +
+	"\x13GetScorecardRequest\x12)\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\torgUnitId\x122\n" +
+	"\x06period\x18\x02 \x01(\v2\x12.whistle.v1.PeriodB\x06\xbaH\x03\xc8\x01\x01R\x06period\"\x80\x02\n" +
+	"\x14GetScorecardResponse\x12\x1e\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x1b\n" +
+	"\tfrom_date\x18\x02 \x01(\tR\bfromDate\x12\x17\n" +
+	"\ato_date\x18\x03 \x01(\tR\x06toDate\x12,\n" +
+	"\afigures\x18\x04 \x03(\v2\x12.whistle.v1.FigureR\afigures\x126\n" +
+	"\vstage_times\x18\x05 \x03(\v2\x15.whistle.v1.StageTimeR\n" +
+	"stageTimes\x12\x12\n" +
+	"\x04open\x18\x06 \x01(\x03R\x04open\x12\x18\n" +
+	"\aoverdue\x18\a \x01(\x03R\aoverdue\"\xc8\x01\n" +
+	"\x12GetRankingsRequest\x12:\n" +
+	"\x05level\x18\x01 \x01(\x0e2\x18.whistle.v1.RankingLevelB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05level\x12!\n" +
+	"\x06figure\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06figure\x122\n" +
+	"\x06period\x18\x03 \x01(\v2\x12.whistle.v1.PeriodB\x06\xbaH\x03\xc8\x01\x01R\x06period\x12\x1f\n" +
+	"\x06within\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06within\"n\n" +
+	"\fRankingEntry\x12\x12\n" +
+	"\x04rank\x18\x01 \x01(\x05R\x04rank\x12\x1e\n" +
+	"\vorg_unit_id\x18\x02 \x01(\tR\torgUnitId\x12*\n" +
+	"\x06figure\x18\x03 \x01(\v2\x12.whistle.v1.FigureR\x06figure\"I\n" +
+	"\x13GetRankingsResponse\x122\n" +
+	"\aentries\x18\x01 \x03(\v2\x18.whistle.v1.RankingEntryR\aentries\"\x87\x01\n" +
+	"\rOverdueTicket\x12-\n" +
+	"\x05state\x18\x01 \x01(\v2\x17.whistle.v1.TicketStateR\x05state\x12\x14\n" +
+	"\x05stage\x18\x02 \x01(\tR\x05stage\x121\n" +
+	"\x06due_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\x8f\x01\n" +
+	"\x12ListOverdueRequest\x12'\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\torgUnitId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"r\n" +
+	"\x13ListOverdueResponse\x123\n" +
+	"\atickets\x18\x01 \x03(\v2\x19.whistle.v1.OverdueTicketR\atickets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"D\n" +
+	"\x19GetEscalationBoardRequest\x12'\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\torgUnitId\"z\n" +
+	"\rEscalationRow\x12\x1e\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x17\n" +
+	"\alevel_1\x18\x02 \x01(\x03R\x06level1\x12\x17\n" +
+	"\alevel_2\x18\x03 \x01(\x03R\x06level2\x12\x17\n" +
+	"\alevel_3\x18\x04 \x01(\x03R\x06level3\"K\n" +
+	"\x1aGetEscalationBoardResponse\x12-\n" +
+	"\x04rows\x18\x01 \x03(\v2\x19.whistle.v1.EscalationRowR\x04rows\"\x97\x02\n" +
+	"\aHotSpot\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x1a\n" +
+	"\bcategory\x18\x03 \x01(\tR\bcategory\x12\x1e\n" +
+	"\vorg_unit_id\x18\x04 \x01(\tR\torgUnitId\x12\x1d\n" +
+	"\n" +
+	"ticket_ids\x18\x05 \x03(\tR\tticketIds\x12 \n" +
+	"\vexplanation\x18\x06 \x01(\tR\vexplanation\x12;\n" +
+	"\vdetected_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"detectedAt\x12.\n" +
+	"\x13proactive_ticket_id\x18\b \x01(\tR\x11proactiveTicketId\"g\n" +
+	"\x13ListHotSpotsRequest\x12'\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\torgUnitId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\"H\n" +
+	"\x14ListHotSpotsResponse\x120\n" +
+	"\thot_spots\x18\x01 \x03(\v2\x13.whistle.v1.HotSpotR\bhotSpots\"\x96\x01\n" +
+	"\x15GetTopProblemsRequest\x12*\n" +
+	"\vdistrict_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\n" +
+	"districtId\x120\n" +
+	"\x05month\x18\x02 \x01(\tB\x1a\xbaH\x17r\x152\x13^[0-9]{4}-[0-9]{2}$R\x05month\x12\x1f\n" +
+	"\x05limit\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x182(\x00R\x05limit\"{\n" +
+	"\n" +
+	"TopProblem\x12\x1a\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12%\n" +
+	"\x0eprevious_count\x18\x03 \x01(\x03R\rpreviousCount\x12\x14\n" +
+	"\x05share\x18\x04 \x01(\x01R\x05share\"L\n" +
+	"\x16GetTopProblemsResponse\x122\n" +
+	"\bproblems\x18\x01 \x03(\v2\x16.whistle.v1.TopProblemR\bproblems\"?\n" +
+	"\x12WatchEventsRequest\x12)\n" +
+	"\vevent_types\x18\x01 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\n" +
+	"eventTypes\"c\n" +
+	"\x13WatchEventsResponse\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12/\n" +
+	"\x05entry\x18\x02 \x01(\v2\x19.whistle.v1.TimelineEntryR\x05entry\"L\n" +
+	"\x19RebuildProjectionsRequest\x12/\n" +
+	"\x05actor\x18\x01 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"t\n" +
+	"\x1aRebuildProjectionsResponse\x12'\n" +
+	"\x0fevents_replayed\x18\x01 \x01(\x03R\x0eeventsReplayed\x12-\n" +
+	"\x04took\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04took\"\xcc\x02\n" +
 	"\rTimelineEntry\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1d\n" +
 	"\n" +
@@ -428,10 +2155,31 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"Z\n" +
 	"\x11GetCountsResponse\x12/\n" +
 	"\x06counts\x18\x01 \x03(\v2\x17.whistle.v1.StatusCountR\x06counts\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total2\xad\x01\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total*\x83\x01\n" +
+	"\n" +
+	"PeriodKind\x12\x1b\n" +
+	"\x17PERIOD_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fPERIOD_KIND_DAY\x10\x01\x12\x14\n" +
+	"\x10PERIOD_KIND_WEEK\x10\x02\x12\x15\n" +
+	"\x11PERIOD_KIND_MONTH\x10\x03\x12\x16\n" +
+	"\x12PERIOD_KIND_CUSTOM\x10\x04*\x9e\x01\n" +
+	"\fRankingLevel\x12\x1d\n" +
+	"\x19RANKING_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16RANKING_LEVEL_DISTRICT\x10\x01\x12\x18\n" +
+	"\x14RANKING_LEVEL_STREET\x10\x02\x12\x1b\n" +
+	"\x17RANKING_LEVEL_COMMUNITY\x10\x03\x12\x1c\n" +
+	"\x18RANKING_LEVEL_DEPARTMENT\x10\x042\xe8\x06\n" +
 	"\x11MonitoringService\x12N\n" +
 	"\vGetTimeline\x12\x1e.whistle.v1.GetTimelineRequest\x1a\x1f.whistle.v1.GetTimelineResponse\x12H\n" +
-	"\tGetCounts\x12\x1c.whistle.v1.GetCountsRequest\x1a\x1d.whistle.v1.GetCountsResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\tGetCounts\x12\x1c.whistle.v1.GetCountsRequest\x1a\x1d.whistle.v1.GetCountsResponse\x12Q\n" +
+	"\fGetScorecard\x12\x1f.whistle.v1.GetScorecardRequest\x1a .whistle.v1.GetScorecardResponse\x12N\n" +
+	"\vGetRankings\x12\x1e.whistle.v1.GetRankingsRequest\x1a\x1f.whistle.v1.GetRankingsResponse\x12N\n" +
+	"\vListOverdue\x12\x1e.whistle.v1.ListOverdueRequest\x1a\x1f.whistle.v1.ListOverdueResponse\x12c\n" +
+	"\x12GetEscalationBoard\x12%.whistle.v1.GetEscalationBoardRequest\x1a&.whistle.v1.GetEscalationBoardResponse\x12Q\n" +
+	"\fListHotSpots\x12\x1f.whistle.v1.ListHotSpotsRequest\x1a .whistle.v1.ListHotSpotsResponse\x12W\n" +
+	"\x0eGetTopProblems\x12!.whistle.v1.GetTopProblemsRequest\x1a\".whistle.v1.GetTopProblemsResponse\x12P\n" +
+	"\vWatchEvents\x12\x1e.whistle.v1.WatchEventsRequest\x1a\x1f.whistle.v1.WatchEventsResponse0\x01\x12c\n" +
+	"\x12RebuildProjections\x12%.whistle.v1.RebuildProjectionsRequest\x1a&.whistle.v1.RebuildProjectionsResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_monitoring_service_proto_rawDescOnce sync.Once
@@ -445,36 +2193,100 @@ func file_whistle_v1_monitoring_service_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_monitoring_service_proto_rawDescData
 }
 
-var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_whistle_v1_monitoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_whistle_v1_monitoring_service_proto_goTypes = []any{
-	(*TimelineEntry)(nil),         // 0: whistle.v1.TimelineEntry
-	(*GetTimelineRequest)(nil),    // 1: whistle.v1.GetTimelineRequest
-	(*GetTimelineResponse)(nil),   // 2: whistle.v1.GetTimelineResponse
-	(*GetCountsRequest)(nil),      // 3: whistle.v1.GetCountsRequest
-	(*StatusCount)(nil),           // 4: whistle.v1.StatusCount
-	(*GetCountsResponse)(nil),     // 5: whistle.v1.GetCountsResponse
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
-	(*Actor)(nil),                 // 7: whistle.v1.Actor
-	(TicketStatus)(0),             // 8: whistle.v1.TicketStatus
-	(*TicketState)(nil),           // 9: whistle.v1.TicketState
+	(PeriodKind)(0),                    // 0: whistle.v1.PeriodKind
+	(RankingLevel)(0),                  // 1: whistle.v1.RankingLevel
+	(*Period)(nil),                     // 2: whistle.v1.Period
+	(*Figure)(nil),                     // 3: whistle.v1.Figure
+	(*StageTime)(nil),                  // 4: whistle.v1.StageTime
+	(*GetScorecardRequest)(nil),        // 5: whistle.v1.GetScorecardRequest
+	(*GetScorecardResponse)(nil),       // 6: whistle.v1.GetScorecardResponse
+	(*GetRankingsRequest)(nil),         // 7: whistle.v1.GetRankingsRequest
+	(*RankingEntry)(nil),               // 8: whistle.v1.RankingEntry
+	(*GetRankingsResponse)(nil),        // 9: whistle.v1.GetRankingsResponse
+	(*OverdueTicket)(nil),              // 10: whistle.v1.OverdueTicket
+	(*ListOverdueRequest)(nil),         // 11: whistle.v1.ListOverdueRequest
+	(*ListOverdueResponse)(nil),        // 12: whistle.v1.ListOverdueResponse
+	(*GetEscalationBoardRequest)(nil),  // 13: whistle.v1.GetEscalationBoardRequest
+	(*EscalationRow)(nil),              // 14: whistle.v1.EscalationRow
+	(*GetEscalationBoardResponse)(nil), // 15: whistle.v1.GetEscalationBoardResponse
+	(*HotSpot)(nil),                    // 16: whistle.v1.HotSpot
+	(*ListHotSpotsRequest)(nil),        // 17: whistle.v1.ListHotSpotsRequest
+	(*ListHotSpotsResponse)(nil),       // 18: whistle.v1.ListHotSpotsResponse
+	(*GetTopProblemsRequest)(nil),      // 19: whistle.v1.GetTopProblemsRequest
+	(*TopProblem)(nil),                 // 20: whistle.v1.TopProblem
+	(*GetTopProblemsResponse)(nil),     // 21: whistle.v1.GetTopProblemsResponse
+	(*WatchEventsRequest)(nil),         // 22: whistle.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),        // 23: whistle.v1.WatchEventsResponse
+	(*RebuildProjectionsRequest)(nil),  // 24: whistle.v1.RebuildProjectionsRequest
+	(*RebuildProjectionsResponse)(nil), // 25: whistle.v1.RebuildProjectionsResponse
+	(*TimelineEntry)(nil),              // 26: whistle.v1.TimelineEntry
+	(*GetTimelineRequest)(nil),         // 27: whistle.v1.GetTimelineRequest
+	(*GetTimelineResponse)(nil),        // 28: whistle.v1.GetTimelineResponse
+	(*GetCountsRequest)(nil),           // 29: whistle.v1.GetCountsRequest
+	(*StatusCount)(nil),                // 30: whistle.v1.StatusCount
+	(*GetCountsResponse)(nil),          // 31: whistle.v1.GetCountsResponse
+	(*durationpb.Duration)(nil),        // 32: google.protobuf.Duration
+	(*TicketState)(nil),                // 33: whistle.v1.TicketState
+	(*timestamppb.Timestamp)(nil),      // 34: google.protobuf.Timestamp
+	(*Actor)(nil),                      // 35: whistle.v1.Actor
+	(TicketStatus)(0),                  // 36: whistle.v1.TicketStatus
 }
 var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
-	6, // 0: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	7, // 1: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
-	8, // 2: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
-	9, // 3: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
-	0, // 4: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
-	8, // 5: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
-	4, // 6: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
-	1, // 7: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
-	3, // 8: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
-	2, // 9: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
-	5, // 10: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	0,  // 0: whistle.v1.Period.kind:type_name -> whistle.v1.PeriodKind
+	32, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
+	32, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
+	2,  // 3: whistle.v1.GetScorecardRequest.period:type_name -> whistle.v1.Period
+	3,  // 4: whistle.v1.GetScorecardResponse.figures:type_name -> whistle.v1.Figure
+	4,  // 5: whistle.v1.GetScorecardResponse.stage_times:type_name -> whistle.v1.StageTime
+	1,  // 6: whistle.v1.GetRankingsRequest.level:type_name -> whistle.v1.RankingLevel
+	2,  // 7: whistle.v1.GetRankingsRequest.period:type_name -> whistle.v1.Period
+	3,  // 8: whistle.v1.RankingEntry.figure:type_name -> whistle.v1.Figure
+	8,  // 9: whistle.v1.GetRankingsResponse.entries:type_name -> whistle.v1.RankingEntry
+	33, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
+	34, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
+	10, // 12: whistle.v1.ListOverdueResponse.tickets:type_name -> whistle.v1.OverdueTicket
+	14, // 13: whistle.v1.GetEscalationBoardResponse.rows:type_name -> whistle.v1.EscalationRow
+	34, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
+	16, // 15: whistle.v1.ListHotSpotsResponse.hot_spots:type_name -> whistle.v1.HotSpot
+	20, // 16: whistle.v1.GetTopProblemsResponse.problems:type_name -> whistle.v1.TopProblem
+	26, // 17: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
+	35, // 18: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
+	32, // 19: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
+	34, // 20: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	35, // 21: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
+	36, // 22: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
+	33, // 23: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
+	26, // 24: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
+	36, // 25: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
+	30, // 26: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
+	27, // 27: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
+	29, // 28: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
+	5,  // 29: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
+	7,  // 30: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
+	11, // 31: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
+	13, // 32: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
+	17, // 33: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
+	19, // 34: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
+	22, // 35: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
+	24, // 36: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
+	28, // 37: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
+	31, // 38: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
+	6,  // 39: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
+	9,  // 40: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
+	12, // 41: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
+	15, // 42: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
+	18, // 43: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
+	21, // 44: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
+	23, // 45: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
+	25, // 46: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
+	37, // [37:47] is the sub-list for method output_type
+	27, // [27:37] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_monitoring_service_proto_init() }
@@ -488,13 +2300,14 @@ func file_whistle_v1_monitoring_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_monitoring_service_proto_rawDesc), len(file_whistle_v1_monitoring_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      2,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_whistle_v1_monitoring_service_proto_goTypes,
 		DependencyIndexes: file_whistle_v1_monitoring_service_proto_depIdxs,
+		EnumInfos:         file_whistle_v1_monitoring_service_proto_enumTypes,
 		MessageInfos:      file_whistle_v1_monitoring_service_proto_msgTypes,
 	}.Build()
 	File_whistle_v1_monitoring_service_proto = out.File

@@ -19,8 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MonitoringService_GetTimeline_FullMethodName = "/whistle.v1.MonitoringService/GetTimeline"
-	MonitoringService_GetCounts_FullMethodName   = "/whistle.v1.MonitoringService/GetCounts"
+	MonitoringService_GetTimeline_FullMethodName        = "/whistle.v1.MonitoringService/GetTimeline"
+	MonitoringService_GetCounts_FullMethodName          = "/whistle.v1.MonitoringService/GetCounts"
+	MonitoringService_GetScorecard_FullMethodName       = "/whistle.v1.MonitoringService/GetScorecard"
+	MonitoringService_GetRankings_FullMethodName        = "/whistle.v1.MonitoringService/GetRankings"
+	MonitoringService_ListOverdue_FullMethodName        = "/whistle.v1.MonitoringService/ListOverdue"
+	MonitoringService_GetEscalationBoard_FullMethodName = "/whistle.v1.MonitoringService/GetEscalationBoard"
+	MonitoringService_ListHotSpots_FullMethodName       = "/whistle.v1.MonitoringService/ListHotSpots"
+	MonitoringService_GetTopProblems_FullMethodName     = "/whistle.v1.MonitoringService/GetTopProblems"
+	MonitoringService_WatchEvents_FullMethodName        = "/whistle.v1.MonitoringService/WatchEvents"
+	MonitoringService_RebuildProjections_FullMethodName = "/whistle.v1.MonitoringService/RebuildProjections"
 )
 
 // MonitoringServiceClient is the client API for MonitoringService service.
@@ -34,6 +42,23 @@ type MonitoringServiceClient interface {
 	GetTimeline(ctx context.Context, in *GetTimelineRequest, opts ...grpc.CallOption) (*GetTimelineResponse, error)
 	// GetCounts returns how many tickets are in each status now.
 	GetCounts(ctx context.Context, in *GetCountsRequest, opts ...grpc.CallOption) (*GetCountsResponse, error)
+	// GetScorecard returns an org unit's figures for a period, each with its numerator and
+	// denominator (definitions in docs/metrics.md). Test traffic is left out.
+	GetScorecard(ctx context.Context, in *GetScorecardRequest, opts ...grpc.CallOption) (*GetScorecardResponse, error)
+	// GetRankings ranks the streets, districts, communities or departments by a figure.
+	GetRankings(ctx context.Context, in *GetRankingsRequest, opts ...grpc.CallOption) (*GetRankingsResponse, error)
+	// ListOverdue lists open tickets past a deadline, most escalated first.
+	ListOverdue(ctx context.Context, in *ListOverdueRequest, opts ...grpc.CallOption) (*ListOverdueResponse, error)
+	// GetEscalationBoard counts open tickets by escalation level for the units under an org unit.
+	GetEscalationBoard(ctx context.Context, in *GetEscalationBoardRequest, opts ...grpc.CallOption) (*GetEscalationBoardResponse, error)
+	// ListHotSpots lists the recurring problems found (未诉先办), newest first, with why.
+	ListHotSpots(ctx context.Context, in *ListHotSpotsRequest, opts ...grpc.CallOption) (*ListHotSpotsResponse, error)
+	// GetTopProblems lists a district's most frequent matters in a month (每月一题 candidates).
+	GetTopProblems(ctx context.Context, in *GetTopProblemsRequest, opts ...grpc.CallOption) (*GetTopProblemsResponse, error)
+	// WatchEvents streams every event as it is projected, for dashboards.
+	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
+	// RebuildProjections empties the read models and replays the whole event stream into them.
+	RebuildProjections(ctx context.Context, in *RebuildProjectionsRequest, opts ...grpc.CallOption) (*RebuildProjectionsResponse, error)
 }
 
 type monitoringServiceClient struct {
@@ -64,6 +89,95 @@ func (c *monitoringServiceClient) GetCounts(ctx context.Context, in *GetCountsRe
 	return out, nil
 }
 
+func (c *monitoringServiceClient) GetScorecard(ctx context.Context, in *GetScorecardRequest, opts ...grpc.CallOption) (*GetScorecardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetScorecardResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_GetScorecard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitoringServiceClient) GetRankings(ctx context.Context, in *GetRankingsRequest, opts ...grpc.CallOption) (*GetRankingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRankingsResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_GetRankings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitoringServiceClient) ListOverdue(ctx context.Context, in *ListOverdueRequest, opts ...grpc.CallOption) (*ListOverdueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOverdueResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_ListOverdue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitoringServiceClient) GetEscalationBoard(ctx context.Context, in *GetEscalationBoardRequest, opts ...grpc.CallOption) (*GetEscalationBoardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetEscalationBoardResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_GetEscalationBoard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitoringServiceClient) ListHotSpots(ctx context.Context, in *ListHotSpotsRequest, opts ...grpc.CallOption) (*ListHotSpotsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListHotSpotsResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_ListHotSpots_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitoringServiceClient) GetTopProblems(ctx context.Context, in *GetTopProblemsRequest, opts ...grpc.CallOption) (*GetTopProblemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTopProblemsResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_GetTopProblems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitoringServiceClient) WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &MonitoringService_ServiceDesc.Streams[0], MonitoringService_WatchEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchEventsRequest, WatchEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MonitoringService_WatchEventsClient = grpc.ServerStreamingClient[WatchEventsResponse]
+
+func (c *monitoringServiceClient) RebuildProjections(ctx context.Context, in *RebuildProjectionsRequest, opts ...grpc.CallOption) (*RebuildProjectionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebuildProjectionsResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_RebuildProjections_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MonitoringServiceServer is the server API for MonitoringService service.
 // All implementations must embed UnimplementedMonitoringServiceServer
 // for forward compatibility.
@@ -75,6 +189,23 @@ type MonitoringServiceServer interface {
 	GetTimeline(context.Context, *GetTimelineRequest) (*GetTimelineResponse, error)
 	// GetCounts returns how many tickets are in each status now.
 	GetCounts(context.Context, *GetCountsRequest) (*GetCountsResponse, error)
+	// GetScorecard returns an org unit's figures for a period, each with its numerator and
+	// denominator (definitions in docs/metrics.md). Test traffic is left out.
+	GetScorecard(context.Context, *GetScorecardRequest) (*GetScorecardResponse, error)
+	// GetRankings ranks the streets, districts, communities or departments by a figure.
+	GetRankings(context.Context, *GetRankingsRequest) (*GetRankingsResponse, error)
+	// ListOverdue lists open tickets past a deadline, most escalated first.
+	ListOverdue(context.Context, *ListOverdueRequest) (*ListOverdueResponse, error)
+	// GetEscalationBoard counts open tickets by escalation level for the units under an org unit.
+	GetEscalationBoard(context.Context, *GetEscalationBoardRequest) (*GetEscalationBoardResponse, error)
+	// ListHotSpots lists the recurring problems found (未诉先办), newest first, with why.
+	ListHotSpots(context.Context, *ListHotSpotsRequest) (*ListHotSpotsResponse, error)
+	// GetTopProblems lists a district's most frequent matters in a month (每月一题 candidates).
+	GetTopProblems(context.Context, *GetTopProblemsRequest) (*GetTopProblemsResponse, error)
+	// WatchEvents streams every event as it is projected, for dashboards.
+	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
+	// RebuildProjections empties the read models and replays the whole event stream into them.
+	RebuildProjections(context.Context, *RebuildProjectionsRequest) (*RebuildProjectionsResponse, error)
 	mustEmbedUnimplementedMonitoringServiceServer()
 }
 
@@ -90,6 +221,30 @@ func (UnimplementedMonitoringServiceServer) GetTimeline(context.Context, *GetTim
 }
 func (UnimplementedMonitoringServiceServer) GetCounts(context.Context, *GetCountsRequest) (*GetCountsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCounts not implemented")
+}
+func (UnimplementedMonitoringServiceServer) GetScorecard(context.Context, *GetScorecardRequest) (*GetScorecardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetScorecard not implemented")
+}
+func (UnimplementedMonitoringServiceServer) GetRankings(context.Context, *GetRankingsRequest) (*GetRankingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRankings not implemented")
+}
+func (UnimplementedMonitoringServiceServer) ListOverdue(context.Context, *ListOverdueRequest) (*ListOverdueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOverdue not implemented")
+}
+func (UnimplementedMonitoringServiceServer) GetEscalationBoard(context.Context, *GetEscalationBoardRequest) (*GetEscalationBoardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetEscalationBoard not implemented")
+}
+func (UnimplementedMonitoringServiceServer) ListHotSpots(context.Context, *ListHotSpotsRequest) (*ListHotSpotsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListHotSpots not implemented")
+}
+func (UnimplementedMonitoringServiceServer) GetTopProblems(context.Context, *GetTopProblemsRequest) (*GetTopProblemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopProblems not implemented")
+}
+func (UnimplementedMonitoringServiceServer) WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchEvents not implemented")
+}
+func (UnimplementedMonitoringServiceServer) RebuildProjections(context.Context, *RebuildProjectionsRequest) (*RebuildProjectionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RebuildProjections not implemented")
 }
 func (UnimplementedMonitoringServiceServer) mustEmbedUnimplementedMonitoringServiceServer() {}
 func (UnimplementedMonitoringServiceServer) testEmbeddedByValue()                           {}
@@ -148,6 +303,143 @@ func _MonitoringService_GetCounts_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MonitoringService_GetScorecard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetScorecardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).GetScorecard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_GetScorecard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).GetScorecard(ctx, req.(*GetScorecardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitoringService_GetRankings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRankingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).GetRankings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_GetRankings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).GetRankings(ctx, req.(*GetRankingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitoringService_ListOverdue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOverdueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).ListOverdue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_ListOverdue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).ListOverdue(ctx, req.(*ListOverdueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitoringService_GetEscalationBoard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEscalationBoardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).GetEscalationBoard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_GetEscalationBoard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).GetEscalationBoard(ctx, req.(*GetEscalationBoardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitoringService_ListHotSpots_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListHotSpotsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).ListHotSpots(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_ListHotSpots_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).ListHotSpots(ctx, req.(*ListHotSpotsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitoringService_GetTopProblems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopProblemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).GetTopProblems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_GetTopProblems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).GetTopProblems(ctx, req.(*GetTopProblemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitoringService_WatchEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(MonitoringServiceServer).WatchEvents(m, &grpc.GenericServerStream[WatchEventsRequest, WatchEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MonitoringService_WatchEventsServer = grpc.ServerStreamingServer[WatchEventsResponse]
+
+func _MonitoringService_RebuildProjections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebuildProjectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).RebuildProjections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_RebuildProjections_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).RebuildProjections(ctx, req.(*RebuildProjectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MonitoringService_ServiceDesc is the grpc.ServiceDesc for MonitoringService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -163,7 +455,41 @@ var MonitoringService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetCounts",
 			Handler:    _MonitoringService_GetCounts_Handler,
 		},
+		{
+			MethodName: "GetScorecard",
+			Handler:    _MonitoringService_GetScorecard_Handler,
+		},
+		{
+			MethodName: "GetRankings",
+			Handler:    _MonitoringService_GetRankings_Handler,
+		},
+		{
+			MethodName: "ListOverdue",
+			Handler:    _MonitoringService_ListOverdue_Handler,
+		},
+		{
+			MethodName: "GetEscalationBoard",
+			Handler:    _MonitoringService_GetEscalationBoard_Handler,
+		},
+		{
+			MethodName: "ListHotSpots",
+			Handler:    _MonitoringService_ListHotSpots_Handler,
+		},
+		{
+			MethodName: "GetTopProblems",
+			Handler:    _MonitoringService_GetTopProblems_Handler,
+		},
+		{
+			MethodName: "RebuildProjections",
+			Handler:    _MonitoringService_RebuildProjections_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchEvents",
+			Handler:       _MonitoringService_WatchEvents_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "whistle/v1/monitoring_service.proto",
 }

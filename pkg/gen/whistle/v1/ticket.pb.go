@@ -296,6 +296,67 @@ func (Verdict) EnumDescriptor() ([]byte, []int) {
 	return file_whistle_v1_ticket_proto_rawDescGZIP(), []int{3}
 }
 
+// EvaluationSource says who gave a verdict.
+type EvaluationSource int32
+
+const (
+	// EVALUATION_SOURCE_UNSPECIFIED means the reporting community in requests.
+	EvaluationSource_EVALUATION_SOURCE_UNSPECIFIED EvaluationSource = 0
+	// EVALUATION_SOURCE_COMMUNITY is the community (or grid) that blew the whistle.
+	EvaluationSource_EVALUATION_SOURCE_COMMUNITY EvaluationSource = 1
+	// EVALUATION_SOURCE_RESIDENT is the resident who reported, with the one-time evaluation code.
+	EvaluationSource_EVALUATION_SOURCE_RESIDENT EvaluationSource = 2
+	// EVALUATION_SOURCE_HOTLINE_FOLLOW_UP is a hotline's follow-up call (回访).
+	EvaluationSource_EVALUATION_SOURCE_HOTLINE_FOLLOW_UP EvaluationSource = 3
+	// EVALUATION_SOURCE_DEFAULT is the configured verdict applied when nobody judged in time.
+	EvaluationSource_EVALUATION_SOURCE_DEFAULT EvaluationSource = 4
+)
+
+// Enum value maps for EvaluationSource.
+var (
+	EvaluationSource_name = map[int32]string{
+		0: "EVALUATION_SOURCE_UNSPECIFIED",
+		1: "EVALUATION_SOURCE_COMMUNITY",
+		2: "EVALUATION_SOURCE_RESIDENT",
+		3: "EVALUATION_SOURCE_HOTLINE_FOLLOW_UP",
+		4: "EVALUATION_SOURCE_DEFAULT",
+	}
+	EvaluationSource_value = map[string]int32{
+		"EVALUATION_SOURCE_UNSPECIFIED":       0,
+		"EVALUATION_SOURCE_COMMUNITY":         1,
+		"EVALUATION_SOURCE_RESIDENT":          2,
+		"EVALUATION_SOURCE_HOTLINE_FOLLOW_UP": 3,
+		"EVALUATION_SOURCE_DEFAULT":           4,
+	}
+)
+
+func (x EvaluationSource) Enum() *EvaluationSource {
+	p := new(EvaluationSource)
+	*p = x
+	return p
+}
+
+func (x EvaluationSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EvaluationSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_ticket_proto_enumTypes[4].Descriptor()
+}
+
+func (EvaluationSource) Type() protoreflect.EnumType {
+	return &file_whistle_v1_ticket_proto_enumTypes[4]
+}
+
+func (x EvaluationSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EvaluationSource.Descriptor instead.
+func (EvaluationSource) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_ticket_proto_rawDescGZIP(), []int{4}
+}
+
 // Coordinates is a point in WGS-84 degrees.
 type Coordinates struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -941,7 +1002,13 @@ const file_whistle_v1_ticket_proto_rawDesc = "" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11VERDICT_SATISFIED\x10\x01\x12\x1f\n" +
 	"\x1bVERDICT_BASICALLY_SATISFIED\x10\x02\x12\x17\n" +
-	"\x13VERDICT_UNSATISFIED\x10\x03B?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\x13VERDICT_UNSATISFIED\x10\x03*\xbe\x01\n" +
+	"\x10EvaluationSource\x12!\n" +
+	"\x1dEVALUATION_SOURCE_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bEVALUATION_SOURCE_COMMUNITY\x10\x01\x12\x1e\n" +
+	"\x1aEVALUATION_SOURCE_RESIDENT\x10\x02\x12'\n" +
+	"#EVALUATION_SOURCE_HOTLINE_FOLLOW_UP\x10\x03\x12\x1d\n" +
+	"\x19EVALUATION_SOURCE_DEFAULT\x10\x04B?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_ticket_proto_rawDescOnce sync.Once
@@ -955,31 +1022,32 @@ func file_whistle_v1_ticket_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_ticket_proto_rawDescData
 }
 
-var file_whistle_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_whistle_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_whistle_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_whistle_v1_ticket_proto_goTypes = []any{
 	(TicketStatus)(0),             // 0: whistle.v1.TicketStatus
 	(WhistleKind)(0),              // 1: whistle.v1.WhistleKind
 	(Source)(0),                   // 2: whistle.v1.Source
 	(Verdict)(0),                  // 3: whistle.v1.Verdict
-	(*Coordinates)(nil),           // 4: whistle.v1.Coordinates
-	(*Location)(nil),              // 5: whistle.v1.Location
-	(*Reporter)(nil),              // 6: whistle.v1.Reporter
-	(*Actor)(nil),                 // 7: whistle.v1.Actor
-	(*Ticket)(nil),                // 8: whistle.v1.Ticket
-	(*TicketState)(nil),           // 9: whistle.v1.TicketState
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(EvaluationSource)(0),         // 4: whistle.v1.EvaluationSource
+	(*Coordinates)(nil),           // 5: whistle.v1.Coordinates
+	(*Location)(nil),              // 6: whistle.v1.Location
+	(*Reporter)(nil),              // 7: whistle.v1.Reporter
+	(*Actor)(nil),                 // 8: whistle.v1.Actor
+	(*Ticket)(nil),                // 9: whistle.v1.Ticket
+	(*TicketState)(nil),           // 10: whistle.v1.TicketState
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_whistle_v1_ticket_proto_depIdxs = []int32{
-	4,  // 0: whistle.v1.Location.coordinates:type_name -> whistle.v1.Coordinates
+	5,  // 0: whistle.v1.Location.coordinates:type_name -> whistle.v1.Coordinates
 	1,  // 1: whistle.v1.Ticket.kind:type_name -> whistle.v1.WhistleKind
 	2,  // 2: whistle.v1.Ticket.source:type_name -> whistle.v1.Source
-	5,  // 3: whistle.v1.Ticket.location:type_name -> whistle.v1.Location
-	6,  // 4: whistle.v1.Ticket.reporter:type_name -> whistle.v1.Reporter
-	10, // 5: whistle.v1.Ticket.reported_at:type_name -> google.protobuf.Timestamp
+	6,  // 3: whistle.v1.Ticket.location:type_name -> whistle.v1.Location
+	7,  // 4: whistle.v1.Ticket.reporter:type_name -> whistle.v1.Reporter
+	11, // 5: whistle.v1.Ticket.reported_at:type_name -> google.protobuf.Timestamp
 	0,  // 6: whistle.v1.TicketState.status:type_name -> whistle.v1.TicketStatus
-	10, // 7: whistle.v1.TicketState.reported_at:type_name -> google.protobuf.Timestamp
-	10, // 8: whistle.v1.TicketState.updated_at:type_name -> google.protobuf.Timestamp
+	11, // 7: whistle.v1.TicketState.reported_at:type_name -> google.protobuf.Timestamp
+	11, // 8: whistle.v1.TicketState.updated_at:type_name -> google.protobuf.Timestamp
 	9,  // [9:9] is the sub-list for method output_type
 	9,  // [9:9] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
@@ -997,7 +1065,7 @@ func file_whistle_v1_ticket_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_ticket_proto_rawDesc), len(file_whistle_v1_ticket_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
