@@ -67,6 +67,10 @@ test-external: ## Run the JetStream and end-to-end tests against an external NAT
 	WHISTLE_TEST_NATS_URL=$${WHISTLE_TEST_NATS_URL:-nats://127.0.0.1:4222} \
 		go test -count=1 ./pkg/bus/... ./pkg/outbox/... ./cmd/internal/stack/...
 
+.PHONY: bench
+bench: ## Run the benchmarks 5 times each; medians go in docs (monitoring queries at 1,000 and 1,000,000 tickets: ~6 min)
+	go test -run '^$$' -bench . -benchtime 300x -count 5 ./services/monitoring/
+
 .PHONY: run
 run: build ## Run all five services on $(ADDR), data in $(DATA) (Ctrl-C stops)
 	bin/whistle dev --addr $(ADDR) --data $(DATA)

@@ -31,6 +31,10 @@ type config struct {
 	ShutdownTimeout time.Duration `env:"WHISTLE_SHUTDOWN_TIMEOUT" envDefault:"10s"`
 	// PoolSize caps each service's database pool.
 	PoolSize int32 `env:"WHISTLE_DB_POOL_SIZE" envDefault:"8"`
+	// MetricsAddr is where Prometheus scrapes /metrics; "off" serves none.
+	// Empty: 127.0.0.1:9100 in dev, and in serve the service's own port
+	// plus 2000 (intake :9001 … monitoring :9005).
+	MetricsAddr string `env:"WHISTLE_METRICS_ADDR"`
 }
 
 func loadConfig() (config, error) {
@@ -52,6 +56,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("db_pool_size", int(c.PoolSize)),
+		slog.String("metrics_addr", c.MetricsAddr),
 	)
 }
 

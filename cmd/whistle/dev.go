@@ -7,16 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/natsserver"
 	"github.com/whistle-civic/whistle/pkg/pgserver"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
 
 	"github.com/whistle-civic/whistle/cmd/internal/stack"
 )
@@ -24,6 +27,9 @@ import (
 type devOptions struct {
 	addr, data string
 }
+
+// devMetricsAddr is where `whistle dev` serves /metrics by default.
+const devMetricsAddr = "127.0.0.1:9100"
 
 // devDatabase is the database `whistle dev` creates on its private server.
 const devDatabase = "whistle"
@@ -65,9 +71,12 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		natsOpts, natsDesc = []nats.Option{ns.ConnectOption()}, "in-process, JetStream in "+filepath.Join(o.data, "nats")
 	}
 	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
+	if cfg.MetricsAddr == "" {
+		cfg.MetricsAddr = devMetricsAddr
+	}
 	return serveStack(ctx, cfg, stack.Config{Bus: busCfg, NATSOptions: natsOpts}, lis, log, func() {
-		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s). Ctrl-C stops it.\n",
-			lis.Addr(), pgDesc, natsDesc)
+		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s). Ctrl-C stops it.\n",
+			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr)
 	})
 }
 
@@ -80,6 +89,13 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	}
 	sc.DatabaseURL, sc.Log, sc.PoolSize = cfg.DatabaseURL, log, cfg.PoolSize
 	sc.Intake.City, sc.Dispatch.Catalog = cfg.City, cat
+	reg := telemetry.NewRegistry()
+	sc.Metrics = reg
+	metrics, err := serveMetrics(cfg.MetricsAddr, reg, log)
+	if err != nil {
+		return err
+	}
+	defer metrics()
 	st, err := stack.Start(ctx, sc)
 	if err != nil {
 		return err
@@ -102,6 +118,32 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	}
 	log.Info("services stopped")
 	return runErr
+}
+
+// serveMetrics serves the registry on addr at /metrics ("off": nowhere)
+// and returns the function that stops it.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	if addr == "off" {
+		return func() {}, nil
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen on %s: %w (set WHISTLE_METRICS_ADDR to a free address, or off)", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", telemetry.MetricsHandler(reg))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("metrics served", "url", "http://"+lis.Addr().String()+"/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 func startPrivatePostgres(ctx context.Context, data string, log *slog.Logger) (*pgserver.Server, string, error) {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +61,8 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	var firstRun []string
 	for round := 1; round <= 2; round++ {
-		addr := freeAddr(t)
+		addr, metrics := freeAddr(t), freeAddr(t)
+		t.Setenv("WHISTLE_METRICS_ADDR", metrics)
 		ctx, cancel := context.WithCancel(context.Background())
 		out := &syncBuffer{}
 		done := make(chan error, 1)
@@ -93,6 +96,7 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 			}
 		}
 		firstRun = res.TicketIDs
+		checkMetrics(t, metrics)
 		_ = conn.Close()
 		cancel()
 		if err := <-done; err != nil {
@@ -123,4 +127,31 @@ func postmasterPID(data string) int {
 	var pid int
 	_, _ = fmt.Sscanf(string(b), "%d", &pid)
 	return pid
+}
+
+// checkMetrics scrapes /metrics and looks for what ops watch: tickets by
+// status and overdue, outbox lag, consumer lag and dead letters, per service.
+func checkMetrics(t *testing.T, addr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	for _, want := range []string{
+		`whistle_tickets_overdue{service_name="whistle-monitoring",stage="accept"`,
+		`whistle_outbox_pending{schema="intake",service_name="whistle-intake"`,
+		`whistle_outbox_oldest_age_seconds{schema="dispatch",service_name="whistle-dispatch"`,
+		`whistle_consumer_lag{consumer="monitoring",service_name="whistle-monitoring"`,
+		`whistle_consumer_dead_letters_pending{consumer="dispatch",service_name="whistle-dispatch"`,
+		"go_goroutines ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
 }

@@ -27,9 +27,16 @@ func runServe(ctx context.Context, cfg config, name, addr string, out io.Writer)
 		return fmt.Errorf("listen on %s: %w (pass another --addr)", addr, err)
 	}
 	defer lis.Close()
+	if cfg.MetricsAddr == "" {
+		cfg.MetricsAddr = ":" + metricsPorts[name]
+	}
 	log.Info("starting", "service", name, "config", cfg, "addr", addr)
 	sc := stack.Config{Services: []string{name}, Bus: bus.Config{URL: cfg.NATSURL, Replicas: cfg.StreamReplicas}}
 	return serveStack(ctx, cfg, sc, lis, log, func() {
 		fmt.Fprintf(out, "whistle %s ready on %s\n", name, lis.Addr())
 	})
 }
+
+// metricsPorts are the default /metrics ports of `whistle serve`.
+var metricsPorts = map[string]string{"intake": "9001", "dispatch": "9002", "response": "9003", "evaluation": "9004",
+	"monitoring": "9005"}

@@ -71,7 +71,9 @@ file (--config, WHISTLE_CONFIG or ~/.config/whistle/whistlectl.yaml).`,
 	root.AddCommand(reportCommand(g), ticketsCommand(g), showCommand(g), inboxCommand(g), itemCommand(g), watchCommand(g),
 		acceptCommand(g), progressCommand(g), assistCommand(g), resolveCommand(g), returnCommand(g), extensionCommand(g),
 		evaluateCommand(g), evaluationCommand(g), evaluationsCommand(g), triageCommand(g), arbitrateCommand(g),
-		assignmentCommand(g), explainCommand(g), catalogCommand(g), countsCommand(g), smokeCommand(g))
+		assignmentCommand(g), explainCommand(g), catalogCommand(g), countsCommand(g), smokeCommand(g),
+		scorecardCommand(g), rankingsCommand(g), overdueCommand(g), boardCommand(g), hotspotsCommand(g), topProblemsCommand(g),
+		rebuildCommand(g))
 	return root
 }
 

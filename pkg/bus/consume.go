@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -21,8 +23,11 @@ import (
 )
 
 // ErrLater is returned by a handler for an event that cannot be applied yet
-// (an earlier event about the same ticket has not arrived). The message is
-// negatively acknowledged with a short, growing delay.
+// (an earlier event about the same ticket has not arrived, or a read model is
+// being rebuilt). The message is negatively acknowledged with a short, growing
+// delay of up to ConsumerConfig.LaterDelay. Waiting is not failing: such
+// deliveries do not count towards MaxDeliveries, but a message still waiting
+// once it is older than ConsumerConfig.MaxWait is dead-lettered.
 var ErrLater = errors.New("event cannot be applied yet")
 
 type poisonError struct{ err error }
@@ -50,7 +55,8 @@ type Message struct {
 	Data []byte
 	// Header holds Nats-Msg-Id and the trace context.
 	Header nats.Header
-	// Deliveries counts deliveries of this message, from 1.
+	// Deliveries counts deliveries of this message, from 1, including those
+	// that ended in ErrLater.
 	Deliveries uint64
 }
 
@@ -67,8 +73,18 @@ type ConsumerConfig struct {
 	// EventTypes to receive; empty receives every event.
 	EventTypes []string
 	// MaxDeliveries is how often a failing message is tried before it goes to
-	// the dead-letter subject. Default 10.
+	// the dead-letter subject. Deliveries that ended in ErrLater do not count.
+	// Default 10.
 	MaxDeliveries int
+	// MaxWait is how long a message may keep answering ErrLater, from its
+	// first such answer, before it goes to the dead-letter subject as having
+	// waited too long for earlier events. It is counted from the first answer
+	// rather than from publication so that old events caught up on after an
+	// outage may still wait; it restarts with the process. Default 1 hour.
+	MaxWait time.Duration
+	// LaterDelay caps the growing delay before a message that answered
+	// ErrLater is delivered again. Default 5 s.
+	LaterDelay time.Duration
 	// AckWait is how long the server waits for an ack before redelivering.
 	// Default 30 s.
 	AckWait time.Duration
@@ -83,6 +99,12 @@ type ConsumerConfig struct {
 func (c *ConsumerConfig) defaults() {
 	if c.MaxDeliveries == 0 {
 		c.MaxDeliveries = 10
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = time.Hour
+	}
+	if c.LaterDelay == 0 {
+		c.LaterDelay = 5 * time.Second
 	}
 	if c.AckWait == 0 {
 		c.AckWait = 30 * time.Second
@@ -102,22 +124,25 @@ func (c *ConsumerConfig) defaults() {
 // is cancelled; then it returns nil after the message in hand is finished.
 // It creates (or updates) the durable consumers first, retrying while
 // JetStream is unreachable, and returns an error only if that never succeeds
-// before ctx ends.
+// before ctx ends. While it runs, the consumers' lag, unacknowledged messages
+// and dead letters are observable gauges on cfg.Telemetry.Meter.
 func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
 	cfg.defaults()
-	r := &runner{bus: b, cfg: cfg, h: h, tracer: cfg.Telemetry.Tracer.Tracer("whistle/bus")}
-	if err := r.instruments(cfg.Telemetry.Meter.Meter("whistle/bus")); err != nil {
+	r := &runner{bus: b, cfg: cfg, h: h, tracer: cfg.Telemetry.Tracer.Tracer("whistle/bus"),
+		// A waiting message is redelivered within LaterDelay and dead-lettered
+		// after MaxWait; one not seen for MaxWait+10 min was settled
+		// elsewhere, and its count is forgotten.
+		laters: &laters{idle: cfg.MaxWait + 10*time.Minute}}
+	meter := cfg.Telemetry.Meter.Meter("whistle/bus")
+	if err := r.instruments(meter); err != nil {
 		return err
 	}
-	filters := map[string]string{cfg.Name: b.cfg.Prefix + ".v1.>"}
-	if len(cfg.EventTypes) == 1 {
-		filters = map[string]string{cfg.Name: b.Subject(cfg.EventTypes[0])}
-	} else if len(cfg.EventTypes) > 1 {
-		filters = map[string]string{}
-		for _, t := range cfg.EventTypes {
-			filters[cfg.Name+"-"+t] = b.Subject(t)
-		}
+	filters := r.filters()
+	reg, err := r.gauges(meter, slices.Sorted(maps.Keys(filters)))
+	if err != nil {
+		return err
 	}
+	defer func() { _ = reg.Unregister() }()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(filters))
 	for durable, subject := range filters {
@@ -132,6 +157,22 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	wg.Wait()
 	close(errs)
 	return errors.Join(collect(errs)...)
+}
+
+// filters maps each durable consumer's name to its filter subject.
+func (r *runner) filters() map[string]string {
+	b, types := r.bus, r.cfg.EventTypes
+	switch len(types) {
+	case 0:
+		return map[string]string{r.cfg.Name: b.cfg.Prefix + ".v1.>"}
+	case 1:
+		return map[string]string{r.cfg.Name: b.Subject(types[0])}
+	}
+	filters := map[string]string{}
+	for _, t := range types {
+		filters[r.cfg.Name+"-"+t] = b.Subject(t)
+	}
+	return filters
 }
 
 func collect(ch <-chan error) []error {
@@ -150,6 +191,7 @@ type runner struct {
 	processed metric.Int64Counter
 	dead      metric.Int64Counter
 	duration  metric.Float64Histogram
+	laters    *laters
 }
 
 func (r *runner) instruments(m metric.Meter) (err error) {
@@ -226,20 +268,42 @@ func (r *runner) consumer(ctx context.Context, durable, subject string) (jetstre
 	}
 }
 
+// delivery is one delivery of a message and what is known of its history.
+type delivery struct {
+	msg     jetstream.Msg
+	m       *Message
+	durable string
+	// key finds the message's count of deliveries that ended in ErrLater.
+	key laterKey
+	// failed counts the deliveries that did not end in ErrLater, this one included.
+	failed uint64
+	// waited is the time since the message first answered ErrLater; 0 if it never did.
+	waited time.Duration
+}
+
+// delivery reads msg's metadata. Without metadata (never seen from a pull
+// consumer) it is taken as a first delivery of a new message.
+func (r *runner) delivery(msg jetstream.Msg, durable string) *delivery {
+	m := r.bus.message(msg)
+	d := &delivery{msg: msg, m: m, durable: durable, failed: 1}
+	if md, err := msg.Metadata(); err == nil {
+		d.key = laterKey{durable: durable, seq: md.Sequence.Stream}
+		m.Deliveries = md.NumDelivered
+		c := r.laters.get(d.key)
+		d.failed = md.NumDelivered - min(c.n, md.NumDelivered-1)
+		if c.n > 0 {
+			d.waited = time.Since(c.first)
+		}
+	}
+	return d
+}
+
 func (r *runner) handle(ctx context.Context, msg jetstream.Msg, durable string) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait)
 	defer cancel()
-	md, err := msg.Metadata()
-	deliveries := uint64(1)
-	if err == nil {
-		deliveries = md.NumDelivered
-	}
-	m := &Message{Subject: msg.Subject(), EventType: r.bus.EventType(msg.Subject()), Data: msg.Data(),
-		Header: msg.Headers(), Deliveries: deliveries}
-	if m.Header == nil {
-		m.Header = nats.Header{}
-	}
+	d := r.delivery(msg, durable)
+	m := d.m
 	ctx = telemetry.Extract(ctx, telemetry.HeaderCarrier(m.Header))
 	ctx, span := r.tracer.Start(ctx, "process "+m.EventType, trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
@@ -248,17 +312,19 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg, durable string) 
 			attribute.String("messaging.destination.name", m.Subject),
 			attribute.String("messaging.consumer.group.name", durable),
 			attribute.String("messaging.message.id", m.Header.Get(jetstream.MsgIDHeader)),
-			attribute.Int64("messaging.nats.delivery_count", int64(deliveries)),
+			attribute.Int64("messaging.nats.delivery_count", int64(m.Deliveries)),
 		))
 	defer span.End()
 
 	var herr error
-	if deliveries > uint64(r.cfg.MaxDeliveries) {
-		herr = Poison(fmt.Errorf("delivered %d times without being acknowledged (the handler may crash on it)", deliveries-1))
+	if d.failed > uint64(r.cfg.MaxDeliveries) {
+		// Failed deliveries end at MaxDeliveries in settle, so the earlier
+		// ones cannot all have been settled.
+		herr = Poison(fmt.Errorf("delivered %d times without being acknowledged (the handler may crash on it)", d.failed-1))
 	} else {
 		herr = r.call(ctx, m)
 	}
-	outcome := r.settle(ctx, msg, m, durable, herr)
+	outcome := r.settle(ctx, d, herr)
 	if herr != nil {
 		span.RecordError(herr)
 		if outcome != "later" {
@@ -282,31 +348,52 @@ func (r *runner) call(ctx context.Context, m *Message) (err error) {
 }
 
 // settle acknowledges, retries or dead-letters the message and names the outcome.
-func (r *runner) settle(ctx context.Context, msg jetstream.Msg, m *Message, durable string, herr error) string {
+func (r *runner) settle(ctx context.Context, d *delivery, herr error) string {
 	switch {
 	case herr == nil:
-		if err := msg.Ack(); err != nil {
-			r.cfg.Log.WarnContext(ctx, "ack failed; the event will be redelivered and recognised", "consumer", durable, "err", err)
+		r.laters.drop(d.key)
+		if err := d.msg.Ack(); err != nil {
+			r.cfg.Log.WarnContext(ctx, "ack failed; the event will be redelivered and recognised", "consumer", d.durable, "err", err)
 		}
 		return "ack"
-	case IsPoison(herr) || m.Deliveries >= uint64(r.cfg.MaxDeliveries):
-		if err := r.deadLetter(ctx, msg, m, durable, herr); err != nil {
-			r.cfg.Log.ErrorContext(ctx, "dead-lettering failed; retrying the event", "consumer", durable, "err", err, "cause", herr)
-			_ = msg.NakWithDelay(backoff(m.Deliveries, time.Second, time.Minute))
-			return "retry"
-		}
-		r.cfg.Log.ErrorContext(ctx, "event dead-lettered", "consumer", durable, "subject", m.Subject,
-			"deliveries", m.Deliveries, "err", herr)
-		return "dead_letter"
+	case IsPoison(herr):
+		return r.bury(ctx, d, herr)
 	case errors.Is(herr, ErrLater):
-		_ = msg.NakWithDelay(backoff(m.Deliveries, 100*time.Millisecond, 5*time.Second))
-		return "later"
+		return r.later(ctx, d)
+	case d.failed >= uint64(r.cfg.MaxDeliveries):
+		return r.bury(ctx, d, herr)
 	default:
-		r.cfg.Log.WarnContext(ctx, "event failed; will retry", "consumer", durable, "subject", m.Subject,
-			"deliveries", m.Deliveries, "err", herr)
-		_ = msg.NakWithDelay(backoff(m.Deliveries, 500*time.Millisecond, time.Minute))
+		r.cfg.Log.WarnContext(ctx, "event failed; will retry", "consumer", d.durable, "subject", d.m.Subject,
+			"deliveries", d.m.Deliveries, "failed", d.failed, "err", herr)
+		_ = d.msg.NakWithDelay(backoff(d.failed, 500*time.Millisecond, time.Minute))
 		return "retry"
 	}
+}
+
+// later has the message delivered again after a growing delay, unless it has
+// waited longer than MaxWait: then it is dead-lettered.
+func (r *runner) later(ctx context.Context, d *delivery) string {
+	if d.waited > r.cfg.MaxWait {
+		return r.bury(ctx, d, fmt.Errorf("waited too long for earlier events: answered ErrLater for %s, MaxWait is %s; "+
+			"check that the services publishing this ticket's earlier events are running and that no read model "+
+			"rebuild is stuck, then replay it from the dead-letter stream", d.waited.Round(time.Millisecond), r.cfg.MaxWait))
+	}
+	n := r.laters.add(d.key)
+	_ = d.msg.NakWithDelay(backoff(n, 100*time.Millisecond, r.cfg.LaterDelay))
+	return "later"
+}
+
+// bury dead-letters the message; if that fails, it retries the message later.
+func (r *runner) bury(ctx context.Context, d *delivery, cause error) string {
+	if err := r.deadLetter(ctx, d.msg, d.m, d.durable, cause); err != nil {
+		r.cfg.Log.ErrorContext(ctx, "dead-lettering failed; retrying the event", "consumer", d.durable, "err", err, "cause", cause)
+		_ = d.msg.NakWithDelay(backoff(d.failed, time.Second, time.Minute))
+		return "retry"
+	}
+	r.laters.drop(d.key)
+	r.cfg.Log.ErrorContext(ctx, "event dead-lettered", "consumer", d.durable, "subject", d.m.Subject,
+		"deliveries", d.m.Deliveries, "err", cause)
+	return "dead_letter"
 }
 
 // Headers set on dead-lettered messages, besides the original ones.

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/eventually"
 	"github.com/whistle-civic/whistle/pkg/natstest"
 )
 
@@ -23,28 +25,20 @@ func publish(t *testing.T, b *bus.Bus, eventType, id string) {
 	}
 }
 
-func consume(t *testing.T, b *bus.Bus, cfg bus.ConsumerConfig, h bus.Handler) {
+// consume runs Consume until the test ends or the returned stop is called.
+func consume(t *testing.T, b *bus.Bus, cfg bus.ConsumerConfig, h bus.Handler) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Consume(ctx, cfg, h) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Consume: %v", err)
 		}
 	})
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // deadLetters returns the messages on the dead-letter stream.
@@ -81,7 +75,7 @@ func TestConsumeAcksAndFiltersByType(t *testing.T) {
 	publish(t, b, "reported", "a")
 	publish(t, b, "dispatched", "b")
 	publish(t, b, "closed", "c")
-	waitFor(t, "two events", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	eventually.True(t, "two events", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
 	mu.Lock()
 	defer mu.Unlock()
 	if got["a"] != "reported" || got["c"] != "closed" || got["b"] != "" {
@@ -99,7 +93,7 @@ func TestFailingEventIsRetriedThenDeadLettered(t *testing.T) {
 			return errors.New("database on fire")
 		})
 	publish(t, b, "reported", "x")
-	waitFor(t, "a dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
+	eventually.True(t, "a dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
 	if n := calls.Load(); n != 3 {
 		t.Fatalf("handler called %d times, want 3 (MaxDeliveries)", n)
 	}
@@ -125,7 +119,7 @@ func TestPoisonIsDeadLetteredAtOnceAndPanicsAreCaught(t *testing.T) {
 		})
 	publish(t, b, "reported", "poison")
 	publish(t, b, "reported", "panic")
-	waitFor(t, "two dead letters", func() bool { return len(deadLetters(t, b)) == 2 })
+	eventually.True(t, "two dead letters", func() bool { return len(deadLetters(t, b)) == 2 })
 	if n := calls.Load(); n != 1+5 {
 		t.Fatalf("handler called %d times, want 1 for poison + 5 for the panic", n)
 	}
@@ -143,8 +137,108 @@ func TestLaterIsRedelivered(t *testing.T) {
 			return nil
 		})
 	publish(t, b, "reported", "x")
-	waitFor(t, "the third delivery", func() bool { return calls.Load() == 3 })
+	eventually.True(t, "the third delivery", func() bool { return calls.Load() == 3 })
 	if dl := deadLetters(t, b); len(dl) != 0 {
 		t.Fatalf("%d dead letters", len(dl))
+	}
+}
+
+// acked reports whether the durable consumer has acknowledged everything.
+func acked(t *testing.T, b *bus.Bus, durable string) bool {
+	t.Helper()
+	c, err := b.JetStream().Consumer(context.Background(), b.Stream(), durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := c.CachedInfo()
+	return info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream > 0
+}
+
+func TestWaitingIsNotFailing(t *testing.T) {
+	t.Parallel()
+	const forever = -1
+	for _, tc := range []struct {
+		name     string
+		laters   int // how often the handler answers ErrLater
+		maxWait  time.Duration
+		old      bool // the event is older than maxWait when first delivered
+		wantDead bool
+	}{
+		{name: "waits longer than MaxDeliveries, then is applied", laters: 15},
+		{name: "old event waits, then is applied", laters: 5, maxWait: 300 * time.Millisecond, old: true},
+		{name: "waits longer than MaxWait", laters: forever, maxWait: 300 * time.Millisecond, wantDead: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := natstest.New(t).Connect(t, "test")
+			published := time.Now()
+			publish(t, b, "reported", "x")
+			if tc.old {
+				eventually.True(t, "the event to age", func() bool { return time.Since(published) > tc.maxWait })
+			}
+			var calls atomic.Int32
+			consume(t, b, bus.ConsumerConfig{Name: "svc", MaxDeliveries: 3, LaterDelay: 5 * time.Millisecond, MaxWait: tc.maxWait},
+				func(_ context.Context, m *bus.Message) error {
+					if n := calls.Add(1); tc.laters == forever || int(n) <= tc.laters {
+						return bus.ErrLater
+					}
+					return nil
+				})
+			if !tc.wantDead {
+				eventually.True(t, "the ack", func() bool { return acked(t, b, "svc") })
+				if n, dl := calls.Load(), deadLetters(t, b); int(n) != tc.laters+1 || len(dl) != 0 {
+					t.Fatalf("handler called %d times, %d dead letters; want %d calls and none", n, len(dl), tc.laters+1)
+				}
+				return
+			}
+			eventually.True(t, "a dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
+			if n := calls.Load(); n <= 3 {
+				t.Errorf("handler called %d times; want more than MaxDeliveries (3)", n)
+			}
+			if reason := deadLetters(t, b)[0].Headers().Get(bus.HeaderError); !strings.Contains(reason, "waited too long for earlier events") {
+				t.Fatalf("dead letter's reason %q; want it to say it waited too long", reason)
+			}
+		})
+	}
+}
+
+// TestUnacknowledgedDeliveriesAreDeadLettered plays a handler that crashes the
+// service on an event: its deliveries are never settled.
+func TestUnacknowledgedDeliveriesAreDeadLettered(t *testing.T) {
+	t.Parallel()
+	b := natstest.New(t).Connect(t, "test")
+	ctx := context.Background()
+	publish(t, b, "reported", "x")
+	c, err := b.JetStream().CreateOrUpdateConsumer(ctx, b.Stream(), jetstream.ConsumerConfig{
+		Durable: "svc", FilterSubject: b.Subject(">"), AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: 100 * time.Millisecond, MaxDeliver: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for delivered := 0; delivered < 3; {
+		batch, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range batch.Messages() {
+			delivered++ // and never settled
+		}
+	}
+	var calls atomic.Int32
+	consume(t, b, bus.ConsumerConfig{Name: "svc", MaxDeliveries: 3, AckWait: 100 * time.Millisecond},
+		func(_ context.Context, m *bus.Message) error {
+			calls.Add(1)
+			return nil
+		})
+	eventually.True(t, "a dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
+	if n := calls.Load(); n != 0 {
+		t.Errorf("handler called %d times; want 0", n)
+	}
+	if reason := deadLetters(t, b)[0].Headers().Get(bus.HeaderError); !strings.Contains(reason, "delivered 3 times without being acknowledged") {
+		t.Fatalf("dead letter's reason %q; want it to say it was never acknowledged", reason)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/events"
+	"github.com/whistle-civic/whistle/pkg/eventually"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/natstest"
@@ -73,17 +74,6 @@ func streamIDs(t *testing.T, b *bus.Bus) map[string]int {
 		}
 	}
 	return seen
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func unsent(t *testing.T, db *postgres.DB) int {
@@ -160,7 +150,7 @@ func TestTwoRelaysPublishEveryRowOnce(t *testing.T) {
 		}()
 	}
 	ww.Wait()
-	waitFor(t, "the outbox to drain", func() bool { return unsent(t, db) == 0 })
+	eventually.True(t, "the outbox to drain", func() bool { return unsent(t, db) == 0 })
 	cancel()
 	wg.Wait()
 

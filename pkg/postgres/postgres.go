@@ -101,6 +101,19 @@ type Querier interface {
 
 type txKey struct{}
 
+type afterKey struct{}
+
+// AfterCommit registers fn to run once the transaction ctx carries has
+// committed (never if it rolls back); outside a transaction fn runs at once.
+// Use it to tell the world about a change only when the change is durable.
+func AfterCommit(ctx context.Context, fn func()) {
+	if hooks, ok := ctx.Value(afterKey{}).(*[]func()); ok {
+		*hooks = append(*hooks, fn)
+		return
+	}
+	fn()
+}
+
 // InTx runs fn in a transaction. If ctx already carries a transaction begun by
 // InTx, fn joins it (no savepoint): the outermost InTx commits or rolls back.
 // So a use case that writes state and outbox rows stays one transaction even
@@ -115,11 +128,16 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) 
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(context.WithValue(ctx, txKey{}, tx), tx); err != nil {
+	var hooks []func()
+	inner := context.WithValue(context.WithValue(ctx, txKey{}, tx), afterKey{}, &hooks)
+	if err := fn(inner, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for _, h := range hooks {
+		h()
 	}
 	return nil
 }

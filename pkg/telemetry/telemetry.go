@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -36,8 +38,12 @@ type Options struct {
 	// environment names (tests pass an in-memory exporter).
 	SpanExporter sdktrace.SpanExporter
 	// MetricReader, when set, is added to the meter provider besides what the
-	// environment names (tests and the /metrics endpoint pass one).
+	// environment names (tests pass one).
 	MetricReader sdkmetric.Reader
+	// Prometheus, when set, also exposes every metric to this registry for a
+	// /metrics endpoint, labelled with service_name so that several services
+	// can share one registry. See MetricsHandler.
+	Prometheus prometheus.Registerer
 }
 
 // Telemetry is a service's tracer and meter providers.
@@ -85,6 +91,14 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	if o.MetricReader != nil {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(o.MetricReader))
+	}
+	if o.Prometheus != nil {
+		r, err := otelprom.New(otelprom.WithRegisterer(o.Prometheus),
+			otelprom.WithResourceAsConstantLabels(attribute.NewAllowKeysFilter("service.name")), otelprom.WithoutScopeInfo())
+		if err != nil {
+			return nil, fmt.Errorf("telemetry prometheus exporter: %w", err)
+		}
+		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}
 	if exportWanted("OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") {
 		r, err := autoexport.NewMetricReader(ctx)

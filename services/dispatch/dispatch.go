@@ -29,7 +29,9 @@ func (s *Service) DispatchReported(ctx context.Context, r Reported) (ticket.Deci
 		*a = Assignment{TicketID: r.TicketID, Number: r.Number, Status: ticket.Reported, Version: r.Version,
 			Facts: r.Facts, Synthetic: r.Synthetic, TraceParent: r.TraceParent, Snapshot: r.Snapshot}
 		cat, now := s.catalog(), s.clock.Now()
-		a.Area = cat.Path(r.Facts.GridID)
+		if a.Area = cat.Path(r.Facts.GridID); len(a.Area) == 0 {
+			a.Area = []string{cat.city()} // an unknown grid lies somewhere in the city
+		}
 		return a.applyRoute(cat.Route(r.Facts, now), cat.Version, now)
 	})
 	if err != nil {

@@ -101,7 +101,7 @@ func toEvent(a Assignment, an Announcement) *whistlev1.Event {
 			ByHand: an.ByHand, AreaIds: a.Area}
 	case annTriaged:
 		body = &whistlev1.TicketTriaged{OrgUnitId: a.TriageOrgUnit, Reason: an.Note, CatalogVersion: a.CatalogVersion,
-			Ticket: snapshot(a), Arbitration: a.Arbitration, OwnerDepartmentId: a.Owner}
+			Ticket: snapshot(a), Arbitration: a.Arbitration, OwnerDepartmentId: a.Owner, AreaIds: a.Area}
 	case annArbitrated:
 		body = &whistlev1.TicketArbitrated{DepartmentId: a.Lead, DecidedByOrgUnitId: an.DecidedBy, Note: an.Note,
 			AcceptDue: timestamppb.New(a.AcceptDue), ResolveDue: timestamppb.New(a.ResolveDue)}

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -19,7 +20,13 @@ func toReportedEvent(t Ticket) *whistlev1.Event {
 
 // applyProactive turns a proactive event into a proactive ticket.
 func (s *Service) applyProactive(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-	if _, err := s.RaiseProactive(ctx, fromProactiveEvent(ev.GetProactive())); err != nil {
+	_, err := s.RaiseProactive(ctx, fromProactiveEvent(ev.GetProactive()))
+	if errors.Is(err, ErrKeyReused) {
+		// Raised already; the hot spot was found again with other words (a
+		// rebuild of the read models under changed thresholds): one ticket is enough.
+		return ticket.Apply, nil
+	}
+	if err != nil {
 		return 0, err
 	}
 	return ticket.Apply, nil

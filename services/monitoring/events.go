@@ -10,6 +10,7 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/pkg/ticket"
+	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
 
 // applyEvent projects any event about a ticket.
@@ -17,7 +18,7 @@ func (s *Service) applyEvent(ctx context.Context, ev *whistlev1.Event) (ticket.D
 	if ev.GetTicketId() == "" {
 		return ticket.Apply, nil // proactive events concern no ticket yet
 	}
-	return s.Project(ctx, ev.GetTicketId(), fromEvent(ctx, ev))
+	return laterWhileRebuilding(s.Project(ctx, ev.GetTicketId(), fromEvent(ctx, ev)))
 }
 
 // fromEvent reads what an event says about its ticket.
@@ -39,8 +40,10 @@ func summary(ev *whistlev1.Event, c *Change) string {
 	case *whistlev1.Event_Reported:
 		t := b.Reported.GetTicket()
 		c.Category, c.ReportedAt, c.Synthetic = t.GetCategory(), t.GetReportedAt().AsTime(), ev.GetSynthetic()
+		c.Grid, c.Source, c.IdempotencyKey = t.GetLocation().GetGridId(), int32(t.GetSource()), t.GetIdempotencyKey()
 		return fmt.Sprintf("reported from %s via %s: %s", t.GetReporter().GetOrgUnitId(), short(t.GetSource().String()), t.GetCategory())
 	case *whistlev1.Event_Triaged:
+		c.Area = b.Triaged.GetAreaIds()
 		if b.Triaged.GetArbitration() {
 			return fmt.Sprintf("waits for arbitration at %s: %s", b.Triaged.GetOrgUnitId(), b.Triaged.GetReason())
 		}
@@ -50,6 +53,7 @@ func summary(ev *whistlev1.Event, c *Change) string {
 	case *whistlev1.Event_Merged:
 		return "merged into " + b.Merged.GetOriginalTicketId()
 	case *whistlev1.Event_Rescheduled:
+		c.AcceptDue, c.ResolveDue = timeconv.FromProto(b.Rescheduled.GetAcceptDue()), timeconv.FromProto(b.Rescheduled.GetResolveDue())
 		return "deadlines rescheduled: " + b.Rescheduled.GetReason()
 	case *whistlev1.Event_ExtensionRequested:
 		return fmt.Sprintf("%s asks for more time, until %s: %s", b.ExtensionRequested.GetDepartmentId(),
@@ -57,13 +61,17 @@ func summary(ev *whistlev1.Event, c *Change) string {
 	case *whistlev1.Event_ExtensionDecided:
 		verdict := "refused"
 		if b.ExtensionDecided.GetGranted() {
+			c.ResolveDue = timeconv.FromProto(b.ExtensionDecided.GetResolveDue())
 			verdict = "granted, due " + b.ExtensionDecided.GetResolveDue().AsTime().Format(time.RFC3339)
 		}
 		return fmt.Sprintf("extension %s by %s: %s", verdict, b.ExtensionDecided.GetDecidedByOrgUnitId(), b.ExtensionDecided.GetNote())
 	case *whistlev1.Event_Dispatched:
-		c.LeadDepartmentID = b.Dispatched.GetLeadDepartmentId()
+		d := b.Dispatched
+		c.LeadDepartmentID, c.Area = d.GetLeadDepartmentId(), d.GetAreaIds()
+		c.AcceptDue, c.ResolveDue = timeconv.FromProto(d.GetAcceptDue()), timeconv.FromProto(d.GetResolveDue())
 		return "dispatched: " + b.Dispatched.GetRule()
 	case *whistlev1.Event_Accepted:
+		c.Department = b.Accepted.GetDepartmentId()
 		return "accepted by " + b.Accepted.GetDepartmentId()
 	case *whistlev1.Event_Progressed:
 		return "progress from " + b.Progressed.GetDepartmentId() + ": " + b.Progressed.GetNote()
@@ -71,18 +79,31 @@ func summary(ev *whistlev1.Event, c *Change) string {
 		return fmt.Sprintf("returned by %s (%s): %s", b.Returned.GetDepartmentId(), short(b.Returned.GetReasonCode().String()), b.Returned.GetNote())
 	case *whistlev1.Event_Arbitrated:
 		c.LeadDepartmentID = b.Arbitrated.GetDepartmentId()
+		c.AcceptDue, c.ResolveDue = timeconv.FromProto(b.Arbitrated.GetAcceptDue()), timeconv.FromProto(b.Arbitrated.GetResolveDue())
 		return fmt.Sprintf("arbitrated by %s: %s must handle it", b.Arbitrated.GetDecidedByOrgUnitId(), b.Arbitrated.GetDepartmentId())
 	case *whistlev1.Event_Escalated:
-		c.EscalationLevel = b.Escalated.GetLevel()
+		c.EscalationLevel, c.Stage = b.Escalated.GetLevel(), b.Escalated.GetStage()
 		return fmt.Sprintf("escalated to level %d (%s overdue), supervised by %s", b.Escalated.GetLevel(), b.Escalated.GetStage(), b.Escalated.GetNotifiedOrgUnitId())
 	case *whistlev1.Event_Resolved:
+		c.Department = b.Resolved.GetDepartmentId()
 		return "resolved by " + b.Resolved.GetDepartmentId() + ": " + b.Resolved.GetResult()
 	case *whistlev1.Event_Evaluated:
-		return fmt.Sprintf("evaluated (round %d): %s", b.Evaluated.GetRound(), short(b.Evaluated.GetVerdict().String()))
+		e := b.Evaluated
+		c.Department, c.Evaluated = e.GetDepartmentId(), !e.GetDefaultVerdict()
+		c.Satisfied = c.Evaluated && (e.GetVerdict() == whistlev1.Verdict_VERDICT_SATISFIED ||
+			e.GetVerdict() == whistlev1.Verdict_VERDICT_BASICALLY_SATISFIED)
+		if e.GetDefaultVerdict() {
+			return fmt.Sprintf("evaluation window passed (round %d): default verdict %s", e.GetRound(), short(e.GetVerdict().String()))
+		}
+		return fmt.Sprintf("evaluated (round %d) by %s: %s", e.GetRound(), short(e.GetSource().String()), short(e.GetVerdict().String()))
 	case *whistlev1.Event_Reopened:
 		c.ReworkCount = b.Reopened.GetReworkCount()
 		return fmt.Sprintf("reopened for rework #%d: %s", b.Reopened.GetReworkCount(), strings.Join(b.Reopened.GetReasonCodes(), ", "))
 	case *whistlev1.Event_Closed:
+		c.DefaultClose = b.Closed.GetDefaultVerdict()
+		if c.DefaultClose {
+			return "closed with the default verdict " + short(b.Closed.GetFinalVerdict().String())
+		}
 		return "closed: " + short(b.Closed.GetFinalVerdict().String())
 	}
 	return events.TypeOf(ev)
@@ -90,8 +111,16 @@ func summary(ev *whistlev1.Event, c *Change) string {
 
 // short drops an enum value's type prefix: VERDICT_SATISFIED → satisfied.
 func short(enum string) string {
-	for _, p := range []string{"VERDICT_", "SOURCE_", "RETURN_REASON_"} {
+	for _, p := range []string{"VERDICT_", "SOURCE_", "RETURN_REASON_", "EVALUATION_SOURCE_"} {
 		enum = strings.TrimPrefix(enum, p)
 	}
 	return strings.ToLower(enum)
+}
+
+// toProactiveEvent asks intake for a proactive ticket for a hot spot.
+func toProactiveEvent(h HotSpot) *whistlev1.Event {
+	return events.MustNew(events.Meta{OccurredAt: h.DetectedAt, Producer: Name,
+		Actor: &whistlev1.Actor{Id: "monitoring:" + h.Rule, OrgUnitId: Name, DisplayName: "hot spot rules"}},
+		&whistlev1.HotSpotDetected{HotSpotId: h.ID, Category: h.Category, GridId: h.Grid, TicketIds: h.TicketIDs,
+			Rule: h.Rule, Description: h.Explanation})
 }

@@ -23,11 +23,7 @@ func (g *grpcServer) GetTimeline(ctx context.Context, req *whistlev1.GetTimeline
 	}
 	resp := &whistlev1.GetTimelineResponse{State: toProtoState(st)}
 	for _, e := range entries {
-		resp.Entries = append(resp.Entries, &whistlev1.TimelineEntry{
-			EventId: e.EventID, EventType: e.EventType, Version: e.Version, OccurredAt: timestamppb.New(e.OccurredAt),
-			Actor:    &whistlev1.Actor{Id: e.ActorID, OrgUnitId: e.ActorOrg, DisplayName: e.ActorName},
-			Producer: e.Producer, TraceId: e.TraceID, Status: whistlev1.TicketStatus(e.Status), Summary: e.Summary,
-		})
+		resp.Entries = append(resp.Entries, toProtoEntry(e))
 	}
 	return resp, nil
 }
@@ -52,5 +48,13 @@ func toProtoState(st State) *whistlev1.TicketState {
 		EscalationLevel: st.EscalationLevel, LeadDepartmentId: st.LeadDepartmentID, Category: st.Category,
 		ReworkCount: st.ReworkCount, Synthetic: st.Synthetic, ReportedAt: timeconv.ToProto(st.ReportedAt),
 		UpdatedAt: timestamppb.New(st.UpdatedAt), TraceId: st.TraceID,
+	}
+}
+
+func toProtoEntry(e Entry) *whistlev1.TimelineEntry {
+	return &whistlev1.TimelineEntry{
+		EventId: e.EventID, EventType: e.EventType, Version: e.Version, OccurredAt: timestamppb.New(e.OccurredAt),
+		Actor:    &whistlev1.Actor{Id: e.ActorID, OrgUnitId: e.ActorOrg, DisplayName: e.ActorName},
+		Producer: e.Producer, TraceId: e.TraceID, Status: whistlev1.TicketStatus(e.Status), Summary: e.Summary,
 	}
 }

@@ -55,7 +55,10 @@ func life(id string, synthetic bool) []*whistlev1.Event {
 func TestShuffledAndRepeatedEventsGiveOneOrderedTimeline(t *testing.T) {
 	t.Parallel()
 	deps := platformtest.Deps(t, monitoring.Name, monitoring.Migrations(), nil, clock.NewFake(now))
-	svc := monitoring.New(deps)
+	svc, err := monitoring.New(deps, monitoring.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: monitoring.Apply(svc)}
 	client := whistlev1.NewMonitoringServiceClient(grpctest.Serve(t, grpcserver.Options{Log: deps.Log}, svc.Register))
 

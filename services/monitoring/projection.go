@@ -7,7 +7,8 @@ import (
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
-// State is a ticket's current state as the projection sees it.
+// State is a ticket's current state as the projection sees it, and what it
+// remembers to count the ticket's figures exactly once.
 type State struct {
 	TicketID, Number string
 	Status           ticket.Status
@@ -20,6 +21,36 @@ type State struct {
 	ReportedAt       time.Time
 	UpdatedAt        time.Time
 	TraceID          string
+	// Area lists the org units the ticket lies in, grid up to city.
+	Area []string
+	// Overdue is set while the ticket is past the deadline of OverdueStage
+	// ("accept" or "resolve"), which fell at StageDue.
+	Overdue      bool
+	OverdueStage string
+	StageDue     time.Time
+	// M is the counting memory.
+	M Memory
+}
+
+// Memory is what the figures need to count each fact once per ticket.
+type Memory struct {
+	Grid   string `json:"grid,omitempty"`
+	Source int32  `json:"source,omitempty"`
+	// Routed is set once dispatch routed the ticket (dispatched or triaged):
+	// the area is known and the ticket is counted as reported there.
+	Routed         bool      `json:"routed,omitempty"`
+	DispatchedAt   time.Time `json:"dispatched_at,omitzero"`
+	AcceptedAt     time.Time `json:"accepted_at,omitzero"`
+	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
+	LastResolvedAt time.Time `json:"last_resolved_at,omitzero"`
+	AcceptDue      time.Time `json:"accept_due,omitzero"`
+	ResolveDue     time.Time `json:"resolve_due,omitzero"`
+	DueCounted     bool      `json:"due_counted,omitempty"`
+	Reopened       bool      `json:"reopened,omitempty"`
+	// Depts are the departments the ticket was assigned to; DeptsAccepted
+	// those that accepted it.
+	Depts         []string `json:"depts,omitempty"`
+	DeptsAccepted []string `json:"depts_accepted,omitempty"`
 }
 
 // Entry is one event in a ticket's timeline.
@@ -43,52 +74,37 @@ type Change struct {
 	Entry Entry
 	// Action is the lifecycle move of a transition event ("" for annotations).
 	Action ticket.Action
-	// Facts the event carries that the state keeps (zero when absent).
+	// Facts the event carries (zero when absent).
 	Number, Category, LeadDepartmentID string
 	ReportedAt                         time.Time
 	Synthetic                          bool
 	EscalationLevel, ReworkCount       int32
+	// Area comes with routing events (dispatched, triaged).
+	Area []string
+	// Department is the department that acted or was judged.
+	Department string
+	// New deadlines (dispatched, arbitrated, rescheduled, a granted extension).
+	AcceptDue, ResolveDue time.Time
+	// Stage is the overdue stage of an escalation: accept, resolve or rework.
+	Stage string
+	// A real verdict (not a default one) and whether it counts as satisfied.
+	Evaluated, Satisfied bool
+	// DefaultClose marks a close by the default verdict.
+	DefaultClose bool
+	// Reported facts: where, through which channel, and for proactive
+	// tickets the idempotency key that names their hot spot.
+	Grid, IdempotencyKey string
+	Source               int32
 }
 
 // projections is what the use cases need from storage: Update locks a
 // ticket's state (zero if new), lets fn change it and, when fn returns an
-// entry, records it with the state and counts, atomically.
+// entry, records it with the state and the effects on figures, atomically.
 type projections interface {
-	Update(ctx context.Context, ticketID string, fn func(st *State) (*Entry, error)) error
+	// Enter lets live projection into the transaction ctx carries, or fails
+	// with errGateClosed while a rebuild runs.
+	Enter(ctx context.Context) error
+	Update(ctx context.Context, ticketID string, fn func(st *State) (*Entry, Effects, error)) error
 	Timeline(ctx context.Context, ticketID string) (State, []Entry, error)
 	Counts(ctx context.Context, includeSynthetic bool) (map[ticket.Status]int64, error)
-}
-
-// next returns the state after applying c to s (s.Status is StatusUnknown for
-// a ticket not seen before).
-func (s State) next(c Change) State {
-	e := c.Entry
-	if c.Action != "" {
-		s.Status, s.Version = ticket.Target(c.Action), e.Version
-	}
-	if s.TicketID == "" {
-		s.TraceID = e.TraceID
-	}
-	if c.Number != "" {
-		s.Number = c.Number
-	}
-	if c.Category != "" {
-		s.Category = c.Category
-	}
-	if !c.ReportedAt.IsZero() {
-		s.ReportedAt, s.Synthetic = c.ReportedAt, c.Synthetic
-	}
-	if c.LeadDepartmentID != "" {
-		s.LeadDepartmentID = c.LeadDepartmentID
-	}
-	if c.EscalationLevel > s.EscalationLevel {
-		s.EscalationLevel = c.EscalationLevel
-	}
-	if c.ReworkCount > s.ReworkCount {
-		s.ReworkCount = c.ReworkCount
-	}
-	if e.OccurredAt.After(s.UpdatedAt) {
-		s.UpdatedAt = e.OccurredAt
-	}
-	return s
 }

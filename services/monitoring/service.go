@@ -1,18 +1,29 @@
 // Package monitoring is the monitoring service (监测): it projects every
-// whistle event into read models — each ticket's state and timeline, and live
-// counts per status — applying one ticket's events strictly in version order.
+// whistle event into read models — each ticket's state and timeline, live
+// counts, and the figures every department and area is assessed by (response,
+// resolution, on-time, closing, satisfaction and rework rates, stage times) —
+// ranks units, lists what is overdue, and finds recurring problems to solve
+// before anyone complains (未诉先办). The read models can be rebuilt from
+// scratch by replaying the event stream.
 //
-// Files: service.go wires the service; project.go and query.go are its use
-// cases over the plain values in projection.go; store.go (PostgreSQL),
-// grpc.go (the API) and events.go (JetStream) are the adapters at its edges.
+// Files: service.go wires the service; project.go, score.go (the counting
+// rules), hotspot.go, query.go and rebuild.go are its use cases over the
+// plain values in projection.go and figures.go; store.go, figures_store.go
+// and hotspot_store.go (PostgreSQL), grpc.go (the API), events.go (JetStream),
+// watch.go (live feed) and metrics.go (Prometheus) are the adapters at its edges.
 package monitoring
 
 import (
 	"context"
 	"embed"
+	"fmt"
 	"io/fs"
+	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
+
+	_ "time/tzdata" // the city's zone without relying on the machine's
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
@@ -30,15 +41,50 @@ func Migrations() fs.FS {
 	return sub
 }
 
+// Config is the monitoring service's own configuration.
+type Config struct {
+	// TimeZone is the city's IANA time zone: days, weeks and months of the
+	// figures are counted in it. Default "Asia/Shanghai"; the stack passes
+	// the dispatch catalog's.
+	TimeZone string
+	// HotSpots sets the hot spot rules' thresholds (defaults in HotSpotConfig).
+	HotSpots HotSpotConfig
+}
+
 // Service is the monitoring service.
 type Service struct {
 	deps  platform.Deps
+	cfg   Config
+	loc   *time.Location
+	log   *slog.Logger
 	store projections
+	figs  figureReader
+	hot   hotSpotStore
+	reset resetter
+	feed  *feed
 }
 
-// New builds the service on its dependencies.
-func New(d platform.Deps) *Service {
-	return &Service{deps: d, store: &store{db: d.DB}}
+// New builds the service on its dependencies. It fails when the time zone is
+// unknown.
+func New(d platform.Deps, cfg Config) (*Service, error) {
+	if cfg.TimeZone == "" {
+		cfg.TimeZone = "Asia/Shanghai"
+	}
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring time zone %q (want an IANA name such as Asia/Shanghai): %w", cfg.TimeZone, err)
+	}
+	cfg.HotSpots.defaults()
+	st := &store{db: d.DB}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{deps: d, cfg: cfg, loc: loc, log: log, store: st, figs: st, hot: st, reset: st, feed: newFeed()}
+	if err := s.instruments(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Register adds the MonitoringService API to a gRPC server.

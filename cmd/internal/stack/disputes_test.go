@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/eventually"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/services/dispatch"
 
@@ -18,18 +19,6 @@ import (
 )
 
 var cst = time.FixedZone("CST", 8*3600)
-
-// eventually polls cond until it holds (or fails the test after 30 s).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 type scenario struct {
 	t   *testing.T
@@ -58,7 +47,7 @@ func (s scenario) item(id string) *whistlev1.InboxItem {
 
 func (s scenario) waitInbox(id, dept string, st whistlev1.TicketStatus) {
 	s.t.Helper()
-	eventually(s.t, fmt.Sprintf("%s in %s's inbox as %s", id, dept, st), func() bool {
+	eventually.True(s.t, fmt.Sprintf("%s in %s's inbox as %s", id, dept, st), func() bool {
 		it := s.item(id)
 		return it.GetDepartmentId() == dept && it.GetStatus() == st
 	})
@@ -67,7 +56,7 @@ func (s scenario) waitInbox(id, dept string, st whistlev1.TicketStatus) {
 func (s scenario) waitTriage(id, unit string) *whistlev1.Assignment {
 	s.t.Helper()
 	var found *whistlev1.Assignment
-	eventually(s.t, id+" in triage at "+unit, func() bool {
+	eventually.True(s.t, id+" in triage at "+unit, func() bool {
 		resp, err := s.c.Dispatch.ListTriage(s.ctx, &whistlev1.ListTriageRequest{OrgUnitId: unit})
 		for _, a := range resp.GetAssignments() {
 			if err == nil && a.GetTicketId() == id {
@@ -102,14 +91,14 @@ func (s scenario) finish(id, dept, community string) {
 	}
 	_, err = s.c.Response.Resolve(s.ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: who, Result: "done"})
 	s.do("resolve", err)
-	eventually(s.t, "evaluation to open", func() bool {
+	eventually.True(s.t, "evaluation to open", func() bool {
 		e, err := s.c.Evaluation.GetEvaluation(s.ctx, &whistlev1.GetEvaluationRequest{TicketId: id})
 		return err == nil && e.GetEvaluation().GetState() == whistlev1.EvaluationState_EVALUATION_STATE_OPEN
 	})
 	_, err = s.c.Evaluation.Evaluate(s.ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: whistlev1.Verdict_VERDICT_SATISFIED,
 		Evaluator: &whistlev1.Actor{Id: "e", OrgUnitId: community}})
 	s.do("evaluate", err)
-	eventually(s.t, id+" closed", func() bool { return s.state(id).GetStatus() == whistlev1.TicketStatus_TICKET_STATUS_CLOSED })
+	eventually.True(s.t, id+" closed", func() bool { return s.state(id).GetStatus() == whistlev1.TicketStatus_TICKET_STATUS_CLOSED })
 }
 
 func (s scenario) state(id string) *whistlev1.TicketState {
@@ -159,7 +148,7 @@ func TestDisputesDeadlinesAndTriage(t *testing.T) {
 	_, err = s.c.Dispatch.Arbitrate(s.ctx, &whistlev1.ArbitrateRequest{TicketId: disputed, DepartmentId: "xc-water",
 		Note: "blocked by a broken water pipe", Actor: &whistlev1.Actor{Id: "street-officer", OrgUnitId: "xc-hd"}})
 	s.do("arbitrate", err)
-	eventually(t, "the binding assignment", func() bool { return s.item(disputed).GetBinding() })
+	eventually.True(t, "the binding assignment", func() bool { return s.item(disputed).GetBinding() })
 	s.finish(disputed, "xc-water", community)
 	if got, want := s.story(disputed), "reported@1 dispatched@2 returned@3 dispatched@4 returned@5 triaged@6 arbitrated@7 accepted@8 resolved@9 evaluated@9 closed@10"; got != want {
 		t.Fatalf("disputed ticket\n got %s\nwant %s", got, want)
@@ -169,10 +158,10 @@ func TestDisputesDeadlinesAndTriage(t *testing.T) {
 	late := s.report("late", "road_damage", grid)
 	s.waitInbox(late, "xc-urban", whistlev1.TicketStatus_TICKET_STATUS_DISPATCHED)
 	clk.Set(time.Date(2026, 11, 26, 11, 0, 0, 0, cst))
-	eventually(t, "escalation to the street", func() bool { return s.state(late).GetEscalationLevel() == 1 })
+	eventually.True(t, "escalation to the street", func() bool { return s.state(late).GetEscalationLevel() == 1 })
 	clk.Set(time.Date(2026, 11, 26, 14, 30, 0, 0, cst))
-	eventually(t, "escalation to the district", func() bool { return s.state(late).GetEscalationLevel() == 2 })
-	eventually(t, "the inbox to show level 2", func() bool { return s.item(late).GetEscalationLevel() == 2 })
+	eventually.True(t, "escalation to the district", func() bool { return s.state(late).GetEscalationLevel() == 2 })
+	eventually.True(t, "the inbox to show level 2", func() bool { return s.item(late).GetEscalationLevel() == 2 })
 	s.finish(late, "xc-urban", community)
 	if got := s.story(late); !strings.Contains(got, "dispatched@2 escalated@2 escalated@2 accepted@3") {
 		t.Fatalf("overdue ticket: %s", got)

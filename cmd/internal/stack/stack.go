@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
@@ -54,6 +55,15 @@ type Config struct {
 	Intake     intake.Config
 	Dispatch   dispatch.Config
 	Evaluation evaluation.Config
+	// Monitoring configures the monitoring service; it counts days in the
+	// dispatch catalog's time zone unless it names one.
+	Monitoring monitoring.Config
+	// Metrics, when set, receives every service's metrics for a Prometheus
+	// /metrics endpoint (see telemetry.NewRegistry). Default: none.
+	Metrics prometheus.Registerer
+	// Idle builds the services without starting their consumers and relays,
+	// for one-off maintenance commands (see Stack.Service).
+	Idle bool
 	// PoolSize caps each service's database pool. Default 8.
 	PoolSize int32
 }
@@ -89,7 +99,9 @@ var specs = map[string]spec{
 			return evaluation.New(d, c.Evaluation)
 		}},
 	monitoring.Name: {"whistle.v1.MonitoringService", monitoring.Migrations,
-		func(_ context.Context, d platform.Deps, _ Config) (service, error) { return monitoring.New(d), nil }},
+		func(_ context.Context, d platform.Deps, c Config) (service, error) {
+			return monitoring.New(d, c.Monitoring)
+		}},
 }
 
 // Stack is a set of running services behind one gRPC server.
@@ -134,6 +146,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	for i, svc := range s.svcs {
+		if cfg.Idle {
+			break
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -151,6 +166,17 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	return s, nil
 }
 
+// Service returns the named service of the stack (a *monitoring.Service for
+// "monitoring", …), or nil when the stack does not run it.
+func (s *Stack) Service(name string) any {
+	for i, n := range s.names {
+		if n == name {
+			return s.svcs[i]
+		}
+	}
+	return nil
+}
+
 func (c *Config) defaults() {
 	if c.Evaluation.Calendar.TimeZone == "" {
 		cat := c.Dispatch.Catalog
@@ -161,6 +187,9 @@ func (c *Config) defaults() {
 			c.Evaluation.Calendar = cat.Calendar.Spec()
 		}
 	}
+	if c.Monitoring.TimeZone == "" {
+		c.Monitoring.TimeZone = c.Evaluation.Calendar.TimeZone
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -169,7 +198,7 @@ func (c *Config) defaults() {
 	}
 	if c.Telemetry == nil {
 		c.Telemetry = func(ctx context.Context, name string) (*telemetry.Telemetry, error) {
-			return telemetry.Setup(ctx, telemetry.Options{ServiceName: name})
+			return telemetry.Setup(ctx, telemetry.Options{ServiceName: name, Prometheus: c.Metrics})
 		}
 	}
 }

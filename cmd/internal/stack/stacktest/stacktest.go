@@ -19,6 +19,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/services/dispatch"
+	"github.com/whistle-civic/whistle/services/monitoring"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
 	"github.com/whistle-civic/whistle/cmd/internal/stack"
@@ -32,6 +33,9 @@ type Running struct {
 	Clients loop.Clients
 	// Spans holds every span every service ended.
 	Spans *tracetest.InMemoryExporter
+	// Config is the stack's configuration, to build more of it (e.g. an idle
+	// stack for a maintenance command) on the same database and JetStream.
+	Config stack.Config
 }
 
 // Options change the stack a test runs.
@@ -40,6 +44,8 @@ type Options struct {
 	Clock clock.Clock
 	// Dispatch configures the dispatch service.
 	Dispatch dispatch.Config
+	// Monitoring configures the monitoring service.
+	Monitoring monitoring.Config
 }
 
 // Start runs the stack until the test ends.
@@ -51,17 +57,19 @@ func StartWith(t *testing.T, o Options) *Running {
 	ctx := context.Background()
 	spans := tracetest.NewInMemoryExporter()
 	env := natstest.New(t)
-	st, err := stack.Start(ctx, stack.Config{
+	cfg := stack.Config{
 		DatabaseURL: pgtest.NewDatabase(t),
 		Bus:         env.Config,
 		NATSOptions: env.Options,
 		Log:         platformtest.Logger(t),
 		Clock:       o.Clock,
 		Dispatch:    o.Dispatch,
+		Monitoring:  o.Monitoring,
 		Telemetry: func(ctx context.Context, name string) (*telemetry.Telemetry, error) {
 			return telemetry.Setup(ctx, telemetry.Options{ServiceName: name, SpanExporter: spans})
 		},
-	})
+	}
+	st, err := stack.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,5 +88,5 @@ func StartWith(t *testing.T, o Options) *Running {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return &Running{Addr: lis.Addr().String(), Clients: loop.NewClients(conn), Spans: spans}
+	return &Running{Addr: lis.Addr().String(), Clients: loop.NewClients(conn), Spans: spans, Config: cfg}
 }

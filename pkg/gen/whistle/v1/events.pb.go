@@ -809,8 +809,11 @@ type TicketTriaged struct {
 	// owner_department_id is the department that stays responsible for coordinating the ticket
 	// until another accepts it (首接负责); empty before any department received it.
 	OwnerDepartmentId string `protobuf:"bytes,6,opt,name=owner_department_id,json=ownerDepartmentId,proto3" json:"owner_department_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// area_ids are the org units the ticket lies in, from its grid up to the city (only the city
+	// when the grid is unknown).
+	AreaIds       []string `protobuf:"bytes,7,rep,name=area_ids,json=areaIds,proto3" json:"area_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TicketTriaged) Reset() {
@@ -883,6 +886,13 @@ func (x *TicketTriaged) GetOwnerDepartmentId() string {
 		return x.OwnerDepartmentId
 	}
 	return ""
+}
+
+func (x *TicketTriaged) GetAreaIds() []string {
+	if x != nil {
+		return x.AreaIds
+	}
+	return nil
 }
 
 // TicketDispatched assigns the ticket.
@@ -2025,14 +2035,15 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\fTicketMerged\x12,\n" +
 	"\x12original_ticket_id\x18\x01 \x01(\tR\x10originalTicketId\")\n" +
 	"\x0fTicketCancelled\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xee\x01\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x89\x02\n" +
 	"\rTicketTriaged\x12\x1e\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12'\n" +
 	"\x0fcatalog_version\x18\x03 \x01(\tR\x0ecatalogVersion\x12*\n" +
 	"\x06ticket\x18\x04 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12 \n" +
 	"\varbitration\x18\x05 \x01(\bR\varbitration\x12.\n" +
-	"\x13owner_department_id\x18\x06 \x01(\tR\x11ownerDepartmentId\"\xba\x03\n" +
+	"\x13owner_department_id\x18\x06 \x01(\tR\x11ownerDepartmentId\x12\x19\n" +
+	"\barea_ids\x18\a \x03(\tR\aareaIds\"\xba\x03\n" +
 	"\x10TicketDispatched\x12,\n" +
 	"\x12lead_department_id\x18\x01 \x01(\tR\x10leadDepartmentId\x128\n" +
 	"\x18assisting_department_ids\x18\x02 \x03(\tR\x16assistingDepartmentIds\x129\n" +

@@ -430,7 +430,8 @@ type GetScorecardResponse struct {
 	// to_date is the period's last day.
 	ToDate string `protobuf:"bytes,3,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
 	// figures: response_rate, resolution_rate, on_time_resolution_rate, closing_rate,
-	// satisfaction_rate, rework_rate, and the plain counts (reported, dispatched, default_closed).
+	// satisfaction_rate, rework_rate, default_close_rate, and the plain counts reported and
+	// dispatched (denominator 1).
 	Figures []*Figure `protobuf:"bytes,4,rep,name=figures,proto3" json:"figures,omitempty"`
 	// stage_times per stage.
 	StageTimes []*StageTime `protobuf:"bytes,5,rep,name=stage_times,json=stageTimes,proto3" json:"stage_times,omitempty"`
@@ -1497,7 +1498,10 @@ type WatchEventsResponse struct {
 	// ticket_id the event is about.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// entry as it appears in the ticket's timeline.
-	Entry         *TimelineEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	Entry *TimelineEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	// heartbeat marks a message that carries no event: the first one, sent as soon as the watch
+	// is live, and one every 15 seconds while nothing happens.
+	Heartbeat     bool `protobuf:"varint,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1544,6 +1548,13 @@ func (x *WatchEventsResponse) GetEntry() *TimelineEntry {
 		return x.Entry
 	}
 	return nil
+}
+
+func (x *WatchEventsResponse) GetHeartbeat() bool {
+	if x != nil {
+		return x.Heartbeat
+	}
+	return false
 }
 
 // RebuildProjectionsRequest asks for a rebuild.
@@ -1598,7 +1609,10 @@ type RebuildProjectionsResponse struct {
 	// events_replayed from the stream.
 	EventsReplayed int64 `protobuf:"varint,1,opt,name=events_replayed,json=eventsReplayed,proto3" json:"events_replayed,omitempty"`
 	// took is how long the replay took.
-	Took          *durationpb.Duration `protobuf:"bytes,2,opt,name=took,proto3" json:"took,omitempty"`
+	Took *durationpb.Duration `protobuf:"bytes,2,opt,name=took,proto3" json:"took,omitempty"`
+	// events_skipped could not be applied: undecodable, or waiting for an event the stream
+	// does not hold. The consumer's dead-letter subject holds the same ones.
+	EventsSkipped int64 `protobuf:"varint,3,opt,name=events_skipped,json=eventsSkipped,proto3" json:"events_skipped,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1645,6 +1659,13 @@ func (x *RebuildProjectionsResponse) GetTook() *durationpb.Duration {
 		return x.Took
 	}
 	return nil
+}
+
+func (x *RebuildProjectionsResponse) GetEventsSkipped() int64 {
+	if x != nil {
+		return x.EventsSkipped
+	}
+	return 0
 }
 
 // TimelineEntry is one event in a ticket's life.
@@ -2122,15 +2143,17 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\bproblems\x18\x01 \x03(\v2\x16.whistle.v1.TopProblemR\bproblems\"?\n" +
 	"\x12WatchEventsRequest\x12)\n" +
 	"\vevent_types\x18\x01 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\n" +
-	"eventTypes\"c\n" +
+	"eventTypes\"\x81\x01\n" +
 	"\x13WatchEventsResponse\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12/\n" +
-	"\x05entry\x18\x02 \x01(\v2\x19.whistle.v1.TimelineEntryR\x05entry\"L\n" +
+	"\x05entry\x18\x02 \x01(\v2\x19.whistle.v1.TimelineEntryR\x05entry\x12\x1c\n" +
+	"\theartbeat\x18\x03 \x01(\bR\theartbeat\"L\n" +
 	"\x19RebuildProjectionsRequest\x12/\n" +
-	"\x05actor\x18\x01 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"t\n" +
+	"\x05actor\x18\x01 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"\x9b\x01\n" +
 	"\x1aRebuildProjectionsResponse\x12'\n" +
 	"\x0fevents_replayed\x18\x01 \x01(\x03R\x0eeventsReplayed\x12-\n" +
-	"\x04took\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04took\"\xcc\x02\n" +
+	"\x04took\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04took\x12%\n" +
+	"\x0eevents_skipped\x18\x03 \x01(\x03R\reventsSkipped\"\xcc\x02\n" +
 	"\rTimelineEntry\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1d\n" +
 	"\n" +

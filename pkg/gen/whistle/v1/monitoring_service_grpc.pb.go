@@ -35,8 +35,9 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// MonitoringService keeps read models built from every event: each ticket's
-// timeline and live counts.
+// MonitoringService keeps read models built from every event: each ticket's timeline, live
+// counts, the figures every department and area is assessed by, and the recurring problems
+// found before anyone complains (未诉先办).
 type MonitoringServiceClient interface {
 	// GetTimeline returns a ticket's current state and every event about it, in order.
 	GetTimeline(ctx context.Context, in *GetTimelineRequest, opts ...grpc.CallOption) (*GetTimelineResponse, error)
@@ -182,8 +183,9 @@ func (c *monitoringServiceClient) RebuildProjections(ctx context.Context, in *Re
 // All implementations must embed UnimplementedMonitoringServiceServer
 // for forward compatibility.
 //
-// MonitoringService keeps read models built from every event: each ticket's
-// timeline and live counts.
+// MonitoringService keeps read models built from every event: each ticket's timeline, live
+// counts, the figures every department and area is assessed by, and the recurring problems
+// found before anyone complains (未诉先办).
 type MonitoringServiceServer interface {
 	// GetTimeline returns a ticket's current state and every event about it, in order.
 	GetTimeline(context.Context, *GetTimelineRequest) (*GetTimelineResponse, error)

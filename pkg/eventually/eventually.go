@@ -1,0 +1,26 @@
+// Package eventually lets a test wait for what asynchronous work (a consumer,
+// a relay, a timer) makes true: it polls the condition, and never sleeps for
+// a fixed time in the hope that the work is done.
+package eventually
+
+import (
+	"testing"
+	"time"
+)
+
+// Timeout is how long True waits before it fails the test: long enough for a
+// loaded CI machine, short enough to report a stuck test.
+const Timeout = 30 * time.Second
+
+// True polls cond every 10 ms until it holds, and fails the test, naming
+// what it waited for, if it does not hold within Timeout.
+func True(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", Timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,114 @@
+package monitoring
+
+import (
+	"fmt"
+	"time"
+)
+
+// Figure is one rate with its parts.
+type Figure struct {
+	Name                   string
+	Numerator, Denominator int64
+}
+
+// Rate is Numerator / Denominator, or 0 when there is no denominator.
+func (f Figure) Rate() float64 {
+	if f.Denominator == 0 {
+		return 0
+	}
+	return float64(f.Numerator) / float64(f.Denominator)
+}
+
+// StageTime summarises one stage's durations.
+type StageTime struct {
+	Stage   string
+	Count   int64
+	Average time.Duration
+	P90     time.Duration
+}
+
+// Scorecard is an org unit's figures for a period (docs/metrics.md).
+type Scorecard struct {
+	Unit          string
+	From, To      string
+	Figures       []Figure
+	Stages        []StageTime
+	Open, Overdue int64
+}
+
+// The figures a scorecard and a ranking offer.
+const (
+	FigureResponseRate         = "response_rate"
+	FigureResolutionRate       = "resolution_rate"
+	FigureOnTimeResolutionRate = "on_time_resolution_rate"
+	FigureClosingRate          = "closing_rate"
+	FigureSatisfactionRate     = "satisfaction_rate"
+	FigureReworkRate           = "rework_rate"
+	// FigureDefaultCloseRate is the share of closes made by the default verdict.
+	FigureDefaultCloseRate = "default_close_rate"
+	// FigureReported and FigureDispatched are plain counts (denominator 1).
+	FigureReported   = "reported"
+	FigureDispatched = "dispatched"
+)
+
+// FigureNames lists the figures in scorecard order: the rates, then the counts.
+var FigureNames = []string{FigureResponseRate, FigureResolutionRate, FigureOnTimeResolutionRate, FigureClosingRate,
+	FigureSatisfactionRate, FigureReworkRate, FigureDefaultCloseRate, FigureReported, FigureDispatched}
+
+// figures computes the rates from a unit's fact totals. A department is never
+// counted as "reported", so its closing rate counts against what was
+// dispatched to it.
+func figures(f map[string]int64) []Figure {
+	closingBase := f[FactReported]
+	if closingBase == 0 {
+		closingBase = f[FactDispatched]
+	}
+	return []Figure{
+		{FigureResponseRate, f[FactAcceptedOnTime], f[FactDispatched]},
+		{FigureResolutionRate, f[FactResolved], f[FactDue]},
+		{FigureOnTimeResolutionRate, f[FactResolvedOnTime], f[FactDue]},
+		{FigureClosingRate, f[FactClosed], closingBase},
+		{FigureSatisfactionRate, f[FactSatisfied], f[FactEvaluated]},
+		{FigureReworkRate, f[FactReopened], f[FactResolved]},
+		{FigureDefaultCloseRate, f[FactDefaultClosed], f[FactClosed]},
+		{FigureReported, f[FactReported], 1},
+		{FigureDispatched, f[FactDispatched], 1},
+	}
+}
+
+// figure returns the named figure from fact totals.
+func figure(name string, f map[string]int64) (Figure, error) {
+	for _, fig := range figures(f) {
+		if fig.Name == name {
+			return fig, nil
+		}
+	}
+	return Figure{}, fmt.Errorf("%w: %q (one of %v)", ErrUnknownFigure, name, FigureNames)
+}
+
+// stageBuckets is one stage's histogram and total time.
+type stageBuckets struct {
+	counts  map[int]int64
+	seconds int64
+}
+
+// stageTimes summarises histograms, in the loop's order.
+func stageTimes(h map[string]*stageBuckets) []StageTime {
+	var out []StageTime
+	for _, stage := range Stages {
+		b := h[stage]
+		if b == nil {
+			continue
+		}
+		var n int64
+		for _, c := range b.counts {
+			n += c
+		}
+		if n == 0 {
+			continue
+		}
+		out = append(out, StageTime{Stage: stage, Count: n, Average: time.Duration(b.seconds/n) * time.Second,
+			P90: percentile(b.counts, 0.9)})
+	}
+	return out
+}
