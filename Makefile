@@ -68,7 +68,7 @@ test-external: ## Run the JetStream and end-to-end tests against an external NAT
 		go test -count=1 ./pkg/bus/... ./pkg/outbox/... ./cmd/internal/stack/...
 
 .PHONY: bench
-bench: ## Run the benchmarks 5 times each; medians go in docs (monitoring queries at 1,000 and 1,000,000 tickets: ~6 min)
+bench: ## Run the benchmarks 5 times each; medians go in docs (monitoring queries at 1,000 and 1,000,000 tickets: ~2 min)
 	go test -run '^$$' -bench . -benchtime 300x -count 5 ./services/monitoring/
 
 .PHONY: run
