@@ -35,6 +35,21 @@ type config struct {
 	// Empty: 127.0.0.1:9100 in dev, and in serve the service's own port
 	// plus 2000 (intake :9001 … monitoring :9005).
 	MetricsAddr string `env:"WHISTLE_METRICS_ADDR"`
+	// JWKS is the file or URL of the keys bearer tokens are signed with.
+	// Required by serve; dev makes one in its data folder.
+	JWKS string `env:"WHISTLE_JWKS"`
+	// JWTAudience and JWTIssuer are what tokens must say they are for and from.
+	JWTAudience string `env:"WHISTLE_JWT_AUDIENCE" envDefault:"whistle"`
+	JWTIssuer   string `env:"WHISTLE_JWT_ISSUER"`
+	// TLSCert and TLSKey serve gRPC over TLS; TLSClientCA verifies client
+	// certificates, which ClientCerts (YAML) maps to principals (mTLS).
+	TLSCert     string `env:"WHISTLE_TLS_CERT"`
+	TLSKey      string `env:"WHISTLE_TLS_KEY"`
+	TLSClientCA string `env:"WHISTLE_TLS_CLIENT_CA"`
+	ClientCerts string `env:"WHISTLE_CLIENT_CERTS"`
+	// RateLimit is how many mutating calls a second each caller may make
+	// (bursts of twice as many); 0 turns the limit off.
+	RateLimit float64 `env:"WHISTLE_RATE_LIMIT" envDefault:"50"`
 }
 
 func loadConfig() (config, error) {
@@ -57,6 +72,11 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("db_pool_size", int(c.PoolSize)),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("jwks", c.JWKS),
+		slog.String("jwt_audience", c.JWTAudience),
+		slog.Bool("tls", c.TLSCert != ""),
+		slog.String("client_certs", c.ClientCerts),
+		slog.Float64("rate_limit", c.RateLimit),
 	)
 }
 

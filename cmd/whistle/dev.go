@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/grpcserver"
 	"github.com/whistle-civic/whistle/pkg/natsserver"
 	"github.com/whistle-civic/whistle/pkg/pgserver"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -70,13 +71,19 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		defer func() { ns.Shutdown(); log.Info("in-process NATS stopped") }()
 		natsOpts, natsDesc = []nats.Option{ns.ConnectOption()}, "in-process, JetStream in "+filepath.Join(o.data, "nats")
 	}
-	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
 	if cfg.MetricsAddr == "" {
 		cfg.MetricsAddr = devMetricsAddr
 	}
+	ctlConfig, err := cfg.devAuth(o.data, lis.Addr().String())
+	if err != nil {
+		return err
+	}
+	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
 	return serveStack(ctx, cfg, stack.Config{Bus: busCfg, NATSOptions: natsOpts}, lis, log, func() {
 		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s). Ctrl-C stops it.\n",
 			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr)
+		fmt.Fprintf(out, "tokens for a sample user of each role: %s; whistlectl config: %s (whistlectl --config %s smoke)\n",
+			filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
 	})
 }
 
@@ -89,6 +96,13 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	}
 	sc.DatabaseURL, sc.Log, sc.PoolSize = cfg.DatabaseURL, log, cfg.PoolSize
 	sc.Intake.City, sc.Dispatch.Catalog = cfg.City, cat
+	if sc.Auth, err = cfg.authenticator(ctx); err != nil {
+		return err
+	}
+	if sc.ServerOptions, err = cfg.serverTLS(); err != nil {
+		return err
+	}
+	sc.RateLimit = grpcserver.RateLimit{PerSecond: cfg.RateLimit}
 	reg := telemetry.NewRegistry()
 	sc.Metrics = reg
 	metrics, err := serveMetrics(cfg.MetricsAddr, reg, log)

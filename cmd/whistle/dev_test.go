@@ -17,7 +17,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/pgserver"
 
@@ -83,14 +85,20 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := loop.NewClients(conn)
+		if ctl := filepath.Join(data, "whistlectl.yaml"); !strings.Contains(out.String(), ctl) {
+			t.Fatalf("whistle dev does not say where its whistlectl config is (%s):\n%s", ctl, out.String())
+		}
+		if toks, _ := filepath.Glob(filepath.Join(data, "auth", "tokens", "*.jwt")); len(toks) != 8 {
+			t.Fatalf("tokens for the sample users: %v, want one for each of 8 roles", toks)
+		}
+		c, as := loop.NewClients(conn), devAs(t, data)
 		res, err := loop.Run(context.Background(), c, loop.Options{Tickets: 5, Synthetic: true,
-			RunID: fmt.Sprint("dev-", round), Timeout: time.Minute})
+			RunID: fmt.Sprint("dev-", round), Timeout: time.Minute, As: as, City: "hh"})
 		if err != nil || res.Closed != 5 {
 			t.Fatalf("round %d: %s, %v %v", round, res.Summary(), err, res.Failures)
 		}
 		for _, id := range firstRun { // kept across the restart
-			tl, err := c.Monitoring.GetTimeline(context.Background(), &whistlev1.GetTimelineRequest{TicketId: id})
+			tl, err := c.Monitoring.GetTimeline(as(context.Background(), auth.RoleMonitor, "hh"), &whistlev1.GetTimelineRequest{TicketId: id})
 			if err != nil || tl.GetState().GetStatus() != whistlev1.TicketStatus_TICKET_STATUS_CLOSED {
 				t.Fatalf("ticket %s of the first run after a restart: %v, %v", id, tl.GetState(), err)
 			}
@@ -153,5 +161,26 @@ func checkMetrics(t *testing.T, addr string) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}
+	}
+}
+
+// devAs mints tokens with the signing key `whistle dev` made in its data
+// folder, as loop.Options.As.
+func devAs(t *testing.T, data string) func(context.Context, auth.Role, string) context.Context {
+	t.Helper()
+	keys, _ := filepath.Glob(filepath.Join(data, "auth", "signer-*.json"))
+	if len(keys) != 1 {
+		t.Fatalf("signing keys in %s/auth: %v, want the one whistle dev made", data, keys)
+	}
+	signer, err := auth.LoadSigner(keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(ctx context.Context, role auth.Role, org string) context.Context {
+		tok, err := signer.Mint(auth.Claims{Subject: "dev-test", OrgUnit: org, Roles: []auth.Role{role}, Audience: "whistle"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	}
 }

@@ -54,7 +54,7 @@ WHISTLE_NATS_URL; against ` + "`whistle dev`" + ` use ` + "`whistlectl rebuild`"
 
 // runRebuild rebuilds the monitoring read models, reporting progress on out.
 func runRebuild(ctx context.Context, sc stack.Config, out io.Writer) error {
-	sc.Services, sc.Idle = []string{monitoring.Name}, true
+	sc.Services, sc.Idle, sc.Unauthenticated = []string{monitoring.Name}, true, true // serves no API
 	st, err := stack.Start(ctx, sc)
 	if err != nil {
 		return err

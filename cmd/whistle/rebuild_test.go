@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
@@ -22,13 +23,13 @@ import (
 func TestMonitoringRebuildReplaysTheStreamWithProgress(t *testing.T) {
 	r := stacktest.Start(t)
 	ctx := context.Background()
-	res, err := loop.Run(ctx, r.Clients, loop.Options{Tickets: 6, Timeout: time.Minute, Seed: 3})
+	res, err := loop.Run(ctx, r.Clients, loop.Options{Tickets: 6, Timeout: time.Minute, Seed: 3, As: r.LoopAs, City: r.City})
 	if err != nil || res.Closed != 6 {
 		t.Fatalf("%s %v %v", res.Summary(), err, res.Failures)
 	}
 	period := &whistlev1.Period{Kind: whistlev1.PeriodKind_PERIOD_KIND_CUSTOM, FromDate: "2000-01-01", ToDate: "2100-01-01"}
 	scorecard := func() *whistlev1.GetScorecardResponse {
-		sc, err := r.Clients.Monitoring.GetScorecard(ctx, &whistlev1.GetScorecardRequest{OrgUnitId: "hh", Period: period})
+		sc, err := r.As(auth.RoleMonitor, r.City).Monitoring.GetScorecard(ctx, &whistlev1.GetScorecardRequest{OrgUnitId: "hh", Period: period})
 		if err != nil {
 			t.Fatal(err)
 		}

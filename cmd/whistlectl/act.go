@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 )
@@ -16,10 +19,15 @@ type actorFlags struct {
 }
 
 func (a *actorFlags) add(cmd *cobra.Command, orgHelp string) {
+	a.addOptional(cmd, orgHelp)
+	_ = cmd.MarkFlagRequired("as")
+}
+
+// addOptional adds the flags with --as optional.
+func (a *actorFlags) addOptional(cmd *cobra.Command, orgHelp string) {
 	cmd.Flags().StringVar(&a.orgUnit, "as", "", orgHelp)
 	cmd.Flags().StringVar(&a.id, "actor", "whistlectl", "your staff id")
 	cmd.Flags().StringVar(&a.name, "name", "", "your name, for the timeline")
-	_ = cmd.MarkFlagRequired("as")
 }
 
 func (a *actorFlags) proto() *whistlev1.Actor {
@@ -47,11 +55,11 @@ func acceptCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.Accept(cmd.Context(), &whistlev1.AcceptRequest{TicketId: id, Actor: who.proto(), RequestId: ids.New()})
+			resp, err := c.Response.Accept(ctx, &whistlev1.AcceptRequest{TicketId: id, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("accept %s: %w", args[0], err)
 			}
@@ -77,15 +85,15 @@ func resolveCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
 			atts, err := parseAttachments(evidence)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.Resolve(cmd.Context(), &whistlev1.ResolveRequest{TicketId: id, Actor: who.proto(), Result: result,
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.Resolve(ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: who.proto(), Result: result,
 				Evidence: atts, MissingAssistsReason: missing, RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("resolve %s: %w", args[0], err)
@@ -103,29 +111,44 @@ func resolveCommand(g *globals) *cobra.Command {
 
 func evaluateCommand(g *globals) *cobra.Command {
 	var who actorFlags
-	var verdict, comment string
+	var verdict, comment, code string
 	var reasons []string
 	cmd := &cobra.Command{
 		Use:   "evaluate <ticket>",
 		Short: "Judge a resolved ticket: satisfied or basically-satisfied closes it, unsatisfied sends it back",
+		Long: `evaluate gives the verdict on a resolved ticket's result: as the reporting
+community's officer (--as the community), or as the resident who reported it,
+with the one-time code they were given (--code; a resident needs no token, the
+code is the credential).`,
 		Example: `  whistlectl evaluate HH-20261126-00042 --as xc-hd-dj --verdict satisfied
-  whistlectl evaluate HH-20261126-00042 --as xc-hd-dj --verdict unsatisfied --reason not_fixed --comment "Still leaking"`,
+  whistlectl evaluate HH-20261126-00042 --as xc-hd-dj --verdict unsatisfied --reason not_fixed --comment "Still leaking"
+  whistlectl evaluate 0193a5c4-… --code K7Q2M9 --verdict satisfied`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := parseEnum(whistlev1.Verdict(0).Descriptor(), "verdict", verdict)
 			if err != nil {
 				return err
 			}
+			if who.orgUnit == "" && code == "" {
+				return errors.New("say who evaluates: --as <the reporting community>, or --code <the resident's one-time code>")
+			}
 			c, err := g.clients()
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
-			if err != nil {
+			req := &whistlev1.EvaluateRequest{Verdict: whistlev1.Verdict(v), Comment: comment, ReasonCodes: reasons,
+				Evaluator: who.proto(), RequestId: ids.New()}
+			var ctx context.Context
+			if code != "" { // a resident: no credentials but the code
+				if req.TicketId, err = g.ticketID(cmd.Context(), c, args[0], auth.RoleResident, ""); err != nil {
+					return err
+				}
+				req.Source, req.EvaluationCode = whistlev1.EvaluationSource_EVALUATION_SOURCE_RESIDENT, code
+				ctx = anonymous(cmd.Context())
+			} else if ctx, req.TicketId, err = g.actOn(cmd.Context(), c, args[0], auth.RoleCommunityOfficer, who.orgUnit); err != nil {
 				return err
 			}
-			resp, err := c.Evaluation.Evaluate(cmd.Context(), &whistlev1.EvaluateRequest{TicketId: id,
-				Verdict: whistlev1.Verdict(v), Comment: comment, ReasonCodes: reasons, Evaluator: who.proto(), RequestId: ids.New()})
+			resp, err := c.Evaluation.Evaluate(ctx, req)
 			if err != nil {
 				return fmt.Errorf("evaluate %s: %w", args[0], err)
 			}
@@ -137,7 +160,8 @@ func evaluateCommand(g *globals) *cobra.Command {
 				resp.GetEvaluation().GetRound(), verdict, next)
 		},
 	}
-	who.add(cmd, "the org unit you evaluate for (the reporting community)")
+	who.addOptional(cmd, "the org unit you evaluate for (the reporting community); not with --code")
+	cmd.Flags().StringVar(&code, "code", "", "the reporting resident's one-time evaluation code, to judge as that resident")
 	cmd.Flags().StringVar(&verdict, "verdict", "", "satisfied, basically-satisfied or unsatisfied")
 	cmd.Flags().StringVar(&comment, "comment", "", "why")
 	cmd.Flags().StringSliceVar(&reasons, "reason", nil, "reason codes for an unsatisfied verdict, e.g. not_fixed")

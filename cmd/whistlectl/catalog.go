@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -27,7 +28,11 @@ func catalogShow(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.GetCatalog(cmd.Context(), &whistlev1.GetCatalogRequest{Version: version})
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Dispatch.GetCatalog(ctx, &whistlev1.GetCatalogRequest{Version: version})
 			if err != nil {
 				return fmt.Errorf("catalog show: %w", err)
 			}
@@ -68,7 +73,11 @@ func catalogList(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.ListCatalogs(cmd.Context(), &whistlev1.ListCatalogsRequest{})
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Dispatch.ListCatalogs(ctx, &whistlev1.ListCatalogsRequest{})
 			if err != nil {
 				return fmt.Errorf("catalog list: %w", err)
 			}
@@ -105,7 +114,11 @@ func catalogImport(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.ImportCatalog(cmd.Context(), &whistlev1.ImportCatalogRequest{Source: string(src),
+			ctx, err := g.act(cmd.Context(), auth.RoleAdmin, who.orgUnit)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Dispatch.ImportCatalog(ctx, &whistlev1.ImportCatalogRequest{Source: string(src),
 				Activate: activate, Actor: who.proto()})
 			if err != nil {
 				return fmt.Errorf("catalog import %s: %w", args[0], err)
@@ -133,7 +146,11 @@ func catalogActivate(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.ActivateCatalog(cmd.Context(), &whistlev1.ActivateCatalogRequest{Version: args[0], Actor: who.proto()})
+			ctx, err := g.act(cmd.Context(), auth.RoleAdmin, who.orgUnit)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Dispatch.ActivateCatalog(ctx, &whistlev1.ActivateCatalogRequest{Version: args[0], Actor: who.proto()})
 			if err != nil {
 				return fmt.Errorf("catalog activate %s: %w", args[0], err)
 			}
@@ -154,7 +171,11 @@ func catalogDiff(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.DiffCatalogs(cmd.Context(), &whistlev1.DiffCatalogsRequest{From: args[0], To: args[1]})
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Dispatch.DiffCatalogs(ctx, &whistlev1.DiffCatalogsRequest{From: args[0], To: args[1]})
 			if err != nil {
 				return fmt.Errorf("catalog diff: %w", err)
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -19,7 +20,11 @@ func countsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Monitoring.GetCounts(cmd.Context(), &whistlev1.GetCountsRequest{IncludeSynthetic: synthetic})
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Monitoring.GetCounts(ctx, &whistlev1.GetCountsRequest{IncludeSynthetic: synthetic})
 			if err != nil {
 				return fmt.Errorf("counts: %w", err)
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -28,7 +29,11 @@ func triageList(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.ListTriage(cmd.Context(), &whistlev1.ListTriageRequest{OrgUnitId: args[0], PageSize: 500})
+			ctx, err := g.act(cmd.Context(), auth.RoleStreetOfficer, args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := c.Dispatch.ListTriage(ctx, &whistlev1.ListTriageRequest{OrgUnitId: args[0], PageSize: 500})
 			if err != nil {
 				return fmt.Errorf("triage list %s: %w", args[0], err)
 			}
@@ -63,11 +68,11 @@ func triageDispatch(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleStreetOfficer, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.Dispatch(cmd.Context(), &whistlev1.DispatchRequest{TicketId: id, LeadDepartmentId: to,
+			resp, err := c.Dispatch.Dispatch(ctx, &whistlev1.DispatchRequest{TicketId: id, LeadDepartmentId: to,
 				AssistingDepartmentIds: assist, AcceptWithin: durationpb.New(accept), ResolveWithin: durationpb.New(resolve),
 				Note: note, Actor: who.proto()})
 			if err != nil {
@@ -100,11 +105,11 @@ func triageReject(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleStreetOfficer, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.RejectTriage(cmd.Context(), &whistlev1.RejectTriageRequest{TicketId: id, Reason: reason, Actor: who.proto()})
+			resp, err := c.Dispatch.RejectTriage(ctx, &whistlev1.RejectTriageRequest{TicketId: id, Reason: reason, Actor: who.proto()})
 			if err != nil {
 				return fmt.Errorf("triage reject %s: %w", args[0], err)
 			}
@@ -130,11 +135,11 @@ func arbitrateCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleStreetOfficer, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.Arbitrate(cmd.Context(), &whistlev1.ArbitrateRequest{TicketId: id, DepartmentId: to, Note: note, Actor: who.proto()})
+			resp, err := c.Dispatch.Arbitrate(ctx, &whistlev1.ArbitrateRequest{TicketId: id, DepartmentId: to, Note: note, Actor: who.proto()})
 			if err != nil {
 				return fmt.Errorf("arbitrate %s: %w", args[0], err)
 			}
@@ -164,11 +169,15 @@ func explainCommand(g *globals) *cobra.Command {
 			}
 			req := &whistlev1.ExplainRoutingRequest{Category: category, GridId: grid}
 			if len(args) == 1 {
-				if req.TicketId, err = ticketID(cmd.Context(), c, args[0]); err != nil {
+				if req.TicketId, err = g.ticketID(cmd.Context(), c, args[0], auth.RoleMonitor, g.city); err != nil {
 					return err
 				}
 			}
-			resp, err := c.Dispatch.ExplainRouting(cmd.Context(), req)
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Dispatch.ExplainRouting(ctx, req)
 			if err != nil {
 				return fmt.Errorf("explain: %w", err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	_ "time/tzdata" // the city's zone without relying on the machine's
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
@@ -242,11 +243,15 @@ is left out. The period is this week unless --day, --week, --month or
 			if err != nil {
 				return err
 			}
-			period, err := pf.period(cmd, func() (time.Time, error) { return cityNow(cmd.Context(), c) })
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Monitoring.GetScorecard(cmd.Context(), &whistlev1.GetScorecardRequest{OrgUnitId: args[0], Period: period})
+			period, err := pf.period(cmd, func() (time.Time, error) { return cityNow(ctx, c) })
+			if err != nil {
+				return err
+			}
+			resp, err := c.Monitoring.GetScorecard(ctx, &whistlev1.GetScorecardRequest{OrgUnitId: args[0], Period: period})
 			if err != nil {
 				return fmt.Errorf("scorecard %s: %w", args[0], err)
 			}
@@ -337,11 +342,15 @@ says otherwise.`,
 			if err != nil {
 				return err
 			}
-			period, err := pf.period(cmd, func() (time.Time, error) { return cityNow(cmd.Context(), c) })
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Monitoring.GetRankings(cmd.Context(), &whistlev1.GetRankingsRequest{Level: level.level, Figure: by,
+			period, err := pf.period(cmd, func() (time.Time, error) { return cityNow(ctx, c) })
+			if err != nil {
+				return err
+			}
+			resp, err := c.Monitoring.GetRankings(ctx, &whistlev1.GetRankingsRequest{Level: level.level, Figure: by,
 				Period: period, Within: within})
 			if err != nil {
 				return fmt.Errorf("rankings %s: %w", args[0], err)
@@ -398,14 +407,18 @@ func topProblemsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
 			if !cmd.Flags().Changed("month") {
-				now, err := cityNow(cmd.Context(), c)
+				now, err := cityNow(ctx, c)
 				if err != nil {
 					return err
 				}
 				month = now.Format("2006-01")
 			}
-			resp, err := c.Monitoring.GetTopProblems(cmd.Context(), &whistlev1.GetTopProblemsRequest{DistrictId: args[0], Month: month, Limit: limit})
+			resp, err := c.Monitoring.GetTopProblems(ctx, &whistlev1.GetTopProblemsRequest{DistrictId: args[0], Month: month, Limit: limit})
 			if err != nil {
 				return fmt.Errorf("top-problems %s: %w", args[0], err)
 			}

@@ -27,7 +27,7 @@ import (
 func ctlAll(t *testing.T, addr string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), append([]string{"--addr", addr}, args...), &out, &errOut)
+	err := run(context.Background(), ctlArgs(addr, args...), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -93,7 +93,7 @@ func cityToday(t *testing.T) time.Time {
 }
 
 func TestScorecardRankingsAndTopProblems(t *testing.T) {
-	r := stacktest.Start(t)
+	r := startStack(t)
 	// Community xc-hd-dj: two street lights out, fixed and closed. Community
 	// xc-hd-wy: a damaged road, still open. Both for xc-urban.
 	for i := range 2 {
@@ -198,7 +198,7 @@ func TestScorecardRankingsAndTopProblems(t *testing.T) {
 func TestOverdueAndEscalationBoard(t *testing.T) {
 	cst := time.FixedZone("CST", 8*3600)
 	clk := clock.NewFake(time.Date(2026, 11, 26, 9, 0, 0, 0, cst)) // a Thursday morning
-	r := stacktest.StartWith(t, stacktest.Options{Clock: clk, Dispatch: dispatch.Config{SchedulerEvery: 10 * time.Millisecond}})
+	r := startStackWith(t, stacktest.Options{Clock: clk, Dispatch: dispatch.Config{SchedulerEvery: 10 * time.Millisecond}})
 	// Two damaged roads for xc-urban, to accept within 2 working hours.
 	first, firstID := reportIn(t, r.Addr, "late-1", "road_damage", "xc-hd-dj-g01")
 	second, secondID := reportIn(t, r.Addr, "late-2", "road_damage", "xc-hd-wy-g02")
@@ -268,7 +268,7 @@ func TestOverdueAndEscalationBoard(t *testing.T) {
 }
 
 func TestHotSpotsAndRebuild(t *testing.T) {
-	r := stacktest.Start(t)
+	r := startStack(t)
 	var ids []string
 	for i := range 3 {
 		_, id := reportIn(t, r.Addr, fmt.Sprint("drain-", i), "drain_blocked", "xc-hd-dj-g01")

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 )
@@ -29,11 +30,11 @@ func returnCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.Return(cmd.Context(), &whistlev1.ReturnRequest{TicketId: id, ReasonCode: whistlev1.ReturnReason(r),
+			resp, err := c.Response.Return(ctx, &whistlev1.ReturnRequest{TicketId: id, ReasonCode: whistlev1.ReturnReason(r),
 				Note: note, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("return %s: %w", args[0], err)
@@ -74,7 +75,7 @@ func progressCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
 			if err != nil {
 				return err
 			}
@@ -82,7 +83,7 @@ func progressCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.AddProgress(cmd.Context(), &whistlev1.AddProgressRequest{TicketId: id, Note: note, Clock: clock,
+			resp, err := c.Response.AddProgress(ctx, &whistlev1.AddProgressRequest{TicketId: id, Note: note, Clock: clock,
 				Attachments: atts, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("progress %s: %w", args[0], err)
@@ -122,11 +123,11 @@ func extensionRequest(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.RequestExtension(cmd.Context(), &whistlev1.RequestExtensionRequest{TicketId: id,
+			resp, err := c.Response.RequestExtension(ctx, &whistlev1.RequestExtensionRequest{TicketId: id,
 				RequestedResolveDue: timestamppb.New(due), Reason: reason, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("extension request %s: %w", args[0], err)
@@ -167,10 +168,12 @@ func extensionDecide(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if req.TicketId, err = ticketID(cmd.Context(), c, args[0]); err != nil {
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleStreetOfficer, who.orgUnit)
+			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.DecideExtension(cmd.Context(), req)
+			req.TicketId = id
+			resp, err := c.Dispatch.DecideExtension(ctx, req)
 			if err != nil {
 				return fmt.Errorf("extension decide %s: %w", args[0], err)
 			}
@@ -214,11 +217,11 @@ func assistCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.ReportAssist(cmd.Context(), &whistlev1.ReportAssistRequest{TicketId: id, Note: note,
+			resp, err := c.Response.ReportAssist(ctx, &whistlev1.ReportAssistRequest{TicketId: id, Note: note,
 				Attachments: atts, Actor: who.proto(), RequestId: ids.New()})
 			if err != nil {
 				return fmt.Errorf("assist %s: %w", args[0], err)

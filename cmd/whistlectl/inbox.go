@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -36,7 +37,11 @@ func inboxCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.ListInbox(cmd.Context(), req)
+			ctx, err := g.act(cmd.Context(), auth.RoleDepartmentHandler, args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.ListInbox(ctx, req)
 			if err != nil {
 				return fmt.Errorf("inbox of %s: %w", args[0], err)
 			}

@@ -23,9 +23,9 @@ func main() {
 
 // run executes one command line, writing results to stdout and progress to stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cmd := rootCommand()
+	cmd, g := rootCommand()
 	cmd.SetArgs(args)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	return explain(cmd.ExecuteContext(ctx))
+	return explain(cmd.ExecuteContext(ctx), g.creds)
 }

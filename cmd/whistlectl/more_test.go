@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/whistle-civic/whistle/cmd/internal/stack/stacktest"
+	"github.com/whistle-civic/whistle/pkg/auth"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while a command writes it.
@@ -27,7 +27,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestQueryCommands(t *testing.T) {
-	r := stacktest.Start(t)
+	r := startStack(t)
 	n := reportOne(t, r.Addr, "q1", "river_pollution") // lead xc-env, assisted by xc-water
 	if out := mustCtl(t, r.Addr, "tickets", "--category", "river_pollution"); !strings.Contains(out, n) {
 		t.Fatalf("tickets:\n%s", out)
@@ -59,11 +59,11 @@ func TestQueryCommands(t *testing.T) {
 }
 
 func TestWatchPrintsChangesLive(t *testing.T) {
-	r := stacktest.Start(t)
+	r := startStack(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--addr", r.Addr, "watch", "xc-urban"}, out, &bytes.Buffer{}) }()
+	go func() { done <- run(ctx, ctlArgs(r.Addr, "watch", "xc-urban"), out, &bytes.Buffer{}) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "watching xc-urban") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -82,19 +82,29 @@ func TestWatchPrintsChangesLive(t *testing.T) {
 }
 
 func TestSettingsComeFromFlagsEnvAndConfigFile(t *testing.T) {
-	r := stacktest.Start(t)
+	r := startStack(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "whistlectl.yaml")
 	if err := os.WriteFile(cfg, []byte("addr: "+r.Addr+"\ntoken_file: token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("file-token\n"), 0o600); err != nil {
+	monitor := r.Token(auth.RoleMonitor, r.City)
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(monitor+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"--config", cfg, "counts"}, &out, &errOut); err != nil {
-		t.Fatalf("counts with the address from the config file: %v", err)
+		t.Fatalf("counts with the address and token from the config file: %v", err)
 	}
+	t.Setenv("WHISTLE_TOKEN", "not-a-token") // the environment beats the file…
+	if err := run(context.Background(), []string{"--config", cfg, "counts"}, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "no or bad credentials") {
+		t.Fatalf("WHISTLE_TOKEN did not override the config file: %v", err)
+	}
+	if err := run(context.Background(), []string{"--config", cfg, "--token", monitor, "counts"}, &out, &errOut); err != nil {
+		t.Fatalf("--token over WHISTLE_TOKEN: %v", err) // …and the flag beats the environment
+	}
+	t.Setenv("WHISTLE_TOKEN", "")
 	t.Setenv("WHISTLE_ADDR", "127.0.0.1:1") // the environment beats the file…
 	if err := run(context.Background(), []string{"--config", cfg, "counts"}, &out, &errOut); err == nil {
 		t.Fatal("WHISTLE_ADDR did not override the config file")

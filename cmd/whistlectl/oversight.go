@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -44,7 +45,11 @@ func overdueCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Monitoring.ListOverdue(cmd.Context(), &req)
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Monitoring.ListOverdue(ctx, &req)
 			if err != nil {
 				return fmt.Errorf("overdue: %w", err)
 			}
@@ -88,7 +93,11 @@ tickets of one department or area.`,
 			if err != nil {
 				return err
 			}
-			resp, err := c.Monitoring.GetEscalationBoard(cmd.Context(), &whistlev1.GetEscalationBoardRequest{OrgUnitId: unit})
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Monitoring.GetEscalationBoard(ctx, &whistlev1.GetEscalationBoardRequest{OrgUnitId: unit})
 			if err != nil {
 				return fmt.Errorf("board: %w", err)
 			}
@@ -128,7 +137,11 @@ under each one which tickets fired which rule.`,
 			if err != nil {
 				return err
 			}
-			resp, err := c.Monitoring.ListHotSpots(cmd.Context(), &req)
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Monitoring.ListHotSpots(ctx, &req)
 			if err != nil {
 				return fmt.Errorf("hotspots: %w", err)
 			}
@@ -176,10 +189,6 @@ func tableWithNotes(w io.Writer, header string, rows, notes [][]string) error {
 	return err
 }
 
-// rebuildActor is who asks for a rebuild: whistlectl acting for operations
-// (the settings name no org unit of the user's).
-var rebuildActor = &whistlev1.Actor{Id: "whistlectl", OrgUnitId: "ops"}
-
 // rebuildProgressEvery is how often rebuild says it is still waiting.
 var rebuildProgressEvery = 2 * time.Second
 
@@ -206,11 +215,21 @@ the rebuild.`,
 			if err != nil {
 				return err
 			}
+			// The city's administrator asks; the actor acts for the org unit its token does.
+			org, err := g.cityActor()
+			if err != nil {
+				return err
+			}
+			ctx, err := g.actCity(cmd.Context(), auth.RoleAdmin)
+			if err != nil {
+				return err
+			}
+			actor := &whistlev1.Actor{Id: "whistlectl", OrgUnitId: org}
 			errOut := cmd.ErrOrStderr()
 			fmt.Fprintln(errOut, "rebuilding the monitoring read models from the event stream…")
 			start := time.Now()
 			stop := ticking(errOut, rebuildProgressEvery, start)
-			resp, err := c.Monitoring.RebuildProjections(cmd.Context(), &whistlev1.RebuildProjectionsRequest{Actor: rebuildActor})
+			resp, err := c.Monitoring.RebuildProjections(ctx, &whistlev1.RebuildProjectionsRequest{Actor: actor})
 			stop()
 			if err != nil {
 				if cmd.Context().Err() != nil {

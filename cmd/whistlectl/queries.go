@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
 )
 
 func ticketsCommand(g *globals) *cobra.Command {
@@ -40,7 +44,11 @@ func ticketsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Intake.ListTickets(cmd.Context(), &req)
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Intake.ListTickets(ctx, &req)
 			if err != nil {
 				return fmt.Errorf("tickets: %w", err)
 			}
@@ -80,20 +88,34 @@ func more(cmd *cobra.Command, token, command string) error {
 }
 
 func itemCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var dept string
+	cmd := &cobra.Command{
 		Use:   "item <ticket>",
 		Short: "Show a ticket's inbox item: department, deadlines, supervision, assists, rework",
-		Args:  cobra.ExactArgs(1),
+		Long: `item shows a ticket as its department's inbox holds it, read as that
+department's handler: the department --as names, else the ticket's lead
+department.`,
+		Example: "  whistlectl item HH-20261127-00003\n  whistlectl item HH-20261127-00003 --as xc-urban",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.clients()
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			id, err := g.ticketID(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, dept)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Response.GetInboxItem(cmd.Context(), &whistlev1.GetInboxItemRequest{TicketId: id})
+			if dept == "" && g.creds.minting() { // read as the lead department's handler
+				if dept, err = g.leadDepartment(cmd.Context(), c, id, args[0]); err != nil {
+					return err
+				}
+			}
+			ctx, err := g.act(cmd.Context(), auth.RoleDepartmentHandler, dept)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Response.GetInboxItem(ctx, &whistlev1.GetInboxItemRequest{TicketId: id})
 			if err != nil {
 				return fmt.Errorf("item %s: %w", args[0], err)
 			}
@@ -118,6 +140,25 @@ func itemCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&dept, "as", "", "the department you read for (default: the ticket's lead department)")
+	return cmd
+}
+
+// leadDepartment asks dispatch, as the city's monitor, which department leads a ticket.
+func (g *globals) leadDepartment(ctx context.Context, c loop.Clients, id, arg string) (string, error) {
+	ctx, err := g.actCity(ctx, auth.RoleMonitor)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Dispatch.GetAssignment(ctx, &whistlev1.GetAssignmentRequest{TicketId: id})
+	if err != nil {
+		return "", fmt.Errorf("find the lead department of %s: %w", arg, err)
+	}
+	lead := resp.GetAssignment().GetLeadDepartmentId()
+	if lead == "" {
+		return "", fmt.Errorf("%s has no lead department yet (whistlectl assignment %s tells where it waits): name the department with --as", arg, arg)
+	}
+	return lead, nil
 }
 
 func assignmentCommand(g *globals) *cobra.Command {
@@ -130,11 +171,11 @@ func assignmentCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOnCity(cmd.Context(), c, args[0], auth.RoleMonitor)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Dispatch.GetAssignment(cmd.Context(), &whistlev1.GetAssignmentRequest{TicketId: id})
+			resp, err := c.Dispatch.GetAssignment(ctx, &whistlev1.GetAssignmentRequest{TicketId: id})
 			if err != nil {
 				return fmt.Errorf("assignment %s: %w", args[0], err)
 			}
@@ -166,11 +207,11 @@ func evaluationCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := ticketID(cmd.Context(), c, args[0])
+			ctx, id, err := g.actOnCity(cmd.Context(), c, args[0], auth.RoleMonitor)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Evaluation.GetEvaluation(cmd.Context(), &whistlev1.GetEvaluationRequest{TicketId: id})
+			resp, err := c.Evaluation.GetEvaluation(ctx, &whistlev1.GetEvaluationRequest{TicketId: id})
 			if err != nil {
 				return fmt.Errorf("evaluation %s: %w", args[0], err)
 			}
@@ -197,7 +238,17 @@ func evaluationsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Evaluation.ListOpenEvaluations(cmd.Context(), &req)
+			// A community lists its own rounds; without one, the city's monitor lists them all.
+			var ctx context.Context
+			if req.ReporterOrgUnitId != "" {
+				ctx, err = g.act(cmd.Context(), auth.RoleCommunityOfficer, req.ReporterOrgUnitId)
+			} else {
+				ctx, err = g.actCity(cmd.Context(), auth.RoleMonitor)
+			}
+			if err != nil {
+				return err
+			}
+			resp, err := c.Evaluation.ListOpenEvaluations(ctx, &req)
 			if err != nil {
 				return fmt.Errorf("evaluations: %w", err)
 			}

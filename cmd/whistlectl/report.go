@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 )
@@ -21,6 +22,8 @@ func reportCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Blow the whistle: report a problem and print its ticket",
+		Long: `report files a whistle for the reporting org unit (--reporter, else --grid),
+acting as that unit's reporter.`,
 		Example: `  whistlectl report --category road_damage --grid xc-hd-dj-g01 --description "Deep pothole outside No. 12"
   whistlectl report --category noise_commercial --address "Xinhua St 8" --lat 40.81 --lon 111.67 --source resident --reporter hotline-12345 --description "Loud music after 23:00"`,
 		Args: cobra.NoArgs,
@@ -52,7 +55,11 @@ func reportCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Intake.Report(cmd.Context(), &req)
+			ctx, err := g.act(cmd.Context(), auth.RoleReporter, reporter)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Intake.Report(ctx, &req)
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
@@ -21,11 +22,16 @@ import (
 )
 
 // globals are the settings every command shares: from flags, else the
-// environment (WHISTLE_ADDR, WHISTLE_TOKEN), else the config file, else defaults.
+// environment (WHISTLE_ADDR, WHISTLE_TOKEN, WHISTLE_SIGNING_KEY,
+// WHISTLE_CITY_UNIT), else the config file, else defaults.
 type globals struct {
 	addr, token, config, output string
-	file                        fileConfig
-	c                           *client.Client
+	// signingKey is the private JWK to mint tokens with; city the root org unit.
+	signingKey, city string
+	file             fileConfig
+	c                *client.Client
+
+	creds *credentials // who the calls act as: minted tokens or one token
 }
 
 // fileConfig is whistlectl's config file (YAML), at --config, WHISTLE_CONFIG
@@ -41,9 +47,15 @@ type fileConfig struct {
 	TLS        bool   `yaml:"tls"`
 	CAFile     string `yaml:"ca_file"`
 	ServerName string `yaml:"server_name"`
+	// SigningKey is a private JWK (a path, relative to the config file) to
+	// mint a token for each call, acting as whoever makes that call; it
+	// takes the place of Token. `whistle dev` writes one.
+	SigningKey string `yaml:"signing_key"`
+	// City is the root org unit: the city's monitor and administrator act for it.
+	City string `yaml:"city"`
 }
 
-func rootCommand() *cobra.Command {
+func rootCommand() (*cobra.Command, *globals) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "whistlectl",
@@ -52,8 +64,17 @@ func rootCommand() *cobra.Command {
 department's inbox, evaluate results, run the triage desk, manage the catalog,
 and follow tickets through the loop. Start a local one with "make run".
 
-Settings come from flags, else WHISTLE_ADDR / WHISTLE_TOKEN, else the config
-file (--config, WHISTLE_CONFIG or ~/.config/whistle/whistlectl.yaml).`,
+Settings come from flags, else WHISTLE_ADDR / WHISTLE_TOKEN /
+WHISTLE_SIGNING_KEY / WHISTLE_CITY_UNIT, else the config file (--config,
+WHISTLE_CONFIG or ~/.config/whistle/whistlectl.yaml).
+
+Every call is authenticated. With a token (--token, or token_file in the
+config) every call acts as that token's principal: use one for the org unit
+and role the command acts as. With a signing key (--signing-key, or
+signing_key in the config, as "whistle dev" writes it) whistlectl mints a
+short-lived token for each call, acting as whoever makes that call: the
+reporter for "report", the department (--as) for "accept", the street for
+"arbitrate", the city's monitor (--city) for reads and figures, and so on.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: g.load,
@@ -65,7 +86,9 @@ file (--config, WHISTLE_CONFIG or ~/.config/whistle/whistlectl.yaml).`,
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&g.addr, "addr", "", "Whistle's gRPC address (env WHISTLE_ADDR; default 127.0.0.1:7000)")
-	f.StringVar(&g.token, "token", "", "bearer token (env WHISTLE_TOKEN)")
+	f.StringVar(&g.token, "token", "", "bearer token (env WHISTLE_TOKEN); every call acts as its principal")
+	f.StringVar(&g.signingKey, "signing-key", "", "private JWK to mint a token for each call, acting as whoever makes it (env WHISTLE_SIGNING_KEY)")
+	f.StringVar(&g.city, "city", "", "the city's root org unit, which the city's monitor and administrator act for (env WHISTLE_CITY_UNIT)")
 	f.StringVar(&g.config, "config", "", "config file (env WHISTLE_CONFIG; default ~/.config/whistle/whistlectl.yaml)")
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json (protojson)")
 	root.AddCommand(reportCommand(g), ticketsCommand(g), showCommand(g), inboxCommand(g), itemCommand(g), watchCommand(g),
@@ -73,8 +96,8 @@ file (--config, WHISTLE_CONFIG or ~/.config/whistle/whistlectl.yaml).`,
 		evaluateCommand(g), evaluationCommand(g), evaluationsCommand(g), triageCommand(g), arbitrateCommand(g),
 		assignmentCommand(g), explainCommand(g), catalogCommand(g), countsCommand(g), smokeCommand(g),
 		scorecardCommand(g), rankingsCommand(g), overdueCommand(g), boardCommand(g), hotspotsCommand(g), topProblemsCommand(g),
-		rebuildCommand(g))
-	return root
+		rebuildCommand(g), auditCommand(g), tokenCommand(g))
+	return root, g
 }
 
 // load settles the settings: flag, else environment, else config file, else default.
@@ -89,22 +112,46 @@ func (g *globals) load(cmd *cobra.Command, _ []string) error {
 			path = filepath.Join(home, "whistle", "whistlectl.yaml")
 		}
 	}
+	var tokenFile string // the config's token_file, read only when its token is used
 	if b, err := os.ReadFile(path); err == nil {
 		if err := yaml.Unmarshal(b, &g.file); err != nil {
-			return fmt.Errorf("config file %s: %w (it is YAML with addr, token or token_file, tls, ca_file)", path, err)
+			return fmt.Errorf("config file %s: %w (it is YAML with addr, token or token_file, signing_key, city, tls, ca_file)", path, err)
 		}
-		if g.file.TokenFile != "" && g.file.Token == "" {
-			tok, err := os.ReadFile(resolve(path, g.file.TokenFile))
-			if err != nil {
-				return fmt.Errorf("token_file of %s: %w", path, err)
-			}
-			g.file.Token = strings.TrimSpace(string(tok))
+		if g.file.TokenFile != "" {
+			tokenFile = resolve(path, g.file.TokenFile)
+		}
+		if g.file.SigningKey != "" {
+			g.file.SigningKey = resolve(path, g.file.SigningKey)
 		}
 	} else if explicit {
 		return fmt.Errorf("config file: %w (check --config or WHISTLE_CONFIG)", err)
 	}
 	g.addr = first(g.addr, os.Getenv("WHISTLE_ADDR"), g.file.Addr, "127.0.0.1:7000")
-	g.token = first(g.token, os.Getenv("WHISTLE_TOKEN"), g.file.Token)
+	g.city = first(g.city, os.Getenv("WHISTLE_CITY_UNIT"), g.file.City)
+	// The credentials: a signing key or a token, whichever is set at the
+	// first level that sets one (flags, environment, config file); at one
+	// level the signing key wins, but two flags contradict each other.
+	if g.token != "" && g.signingKey != "" {
+		return errors.New("--token and --signing-key: give one; a token acts as its own principal, a signing key mints one for each call")
+	}
+	switch {
+	case g.signingKey != "" || g.token != "":
+	case os.Getenv("WHISTLE_SIGNING_KEY") != "":
+		g.signingKey = os.Getenv("WHISTLE_SIGNING_KEY")
+	case os.Getenv("WHISTLE_TOKEN") != "":
+		g.token = os.Getenv("WHISTLE_TOKEN")
+	case g.file.SigningKey != "":
+		g.signingKey = g.file.SigningKey
+	case g.file.Token != "":
+		g.token = g.file.Token
+	case tokenFile != "":
+		tok, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return fmt.Errorf("token_file of %s: %w", path, err)
+		}
+		g.token = strings.TrimSpace(string(tok))
+	}
+	g.creds = &credentials{signingKey: g.signingKey, token: g.token, tokens: map[string]minted{}}
 	return nil
 }
 
@@ -125,14 +172,14 @@ func resolve(configPath, p string) string {
 	return filepath.Join(filepath.Dir(configPath), p)
 }
 
-// clients connects once (through pkg/client: token, TLS, retries) and
-// returns the five APIs.
+// clients connects once (through pkg/client: TLS, retries) and returns the
+// APIs. With a token, the connection sends it with every call (but a
+// resident's, see anonymous); with a signing key, each call's context
+// carries the token minted for it (see as) and the connection sends none.
 func (g *globals) clients() (loop.Clients, error) {
 	if g.c == nil {
 		var opts []client.Option
-		if g.token != "" {
-			opts = append(opts, client.WithToken(g.token))
-		}
+		var secure bool
 		if g.file.TLS {
 			cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: g.file.ServerName}
 			if g.file.CAFile != "" {
@@ -144,6 +191,10 @@ func (g *globals) clients() (loop.Clients, error) {
 				cfg.RootCAs.AppendCertsFromPEM(pem)
 			}
 			opts = append(opts, client.WithTLS(cfg))
+			secure = true
+		}
+		if !g.creds.minting() && g.token != "" {
+			opts = append(opts, client.WithDialOptions(grpc.WithPerRPCCredentials(connToken{token: g.token, secure: secure})))
 		}
 		c, err := client.Dial(context.Background(), g.addr, opts...)
 		if err != nil {
@@ -155,8 +206,9 @@ func (g *globals) clients() (loop.Clients, error) {
 }
 
 // explain adds what to do next to the errors users meet most, and shows a
-// server's status as "<code>: <our context>: <server's message>".
-func explain(err error) error {
+// server's status as "<code>: <our context>: <server's message>". c tells
+// whose credentials the failed call carried (nil: unknown).
+func explain(err error, c *credentials) error {
 	var se interface {
 		error
 		GRPCStatus() *status.Status
@@ -174,7 +226,10 @@ func explain(err error) error {
 	case codes.InvalidArgument:
 		return fmt.Errorf("refused: %s (fix the value named and retry)", msg)
 	case codes.Unauthenticated:
-		return fmt.Errorf("not signed in: %s (pass --token, set WHISTLE_TOKEN, or put a token in the config file)", msg)
+		return fmt.Errorf("no or bad credentials (%s): pass --token, or use the config `whistle dev` writes "+
+			"(whistlectl --config <data>/whistlectl.yaml)", msg)
+	case codes.PermissionDenied:
+		return fmt.Errorf("%s: not allowed: %s (%s; use a token for the right org unit and role)", st.Code(), msg, c.describe())
 	default:
 		return fmt.Errorf("%s: %s", st.Code(), msg)
 	}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 
@@ -26,7 +27,10 @@ func showCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
+			ctx, err := g.actCity(cmd.Context(), auth.RoleMonitor)
+			if err != nil {
+				return err
+			}
 			t, err := c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: args[0]})
 			if err != nil {
 				return fmt.Errorf("show %s: %w", args[0], err)
@@ -78,14 +82,50 @@ func dash(s string) string {
 	return s
 }
 
-// ticketID accepts a ticket id or number and returns the id.
-func ticketID(ctx context.Context, c loop.Clients, arg string) (string, error) {
+// ticketID accepts a ticket id or number and returns the id. A number is
+// looked up as the principal role@orgUnit when that role may read tickets as
+// reported, else (a department, a resident) as the city's monitor.
+func (g *globals) ticketID(ctx context.Context, c loop.Clients, arg string, role auth.Role, orgUnit string) (string, error) {
 	if ids.Valid(arg) {
 		return arg, nil
 	}
-	t, err := c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: arg})
+	var err error
+	if mayLookUp(role) && orgUnit != "" {
+		ctx, err = g.act(ctx, role, orgUnit)
+	} else {
+		ctx, err = g.actCity(ctx, auth.RoleMonitor)
+	}
 	if err != nil {
 		return "", fmt.Errorf("find ticket %s: %w", arg, err)
 	}
+	t, err := c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: arg})
+	if err != nil {
+		if status.Code(err) == codes.PermissionDenied && !g.creds.minting() {
+			return "", fmt.Errorf("find ticket %s: %w (your token may not look tickets up by number: pass the ticket's id, "+
+				"which whistlectl inbox lists, instead)", arg, err)
+		}
+		return "", fmt.Errorf("find ticket %s: %w", arg, err)
+	}
 	return t.GetTicket().GetId(), nil
+}
+
+// actOn resolves a ticket argument, then returns ctx acting as the role for
+// orgUnit, and the ticket's id.
+func (g *globals) actOn(ctx context.Context, c loop.Clients, arg string, role auth.Role, orgUnit string) (context.Context, string, error) {
+	id, err := g.ticketID(ctx, c, arg, role, orgUnit)
+	if err != nil {
+		return ctx, "", err
+	}
+	ctx, err = g.act(ctx, role, orgUnit)
+	return ctx, id, err
+}
+
+// actOnCity is actOn as the city's principal of a role.
+func (g *globals) actOnCity(ctx context.Context, c loop.Clients, arg string, role auth.Role) (context.Context, string, error) {
+	id, err := g.ticketID(ctx, c, arg, role, g.city)
+	if err != nil {
+		return ctx, "", err
+	}
+	ctx, err = g.actCity(ctx, role)
+	return ctx, id, err
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
+
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
 )
 
@@ -21,7 +23,12 @@ department and evaluator, accepts, resolves and evaluates them (a share
 It prints progress every second and ends with
   smoke: N reported, C closed, S stuck
 and exits 0 only if every ticket closed. Synthetic tickets stay out of
-official figures.`,
+official figures.
+
+It acts as each ticket's reporter (its grid), department handler, community
+officer and the city's monitor in turn, so it needs the signing key to mint
+their tokens (--signing-key, or the config "whistle dev" writes) and the
+city's org unit (--city): no single token can act as all of them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Tickets < 1 {
@@ -30,14 +37,26 @@ official figures.`,
 			if o.Unsatisfied < 0 || o.Unsatisfied > 1 {
 				return errors.New("--unsatisfied is a share, from 0 to 1")
 			}
+			if !g.creds.minting() {
+				return errors.New("smoke acts as reporter, department handler, community officer and city monitor in turn, which no " +
+					"single token can: give it the signing key (--signing-key, WHISTLE_SIGNING_KEY, or the config `whistle dev` writes: " +
+					"whistlectl --config <data>/whistlectl.yaml smoke)")
+			}
+			if _, err := g.actCity(cmd.Context(), auth.RoleMonitor); err != nil { // the key loads, the city is known
+				return err
+			}
 			c, err := g.clients()
 			if err != nil {
 				return err
 			}
 			o.Synthetic, o.Progress, o.Seed = true, cmd.ErrOrStderr(), uint64(time.Now().UnixNano())
+			o.As, o.City = g.as, g.city
 			res, err := loop.Run(cmd.Context(), c, o)
 			if err != nil {
 				return err
+			}
+			if err := g.asError(); err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "smoke: could not mint a token:", err)
 			}
 			for _, f := range res.Failures {
 				fmt.Fprintln(cmd.ErrOrStderr(), "smoke: failed:", f)

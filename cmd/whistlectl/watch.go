@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -27,13 +28,17 @@ with the changes still kept, --after <cursor> after a cursor printed earlier.`,
 			if _, err := g.clients(); err != nil {
 				return err
 			}
+			ctx, err := g.act(cmd.Context(), auth.RoleDepartmentHandler, args[0])
+			if err != nil {
+				return err
+			}
 			req := &whistlev1.WatchInboxRequest{DepartmentId: args[0], AfterCursor: after, FromNow: after == "" && !history,
 				HeartbeatInterval: durationpb.New(10 * time.Second)}
 			out := cmd.OutOrStdout()
 			if g.output != "json" {
 				fmt.Fprintf(out, "watching %s's inbox (Ctrl-C stops)\n", args[0])
 			}
-			return g.c.Watch(cmd.Context(), req, func(ch *whistlev1.InboxChange) error {
+			return g.c.Watch(ctx, req, func(ch *whistlev1.InboxChange) error {
 				if g.output == "json" {
 					return printJSON(out, ch)
 				}

@@ -3,7 +3,7 @@ package client_test
 import (
 	"context"
 	"net"
-	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +14,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/client"
+	"github.com/whistle-civic/whistle/pkg/eventually"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -99,6 +101,44 @@ func TestDoesNotRetryOtherFailures(t *testing.T) {
 	}
 }
 
+// as dials the dev server with a token minted for a principal, with the
+// signing key `whistle dev` made in its data folder.
+func as(t *testing.T, role auth.Role, orgUnit string, opts ...client.Option) *client.Client {
+	t.Helper()
+	keys, _ := filepath.Glob(filepath.Join(dev.data, "auth", "signer-*.json"))
+	if len(keys) == 0 {
+		t.Fatalf("no signing key in %s/auth: whistle dev makes one", dev.data)
+	}
+	signer, err := auth.LoadSigner(keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := signer.Mint(auth.Claims{Subject: "client-test", OrgUnit: orgUnit, Roles: []auth.Role{role}, Audience: "whistle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(context.Background(), dev.addr, append(opts, client.WithToken(tok))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// leadOf waits, as the city's monitor, until dispatch assigns a ticket and
+// returns its lead department.
+func leadOf(t *testing.T, id string) string {
+	t.Helper()
+	monitor := whistlev1.NewDispatchServiceClient(as(t, auth.RoleMonitor, "hh").Conn())
+	var lead string
+	eventually.True(t, "dispatch to assign "+id, func() bool {
+		a, err := monitor.GetAssignment(context.Background(), &whistlev1.GetAssignmentRequest{TicketId: id})
+		lead = a.GetAssignment().GetLeadDepartmentId()
+		return err == nil && lead != ""
+	})
+	return lead
+}
+
 func report(t *testing.T, c *client.Client, category, grid string) *whistlev1.Ticket {
 	t.Helper()
 	tk, _, err := c.Report(context.Background(), &whistlev1.ReportRequest{Kind: whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
@@ -130,12 +170,8 @@ func waitItem(t *testing.T, c *client.Client, id string) *whistlev1.InboxItem {
 
 // Sending the same request again is a retry: it returns the first result.
 func TestResendingARequestIsARetry(t *testing.T) {
-	c, err := client.Dial(context.Background(), os.Getenv("WHISTLE_ADDR"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tk := report(t, c, "noise_commercial", "xc-hd-wy-g01")
+	tk := report(t, as(t, auth.RoleReporter, "xc-hd-wy-g01"), "noise_commercial", "xc-hd-wy-g01")
+	c := as(t, auth.RoleDepartmentHandler, leadOf(t, tk.GetId()))
 	it := waitItem(t, c, tk.GetId())
 	req := &whistlev1.AcceptRequest{TicketId: tk.GetId(), Actor: &whistlev1.Actor{Id: "h", OrgUnitId: it.GetDepartmentId()}}
 	first, err := c.Accept(context.Background(), req)
@@ -156,12 +192,9 @@ func TestResendingARequestIsARetry(t *testing.T) {
 func TestWatchResumesAcrossARestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, err := client.Dial(ctx, dev.addr, client.WithRetry(20, 100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	const dept = "yq-env" // only this test sends tickets there
+	c := as(t, auth.RoleDepartmentHandler, dept, client.WithRetry(20, 100*time.Millisecond))
+	reporter := as(t, auth.RoleReporter, "yq-ht-dls-g01", client.WithRetry(20, 100*time.Millisecond))
 	seen := make(chan *whistlev1.InboxChange, 1000)
 	done := make(chan error, 1)
 	go func() {
@@ -172,7 +205,7 @@ func TestWatchResumesAcrossARestart(t *testing.T) {
 	}()
 	var want []string
 	for i := 0; i < 3; i++ {
-		want = append(want, report(t, c, "noise_construction", "yq-ht-dls-g01").GetId())
+		want = append(want, report(t, reporter, "noise_construction", "yq-ht-dls-g01").GetId())
 	}
 	got := collect(t, seen, 3)
 	dev.stop()
@@ -180,7 +213,7 @@ func TestWatchResumesAcrossARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		want = append(want, report(t, c, "noise_construction", "yq-ht-dls-g01").GetId())
+		want = append(want, report(t, reporter, "noise_construction", "yq-ht-dls-g01").GetId())
 	}
 	got = append(got, collect(t, seen, 5)...)
 	for i, ch := range got {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/whistle-civic/whistle/pkg/client"
@@ -16,14 +18,27 @@ import (
 func Example_departmentHandler() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := client.Dial(ctx, os.Getenv("WHISTLE_ADDR"))
+	// Each caller has its own token (whistle dev writes some for sample users).
+	token := func(user string) string {
+		b, err := os.ReadFile(filepath.Join(os.Getenv("WHISTLE_TOKENS"), user+".jwt"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	gridWorker, err := client.Dial(ctx, os.Getenv("WHISTLE_ADDR"), client.WithToken(token("reporter")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer gridWorker.Close()
+	c, err := client.Dial(ctx, os.Getenv("WHISTLE_ADDR"), client.WithToken(token("handler")))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 
 	// A grid worker blows the whistle (usually another system does this).
-	ticket, _, err := c.Report(ctx, &whistlev1.ReportRequest{
+	ticket, _, err := gridWorker.Report(ctx, &whistlev1.ReportRequest{
 		Kind:        whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
 		Source:      whistlev1.Source_SOURCE_GRID_PATROL,
 		Category:    "street_light_out",

@@ -18,8 +18,8 @@ import (
 
 // The client is tested against the real thing: TestMain builds the whistle
 // binary from this repository and runs `whistle dev` on a fresh database,
-// with NATS in-process, and exports its address as WHISTLE_ADDR (which the
-// examples read).
+// with NATS in-process, and exports its address as WHISTLE_ADDR and the
+// folder of its sample users' tokens as WHISTLE_TOKENS (which the examples read).
 func TestMain(m *testing.M) {
 	os.Exit(pgtest.Run(func() int {
 		stop, err := startServer()
@@ -65,6 +65,7 @@ func startServer() (func(), error) {
 		return nil, err
 	}
 	os.Setenv("WHISTLE_ADDR", addr)
+	os.Setenv("WHISTLE_TOKENS", filepath.Join(dev.data, "auth", "tokens"))
 	return func() {
 		dev.stop()
 		drop()
@@ -75,7 +76,8 @@ func startServer() (func(), error) {
 // start runs `whistle dev` and waits until it says it is ready.
 func (d *devServer) start() error {
 	d.cmd = exec.Command(d.bin, "dev", "--addr", d.addr, "--data", d.data)
-	d.cmd.Env = append(os.Environ(), "WHISTLE_DATABASE_URL="+d.dbURL, "WHISTLE_NATS_URL=", "WHISTLE_LOG_LEVEL=warn")
+	d.cmd.Env = append(os.Environ(), "WHISTLE_DATABASE_URL="+d.dbURL, "WHISTLE_NATS_URL=", "WHISTLE_LOG_LEVEL=warn",
+		"WHISTLE_METRICS_ADDR=127.0.0.1:0")
 	d.cmd.Stderr = os.Stderr
 	out, err := d.cmd.StdoutPipe()
 	if err != nil {

@@ -37,7 +37,12 @@ const (
 	Closed             = "closed"
 	Proactive          = "proactive"
 	Rescheduled        = "rescheduled"
+	OrgTree            = "org_tree"
 )
+
+// AboutTicket reports whether events of this type concern one ticket (and
+// carry its id and version); proactive and org_tree events do not.
+func AboutTicket(eventType string) bool { return eventType != Proactive && eventType != OrgTree }
 
 // actions maps each transition event to the lifecycle action it announces.
 // Events not listed are annotations: they do not change the ticket's status.
@@ -175,7 +180,7 @@ func Decode(data []byte) (*whistlev1.Event, error) {
 	if typ == "" {
 		return nil, fmt.Errorf("decode event %s: no body", ev.GetEventId())
 	}
-	if typ != Proactive && (!ids.Valid(ev.GetTicketId()) || ev.GetTicketVersion() < 1) {
+	if AboutTicket(typ) && (!ids.Valid(ev.GetTicketId()) || ev.GetTicketVersion() < 1) {
 		return nil, fmt.Errorf("decode %s event %s: ticket_id %q / ticket_version %d invalid",
 			typ, ev.GetEventId(), ev.GetTicketId(), ev.GetTicketVersion())
 	}

@@ -19,7 +19,7 @@ func TestEveryTypeIsNamedAndClassified(t *testing.T) {
 		events.Reported, events.Merged, events.Cancelled, events.Triaged, events.Dispatched,
 		events.Accepted, events.Progressed, events.Returned, events.Arbitrated,
 		events.ExtensionRequested, events.ExtensionDecided, events.Escalated, events.Resolved,
-		events.Evaluated, events.Reopened, events.Closed, events.Proactive, events.Rescheduled,
+		events.Evaluated, events.Reopened, events.Closed, events.Proactive, events.Rescheduled, events.OrgTree,
 	}
 	types := events.Types()
 	if strings.Join(types, ",") != strings.Join(consts, ",") {

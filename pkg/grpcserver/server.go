@@ -1,8 +1,11 @@
 // Package grpcserver builds Whistle's gRPC servers the same way everywhere:
-// OpenTelemetry on every call, request validation from the proto annotations
-// (protovalidate), panic recovery, errors mapped to status codes in one place
-// (ToStatus) and logged once with the trace id, the health service and
-// reflection, and a graceful stop with a deadline.
+// OpenTelemetry on every call, per-caller rate limits on mutating calls
+// (RateLimit), request validation in one layer (requests that do not decode
+// and text with control characters or invalid UTF-8 are refused with
+// InvalidArgument, then the proto annotations are checked by protovalidate),
+// panic recovery, errors mapped to status codes in one place (ToStatus) and
+// logged once with the trace id, the health service and reflection, and a
+// graceful stop with a deadline.
 package grpcserver
 
 import (
@@ -23,6 +26,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
 
@@ -34,6 +38,14 @@ type Options struct {
 	Telemetry *telemetry.Telemetry
 	// ServerOptions are appended (e.g. TLS credentials).
 	ServerOptions []grpc.ServerOption
+	// RateLimit limits mutating calls per caller. Default: off. Its Key
+	// defaults to PrincipalKey when Auth is set.
+	RateLimit RateLimit
+	// Auth establishes who calls; every call but the public ones must carry
+	// a principal, whose roles pkg/policy checks before the call runs.
+	// Nil serves without authentication (tests of one service): calls are
+	// then marked policy.Unenforced.
+	Auth *auth.Authenticator
 }
 
 // Server is a gRPC server with health and reflection registered.
@@ -44,6 +56,12 @@ type Server struct {
 }
 
 // New returns a server; register services, call SetServing, then Serve.
+// Unary calls pass, in order: error mapping, panic recovery, authentication
+// (when Auth is set) and the policy's check of the caller's roles, the rate
+// limit (when on), the request checks (decoding, CheckStrings) and
+// protovalidate. Streaming calls pass the same layers but the rate limit, the
+// request checks running on every message received. New fails when
+// o.RateLimit is invalid.
 func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -55,23 +73,40 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("request validator: %w", err)
 	}
+	codec, err := newRequestCodec()
+	if err != nil {
+		return nil, fmt.Errorf("request codec: %w", err)
+	}
+	if o.Auth != nil && o.RateLimit.Key == nil {
+		o.RateLimit.Key = PrincipalKey
+	}
+	limiter, err := newLimiter(o.RateLimit)
+	if err != nil {
+		return nil, err
+	}
 	rec := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		o.Log.ErrorContext(ctx, "panic in RPC handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return fmt.Errorf("panic: %v", p)
 	})
+	unary := []grpc.UnaryServerInterceptor{unaryErrors(o.Log), recovery.UnaryServerInterceptor(rec)}
+	stream := []grpc.StreamServerInterceptor{streamErrors(o.Log), recovery.StreamServerInterceptor(rec)}
+	if o.Auth != nil {
+		unary, stream = append(unary, o.Auth.UnaryInterceptor()), append(stream, o.Auth.StreamInterceptor())
+	}
+	unary = append(unary, unaryAuthorize(o.Auth != nil))
+	stream = append(stream, streamAuthorize(o.Auth != nil), streamRequestChecks(codec), pvinterceptor.StreamServerInterceptor(validator))
+	if limiter != nil {
+		unary = append(unary, limiter.unary())
+	}
+	unary = append(unary, unaryRequestChecks(codec), pvinterceptor.UnaryServerInterceptor(validator))
 	opts := append([]grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(o.Telemetry.Tracer),
 			otelgrpc.WithMeterProvider(o.Telemetry.Meter),
 			otelgrpc.WithPropagators(telemetry.Propagator))),
-		grpc.ChainUnaryInterceptor(
-			unaryErrors(o.Log),
-			recovery.UnaryServerInterceptor(rec),
-			pvinterceptor.UnaryServerInterceptor(validator)),
-		grpc.ChainStreamInterceptor(
-			streamErrors(o.Log),
-			recovery.StreamServerInterceptor(rec),
-			pvinterceptor.StreamServerInterceptor(validator)),
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 	}, o.ServerOptions...)
 	s := &Server{GRPC: grpc.NewServer(opts...), health: health.NewServer()}
 	healthpb.RegisterHealthServer(s.GRPC, s.health)

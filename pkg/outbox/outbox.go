@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/whistle-civic/whistle/pkg/audit"
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/postgres"
@@ -21,6 +23,12 @@ import (
 // trace context, so the events' consumers continue the same trace. Call it
 // inside the transaction that makes the change the events announce; if that
 // transaction rolls back, the events never leave.
+//
+// When ctx carries an authenticated caller (auth.Principal), Append also
+// records each event in the audit log (pkg/audit: action = the event type),
+// in the same transaction, so every change made through the API is audited
+// atomically with it. Changes made by event consumers carry no principal and
+// are not audited; the ticket's timeline has them.
 func Append(ctx context.Context, q postgres.Querier, evs ...*whistlev1.Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -41,6 +49,14 @@ func Append(ctx context.Context, q postgres.Querier, evs ...*whistlev1.Event) er
 		}
 		b.Queue(`INSERT INTO outbox (event_id, event_type, payload, headers) VALUES ($1, $2, $3, $4)`,
 			ev.GetEventId(), typ, payload, headers)
+	}
+	if _, ok := auth.FromContext(ctx); ok {
+		for _, ev := range evs {
+			err := audit.Queue(ctx, b, audit.Entry{Action: events.TypeOf(ev), TicketID: ev.GetTicketId(), EventID: ev.GetEventId()})
+			if err != nil {
+				return err
+			}
+		}
 	}
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("outbox: append %d events: %w", len(evs), err)

@@ -6,6 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/whistle-civic/whistle/pkg/audit"
+	"github.com/whistle-civic/whistle/pkg/outbox"
 )
 
 // CatalogInfo describes a stored catalog version.
@@ -43,7 +48,14 @@ func (s *Service) ImportCatalog(ctx context.Context, source []byte, activate boo
 	}
 	sum := sha256.Sum256(source)
 	info := CatalogInfo{Version: cat.Version, SHA256: hex.EncodeToString(sum[:]), ImportedAt: s.clock.Now(), ImportedBy: by.ID}
-	stored, created, err := s.cats.SaveCatalog(ctx, info, source)
+	var stored CatalogInfo
+	var created bool
+	err = s.deps.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if stored, created, err = s.cats.SaveCatalog(ctx, info, source); err != nil || !created {
+			return err
+		}
+		return audit.RecordCall(ctx, tx, audit.Entry{Action: "catalog.import", Detail: cat.Version})
+	})
 	if err != nil {
 		return CatalogInfo{}, false, fmt.Errorf("import catalog %s: %w", cat.Version, err)
 	}
@@ -61,15 +73,37 @@ func (s *Service) ImportCatalog(ctx context.Context, source []byte, activate boo
 // ActivateCatalog makes a stored version the one new tickets are routed by,
 // here and, through a notification, on every other replica.
 func (s *Service) ActivateCatalog(ctx context.Context, version string, by Actor) (CatalogInfo, error) {
-	info, err := s.cats.ActivateCatalog(ctx, version, s.clock.Now())
+	var info CatalogInfo
+	err := s.deps.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		if info, err = s.cats.ActivateCatalog(ctx, version, s.clock.Now()); err != nil {
+			return err
+		}
+		return audit.RecordCall(ctx, tx, audit.Entry{Action: "catalog.activate", Detail: version})
+	})
 	if err != nil {
 		return CatalogInfo{}, fmt.Errorf("activate catalog %s: %w", version, err)
 	}
 	if err := s.reloadActive(ctx); err != nil {
 		return CatalogInfo{}, err
 	}
+	if err := s.announceTree(ctx); err != nil {
+		return CatalogInfo{}, err
+	}
 	s.log.InfoContext(ctx, "catalog activated", "version", version, "by", by.ID)
 	return info, nil
+}
+
+// announceTree tells every service the active catalog's org tree, so that
+// they decide who may act where by the same tree dispatch routes by.
+func (s *Service) announceTree(ctx context.Context) error {
+	cat := s.catalog()
+	if err := s.deps.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return outbox.Append(ctx, tx, toOrgTreeEvent(cat, s.clock.Now()))
+	}); err != nil {
+		return fmt.Errorf("announce the org tree of %s: %w", cat.Version, err)
+	}
+	return nil
 }
 
 // CatalogVersion returns a stored version ("" for the active one).
@@ -153,7 +187,10 @@ func (s *Service) installSeed(ctx context.Context, seed *Catalog) error {
 		return err
 	}
 	if _, _, err := s.cats.CatalogSource(ctx, ""); err == nil {
-		return s.reloadActive(ctx)
+		if err := s.reloadActive(ctx); err != nil {
+			return err
+		}
+		return s.announceTree(ctx) // again at each start: services that joined since learn it
 	}
 	_, err := s.ActivateCatalog(ctx, seed.Version, Actor{ID: "service:" + Name})
 	return err

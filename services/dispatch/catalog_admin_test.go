@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/services/dispatch"
@@ -113,5 +114,58 @@ func TestReplicaFollowsActivation(t *testing.T) {
 		// The notification may precede the replica's LISTEN; activate again to nudge it.
 		_, _ = f.client.ActivateCatalog(context.Background(), &whistlev1.ActivateCatalogRequest{Version: "2027.01", Actor: admin})
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// orgTrees returns the org trees dispatch announced, oldest first.
+func orgTrees(t *testing.T, f *fixture) []*whistlev1.OrgTree {
+	t.Helper()
+	rows, err := f.deps.DB.Pool.Query(context.Background(), "SELECT payload FROM outbox ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []*whistlev1.OrgTree
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := events.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tree := ev.GetOrgTree(); tree != nil {
+			out = append(out, tree)
+		}
+	}
+	return out
+}
+
+// TestOrgTreeIsAnnouncedAtStartAndOnActivation: every service decides who
+// may act where by the tree dispatch routes by.
+func TestOrgTreeIsAnnouncedAtStartAndOnActivation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dispatch.Config{})
+	trees := orgTrees(t, f)
+	if len(trees) != 1 || trees[0].GetCatalogVersion() != "2026.11-sample" {
+		t.Fatalf("trees announced at start: %v", trees)
+	}
+	parents := map[string]string{}
+	for _, u := range trees[0].GetUnits() {
+		parents[u.GetId()+"/"+u.GetLevel()] = u.GetParentId()
+	}
+	for unit, parent := range map[string]string{"hh/city": "", "xc/district": "hh", "xc-hd/street": "xc",
+		"xc-hd-dj/community": "xc-hd", "xc-hd-dj-g01/grid": "xc-hd-dj", "xc-urban/department": "xc", "hh-water/department": "hh"} {
+		if got, ok := parents[unit]; !ok || got != parent {
+			t.Errorf("%s: parent %q (present %v), want %q", unit, got, ok, parent)
+		}
+	}
+	if _, err := f.client.ImportCatalog(context.Background(), &whistlev1.ImportCatalogRequest{Source: sampleV2("2026.12"),
+		Activate: true, Actor: admin}); err != nil {
+		t.Fatal(err)
+	}
+	if trees = orgTrees(t, f); len(trees) != 2 || trees[1].GetCatalogVersion() != "2026.12" {
+		t.Fatalf("trees after activating 2026.12: %d, last %q", len(trees), trees[len(trees)-1].GetCatalogVersion())
 	}
 }

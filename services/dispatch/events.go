@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -132,4 +133,18 @@ func snapshot(a Assignment) *whistlev1.Ticket {
 	t := &whistlev1.Ticket{}
 	_ = proto.Unmarshal(a.Snapshot, t) // written by applyReported from a decoded event
 	return t
+}
+
+// toOrgTreeEvent announces a catalog's org tree: its areas, then its
+// departments under the city or district they belong to.
+func toOrgTreeEvent(cat *Catalog, at time.Time) *whistlev1.Event {
+	tree := &whistlev1.OrgTree{CatalogVersion: cat.Version}
+	for _, u := range cat.Units() {
+		tree.Units = append(tree.Units, &whistlev1.OrgNode{Id: u.ID, ParentId: u.ParentID, Level: u.Level.String()})
+	}
+	for _, d := range cat.Departments() {
+		tree.Units = append(tree.Units, &whistlev1.OrgNode{Id: d.ID, ParentId: d.OrgUnitID, Level: "department"})
+	}
+	return events.MustNew(events.Meta{OccurredAt: at, Producer: Name,
+		Actor: &whistlev1.Actor{Id: "service:" + Name, OrgUnitId: cat.city()}}, tree)
 }

@@ -11,13 +11,17 @@ import (
 	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
 
-// grpcServer is the DispatchService API.
+// grpcServer is the DispatchService API. Each call is authorized by
+// pkg/policy (authz.go) before it runs.
 type grpcServer struct {
 	whistlev1.UnimplementedDispatchServiceServer
 	svc *Service
 }
 
 func (g *grpcServer) GetAssignment(ctx context.Context, req *whistlev1.GetAssignmentRequest) (*whistlev1.GetAssignmentResponse, error) {
+	if err := g.mayTouch(ctx, actGetAssignment, req.GetTicketId(), ""); err != nil {
+		return nil, err
+	}
 	a, err := g.svc.GetAssignment(ctx, req.GetTicketId())
 	if err != nil {
 		return nil, err
@@ -26,6 +30,14 @@ func (g *grpcServer) GetAssignment(ctx context.Context, req *whistlev1.GetAssign
 }
 
 func (g *grpcServer) ExplainRouting(ctx context.Context, req *whistlev1.ExplainRoutingRequest) (*whistlev1.ExplainRoutingResponse, error) {
+	if err := mayDo(ctx, actExplainRouting, ""); err != nil {
+		return nil, err
+	}
+	if req.GetTicketId() != "" { // a ticket's routing is for those who may read the ticket
+		if err := g.mayTouch(ctx, actGetAssignment, req.GetTicketId(), ""); err != nil {
+			return nil, err
+		}
+	}
 	kind := int32(req.GetKind())
 	if kind == 0 {
 		kind = int32(whistlev1.WhistleKind_WHISTLE_KIND_DAILY)
@@ -39,6 +51,9 @@ func (g *grpcServer) ExplainRouting(ctx context.Context, req *whistlev1.ExplainR
 }
 
 func (g *grpcServer) ListTriage(ctx context.Context, req *whistlev1.ListTriageRequest) (*whistlev1.ListTriageResponse, error) {
+	if err := g.mayWatch(ctx, actListTriage, req.GetOrgUnitId()); err != nil {
+		return nil, err
+	}
 	after, err := pagetoken.Decode(req.GetPageToken())
 	if err != nil {
 		return nil, ErrBadPageToken
@@ -55,6 +70,9 @@ func (g *grpcServer) ListTriage(ctx context.Context, req *whistlev1.ListTriageRe
 }
 
 func (g *grpcServer) Dispatch(ctx context.Context, req *whistlev1.DispatchRequest) (*whistlev1.DispatchResponse, error) {
+	if err := g.mayTouch(ctx, actDispatch, req.GetTicketId(), req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
 	a, err := g.svc.DispatchByHand(ctx, ManualDispatch{
 		TicketID: req.GetTicketId(), Lead: req.GetLeadDepartmentId(), Assisting: req.GetAssistingDepartmentIds(),
 		AcceptWithin: calendar.Window{Time: req.GetAcceptWithin().AsDuration()}, ResolveWithin: calendar.Window{Time: req.GetResolveWithin().AsDuration()},
@@ -67,6 +85,9 @@ func (g *grpcServer) Dispatch(ctx context.Context, req *whistlev1.DispatchReques
 }
 
 func (g *grpcServer) RejectTriage(ctx context.Context, req *whistlev1.RejectTriageRequest) (*whistlev1.RejectTriageResponse, error) {
+	if err := g.mayTouch(ctx, actRejectTriage, req.GetTicketId(), req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
 	a, err := g.svc.RejectTriage(ctx, req.GetTicketId(), req.GetReason(), fromProtoActor(req.GetActor()))
 	if err != nil {
 		return nil, err
@@ -75,6 +96,9 @@ func (g *grpcServer) RejectTriage(ctx context.Context, req *whistlev1.RejectTria
 }
 
 func (g *grpcServer) Arbitrate(ctx context.Context, req *whistlev1.ArbitrateRequest) (*whistlev1.ArbitrateResponse, error) {
+	if err := g.mayTouch(ctx, actArbitrate, req.GetTicketId(), req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
 	a, err := g.svc.Arbitrate(ctx, req.GetTicketId(), req.GetDepartmentId(), req.GetNote(), fromProtoActor(req.GetActor()))
 	if err != nil {
 		return nil, err
@@ -83,6 +107,9 @@ func (g *grpcServer) Arbitrate(ctx context.Context, req *whistlev1.ArbitrateRequ
 }
 
 func (g *grpcServer) DecideExtension(ctx context.Context, req *whistlev1.DecideExtensionRequest) (*whistlev1.DecideExtensionResponse, error) {
+	if err := g.mayTouch(ctx, actDecideExtension, req.GetTicketId(), req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
 	a, err := g.svc.DecideExtension(ctx, req.GetTicketId(), req.GetGranted(), timeconv.FromProto(req.GetResolveDue()),
 		req.GetNote(), fromProtoActor(req.GetActor()))
 	if err != nil {
@@ -92,6 +119,9 @@ func (g *grpcServer) DecideExtension(ctx context.Context, req *whistlev1.DecideE
 }
 
 func (g *grpcServer) GetCatalog(ctx context.Context, req *whistlev1.GetCatalogRequest) (*whistlev1.GetCatalogResponse, error) {
+	if err := mayDo(ctx, actGetCatalog, ""); err != nil {
+		return nil, err
+	}
 	cat, info, err := g.svc.CatalogVersion(ctx, req.GetVersion())
 	if err != nil {
 		return nil, err
@@ -100,6 +130,9 @@ func (g *grpcServer) GetCatalog(ctx context.Context, req *whistlev1.GetCatalogRe
 }
 
 func (g *grpcServer) ListCatalogs(ctx context.Context, _ *whistlev1.ListCatalogsRequest) (*whistlev1.ListCatalogsResponse, error) {
+	if err := mayDo(ctx, actListCatalogs, ""); err != nil {
+		return nil, err
+	}
 	infos, err := g.svc.ListCatalogs(ctx)
 	if err != nil {
 		return nil, err
@@ -112,6 +145,9 @@ func (g *grpcServer) ListCatalogs(ctx context.Context, _ *whistlev1.ListCatalogs
 }
 
 func (g *grpcServer) ImportCatalog(ctx context.Context, req *whistlev1.ImportCatalogRequest) (*whistlev1.ImportCatalogResponse, error) {
+	if err := mayDo(ctx, actImportCatalog, req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
 	info, created, err := g.svc.ImportCatalog(ctx, []byte(req.GetSource()), req.GetActivate(), fromProtoActor(req.GetActor()))
 	if err != nil {
 		return nil, err
@@ -120,6 +156,9 @@ func (g *grpcServer) ImportCatalog(ctx context.Context, req *whistlev1.ImportCat
 }
 
 func (g *grpcServer) ActivateCatalog(ctx context.Context, req *whistlev1.ActivateCatalogRequest) (*whistlev1.ActivateCatalogResponse, error) {
+	if err := mayDo(ctx, actActivateCatalog, req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
 	info, err := g.svc.ActivateCatalog(ctx, req.GetVersion(), fromProtoActor(req.GetActor()))
 	if err != nil {
 		return nil, err
@@ -128,6 +167,9 @@ func (g *grpcServer) ActivateCatalog(ctx context.Context, req *whistlev1.Activat
 }
 
 func (g *grpcServer) DiffCatalogs(ctx context.Context, req *whistlev1.DiffCatalogsRequest) (*whistlev1.DiffCatalogsResponse, error) {
+	if err := mayDo(ctx, actDiffCatalogs, ""); err != nil {
+		return nil, err
+	}
 	changes, err := g.svc.DiffCatalogs(ctx, req.GetFrom(), req.GetTo())
 	if err != nil {
 		return nil, err

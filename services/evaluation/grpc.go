@@ -21,6 +21,9 @@ type grpcServer struct {
 }
 
 func (g *grpcServer) GetEvaluation(ctx context.Context, req *whistlev1.GetEvaluationRequest) (*whistlev1.GetEvaluationResponse, error) {
+	if err := g.mayTouch(ctx, actGet, req.GetTicketId(), "", false); err != nil {
+		return nil, err
+	}
 	e, err := g.svc.Get(ctx, req.GetTicketId())
 	if err != nil {
 		return nil, err
@@ -33,8 +36,12 @@ func (g *grpcServer) ListOpenEvaluations(ctx context.Context, req *whistlev1.Lis
 	if err != nil {
 		return nil, err
 	}
-	es, next, err := g.svc.ListOpen(ctx, OpenFilter{ReporterOrgUnitID: req.GetReporterOrgUnitId(), After: after,
-		Limit: int(req.GetPageSize())})
+	place, err := within(ctx)
+	if err != nil {
+		return nil, err
+	}
+	es, next, err := g.svc.ListOpen(ctx, OpenFilter{ReporterOrgUnitID: req.GetReporterOrgUnitId(), Within: place,
+		After: after, Limit: int(req.GetPageSize())})
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +55,9 @@ func (g *grpcServer) ListOpenEvaluations(ctx context.Context, req *whistlev1.Lis
 // Evaluate runs once per (evaluator's org unit, request id); retries get the first response.
 func (g *grpcServer) Evaluate(ctx context.Context, req *whistlev1.EvaluateRequest) (*whistlev1.EvaluateResponse, error) {
 	ev := req.GetEvaluator()
+	if err := g.mayTouch(ctx, actEvaluate, req.GetTicketId(), ev.GetOrgUnitId(), req.GetEvaluationCode() != ""); err != nil {
+		return nil, err
+	}
 	return idempotency.Do(ctx, g.svc.deps.DB, ev.GetOrgUnitId(), req.GetRequestId(), "evaluation.Evaluate",
 		func(ctx context.Context) (*whistlev1.EvaluateResponse, error) {
 			e, err := g.svc.Evaluate(ctx, Judgement{

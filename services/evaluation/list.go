@@ -10,6 +10,9 @@ import (
 type OpenFilter struct {
 	// ReporterOrgUnitID keeps rounds of tickets reported from this org unit.
 	ReporterOrgUnitID string
+	// Within keeps rounds of tickets lying in this org unit (or reported
+	// from it); "" keeps all.
+	Within string
 	// After continues after this position.
 	After OpenCursor
 	Limit int

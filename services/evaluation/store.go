@@ -93,6 +93,10 @@ func (s *store) ListOpen(ctx context.Context, f OpenFilter) ([]Evaluation, error
 		args = append(args, f.ReporterOrgUnitID)
 		sql += ` AND r.org_unit_id = $` + strconv.Itoa(len(args))
 	}
+	if f.Within != "" {
+		args = append(args, f.Within)
+		sql += fmt.Sprintf(` AND ($%d = ANY(r.area_ids) OR r.org_unit_id = $%d)`, len(args), len(args))
+	}
 	if f.After.TicketID != "" {
 		args = append(args, f.After.OpenedAt, f.After.TicketID)
 		sql += fmt.Sprintf(` AND (e.opened_at, e.ticket_id) > ($%d, $%d)`, len(args)-1, len(args))

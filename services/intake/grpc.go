@@ -12,13 +12,19 @@ import (
 
 // grpcServer is the IntakeService API. Requests arrive validated against
 // their proto annotations; errors are mapped to statuses by pkg/grpcserver.
+// Each call is authorized by pkg/policy once the place it touches is known.
 type grpcServer struct {
 	whistlev1.UnimplementedIntakeServiceServer
-	svc *Service
+	svc    *Service
+	places places
 }
 
 func (g *grpcServer) Report(ctx context.Context, req *whistlev1.ReportRequest) (*whistlev1.ReportResponse, error) {
-	t, code, err := g.svc.Report(ctx, fromProtoReport(req))
+	in := fromProtoReport(req)
+	if err := g.mayReport(ctx, in); err != nil {
+		return nil, err
+	}
+	t, code, err := g.svc.Report(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +36,11 @@ func (g *grpcServer) GetTicket(ctx context.Context, req *whistlev1.GetTicketRequ
 	if err != nil {
 		return nil, err
 	}
-	return &whistlev1.GetTicketResponse{Ticket: toProtoTicket(t)}, nil
+	res, err := g.mayRead(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.GetTicketResponse{Ticket: toProtoTicket(masked(ctx, t, res))}, nil
 }
 
 func (g *grpcServer) ListTickets(ctx context.Context, req *whistlev1.ListTicketsRequest) (*whistlev1.ListTicketsResponse, error) {
@@ -48,13 +58,20 @@ func (g *grpcServer) ListTickets(ctx context.Context, req *whistlev1.ListTickets
 	if req.ReportedBefore != nil {
 		f.ReportedBefore = req.GetReportedBefore().AsTime()
 	}
+	if f.Within, err = g.within(ctx); err != nil {
+		return nil, err
+	}
 	ts, next, err := g.svc.ListTickets(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	resp := &whistlev1.ListTicketsResponse{NextPageToken: pagetoken.Encode(next)}
 	for _, t := range ts {
-		resp.Tickets = append(resp.Tickets, toProtoTicket(t))
+		res, err := g.ticketPlace(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		resp.Tickets = append(resp.Tickets, toProtoTicket(masked(ctx, t, res)))
 	}
 	return resp, nil
 }

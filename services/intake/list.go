@@ -16,6 +16,9 @@ type ListFilter struct {
 	ReportedAfter     time.Time
 	ReportedBefore    time.Time
 	IncludeSynthetic  bool
+	// Within keeps tickets whose grid or reporting unit is one of these;
+	// nil keeps all.
+	Within []string
 	// After continues after this ticket id (ids sort by creation time).
 	After string
 	// Limit is the page size.

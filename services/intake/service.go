@@ -21,6 +21,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"log/slog"
 )
@@ -77,12 +78,13 @@ func New(d platform.Deps, cfg Config) *Service {
 
 // Register adds the IntakeService API to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
-	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s})
+	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s, places: orgtree.New(s.deps.DB)})
 }
 
-// Run relays the outbox and consumes proactive events until ctx ends.
+// Run relays the outbox, consumes proactive events and keeps the org tree
+// dispatch announces, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	return platform.Run(ctx, s.deps, platform.Consumer{
 		Name: Name, EventTypes: []string{events.Proactive}, Apply: s.applyProactive,
-	})
+	}, orgtree.Consumer(Name, s.deps.DB))
 }

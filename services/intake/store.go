@@ -101,6 +101,9 @@ func (s *store) List(ctx context.Context, f ListFilter) ([]Ticket, error) {
 	if !f.IncludeSynthetic {
 		where = append(where, "NOT synthetic")
 	}
+	if f.Within != nil {
+		add("(grid_id = ANY(?) OR reporter_org_unit_id = ANY(?))", f.Within)
+	}
 	if f.After != "" {
 		add("id < ?", f.After)
 	}

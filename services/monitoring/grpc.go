@@ -11,14 +11,19 @@ import (
 )
 
 // grpcServer is the MonitoringService API.
+// Each call is authorized by pkg/policy (authz.go) once the place it reads is known.
 type grpcServer struct {
 	whistlev1.UnimplementedMonitoringServiceServer
-	svc *Service
+	svc    *Service
+	places places
 }
 
 func (g *grpcServer) GetTimeline(ctx context.Context, req *whistlev1.GetTimelineRequest) (*whistlev1.GetTimelineResponse, error) {
 	st, entries, err := g.svc.Timeline(ctx, req.GetTicketId())
 	if err != nil {
+		return nil, err
+	}
+	if err := g.mayRead(ctx, st); err != nil {
 		return nil, err
 	}
 	resp := &whistlev1.GetTimelineResponse{State: toProtoState(st)}
@@ -29,6 +34,9 @@ func (g *grpcServer) GetTimeline(ctx context.Context, req *whistlev1.GetTimeline
 }
 
 func (g *grpcServer) GetCounts(ctx context.Context, req *whistlev1.GetCountsRequest) (*whistlev1.GetCountsResponse, error) {
+	if err := g.mayReadCity(ctx, actCounts); err != nil {
+		return nil, err
+	}
 	counts, err := g.svc.Counts(ctx, req.GetIncludeSynthetic())
 	if err != nil {
 		return nil, err

@@ -12,10 +12,15 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/pagetoken"
+	"github.com/whistle-civic/whistle/pkg/policy"
 )
 
 func (g *grpcServer) GetScorecard(ctx context.Context, req *whistlev1.GetScorecardRequest) (*whistlev1.GetScorecardResponse, error) {
-	sc, err := g.svc.Scorecard(ctx, req.GetOrgUnitId(), fromProtoPeriod(req.GetPeriod()))
+	unit, err := g.unitFor(ctx, actScorecard, req.GetOrgUnitId())
+	if err != nil {
+		return nil, err
+	}
+	sc, err := g.svc.Scorecard(ctx, unit, fromProtoPeriod(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +44,11 @@ var rankingKinds = map[whistlev1.RankingLevel]string{
 }
 
 func (g *grpcServer) GetRankings(ctx context.Context, req *whistlev1.GetRankingsRequest) (*whistlev1.GetRankingsResponse, error) {
-	ranked, err := g.svc.Rankings(ctx, rankingKinds[req.GetLevel()], req.GetFigure(), req.GetWithin(), fromProtoPeriod(req.GetPeriod()))
+	within, err := g.rankingWithin(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	ranked, err := g.svc.Rankings(ctx, rankingKinds[req.GetLevel()], req.GetFigure(), within, fromProtoPeriod(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +64,11 @@ func (g *grpcServer) ListOverdue(ctx context.Context, req *whistlev1.ListOverdue
 	if err != nil {
 		return nil, err
 	}
-	sts, next, err := g.svc.Overdue(ctx, req.GetOrgUnitId(), after, int(req.GetPageSize()))
+	unit, err := g.unitFor(ctx, actOverdue, req.GetOrgUnitId())
+	if err != nil {
+		return nil, err
+	}
+	sts, next, err := g.svc.Overdue(ctx, unit, after, int(req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +81,11 @@ func (g *grpcServer) ListOverdue(ctx context.Context, req *whistlev1.ListOverdue
 }
 
 func (g *grpcServer) GetEscalationBoard(ctx context.Context, req *whistlev1.GetEscalationBoardRequest) (*whistlev1.GetEscalationBoardResponse, error) {
-	rows, err := g.svc.Board(ctx, req.GetOrgUnitId())
+	unit, err := g.unitFor(ctx, actBoard, req.GetOrgUnitId())
+	if err != nil {
+		return nil, err
+	}
+	rows, err := g.svc.Board(ctx, unit)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +97,11 @@ func (g *grpcServer) GetEscalationBoard(ctx context.Context, req *whistlev1.GetE
 }
 
 func (g *grpcServer) ListHotSpots(ctx context.Context, req *whistlev1.ListHotSpotsRequest) (*whistlev1.ListHotSpotsResponse, error) {
-	hs, err := g.svc.HotSpots(ctx, req.GetOrgUnitId(), int(req.GetPageSize()))
+	unit, err := g.unitFor(ctx, actHotSpots, req.GetOrgUnitId())
+	if err != nil {
+		return nil, err
+	}
+	hs, err := g.svc.HotSpots(ctx, unit, int(req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +115,11 @@ func (g *grpcServer) ListHotSpots(ctx context.Context, req *whistlev1.ListHotSpo
 }
 
 func (g *grpcServer) GetTopProblems(ctx context.Context, req *whistlev1.GetTopProblemsRequest) (*whistlev1.GetTopProblemsResponse, error) {
-	ps, err := g.svc.TopProblems(ctx, req.GetDistrictId(), req.GetMonth(), int(req.GetLimit()))
+	district, err := g.unitFor(ctx, actTopProblems, req.GetDistrictId())
+	if err != nil {
+		return nil, err
+	}
+	ps, err := g.svc.TopProblems(ctx, district, req.GetMonth(), int(req.GetLimit()))
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +135,9 @@ func (g *grpcServer) GetTopProblems(ctx context.Context, req *whistlev1.GetTopPr
 const watchHeartbeat = 15 * time.Second
 
 func (g *grpcServer) WatchEvents(req *whistlev1.WatchEventsRequest, stream whistlev1.MonitoringService_WatchEventsServer) error {
+	if err := g.mayReadCity(stream.Context(), actWatch); err != nil {
+		return err
+	}
 	return g.svc.Watch(stream.Context(), req.GetEventTypes(), watchHeartbeat,
 		func(w Watched) error {
 			return stream.Send(&whistlev1.WatchEventsResponse{TicketId: w.TicketID, Entry: toProtoEntry(w.Entry)})
@@ -118,6 +146,12 @@ func (g *grpcServer) WatchEvents(req *whistlev1.WatchEventsRequest, stream whist
 }
 
 func (g *grpcServer) RebuildProjections(ctx context.Context, req *whistlev1.RebuildProjectionsRequest) (*whistlev1.RebuildProjectionsResponse, error) {
+	if err := policy.ActingAs(ctx, req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
+	if err := policy.Authorize(ctx, actRebuild, policy.Resource{}); err != nil {
+		return nil, err
+	}
 	g.svc.log.InfoContext(ctx, "rebuild asked", "actor", req.GetActor().GetId(), "org_unit", req.GetActor().GetOrgUnitId())
 	r, err := g.svc.Rebuild(context.WithoutCancel(ctx), nil)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/whistle-civic/whistle/pkg/audit"
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -40,6 +41,9 @@ type replayingKey struct{}
 func (s *Service) Rebuild(ctx context.Context, progress func(done, total uint64)) (Rebuilt, error) {
 	start := time.Now()
 	var r Rebuilt
+	if err := audit.RecordCall(ctx, s.deps.DB.Q(ctx), audit.Entry{Action: "projections.rebuild"}); err != nil {
+		return r, fmt.Errorf("rebuild: %w", err)
+	}
 	err := s.reset.Exclusive(ctx, func(ctx context.Context) error {
 		if err := s.reset.Reset(ctx, Name); err != nil {
 			return fmt.Errorf("reset read models: %w", err)

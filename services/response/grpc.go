@@ -25,6 +25,9 @@ type grpcServer struct {
 }
 
 func (g *grpcServer) ListInbox(ctx context.Context, req *whistlev1.ListInboxRequest) (*whistlev1.ListInboxResponse, error) {
+	if err := mayRead(ctx, actListInbox, req.GetDepartmentId()); err != nil {
+		return nil, err
+	}
 	after, err := fromPageToken(req.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -47,6 +50,9 @@ func (g *grpcServer) ListInbox(ctx context.Context, req *whistlev1.ListInboxRequ
 }
 
 func (g *grpcServer) GetInboxItem(ctx context.Context, req *whistlev1.GetInboxItemRequest) (*whistlev1.GetInboxItemResponse, error) {
+	if err := g.mayTouch(ctx, actGetItem, req.GetTicketId(), ""); err != nil {
+		return nil, err
+	}
 	it, err := g.svc.GetItem(ctx, req.GetTicketId())
 	if err != nil {
 		return nil, err
@@ -55,14 +61,14 @@ func (g *grpcServer) GetInboxItem(ctx context.Context, req *whistlev1.GetInboxIt
 }
 
 func (g *grpcServer) Accept(ctx context.Context, req *whistlev1.AcceptRequest) (*whistlev1.AcceptResponse, error) {
-	return once(ctx, g, req.GetActor(), req.GetRequestId(), "Accept", func(ctx context.Context) (*whistlev1.AcceptResponse, error) {
+	return once(ctx, g, req.GetActor(), req.GetTicketId(), req.GetRequestId(), "Accept", func(ctx context.Context) (*whistlev1.AcceptResponse, error) {
 		it, err := g.svc.Accept(ctx, req.GetTicketId(), fromProtoActor(req.GetActor()))
 		return &whistlev1.AcceptResponse{Item: toProtoItem(it)}, err
 	})
 }
 
 func (g *grpcServer) Resolve(ctx context.Context, req *whistlev1.ResolveRequest) (*whistlev1.ResolveResponse, error) {
-	return once(ctx, g, req.GetActor(), req.GetRequestId(), "Resolve", func(ctx context.Context) (*whistlev1.ResolveResponse, error) {
+	return once(ctx, g, req.GetActor(), req.GetTicketId(), req.GetRequestId(), "Resolve", func(ctx context.Context) (*whistlev1.ResolveResponse, error) {
 		it, err := g.svc.Resolve(ctx, Resolution{TicketID: req.GetTicketId(), Result: req.GetResult(),
 			Evidence: fromProtoAttachments(req.GetEvidence()), MissingAssists: req.GetMissingAssistsReason(),
 			By: fromProtoActor(req.GetActor())})
@@ -71,14 +77,14 @@ func (g *grpcServer) Resolve(ctx context.Context, req *whistlev1.ResolveRequest)
 }
 
 func (g *grpcServer) Return(ctx context.Context, req *whistlev1.ReturnRequest) (*whistlev1.ReturnResponse, error) {
-	return once(ctx, g, req.GetActor(), req.GetRequestId(), "Return", func(ctx context.Context) (*whistlev1.ReturnResponse, error) {
+	return once(ctx, g, req.GetActor(), req.GetTicketId(), req.GetRequestId(), "Return", func(ctx context.Context) (*whistlev1.ReturnResponse, error) {
 		it, err := g.svc.Return(ctx, req.GetTicketId(), int32(req.GetReasonCode()), req.GetNote(), fromProtoActor(req.GetActor()))
 		return &whistlev1.ReturnResponse{Item: toProtoItem(it)}, err
 	})
 }
 
 func (g *grpcServer) AddProgress(ctx context.Context, req *whistlev1.AddProgressRequest) (*whistlev1.AddProgressResponse, error) {
-	return once(ctx, g, req.GetActor(), req.GetRequestId(), "AddProgress", func(ctx context.Context) (*whistlev1.AddProgressResponse, error) {
+	return once(ctx, g, req.GetActor(), req.GetTicketId(), req.GetRequestId(), "AddProgress", func(ctx context.Context) (*whistlev1.AddProgressResponse, error) {
 		it, err := g.svc.AddProgress(ctx, req.GetTicketId(), req.GetNote(), fromProtoAttachments(req.GetAttachments()),
 			int32(req.GetClock()), fromProtoActor(req.GetActor()))
 		return &whistlev1.AddProgressResponse{Item: toProtoItem(it)}, err
@@ -86,7 +92,7 @@ func (g *grpcServer) AddProgress(ctx context.Context, req *whistlev1.AddProgress
 }
 
 func (g *grpcServer) RequestExtension(ctx context.Context, req *whistlev1.RequestExtensionRequest) (*whistlev1.RequestExtensionResponse, error) {
-	return once(ctx, g, req.GetActor(), req.GetRequestId(), "RequestExtension", func(ctx context.Context) (*whistlev1.RequestExtensionResponse, error) {
+	return once(ctx, g, req.GetActor(), req.GetTicketId(), req.GetRequestId(), "RequestExtension", func(ctx context.Context) (*whistlev1.RequestExtensionResponse, error) {
 		it, err := g.svc.RequestExtension(ctx, req.GetTicketId(), req.GetRequestedResolveDue().AsTime(), req.GetReason(),
 			fromProtoActor(req.GetActor()))
 		return &whistlev1.RequestExtensionResponse{Item: toProtoItem(it)}, err
@@ -94,7 +100,7 @@ func (g *grpcServer) RequestExtension(ctx context.Context, req *whistlev1.Reques
 }
 
 func (g *grpcServer) ReportAssist(ctx context.Context, req *whistlev1.ReportAssistRequest) (*whistlev1.ReportAssistResponse, error) {
-	return once(ctx, g, req.GetActor(), req.GetRequestId(), "ReportAssist", func(ctx context.Context) (*whistlev1.ReportAssistResponse, error) {
+	return once(ctx, g, req.GetActor(), req.GetTicketId(), req.GetRequestId(), "ReportAssist", func(ctx context.Context) (*whistlev1.ReportAssistResponse, error) {
 		it, err := g.svc.ReportAssist(ctx, req.GetTicketId(), req.GetNote(), fromProtoAttachments(req.GetAttachments()),
 			fromProtoActor(req.GetActor()))
 		it.Role = RoleAssist
@@ -103,6 +109,9 @@ func (g *grpcServer) ReportAssist(ctx context.Context, req *whistlev1.ReportAssi
 }
 
 func (g *grpcServer) WatchInbox(req *whistlev1.WatchInboxRequest, stream whistlev1.ResponseService_WatchInboxServer) error {
+	if err := mayRead(stream.Context(), actWatch, req.GetDepartmentId()); err != nil {
+		return err
+	}
 	after, err := fromCursor(req.GetAfterCursor())
 	if err != nil {
 		return err
@@ -136,9 +145,14 @@ func (g *grpcServer) WatchInbox(req *whistlev1.WatchInboxRequest, stream whistle
 		})
 }
 
-// once runs a mutating call once per (acting org unit, request id).
-func once[T proto.Message](ctx context.Context, g *grpcServer, actor *whistlev1.Actor, requestID, method string,
+// once authorizes a mutating call on a ticket and runs it once per (acting
+// org unit, request id).
+func once[T proto.Message](ctx context.Context, g *grpcServer, actor *whistlev1.Actor, ticketID, requestID, method string,
 	fn func(ctx context.Context) (T, error)) (T, error) {
+	if err := g.mayTouch(ctx, service+method, ticketID, actor.GetOrgUnitId()); err != nil {
+		var zero T
+		return zero, err
+	}
 	return idempotency.Do(ctx, g.svc.deps.DB, actor.GetOrgUnitId(), requestID, "response."+method, fn)
 }
 

@@ -18,19 +18,21 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
-// Clients are the five APIs.
+// Clients are the five APIs and the audit log.
 type Clients struct {
 	Intake     whistlev1.IntakeServiceClient
 	Dispatch   whistlev1.DispatchServiceClient
 	Response   whistlev1.ResponseServiceClient
 	Evaluation whistlev1.EvaluationServiceClient
 	Monitoring whistlev1.MonitoringServiceClient
+	Audit      whistlev1.AuditServiceClient
 }
 
-// NewClients returns clients for the five APIs on one connection.
+// NewClients returns clients for the five APIs and the audit log on one connection.
 func NewClients(conn grpc.ClientConnInterface) Clients {
 	return Clients{
 		Intake:     whistlev1.NewIntakeServiceClient(conn),
@@ -38,6 +40,7 @@ func NewClients(conn grpc.ClientConnInterface) Clients {
 		Response:   whistlev1.NewResponseServiceClient(conn),
 		Evaluation: whistlev1.NewEvaluationServiceClient(conn),
 		Monitoring: whistlev1.NewMonitoringServiceClient(conn),
+		Audit:      whistlev1.NewAuditServiceClient(conn),
 	}
 }
 
@@ -62,6 +65,13 @@ type Options struct {
 	RunID string
 	// Seed makes the choice of matters, grids and verdicts repeatable.
 	Seed uint64
+	// As returns ctx carrying the credentials of a principal with the role
+	// acting for the org unit (e.g. a token minted for it); the loop acts as
+	// reporter, department handler, community officer and city monitor in
+	// turn. Default: no credentials (a server without authentication).
+	As func(ctx context.Context, role auth.Role, orgUnit string) context.Context
+	// City is the root org unit, for the city monitor's reads. Required with As.
+	City string
 }
 
 // Result is what happened.
@@ -91,7 +101,10 @@ type counters struct {
 func Run(ctx context.Context, c Clients, o Options) (Result, error) {
 	o.defaults()
 	start := time.Now()
-	cat, err := c.Dispatch.GetCatalog(ctx, &whistlev1.GetCatalogRequest{})
+	if o.As != nil && o.City == "" {
+		return Result{}, fmt.Errorf("loop: As needs City, the root org unit")
+	}
+	cat, err := c.Dispatch.GetCatalog(o.as(ctx, auth.RoleMonitor, o.City), &whistlev1.GetCatalogRequest{})
 	if err != nil {
 		return Result{}, fmt.Errorf("read the catalog to draw tickets from: %w", err)
 	}
@@ -136,6 +149,14 @@ func (o *Options) defaults() {
 	if o.RunID == "" {
 		o.RunID = time.Now().UTC().Format("20060102T150405.000000")
 	}
+}
+
+// as returns ctx with the credentials of a principal, when the run has any.
+func (o *Options) as(ctx context.Context, role auth.Role, orgUnit string) context.Context {
+	if o.As == nil {
+		return ctx
+	}
+	return o.As(ctx, role, orgUnit)
 }
 
 // step is one ticket's plan.
@@ -212,7 +233,7 @@ func (d *driver) progress(ctx context.Context) (stop func()) {
 
 // ticket drives one ticket through the loop.
 func (d *driver) ticket(ctx context.Context, i int, s step) {
-	resp, err := d.c.Intake.Report(ctx, &whistlev1.ReportRequest{
+	resp, err := d.c.Intake.Report(d.o.as(ctx, auth.RoleReporter, s.grid), &whistlev1.ReportRequest{
 		IdempotencyKey: fmt.Sprintf("smoke-%s-%d", d.o.RunID, i),
 		Kind:           whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
 		Source:         whistlev1.Source_SOURCE_GRID_PATROL,
@@ -245,37 +266,44 @@ func (d *driver) ticket(ctx context.Context, i int, s step) {
 // handle acts as lead department, assisting departments and evaluator until
 // the ticket is closed.
 func (d *driver) handle(ctx context.Context, id, community string, unsatisfied bool) error {
-	item, err := d.waitItem(ctx, id, whistlev1.TicketStatus_TICKET_STATUS_DISPATCHED)
+	lead, err := d.waitDispatched(ctx, id)
+	if err != nil {
+		return err
+	}
+	handler := d.o.as(ctx, auth.RoleDepartmentHandler, lead)
+	item, err := d.waitItem(handler, id, whistlev1.TicketStatus_TICKET_STATUS_DISPATCHED)
 	if err != nil {
 		return err
 	}
 	dept := &whistlev1.Actor{Id: "smoke-handler", OrgUnitId: item.GetDepartmentId(), DisplayName: "smoke"}
-	if _, err := d.c.Response.Accept(ctx, &whistlev1.AcceptRequest{TicketId: id, Actor: dept}); err != nil {
+	if _, err := d.c.Response.Accept(handler, &whistlev1.AcceptRequest{TicketId: id, Actor: dept}); err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
 	d.n.accepted.Add(1)
 	for _, a := range item.GetAssists() { // joint handling: each assisting department does its part
 		helper := &whistlev1.Actor{Id: "smoke-helper", OrgUnitId: a.GetDepartmentId(), DisplayName: "smoke"}
-		if _, err := d.c.Response.ReportAssist(ctx, &whistlev1.ReportAssistRequest{TicketId: id, Actor: helper,
-			Note: "assisted"}); err != nil {
+		if _, err := d.c.Response.ReportAssist(d.o.as(ctx, auth.RoleDepartmentHandler, a.GetDepartmentId()),
+			&whistlev1.ReportAssistRequest{TicketId: id, Actor: helper,
+				Note: "assisted"}); err != nil {
 			return fmt.Errorf("report assist of %s: %w", a.GetDepartmentId(), err)
 		}
 	}
 	evaluator := &whistlev1.Actor{Id: "smoke-evaluator", OrgUnitId: community, DisplayName: "smoke"}
+	judge := d.o.as(ctx, auth.RoleCommunityOfficer, community)
 	for round := int32(1); ; round++ {
-		if _, err := d.c.Response.Resolve(ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: dept,
+		if _, err := d.c.Response.Resolve(handler, &whistlev1.ResolveRequest{TicketId: id, Actor: dept,
 			Result: fmt.Sprintf("Fixed (round %d)", round)}); err != nil {
 			return fmt.Errorf("resolve: %w", err)
 		}
 		d.n.resolved.Add(1)
-		if err := d.waitEvaluation(ctx, id, round); err != nil {
+		if err := d.waitEvaluation(judge, id, round); err != nil {
 			return err
 		}
 		verdict := whistlev1.Verdict_VERDICT_SATISFIED
 		if unsatisfied && round == 1 {
 			verdict = whistlev1.Verdict_VERDICT_UNSATISFIED
 		}
-		if _, err := d.c.Evaluation.Evaluate(ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: verdict,
+		if _, err := d.c.Evaluation.Evaluate(judge, &whistlev1.EvaluateRequest{TicketId: id, Verdict: verdict,
 			ReasonCodes: reasons(verdict), Evaluator: evaluator}); err != nil {
 			return fmt.Errorf("evaluate: %w", err)
 		}
@@ -284,11 +312,11 @@ func (d *driver) handle(ctx context.Context, id, community string, unsatisfied b
 			break
 		}
 		d.n.reopened.Add(1)
-		if _, err := d.waitItem(ctx, id, whistlev1.TicketStatus_TICKET_STATUS_REOPENED); err != nil {
+		if _, err := d.waitItem(handler, id, whistlev1.TicketStatus_TICKET_STATUS_REOPENED); err != nil {
 			return err
 		}
 	}
-	return d.waitClosed(ctx, id)
+	return d.waitClosed(d.o.as(ctx, auth.RoleMonitor, d.o.City), id)
 }
 
 func reasons(v whistlev1.Verdict) []string {
@@ -296,6 +324,22 @@ func reasons(v whistlev1.Verdict) []string {
 		return []string{"not_fixed"}
 	}
 	return nil
+}
+
+// waitDispatched waits, as the city's monitor, until dispatch has assigned
+// the ticket, and returns its lead department.
+func (d *driver) waitDispatched(ctx context.Context, id string) (string, error) {
+	ctx = d.o.as(ctx, auth.RoleMonitor, d.o.City)
+	var lead string
+	err := poll(ctx, "dispatch to assign it", func() (bool, error) {
+		resp, err := d.c.Dispatch.GetAssignment(ctx, &whistlev1.GetAssignmentRequest{TicketId: id})
+		if status.Code(err) == codes.NotFound {
+			return false, nil
+		}
+		lead = resp.GetAssignment().GetLeadDepartmentId()
+		return err == nil && lead != "", err
+	})
+	return lead, err
 }
 
 func (d *driver) waitItem(ctx context.Context, id string, want whistlev1.TicketStatus) (*whistlev1.InboxItem, error) {

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/eventually"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -20,15 +21,22 @@ import (
 
 var cst = time.FixedZone("CST", 8*3600)
 
+// scenario acts in a running stack, each call as the principal who would make it.
 type scenario struct {
 	t   *testing.T
-	c   loop.Clients
+	r   *stacktest.Running
 	ctx context.Context
 }
 
+// as returns clients acting as a principal with one role for an org unit.
+func (s scenario) as(role auth.Role, orgUnit string) loop.Clients { return s.r.As(role, orgUnit) }
+
+// monitor returns clients acting as the city's monitor.
+func (s scenario) monitor() loop.Clients { return s.r.As(auth.RoleMonitor, s.r.City) }
+
 func (s scenario) report(key, category, grid string) string {
 	s.t.Helper()
-	resp, err := s.c.Intake.Report(s.ctx, &whistlev1.ReportRequest{IdempotencyKey: key, Kind: whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
+	resp, err := s.as(auth.RoleReporter, grid).Intake.Report(s.ctx, &whistlev1.ReportRequest{IdempotencyKey: key, Kind: whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
 		Source: whistlev1.Source_SOURCE_GRID_PATROL, Category: category, Description: "e2e " + key,
 		Location: &whistlev1.Location{GridId: grid}, Reporter: &whistlev1.Reporter{OrgUnitId: grid}})
 	if err != nil {
@@ -37,8 +45,13 @@ func (s scenario) report(key, category, grid string) string {
 	return resp.GetTicket().GetId()
 }
 
+// item returns the ticket's inbox item, read by its lead department.
 func (s scenario) item(id string) *whistlev1.InboxItem {
-	resp, err := s.c.Response.GetInboxItem(s.ctx, &whistlev1.GetInboxItemRequest{TicketId: id})
+	lead := s.state(id).GetLeadDepartmentId()
+	if lead == "" {
+		return nil
+	}
+	resp, err := s.as(auth.RoleDepartmentHandler, lead).Response.GetInboxItem(s.ctx, &whistlev1.GetInboxItemRequest{TicketId: id})
 	if err != nil {
 		return nil
 	}
@@ -57,7 +70,7 @@ func (s scenario) waitTriage(id, unit string) *whistlev1.Assignment {
 	s.t.Helper()
 	var found *whistlev1.Assignment
 	eventually.True(s.t, id+" in triage at "+unit, func() bool {
-		resp, err := s.c.Dispatch.ListTriage(s.ctx, &whistlev1.ListTriageRequest{OrgUnitId: unit})
+		resp, err := s.as(auth.RoleStreetOfficer, unit).Dispatch.ListTriage(s.ctx, &whistlev1.ListTriageRequest{OrgUnitId: unit})
 		for _, a := range resp.GetAssignments() {
 			if err == nil && a.GetTicketId() == id {
 				found = a
@@ -81,28 +94,29 @@ func (s scenario) do(what string, err error) {
 func (s scenario) finish(id, dept, community string) {
 	s.t.Helper()
 	s.waitInbox(id, dept, whistlev1.TicketStatus_TICKET_STATUS_DISPATCHED)
-	who := &whistlev1.Actor{Id: "h", OrgUnitId: dept}
-	_, err := s.c.Response.Accept(s.ctx, &whistlev1.AcceptRequest{TicketId: id, Actor: who})
+	who, handler := &whistlev1.Actor{Id: "h", OrgUnitId: dept}, s.as(auth.RoleDepartmentHandler, dept)
+	_, err := handler.Response.Accept(s.ctx, &whistlev1.AcceptRequest{TicketId: id, Actor: who})
 	s.do("accept", err)
 	for _, a := range s.item(id).GetAssists() {
-		_, err := s.c.Response.ReportAssist(s.ctx, &whistlev1.ReportAssistRequest{TicketId: id, Note: "helped",
+		_, err := s.as(auth.RoleDepartmentHandler, a.GetDepartmentId()).Response.ReportAssist(s.ctx, &whistlev1.ReportAssistRequest{TicketId: id, Note: "helped",
 			Actor: &whistlev1.Actor{Id: "a", OrgUnitId: a.GetDepartmentId()}})
 		s.do("report assist", err)
 	}
-	_, err = s.c.Response.Resolve(s.ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: who, Result: "done"})
+	_, err = handler.Response.Resolve(s.ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: who, Result: "done"})
 	s.do("resolve", err)
+	judge := s.as(auth.RoleCommunityOfficer, community)
 	eventually.True(s.t, "evaluation to open", func() bool {
-		e, err := s.c.Evaluation.GetEvaluation(s.ctx, &whistlev1.GetEvaluationRequest{TicketId: id})
+		e, err := judge.Evaluation.GetEvaluation(s.ctx, &whistlev1.GetEvaluationRequest{TicketId: id})
 		return err == nil && e.GetEvaluation().GetState() == whistlev1.EvaluationState_EVALUATION_STATE_OPEN
 	})
-	_, err = s.c.Evaluation.Evaluate(s.ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: whistlev1.Verdict_VERDICT_SATISFIED,
+	_, err = judge.Evaluation.Evaluate(s.ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: whistlev1.Verdict_VERDICT_SATISFIED,
 		Evaluator: &whistlev1.Actor{Id: "e", OrgUnitId: community}})
 	s.do("evaluate", err)
 	eventually.True(s.t, id+" closed", func() bool { return s.state(id).GetStatus() == whistlev1.TicketStatus_TICKET_STATUS_CLOSED })
 }
 
 func (s scenario) state(id string) *whistlev1.TicketState {
-	tl, err := s.c.Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id})
+	tl, err := s.monitor().Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id})
 	if err != nil {
 		return nil
 	}
@@ -111,7 +125,7 @@ func (s scenario) state(id string) *whistlev1.TicketState {
 
 func (s scenario) story(id string) string {
 	s.t.Helper()
-	tl, err := s.c.Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id})
+	tl, err := s.monitor().Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -129,23 +143,25 @@ func (s scenario) story(id string) string {
 func TestDisputesDeadlinesAndTriage(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 11, 26, 9, 0, 0, 0, cst)) // a Thursday morning
 	r := stacktest.StartWith(t, stacktest.Options{Clock: clk, Dispatch: dispatch.Config{SchedulerEvery: 10 * time.Millisecond}})
-	s := scenario{t: t, c: r.Clients, ctx: context.Background()}
+	s := scenario{t: t, r: r, ctx: context.Background()}
 	const grid, community = "xc-hd-dj-g01", "xc-hd-dj"
 
 	// Returned, re-routed to the catalog's alternative, returned again, arbitrated, closed.
 	disputed := s.report("dispute", "drain_blocked", grid)
 	s.waitInbox(disputed, "xc-water", whistlev1.TicketStatus_TICKET_STATUS_DISPATCHED)
-	_, err := s.c.Response.Return(s.ctx, &whistlev1.ReturnRequest{TicketId: disputed, ReasonCode: whistlev1.ReturnReason_RETURN_REASON_NOT_OUR_JURISDICTION,
-		Note: "a street drain, not a water main", Actor: &whistlev1.Actor{Id: "w", OrgUnitId: "xc-water"}})
+	_, err := s.as(auth.RoleDepartmentHandler, "xc-water").Response.Return(s.ctx, &whistlev1.ReturnRequest{TicketId: disputed,
+		ReasonCode: whistlev1.ReturnReason_RETURN_REASON_NOT_OUR_JURISDICTION,
+		Note:       "a street drain, not a water main", Actor: &whistlev1.Actor{Id: "w", OrgUnitId: "xc-water"}})
 	s.do("return by water", err)
 	s.waitInbox(disputed, "xc-urban", whistlev1.TicketStatus_TICKET_STATUS_DISPATCHED)
-	_, err = s.c.Response.Return(s.ctx, &whistlev1.ReturnRequest{TicketId: disputed, ReasonCode: whistlev1.ReturnReason_RETURN_REASON_OVERLAPPING_DUTIES,
-		Note: "the pipes are water's", Actor: &whistlev1.Actor{Id: "u", OrgUnitId: "xc-urban"}})
+	_, err = s.as(auth.RoleDepartmentHandler, "xc-urban").Response.Return(s.ctx, &whistlev1.ReturnRequest{TicketId: disputed,
+		ReasonCode: whistlev1.ReturnReason_RETURN_REASON_OVERLAPPING_DUTIES,
+		Note:       "the pipes are water's", Actor: &whistlev1.Actor{Id: "u", OrgUnitId: "xc-urban"}})
 	s.do("return by urban management", err)
 	if a := s.waitTriage(disputed, "xc-hd"); !a.GetArbitration() {
 		t.Fatalf("not sent to arbitration: %v", a)
 	}
-	_, err = s.c.Dispatch.Arbitrate(s.ctx, &whistlev1.ArbitrateRequest{TicketId: disputed, DepartmentId: "xc-water",
+	_, err = s.as(auth.RoleStreetOfficer, "xc-hd").Dispatch.Arbitrate(s.ctx, &whistlev1.ArbitrateRequest{TicketId: disputed, DepartmentId: "xc-water",
 		Note: "blocked by a broken water pipe", Actor: &whistlev1.Actor{Id: "street-officer", OrgUnitId: "xc-hd"}})
 	s.do("arbitrate", err)
 	eventually.True(t, "the binding assignment", func() bool { return s.item(disputed).GetBinding() })
@@ -170,7 +186,7 @@ func TestDisputesDeadlinesAndTriage(t *testing.T) {
 	// Off-catalog: waits at the street until an officer dispatches it by hand.
 	odd := s.report("odd", "ufo_sighting", grid)
 	s.waitTriage(odd, "xc-hd")
-	_, err = s.c.Dispatch.Dispatch(s.ctx, &whistlev1.DispatchRequest{TicketId: odd, LeadDepartmentId: "xc-env",
+	_, err = s.as(auth.RoleStreetOfficer, "xc-hd").Dispatch.Dispatch(s.ctx, &whistlev1.DispatchRequest{TicketId: odd, LeadDepartmentId: "xc-env",
 		AcceptWithin: durationpb.New(time.Hour), ResolveWithin: durationpb.New(14 * time.Hour), Note: "lights at night: light pollution",
 		Actor: &whistlev1.Actor{Id: "street-officer", OrgUnitId: "xc-hd"}})
 	s.do("dispatch by hand", err)

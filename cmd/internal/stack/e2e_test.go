@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
@@ -27,10 +28,11 @@ func TestWholeLoop(t *testing.T) {
 	// tickets to the counts. They are tested on their own.
 	never := monitoring.HotSpotConfig{GridRepeats: 1 << 30, CommunityRepeats: 1 << 30, RisingMin: 1 << 30}
 	r := stacktest.StartWith(t, stacktest.Options{Monitoring: monitoring.Config{HotSpots: never}})
-	c, spans := r.Clients, r.Spans
+	c, spans := r.As(auth.RoleMonitor, r.City), r.Spans
 	ctx := context.Background()
 	const n = 120
-	res, err := loop.Run(ctx, c, loop.Options{Tickets: n, Concurrency: 16, Unsatisfied: 0.25, Timeout: 3 * time.Minute, Seed: 7})
+	res, err := loop.Run(ctx, r.Clients, loop.Options{Tickets: n, Concurrency: 16, Unsatisfied: 0.25, Timeout: 3 * time.Minute,
+		Seed: 7, As: r.LoopAs, City: r.City})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func TestWholeLoop(t *testing.T) {
 	t.Logf("%s in %s (%d reopened once)", res.Summary(), res.Took.Round(time.Millisecond), len(res.Reopened))
 
 	for _, id := range res.TicketIDs {
-		checkTimeline(t, c, id, res.Reopened[id])
+		checkTimeline(t, r, id, res.Reopened[id])
 	}
 	counts, err := c.Monitoring.GetCounts(ctx, &whistlev1.GetCountsRequest{})
 	if err != nil {
@@ -60,13 +62,14 @@ func TestWholeLoop(t *testing.T) {
 }
 
 // checkTimeline asserts the ticket's story is complete and in order.
-func checkTimeline(t *testing.T, c loop.Clients, id string, reopened bool) {
+func checkTimeline(t *testing.T, r *stacktest.Running, id string, reopened bool) {
 	t.Helper()
-	tl, err := c.Monitoring.GetTimeline(context.Background(), &whistlev1.GetTimelineRequest{TicketId: id})
+	tl, err := r.As(auth.RoleMonitor, r.City).Monitoring.GetTimeline(context.Background(), &whistlev1.GetTimelineRequest{TicketId: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	item, err := c.Response.GetInboxItem(context.Background(), &whistlev1.GetInboxItemRequest{TicketId: id})
+	dept := r.As(auth.RoleDepartmentHandler, tl.GetState().GetLeadDepartmentId())
+	item, err := dept.Response.GetInboxItem(context.Background(), &whistlev1.GetInboxItemRequest{TicketId: id})
 	if err != nil {
 		t.Fatal(err)
 	}

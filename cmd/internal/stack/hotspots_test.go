@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/eventually"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 
@@ -22,7 +23,7 @@ import (
 // other. Then the read models are rebuilt from the stream and found equal.
 func TestRecurringProblemRaisesOneProactiveTicketAndARebuildChangesNothing(t *testing.T) {
 	r := stacktest.Start(t)
-	s := scenario{t: t, c: r.Clients, ctx: context.Background()}
+	s := scenario{t: t, r: r, ctx: context.Background()}
 
 	// Noise: never three of a matter in one grid, nor five in one community.
 	noise := []struct{ category, grid string }{
@@ -46,7 +47,7 @@ func TestRecurringProblemRaisesOneProactiveTicketAndARebuildChangesNothing(t *te
 
 	var spot *whistlev1.HotSpot
 	eventually.True(t, "a proactive ticket for the hot spot", func() bool {
-		resp, err := s.c.Monitoring.ListHotSpots(s.ctx, &whistlev1.ListHotSpotsRequest{})
+		resp, err := s.monitor().Monitoring.ListHotSpots(s.ctx, &whistlev1.ListHotSpotsRequest{})
 		if err != nil || len(resp.GetHotSpots()) == 0 {
 			return false
 		}
@@ -62,7 +63,7 @@ func TestRecurringProblemRaisesOneProactiveTicketAndARebuildChangesNothing(t *te
 			t.Errorf("explanation %q does not name ticket %s", spot.GetExplanation(), id)
 		}
 	}
-	proactive, err := s.c.Intake.GetTicket(s.ctx, &whistlev1.GetTicketRequest{Ticket: spot.GetProactiveTicketId()})
+	proactive, err := s.monitor().Intake.GetTicket(s.ctx, &whistlev1.GetTicketRequest{Ticket: spot.GetProactiveTicketId()})
 	s.do("get the proactive ticket", err)
 	if tk := proactive.GetTicket(); tk.GetSource() != whistlev1.Source_SOURCE_PROACTIVE || tk.GetCategory() != "drain_blocked" ||
 		tk.GetLocation().GetGridId() != "xc-hd-dj-g01" || !slices.Equal(tk.GetRelatedTicketIds(), planted) {
@@ -78,14 +79,14 @@ func TestRecurringProblemRaisesOneProactiveTicketAndARebuildChangesNothing(t *te
 	if spots := s.hotSpots(); len(spots) != 1 {
 		t.Fatalf("%d hot spots, want exactly one: %v", len(spots), spots)
 	}
-	proactives, err := s.c.Intake.ListTickets(s.ctx, &whistlev1.ListTicketsRequest{Source: whistlev1.Source_SOURCE_PROACTIVE})
+	proactives, err := s.monitor().Intake.ListTickets(s.ctx, &whistlev1.ListTicketsRequest{Source: whistlev1.Source_SOURCE_PROACTIVE})
 	s.do("list proactive tickets", err)
 	if len(proactives.GetTickets()) != 1 {
 		t.Fatalf("%d proactive tickets, want exactly one", len(proactives.GetTickets()))
 	}
 
 	before := s.readModels(append(all, fourth, spot.GetProactiveTicketId()))
-	rebuilt, err := s.c.Monitoring.RebuildProjections(s.ctx, &whistlev1.RebuildProjectionsRequest{
+	rebuilt, err := s.as(auth.RoleAdmin, r.City).Monitoring.RebuildProjections(s.ctx, &whistlev1.RebuildProjectionsRequest{
 		Actor: &whistlev1.Actor{Id: "ops", OrgUnitId: "hh"}})
 	s.do("rebuild", err)
 	if rebuilt.GetEventsReplayed() < int64(len(all)*2) || rebuilt.GetEventsSkipped() != 0 {
@@ -98,7 +99,7 @@ func TestRecurringProblemRaisesOneProactiveTicketAndARebuildChangesNothing(t *te
 
 func (s scenario) hotSpots() []*whistlev1.HotSpot {
 	s.t.Helper()
-	resp, err := s.c.Monitoring.ListHotSpots(s.ctx, &whistlev1.ListHotSpotsRequest{})
+	resp, err := s.monitor().Monitoring.ListHotSpots(s.ctx, &whistlev1.ListHotSpotsRequest{})
 	s.do("list hot spots", err)
 	return resp.GetHotSpots()
 }
@@ -114,16 +115,16 @@ func (s scenario) readModels(tickets []string) string {
 		b.WriteString("\n")
 	}
 	for _, id := range tickets {
-		show(s.c.Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id}))
+		show(s.monitor().Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id}))
 	}
-	show(s.c.Monitoring.GetCounts(s.ctx, &whistlev1.GetCountsRequest{IncludeSynthetic: true}))
+	show(s.monitor().Monitoring.GetCounts(s.ctx, &whistlev1.GetCountsRequest{IncludeSynthetic: true}))
 	month := &whistlev1.Period{Kind: whistlev1.PeriodKind_PERIOD_KIND_CUSTOM, FromDate: "2000-01-01", ToDate: "2100-01-01"}
 	for _, unit := range []string{"hh", "xc", "xc-hd", "xc-hd-dj", "xc-hd-wy", "xc-xh", "xc-urban", "xc-water"} {
-		show(s.c.Monitoring.GetScorecard(s.ctx, &whistlev1.GetScorecardRequest{OrgUnitId: unit, Period: month}))
+		show(s.monitor().Monitoring.GetScorecard(s.ctx, &whistlev1.GetScorecardRequest{OrgUnitId: unit, Period: month}))
 	}
-	show(s.c.Monitoring.GetRankings(s.ctx, &whistlev1.GetRankingsRequest{Level: whistlev1.RankingLevel_RANKING_LEVEL_COMMUNITY,
+	show(s.monitor().Monitoring.GetRankings(s.ctx, &whistlev1.GetRankingsRequest{Level: whistlev1.RankingLevel_RANKING_LEVEL_COMMUNITY,
 		Figure: "response_rate", Period: month}))
-	show(s.c.Monitoring.ListOverdue(s.ctx, &whistlev1.ListOverdueRequest{}))
-	show(s.c.Monitoring.ListHotSpots(s.ctx, &whistlev1.ListHotSpotsRequest{}))
+	show(s.monitor().Monitoring.ListOverdue(s.ctx, &whistlev1.ListOverdueRequest{}))
+	show(s.monitor().Monitoring.ListHotSpots(s.ctx, &whistlev1.ListHotSpotsRequest{}))
 	return b.String()
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/whistle-civic/whistle/pkg/audit"
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
@@ -61,6 +63,17 @@ type Config struct {
 	// Metrics, when set, receives every service's metrics for a Prometheus
 	// /metrics endpoint (see telemetry.NewRegistry). Default: none.
 	Metrics prometheus.Registerer
+	// Auth establishes who calls (bearer tokens, client certificates, a
+	// resident's code); every call is then authorized by pkg/policy. Nil
+	// serves without authentication, which only tests of a stack may do
+	// (Unauthenticated must say so).
+	Auth *auth.Authenticator
+	// Unauthenticated allows a nil Auth.
+	Unauthenticated bool
+	// ServerOptions are added to the gRPC server (TLS credentials).
+	ServerOptions []grpc.ServerOption
+	// RateLimit limits each caller's mutating calls. Default: off.
+	RateLimit grpcserver.RateLimit
 	// Idle builds the services without starting their consumers and relays,
 	// for one-off maintenance commands (see Stack.Service).
 	Idle bool
@@ -134,7 +147,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	s.tels = append(s.tels, apiTel)
-	if s.Server, err = grpcserver.New(grpcserver.Options{Log: cfg.Log, Telemetry: apiTel}); err != nil {
+	if cfg.Auth == nil && !cfg.Unauthenticated {
+		return nil, errors.New("stack: no authentication configured (set WHISTLE_JWKS)")
+	}
+	if s.Server, err = grpcserver.New(grpcserver.Options{Log: cfg.Log, Telemetry: apiTel, Auth: cfg.Auth,
+		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit}); err != nil {
 		return nil, err
 	}
 	for _, name := range names {
@@ -143,6 +160,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			return nil, err
 		}
 	}
+	// One audit log over the schemas of the services this stack runs (all in one database).
+	audit.RegisterServer(s.Server.GRPC, audit.NewReader(s.pools[0].Pool, s.names...))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	for i, svc := range s.svcs {
@@ -158,12 +177,43 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			}
 		}()
 	}
-	var grpcNames []string
+	grpcNames := []string{audit.ServiceName}
 	for _, n := range s.names {
 		grpcNames = append(grpcNames, specs[n].grpcName)
 	}
+	if !cfg.Idle {
+		s.awaitOrgTree(ctx)
+	}
 	s.Server.SetServing(grpcNames...)
 	return s, nil
+}
+
+// orgTreeWait bounds how long Start waits for the org tree to arrive.
+const orgTreeWait = 30 * time.Second
+
+// awaitOrgTree waits until every service that decides who may act where by
+// the org tree holds one (dispatch announces it when it starts), so that the
+// first calls are not turned away. A service started before dispatch ever ran
+// stops waiting after 30 s; until the tree arrives it answers Unavailable.
+func (s *Stack) awaitOrgTree(ctx context.Context) {
+	deadline := time.Now().Add(orgTreeWait)
+	for i, name := range s.names {
+		if name != intake.Name && name != monitoring.Name {
+			continue
+		}
+		for {
+			var known bool
+			err := s.pools[i].Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM org_units)`).Scan(&known)
+			if err == nil && known {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				s.cfg.Log.Warn("no org tree yet: calls that need it answer Unavailable until dispatch announces it", "service", name)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // Service returns the named service of the stack (a *monitoring.Service for

@@ -6,26 +6,33 @@ package stacktest
 import (
 	"context"
 	"net"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/natstest"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/services/dispatch"
+	"github.com/whistle-civic/whistle/services/evaluation"
 	"github.com/whistle-civic/whistle/services/monitoring"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
 	"github.com/whistle-civic/whistle/cmd/internal/stack"
 )
 
-// Running is a stack started for a test.
+// Running is a stack started for a test. It authenticates every call like a
+// deployment: tokens are minted with a key of the test's own (KeyFile).
 type Running struct {
 	// Addr is the gRPC address serving all five APIs.
 	Addr string
@@ -36,7 +43,59 @@ type Running struct {
 	// Config is the stack's configuration, to build more of it (e.g. an idle
 	// stack for a maintenance command) on the same database and JetStream.
 	Config stack.Config
+	// KeyFile holds the private key (a JWK) tokens are signed with; JWKS
+	// the public keys the stack verifies them with.
+	KeyFile, JWKS string
+	// City is the root org unit of the sample catalog.
+	City string
+
+	t      *testing.T
+	signer *auth.Signer
+	mu     sync.Mutex
+	conns  map[string]*grpc.ClientConn
 }
+
+// Token mints a token for a principal with one role, acting for an org unit.
+func (r *Running) Token(role auth.Role, orgUnit string) string {
+	tok, err := r.signer.Mint(auth.Claims{Subject: "test-" + string(role) + "@" + orgUnit, OrgUnit: orgUnit,
+		Roles: []auth.Role{role}, Audience: "whistle"})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return tok
+}
+
+// As returns clients that call as a principal with one role, acting for an
+// org unit (Clients carry no credentials at all).
+func (r *Running) As(role auth.Role, orgUnit string) loop.Clients {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := string(role) + "@" + orgUnit
+	if conn, ok := r.conns[key]; ok {
+		return loop.NewClients(conn)
+	}
+	conn, err := grpc.NewClient(r.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(bearer(r.Token(role, orgUnit))))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.conns[key] = conn
+	return loop.NewClients(conn)
+}
+
+// LoopAs is loop.Options.As for this stack: ctx carrying a principal's token.
+func (r *Running) LoopAs(ctx context.Context, role auth.Role, orgUnit string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+r.Token(role, orgUnit))
+}
+
+// bearer sends a token with every call, over plain connections too.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
 
 // Options change the stack a test runs.
 type Options struct {
@@ -57,6 +116,18 @@ func StartWith(t *testing.T, o Options) *Running {
 	ctx := context.Background()
 	spans := tracetest.NewInMemoryExporter()
 	env := natstest.New(t)
+	keyFile, jwks, err := auth.NewDevKey(filepath.Join(t.TempDir(), "auth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := auth.LoadSigner(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := auth.NewVerifier(ctx, auth.VerifierConfig{JWKSFile: jwks, Audience: "whistle"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := stack.Config{
 		DatabaseURL: pgtest.NewDatabase(t),
 		Bus:         env.Config,
@@ -65,6 +136,10 @@ func StartWith(t *testing.T, o Options) *Running {
 		Clock:       o.Clock,
 		Dispatch:    o.Dispatch,
 		Monitoring:  o.Monitoring,
+		Auth: &auth.Authenticator{Verifier: verifier, Public: func(m string) bool { return strings.HasPrefix(m, "/grpc.health.v1.") },
+			Anonymous: func(_ context.Context, method string, req any) (auth.Principal, bool) {
+				return evaluation.Resident(method, req)
+			}},
 		Telemetry: func(ctx context.Context, name string) (*telemetry.Telemetry, error) {
 			return telemetry.Setup(ctx, telemetry.Options{ServiceName: name, SpanExporter: spans})
 		},
@@ -82,11 +157,16 @@ func StartWith(t *testing.T, o Options) *Running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := &Running{Addr: lis.Addr().String(), Clients: loop.NewClients(conn), Spans: spans, Config: cfg, KeyFile: keyFile,
+		JWKS: jwks, City: "hh", t: t, signer: signer, conns: map[string]*grpc.ClientConn{}}
 	t.Cleanup(func() {
 		_ = conn.Close()
+		for _, c := range r.conns {
+			_ = c.Close()
+		}
 		if err := st.Shutdown(context.Background(), 10*time.Second); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return &Running{Addr: lis.Addr().String(), Clients: loop.NewClients(conn), Spans: spans, Config: cfg}
+	return r
 }

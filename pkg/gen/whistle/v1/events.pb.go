@@ -182,6 +182,7 @@ type Event struct {
 	//	*Event_Closed
 	//	*Event_Proactive
 	//	*Event_Rescheduled
+	//	*Event_OrgTree
 	Body          isEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -442,6 +443,15 @@ func (x *Event) GetRescheduled() *TicketRescheduled {
 	return nil
 }
 
+func (x *Event) GetOrgTree() *OrgTree {
+	if x != nil {
+		if x, ok := x.Body.(*Event_OrgTree); ok {
+			return x.OrgTree
+		}
+	}
+	return nil
+}
+
 type isEvent_Body interface {
 	isEvent_Body()
 }
@@ -536,6 +546,12 @@ type Event_Rescheduled struct {
 	Rescheduled *TicketRescheduled `protobuf:"bytes,27,opt,name=rescheduled,proto3,oneof"`
 }
 
+type Event_OrgTree struct {
+	// org_tree: dispatch activated a catalog; this is its org tree, for every service that
+	// decides who may act where. It concerns no ticket.
+	OrgTree *OrgTree `protobuf:"bytes,28,opt,name=org_tree,json=orgTree,proto3,oneof"`
+}
+
 func (*Event_Reported) isEvent_Body() {}
 
 func (*Event_Merged) isEvent_Body() {}
@@ -571,6 +587,8 @@ func (*Event_Closed) isEvent_Body() {}
 func (*Event_Proactive) isEvent_Body() {}
 
 func (*Event_Rescheduled) isEvent_Body() {}
+
+func (*Event_OrgTree) isEvent_Body() {}
 
 // Attachment is the metadata of a file kept outside Whistle.
 type Attachment struct {
@@ -1980,12 +1998,132 @@ func (x *HotSpotDetected) GetHotSpotId() string {
 	return ""
 }
 
+// OrgTree is the org tree of the active catalog: areas from the city down to the grids, and the
+// departments with the city or district they belong to.
+type OrgTree struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// catalog_version the tree comes from.
+	CatalogVersion string `protobuf:"bytes,1,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
+	// units of the tree, parents before children.
+	Units         []*OrgNode `protobuf:"bytes,2,rep,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrgTree) Reset() {
+	*x = OrgTree{}
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrgTree) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrgTree) ProtoMessage() {}
+
+func (x *OrgTree) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrgTree.ProtoReflect.Descriptor instead.
+func (*OrgTree) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *OrgTree) GetCatalogVersion() string {
+	if x != nil {
+		return x.CatalogVersion
+	}
+	return ""
+}
+
+func (x *OrgTree) GetUnits() []*OrgNode {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+// OrgNode is one org unit.
+type OrgNode struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the unit, e.g. "xc-hd-dj".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// parent_id is the unit above it; empty for the city.
+	ParentId string `protobuf:"bytes,2,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	// level: "city", "district", "street", "community", "grid" or "department".
+	Level         string `protobuf:"bytes,3,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrgNode) Reset() {
+	*x = OrgNode{}
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrgNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrgNode) ProtoMessage() {}
+
+func (x *OrgNode) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrgNode.ProtoReflect.Descriptor instead.
+func (*OrgNode) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *OrgNode) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *OrgNode) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+func (x *OrgNode) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
 var File_whistle_v1_events_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17whistle/v1/events.proto\x12\n" +
-	"whistle.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\x97\v\n" +
+	"whistle.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xc9\v\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12%\n" +
@@ -2020,7 +2158,8 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\breopened\x18\x18 \x01(\v2\x1a.whistle.v1.TicketReopenedH\x00R\breopened\x122\n" +
 	"\x06closed\x18\x19 \x01(\v2\x18.whistle.v1.TicketClosedH\x00R\x06closed\x12;\n" +
 	"\tproactive\x18\x1a \x01(\v2\x1b.whistle.v1.HotSpotDetectedH\x00R\tproactive\x12A\n" +
-	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduledB\x06\n" +
+	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduled\x120\n" +
+	"\borg_tree\x18\x1c \x01(\v2\x13.whistle.v1.OrgTreeH\x00R\aorgTreeB\x06\n" +
 	"\x04body\"i\n" +
 	"\n" +
 	"Attachment\x12\x12\n" +
@@ -2131,7 +2270,14 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"ticket_ids\x18\x03 \x03(\tR\tticketIds\x12\x12\n" +
 	"\x04rule\x18\x04 \x01(\tR\x04rule\x12 \n" +
 	"\vdescription\x18\x05 \x01(\tR\vdescription\x12\x1e\n" +
-	"\vhot_spot_id\x18\x06 \x01(\tR\thotSpotId*\xcc\x01\n" +
+	"\vhot_spot_id\x18\x06 \x01(\tR\thotSpotId\"]\n" +
+	"\aOrgTree\x12'\n" +
+	"\x0fcatalog_version\x18\x01 \x01(\tR\x0ecatalogVersion\x12)\n" +
+	"\x05units\x18\x02 \x03(\v2\x13.whistle.v1.OrgNodeR\x05units\"L\n" +
+	"\aOrgNode\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tparent_id\x18\x02 \x01(\tR\bparentId\x12\x14\n" +
+	"\x05level\x18\x03 \x01(\tR\x05level*\xcc\x01\n" +
 	"\fReturnReason\x12\x1d\n" +
 	"\x19RETURN_REASON_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"RETURN_REASON_NOT_OUR_JURISDICTION\x10\x01\x12#\n" +
@@ -2156,7 +2302,7 @@ func file_whistle_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_whistle_v1_events_proto_goTypes = []any{
 	(ReturnReason)(0),                // 0: whistle.v1.ReturnReason
 	(ClockChange)(0),                 // 1: whistle.v1.ClockChange
@@ -2180,15 +2326,17 @@ var file_whistle_v1_events_proto_goTypes = []any{
 	(*TicketReopened)(nil),           // 19: whistle.v1.TicketReopened
 	(*TicketClosed)(nil),             // 20: whistle.v1.TicketClosed
 	(*HotSpotDetected)(nil),          // 21: whistle.v1.HotSpotDetected
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
-	(*Actor)(nil),                    // 23: whistle.v1.Actor
-	(*Ticket)(nil),                   // 24: whistle.v1.Ticket
-	(Verdict)(0),                     // 25: whistle.v1.Verdict
-	(EvaluationSource)(0),            // 26: whistle.v1.EvaluationSource
+	(*OrgTree)(nil),                  // 22: whistle.v1.OrgTree
+	(*OrgNode)(nil),                  // 23: whistle.v1.OrgNode
+	(*timestamppb.Timestamp)(nil),    // 24: google.protobuf.Timestamp
+	(*Actor)(nil),                    // 25: whistle.v1.Actor
+	(*Ticket)(nil),                   // 26: whistle.v1.Ticket
+	(Verdict)(0),                     // 27: whistle.v1.Verdict
+	(EvaluationSource)(0),            // 28: whistle.v1.EvaluationSource
 }
 var file_whistle_v1_events_proto_depIdxs = []int32{
-	22, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	23, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
+	24, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	25, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
 	4,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
 	5,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
 	6,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
@@ -2207,30 +2355,32 @@ var file_whistle_v1_events_proto_depIdxs = []int32{
 	20, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
 	21, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
 	15, // 19: whistle.v1.Event.rescheduled:type_name -> whistle.v1.TicketRescheduled
-	24, // 20: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
-	24, // 21: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
-	22, // 22: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
-	22, // 23: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
-	24, // 24: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
-	3,  // 25: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
-	1,  // 26: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
-	0,  // 27: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
-	22, // 28: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
-	22, // 29: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
-	22, // 30: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
-	22, // 31: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
-	22, // 32: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
-	22, // 33: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
-	22, // 34: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
-	3,  // 35: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
-	25, // 36: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
-	26, // 37: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
-	25, // 38: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	22, // 20: whistle.v1.Event.org_tree:type_name -> whistle.v1.OrgTree
+	26, // 21: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
+	26, // 22: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
+	24, // 23: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
+	24, // 24: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
+	26, // 25: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
+	3,  // 26: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
+	1,  // 27: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
+	0,  // 28: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
+	24, // 29: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
+	24, // 30: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
+	24, // 31: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	24, // 32: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
+	24, // 33: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
+	24, // 34: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
+	24, // 35: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
+	3,  // 36: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
+	27, // 37: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
+	28, // 38: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
+	27, // 39: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
+	23, // 40: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
+	41, // [41:41] is the sub-list for method output_type
+	41, // [41:41] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }
@@ -2258,6 +2408,7 @@ func file_whistle_v1_events_proto_init() {
 		(*Event_Closed)(nil),
 		(*Event_Proactive)(nil),
 		(*Event_Rescheduled)(nil),
+		(*Event_OrgTree)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2265,7 +2416,7 @@ func file_whistle_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_events_proto_rawDesc), len(file_whistle_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

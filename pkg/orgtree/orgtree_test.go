@@ -1,0 +1,77 @@
+package orgtree_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/inbox"
+	"github.com/whistle-civic/whistle/pkg/orgtree"
+	"github.com/whistle-civic/whistle/pkg/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func tree(version string, units ...[3]string) *whistlev1.Event {
+	t := &whistlev1.OrgTree{CatalogVersion: version}
+	for _, u := range units {
+		t.Units = append(t.Units, &whistlev1.OrgNode{Id: u[0], ParentId: u[1], Level: u[2]})
+	}
+	return events.MustNew(events.Meta{OccurredAt: time.Now(), Producer: "dispatch"}, t)
+}
+
+func TestTreeFollowsTheAnnouncements(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Open(t, "intake", fstest.MapFS{"00001_none.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")}})
+	tr := orgtree.New(db)
+	ctx := context.Background()
+	if _, err := tr.Path(ctx, "xc-hd"); !errors.Is(err, orgtree.ErrNotYetKnown) {
+		t.Fatalf("path before any tree: %v", err)
+	}
+	c := orgtree.Consumer("intake", db)
+	p := &inbox.Processor{DB: db, Consumer: c.Name, Apply: c.Apply}
+	for _, ev := range []*whistlev1.Event{
+		tree("v1", [3]string{"hh", "", "city"}, [3]string{"xc", "hh", "district"}, [3]string{"xc-hd", "xc", "street"},
+			[3]string{"xc-hd-g1", "xc-hd", "grid"}, [3]string{"xc-urban", "xc", "department"}),
+	} {
+		if _, err := p.Process(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		id   string
+		path []string
+	}{
+		{"xc-hd-g1", []string{"xc-hd-g1", "xc-hd", "xc", "hh"}},
+		{"xc-urban", []string{"xc-urban", "xc", "hh"}},
+		{"hh", []string{"hh"}},
+		{"nowhere", nil},
+	} {
+		if got, err := tr.Path(ctx, tc.id); err != nil || !slices.Equal(got, tc.path) {
+			t.Errorf("path of %s: %v %v, want %v", tc.id, got, err, tc.path)
+		}
+	}
+	if root, err := tr.Root(ctx); err != nil || root != "hh" {
+		t.Fatalf("root: %q %v", root, err)
+	}
+	under, err := tr.Under(ctx, "xc")
+	slices.Sort(under)
+	if err != nil || !slices.Equal(under, []string{"xc", "xc-hd", "xc-hd-g1", "xc-urban"}) {
+		t.Fatalf("under xc: %v %v", under, err)
+	}
+	// A new catalog replaces the tree.
+	if _, err := p.Process(ctx, tree("v2", [3]string{"hh", "", "city"}, [3]string{"xc-hd", "hh", "street"})); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tr.Path(ctx, "xc-hd"); !slices.Equal(got, []string{"xc-hd", "hh"}) {
+		t.Fatalf("path after v2: %v", got)
+	}
+	if got, _ := tr.Path(ctx, "xc-urban"); got != nil {
+		t.Fatalf("a unit v2 dropped still has a path: %v", got)
+	}
+}
