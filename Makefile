@@ -17,9 +17,10 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 STATICCHECK_VERSION        := v0.8.2
 
-MODULES  := pkg services/intake services/dispatch services/response services/evaluation services/monitoring cmd
+MODULES  := pkg services/intake services/dispatch services/response services/evaluation services/monitoring cmd deploy
 PACKAGES := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 ADDR     ?= 127.0.0.1:7000
+CHAOS_MODE ?= full
 DATA     ?= .whistle
 FUZZTIME ?= 15s
 
@@ -68,6 +69,18 @@ test-external: ## Run the JetStream and end-to-end tests against an external NAT
 	WHISTLE_TEST_NATS_URL=$${WHISTLE_TEST_NATS_URL:-nats://127.0.0.1:4222} \
 		go test -count=1 ./pkg/bus/... ./pkg/outbox/... ./cmd/internal/stack/...
 
+.PHONY: test-deploy
+test-deploy: ## Check the deployment files (Kubernetes, Compose, Dockerfile, alerts, dashboard, collector) without a cluster or a container engine
+	go test -count=1 ./deploy/...
+
+.PHONY: metrics-list
+metrics-list: ## Regenerate deploy/observability/metrics.txt from a running whistle dev (after adding or renaming a metric)
+	bash deploy/observability/gen-metrics.sh
+
+.PHONY: compose-up
+compose-up: ## Run the full stack in containers (Docker Compose): five services, NATS, PostgreSQL, Jaeger, Prometheus, Grafana
+	docker compose -f deploy/compose/compose.yaml up --build
+
 .PHONY: fuzz
 # Go minimizes each new interesting input for up to 60 s by default, which on
 # the 20 KB sample catalog eats a whole short run; 1 s keeps the runs fuzzing.
@@ -76,9 +89,19 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 15s)
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./pkg/events
 	go test -run '^$$' -fuzz '^FuzzParseCatalog$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./services/dispatch
 
+BENCH_DURATION ?= 60s
+BENCH_RATE     ?= 20
+
 .PHONY: bench
-bench: ## Run the benchmarks 5 times each; medians go in docs (monitoring queries at 1,000 and 1,000,000 tickets: ~2 min)
-	go test -run '^$$' -bench . -benchtime 300x -count 5 ./services/monitoring/
+bench: build ## Go benchmarks of the hot paths and the figure queries (5 runs each), then whistle bench on a fresh whistle dev: BENCH_DURATION at BENCH_RATE tickets/s, and its floor (~8 min)
+	go test -p 1 -run '^$$' -bench '^Benchmark(RequestValidation|Verify|Next|RelayFlush|Consume)$$' -count 5 ./pkg/grpcserver/ ./pkg/auth/ ./pkg/ticket/ ./pkg/outbox/ ./pkg/inbox/
+	go test -p 1 -run '^$$' -bench '^Benchmark(Route|ProjectEvent)$$' -count 5 ./services/dispatch/ ./services/monitoring/
+	go test -run '^$$' -bench '^BenchmarkQueriesByHistorySize$$' -benchtime 300x -count 5 ./services/monitoring/
+	bin/whistle bench --duration $(BENCH_DURATION) --rate $(BENCH_RATE)
+
+.PHONY: chaos
+chaos: ## Fault suite: kill services, NATS (one node and in a cluster), PostgreSQL under load; prints lost/duplicated per scenario (~8 min; CHAOS_MODE=short ~4 min)
+	go run ./cmd/internal/chaos -mode $(CHAOS_MODE)
 
 .PHONY: run
 run: build ## Run all five services on $(ADDR), data in $(DATA) (Ctrl-C stops)

@@ -28,13 +28,14 @@ func rootCommand() *cobra.Command {
   whistle dev              all five services in one process, on embedded defaults
   whistle serve <service>  one service alone, against external NATS and PostgreSQL
   whistle monitoring rebuild  rebuild the monitoring read models from the event stream
+  whistle bench            load the whole loop at a steady rate; measure it against the floor
 
 Configuration comes from WHISTLE_* variables (see README.md) and flags;
 tracing and metrics from the standard OTEL_* variables.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCommand(), serveCommand(), monitoringCommand(), versionCommand())
+	root.AddCommand(devCommand(), serveCommand(), monitoringCommand(), benchCommand(), versionCommand())
 	return root
 }
 

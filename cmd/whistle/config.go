@@ -11,6 +11,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/services/dispatch"
+	"github.com/whistle-civic/whistle/services/intake"
 )
 
 // config is read from WHISTLE_* variables; flags override it.
@@ -35,6 +36,9 @@ type config struct {
 	// Empty: 127.0.0.1:9100 in dev, and in serve the service's own port
 	// plus 2000 (intake :9001 … monitoring :9005).
 	MetricsAddr string `env:"WHISTLE_METRICS_ADDR"`
+	// Pprof serves the Go profiler at /debug/pprof/ on the metrics address
+	// (for performance work; the address must stay private). Default off.
+	Pprof bool `env:"WHISTLE_PPROF"`
 	// JWKS is the file or URL of the keys bearer tokens are signed with.
 	// Required by serve; dev makes one in its data folder.
 	JWKS string `env:"WHISTLE_JWKS"`
@@ -50,6 +54,18 @@ type config struct {
 	// RateLimit is how many mutating calls a second each caller may make
 	// (bursts of twice as many); 0 turns the limit off.
 	RateLimit float64 `env:"WHISTLE_RATE_LIMIT" envDefault:"50"`
+	// MaxOutbox, MaxOutboxAge and MaxLag are intake's backpressure: new
+	// whistles are refused (ResourceExhausted, retry in 5 s) while more
+	// events than MaxOutbox wait unsent in intake's outbox, the oldest has
+	// waited longer than MaxOutboxAge, or dispatch's consumer has more than
+	// MaxLag reported events not yet delivered or acknowledged (not applied
+	// while NATS cannot be asked). A negative value turns a limit off.
+	MaxOutbox    int           `env:"WHISTLE_MAX_OUTBOX" envDefault:"10000"`
+	MaxOutboxAge time.Duration `env:"WHISTLE_MAX_OUTBOX_AGE" envDefault:"30m"`
+	// HealthOutboxAge is how old a service's oldest unpublished event may be
+	// before /readyz reports its outbox as lagging.
+	HealthOutboxAge time.Duration `env:"WHISTLE_HEALTH_OUTBOX_AGE" envDefault:"60s"`
+	MaxLag          int64         `env:"WHISTLE_MAX_LAG" envDefault:"20000"`
 }
 
 func loadConfig() (config, error) {
@@ -64,7 +80,7 @@ func loadConfig() (config, error) {
 func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", postgres.MaskURL(c.DatabaseURL)),
-		slog.String("nats_url", c.NATSURL),
+		slog.String("nats_url", postgres.MaskURL(c.NATSURL)),
 		slog.Int("stream_replicas", c.StreamReplicas),
 		slog.String("city", c.City),
 		slog.String("catalog", c.CatalogFile),
@@ -72,12 +88,22 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("db_pool_size", int(c.PoolSize)),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("pprof", c.Pprof),
 		slog.String("jwks", c.JWKS),
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.Bool("tls", c.TLSCert != ""),
 		slog.String("client_certs", c.ClientCerts),
 		slog.Float64("rate_limit", c.RateLimit),
+		slog.Int("max_outbox", c.MaxOutbox),
+		slog.Duration("max_outbox_age", c.MaxOutboxAge),
+		slog.Int64("max_lag", c.MaxLag),
 	)
+}
+
+// backpressure is intake's backpressure from WHISTLE_MAX_OUTBOX,
+// WHISTLE_MAX_OUTBOX_AGE and WHISTLE_MAX_LAG.
+func (c config) backpressure() intake.Backpressure {
+	return intake.Backpressure{MaxOutbox: c.MaxOutbox, MaxOutboxAge: c.MaxOutboxAge, MaxLag: c.MaxLag}
 }
 
 func (c config) logger() (*slog.Logger, error) {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
+	"github.com/whistle-civic/whistle/pkg/health"
 	"github.com/whistle-civic/whistle/pkg/natsserver"
 	"github.com/whistle-civic/whistle/pkg/pgserver"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -45,6 +48,7 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 	if err := os.MkdirAll(o.data, 0o755); err != nil {
 		return fmt.Errorf("create data folder %s: %w (pass another --data)", o.data, err)
 	}
+	defer os.Remove(filepath.Join(o.data, "endpoints.json"))
 	lis, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another whistle running? pass another --addr)", o.addr, err)
@@ -62,14 +66,16 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 	}
 	busCfg := bus.Config{URL: cfg.NATSURL, Replicas: cfg.StreamReplicas}
 	var natsOpts []nats.Option
-	natsDesc := cfg.NATSURL
+	natsDesc, natsURL := cfg.NATSURL, cfg.NATSURL
 	if cfg.NATSURL == "" {
-		ns, err := natsserver.Start(natsserver.Options{StoreDir: filepath.Join(o.data, "nats")})
+		// Also on a loopback port, for tools (the nats CLI, `whistle bench`'s floor).
+		ns, err := natsserver.Start(natsserver.Options{StoreDir: filepath.Join(o.data, "nats"), Listen: true})
 		if err != nil {
 			return err
 		}
 		defer func() { ns.Shutdown(); log.Info("in-process NATS stopped") }()
-		natsOpts, natsDesc = []nats.Option{ns.ConnectOption()}, "in-process, JetStream in "+filepath.Join(o.data, "nats")
+		natsOpts, natsURL = []nats.Option{ns.ConnectOption()}, ns.URL()
+		natsDesc = "in-process on " + natsURL + ", JetStream in " + filepath.Join(o.data, "nats")
 	}
 	if cfg.MetricsAddr == "" {
 		cfg.MetricsAddr = devMetricsAddr
@@ -80,11 +86,36 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 	}
 	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
 	return serveStack(ctx, cfg, stack.Config{Bus: busCfg, NATSOptions: natsOpts}, lis, log, func() {
-		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s). Ctrl-C stops it.\n",
-			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr)
-		fmt.Fprintf(out, "tokens for a sample user of each role: %s; whistlectl config: %s (whistlectl --config %s smoke)\n",
-			filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
+		// One write: a reader that sees "ready on" sees the whole message.
+		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s). Ctrl-C stops it.\n"+
+			"tokens for a sample user of each role: %s; whistlectl config: %s (whistlectl --config %s smoke)\n",
+			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr, filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
+		if err := writeEndpoints(o.data, devEndpoints{lis.Addr().String(), cfg.DatabaseURL, natsURL, os.Getpid()}); err != nil {
+			log.Warn("endpoints file not written", "err", err)
+		}
 	})
+}
+
+// devEndpoints is <data>/endpoints.json, written once `whistle dev` is ready
+// and removed when it stops: where its gRPC, PostgreSQL and NATS are, and its
+// process id (`whistle bench --data` reads it).
+type devEndpoints struct {
+	GRPC     string `json:"grpc"`
+	Postgres string `json:"postgres"`
+	NATS     string `json:"nats"`
+	PID      int    `json:"pid"`
+}
+
+func writeEndpoints(data string, e devEndpoints) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(data, "endpoints.json")
+	if err := os.WriteFile(path+".tmp", append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path) // readers never see half a file
 }
 
 // serveStack starts the stack, serves it on lis, calls ready, and on ctx's
@@ -96,6 +127,7 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	}
 	sc.DatabaseURL, sc.Log, sc.PoolSize = cfg.DatabaseURL, log, cfg.PoolSize
 	sc.Intake.City, sc.Dispatch.Catalog = cfg.City, cat
+	sc.Intake.Backpressure = cfg.backpressure()
 	if sc.Auth, err = cfg.authenticator(ctx); err != nil {
 		return err
 	}
@@ -103,9 +135,11 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 		return err
 	}
 	sc.RateLimit = grpcserver.RateLimit{PerSecond: cfg.RateLimit}
+	sc.OutboxLagLimit = cfg.HealthOutboxAge
 	reg := telemetry.NewRegistry()
 	sc.Metrics = reg
-	metrics, err := serveMetrics(cfg.MetricsAddr, reg, log)
+	checks := &health.Checker{} // no checks (not ready) until the stack runs
+	metrics, err := serveMetrics(cfg.MetricsAddr, reg, checks, cfg.Pprof, log)
 	if err != nil {
 		return err
 	}
@@ -113,6 +147,9 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	st, err := stack.Start(ctx, sc)
 	if err != nil {
 		return err
+	}
+	for name, check := range st.HealthChecks() {
+		checks.Add(name, check)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- st.Server.Serve(lis) }()
@@ -134,11 +171,16 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	return runErr
 }
 
-// serveMetrics serves the registry on addr at /metrics ("off": nowhere)
-// and returns the function that stops it.
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+// serveMetrics serves the registry on addr at /metrics ("off": nowhere),
+// with the health checks' report at /healthz (200 while the process runs) and
+// /readyz (200 when every check passes, else 503), with the Go profiler at
+// /debug/pprof/ when withPprof is set, and returns the function that stops it.
+func serveMetrics(addr string, reg *prometheus.Registry, checks *health.Checker, withPprof bool, log *slog.Logger) (func(), error) {
 	if addr == "off" {
 		return func() {}, nil
+	}
+	if err := reg.Register(health.Collector(checks.Report)); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -146,13 +188,23 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", telemetry.MetricsHandler(reg))
+	mux.Handle("GET /healthz", health.Healthz(checks.Report))
+	mux.Handle("GET /readyz", health.Readyz(checks.Report))
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		log.Warn("the Go profiler is served on the metrics address (WHISTLE_PPROF); keep that address private")
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics endpoint stopped", "err", err)
 		}
 	}()
-	log.Info("metrics served", "url", "http://"+lis.Addr().String()+"/metrics")
+	log.Info("metrics served", "url", "http://"+lis.Addr().String()+"/metrics",
+		"health", "http://"+lis.Addr().String()+"/healthz", "ready", "http://"+lis.Addr().String()+"/readyz")
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -53,6 +53,10 @@ type fileConfig struct {
 	SigningKey string `yaml:"signing_key"`
 	// City is the root org unit: the city's monitor and administrator act for it.
 	City string `yaml:"city"`
+	// TraceURL links a ticket's trace in a trace UI: a template in which
+	// {trace_id} stands for the trace id, e.g.
+	// "http://localhost:16686/trace/{trace_id}". See whistlectl trace.
+	TraceURL string `yaml:"trace_url"`
 }
 
 func rootCommand() (*cobra.Command, *globals) {
@@ -91,12 +95,12 @@ reporter for "report", the department (--as) for "accept", the street for
 	f.StringVar(&g.city, "city", "", "the city's root org unit, which the city's monitor and administrator act for (env WHISTLE_CITY_UNIT)")
 	f.StringVar(&g.config, "config", "", "config file (env WHISTLE_CONFIG; default ~/.config/whistle/whistlectl.yaml)")
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json (protojson)")
-	root.AddCommand(reportCommand(g), ticketsCommand(g), showCommand(g), inboxCommand(g), itemCommand(g), watchCommand(g),
+	root.AddCommand(reportCommand(g), ticketsCommand(g), showCommand(g), traceCommand(g), inboxCommand(g), itemCommand(g), watchCommand(g),
 		acceptCommand(g), progressCommand(g), assistCommand(g), resolveCommand(g), returnCommand(g), extensionCommand(g),
 		evaluateCommand(g), evaluationCommand(g), evaluationsCommand(g), triageCommand(g), arbitrateCommand(g),
 		assignmentCommand(g), explainCommand(g), catalogCommand(g), countsCommand(g), smokeCommand(g),
 		scorecardCommand(g), rankingsCommand(g), overdueCommand(g), boardCommand(g), hotspotsCommand(g), topProblemsCommand(g),
-		rebuildCommand(g), auditCommand(g), tokenCommand(g))
+		rebuildCommand(g), auditCommand(g), deadLettersCommand(g), tokenCommand(g))
 	return root, g
 }
 
@@ -115,7 +119,7 @@ func (g *globals) load(cmd *cobra.Command, _ []string) error {
 	var tokenFile string // the config's token_file, read only when its token is used
 	if b, err := os.ReadFile(path); err == nil {
 		if err := yaml.Unmarshal(b, &g.file); err != nil {
-			return fmt.Errorf("config file %s: %w (it is YAML with addr, token or token_file, signing_key, city, tls, ca_file)", path, err)
+			return fmt.Errorf("config file %s: %w (it is YAML with addr, token or token_file, signing_key, city, tls, ca_file, trace_url)", path, err)
 		}
 		if g.file.TokenFile != "" {
 			tokenFile = resolve(path, g.file.TokenFile)

@@ -6,7 +6,10 @@
 //	return fmt.Errorf("resolve %s: %w", id, ErrNotAccepted)
 package apperr
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Kind classifies an error for callers.
 type Kind int
@@ -55,4 +58,34 @@ func KindOf(err error) Kind {
 		return e.kind
 	}
 	return Internal
+}
+
+// retryAfter is an error with a hint of when to try again.
+type retryAfter struct {
+	err   error
+	after time.Duration
+}
+
+func (r *retryAfter) Error() string { return r.err.Error() }
+func (r *retryAfter) Unwrap() error { return r.err }
+
+// WithRetryAfter returns err with a hint that the call may succeed if made
+// again after d. Its message and kind are err's; the API edge turns the hint
+// into a google.rpc.RetryInfo detail. It returns err unchanged when err is nil
+// or d is not positive.
+func WithRetryAfter(err error, d time.Duration) error {
+	if err == nil || d <= 0 {
+		return err
+	}
+	return &retryAfter{err: err, after: d}
+}
+
+// RetryAfterOf returns the hint of the first error in err's chain made by
+// WithRetryAfter, if any.
+func RetryAfterOf(err error) (time.Duration, bool) {
+	var r *retryAfter
+	if errors.As(err, &r) {
+		return r.after, true
+	}
+	return 0, false
 }

@@ -40,6 +40,9 @@ type tokenClaims struct {
 // and says which check failed; the token itself is never part of it.
 func (v *Verifier) Verify(token string) (Principal, error) {
 	v.refreshIfDue()
+	if c, ok := v.verified.get(v.keys.Load(), token); ok {
+		return v.check(c)
+	}
 	kid, err := tokenKeyID(token)
 	if err != nil {
 		return Principal{}, err
@@ -52,6 +55,7 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
+	v.verified.put(v.keys.Load(), token, c)
 	return v.check(c)
 }
 

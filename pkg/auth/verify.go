@@ -61,6 +61,8 @@ type Verifier struct {
 	cfg    VerifierConfig
 	source string // the JWKS file or URL, for messages
 	keys   atomic.Pointer[map[string]verifyKey]
+	// verified caches signatures checked with the current keys.
+	verified verified
 
 	mu   sync.Mutex // serialises reads of the JWKS; guards next and last
 	next time.Time  // when the periodic re-read is due

@@ -9,13 +9,13 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -76,6 +76,12 @@ type ConsumerConfig struct {
 	// the dead-letter subject. Deliveries that ended in ErrLater do not count.
 	// Default 10.
 	MaxDeliveries int
+	// MaxUnsettled dead-letters a message delivered this many times without
+	// this process settling any of those deliveries: the handler may crash
+	// the process on it. Deliveries to other replicas of the durable, and to
+	// an earlier run of this process, count here too, so it is set well
+	// above what a message waiting MaxWait can reach. Default 2000.
+	MaxUnsettled int
 	// MaxWait is how long a message may keep answering ErrLater, from its
 	// first such answer, before it goes to the dead-letter subject as having
 	// waited too long for earlier events. It is counted from the first answer
@@ -90,6 +96,9 @@ type ConsumerConfig struct {
 	AckWait time.Duration
 	// Buffer is how many messages are pulled ahead. Default 256.
 	Buffer int
+	// Batch is how many waiting messages one handler call takes: 1 for
+	// Consume (each message alone), default 64 for ConsumeBatch.
+	Batch int
 	// Telemetry for spans and metrics. Default: none.
 	Telemetry *telemetry.Telemetry
 	// Log receives failures. Default: discard.
@@ -102,6 +111,9 @@ func (c *ConsumerConfig) defaults() {
 	}
 	if c.MaxWait == 0 {
 		c.MaxWait = time.Hour
+	}
+	if c.MaxUnsettled == 0 {
+		c.MaxUnsettled = 2000
 	}
 	if c.LaterDelay == 0 {
 		c.LaterDelay = 5 * time.Second
@@ -127,6 +139,13 @@ func (c *ConsumerConfig) defaults() {
 // before ctx ends. While it runs, the consumers' lag, unacknowledged messages
 // and dead letters are observable gauges on cfg.Telemetry.Meter.
 func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
+	if cfg.Batch == 0 {
+		cfg.Batch = 1
+	}
+	return b.consume(ctx, cfg, one(h))
+}
+
+func (b *Bus) consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) error {
 	cfg.defaults()
 	r := &runner{bus: b, cfg: cfg, h: h, tracer: cfg.Telemetry.Tracer.Tracer("whistle/bus"),
 		// A waiting message is redelivered within LaterDelay and dead-lettered
@@ -186,7 +205,7 @@ func collect(ch <-chan error) []error {
 type runner struct {
 	bus       *Bus
 	cfg       ConsumerConfig
-	h         Handler
+	h         BatchHandler
 	tracer    trace.Tracer
 	processed metric.Int64Counter
 	dead      metric.Int64Counter
@@ -229,20 +248,6 @@ func (r *runner) run(ctx context.Context, durable, subject string) error {
 	return nil
 }
 
-func (r *runner) loop(ctx context.Context, it jetstream.MessagesContext, durable string) {
-	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return
-			}
-			r.cfg.Log.Warn("consumer pull failed", "consumer", durable, "err", err)
-			continue
-		}
-		r.handle(context.WithoutCancel(ctx), msg, durable)
-	}
-}
-
 func (r *runner) consumer(ctx context.Context, durable, subject string) (jetstream.Consumer, error) {
 	cc := jetstream.ConsumerConfig{
 		Durable:       durable,
@@ -275,8 +280,11 @@ type delivery struct {
 	durable string
 	// key finds the message's count of deliveries that ended in ErrLater.
 	key laterKey
-	// failed counts the deliveries that did not end in ErrLater, this one included.
+	// failed counts the deliveries this process saw fail (not wait), this one included.
 	failed uint64
+	// unsettled counts the deliveries this process did not settle: to other
+	// replicas, to an earlier run, or to a run that crashed, this one included.
+	unsettled uint64
 	// waited is the time since the message first answered ErrLater; 0 if it never did.
 	waited time.Duration
 }
@@ -290,61 +298,13 @@ func (r *runner) delivery(msg jetstream.Msg, durable string) *delivery {
 		d.key = laterKey{durable: durable, seq: md.Sequence.Stream}
 		m.Deliveries = md.NumDelivered
 		c := r.laters.get(d.key)
-		d.failed = md.NumDelivered - min(c.n, md.NumDelivered-1)
+		d.failed = c.failed + 1
+		d.unsettled = md.NumDelivered - min(c.n+c.failed, md.NumDelivered-1)
 		if c.n > 0 {
 			d.waited = time.Since(c.first)
 		}
 	}
 	return d
-}
-
-func (r *runner) handle(ctx context.Context, msg jetstream.Msg, durable string) {
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait)
-	defer cancel()
-	d := r.delivery(msg, durable)
-	m := d.m
-	ctx = telemetry.Extract(ctx, telemetry.HeaderCarrier(m.Header))
-	ctx, span := r.tracer.Start(ctx, "process "+m.EventType, trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			attribute.String("messaging.system", "nats"),
-			attribute.String("messaging.operation.type", "process"),
-			attribute.String("messaging.destination.name", m.Subject),
-			attribute.String("messaging.consumer.group.name", durable),
-			attribute.String("messaging.message.id", m.Header.Get(jetstream.MsgIDHeader)),
-			attribute.Int64("messaging.nats.delivery_count", int64(m.Deliveries)),
-		))
-	defer span.End()
-
-	var herr error
-	if d.failed > uint64(r.cfg.MaxDeliveries) {
-		// Failed deliveries end at MaxDeliveries in settle, so the earlier
-		// ones cannot all have been settled.
-		herr = Poison(fmt.Errorf("delivered %d times without being acknowledged (the handler may crash on it)", d.failed-1))
-	} else {
-		herr = r.call(ctx, m)
-	}
-	outcome := r.settle(ctx, d, herr)
-	if herr != nil {
-		span.RecordError(herr)
-		if outcome != "later" {
-			span.SetStatus(codes.Error, herr.Error())
-		}
-	}
-	attrs := metric.WithAttributes(attribute.String("consumer", durable), attribute.String("outcome", outcome))
-	r.processed.Add(ctx, 1, attrs)
-	r.duration.Record(ctx, time.Since(start).Seconds(), attrs)
-}
-
-// call runs the handler, turning a panic into an error so one bad event
-// cannot take the service down.
-func (r *runner) call(ctx context.Context, m *Message) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("handler panicked: %v", p)
-		}
-	}()
-	return r.h(ctx, m)
 }
 
 // settle acknowledges, retries or dead-letters the message and names the outcome.
@@ -363,6 +323,7 @@ func (r *runner) settle(ctx context.Context, d *delivery, herr error) string {
 	case d.failed >= uint64(r.cfg.MaxDeliveries):
 		return r.bury(ctx, d, herr)
 	default:
+		r.laters.fail(d.key)
 		r.cfg.Log.WarnContext(ctx, "event failed; will retry", "consumer", d.durable, "subject", d.m.Subject,
 			"deliveries", d.m.Deliveries, "failed", d.failed, "err", herr)
 		_ = d.msg.NakWithDelay(backoff(d.failed, 500*time.Millisecond, time.Minute))
@@ -407,9 +368,10 @@ const (
 func (r *runner) deadLetter(ctx context.Context, msg jetstream.Msg, m *Message, durable string, cause error) error {
 	h := nats.Header{}
 	for k, v := range m.Header {
-		h[k] = v
+		if !strings.HasPrefix(k, "Nats-") { // JetStream's own (message id, expectations) belong to the first publish
+			h[k] = v
+		}
 	}
-	h.Del(jetstream.MsgIDHeader)
 	h.Set(HeaderError, cause.Error())
 	h.Set(HeaderConsumer, durable)
 	h.Set(HeaderSubject, m.Subject)

@@ -229,7 +229,7 @@ func TestUnacknowledgedDeliveriesAreDeadLettered(t *testing.T) {
 		}
 	}
 	var calls atomic.Int32
-	consume(t, b, bus.ConsumerConfig{Name: "svc", MaxDeliveries: 3, AckWait: 100 * time.Millisecond},
+	consume(t, b, bus.ConsumerConfig{Name: "svc", MaxDeliveries: 3, MaxUnsettled: 3, AckWait: 100 * time.Millisecond},
 		func(_ context.Context, m *bus.Message) error {
 			calls.Add(1)
 			return nil
@@ -240,5 +240,44 @@ func TestUnacknowledgedDeliveriesAreDeadLettered(t *testing.T) {
 	}
 	if reason := deadLetters(t, b)[0].Headers().Get(bus.HeaderError); !strings.Contains(reason, "delivered 3 times without being acknowledged") {
 		t.Fatalf("dead letter's reason %q; want it to say it was never acknowledged", reason)
+	}
+}
+
+// TestWaitingAcrossARestartIsNotFailing: a message that waited many times
+// in an earlier run of the service (its deliveries were never settled here)
+// still waits, then applies, in the next run; it is not dead-lettered.
+func TestWaitingAcrossARestartIsNotFailing(t *testing.T) {
+	t.Parallel()
+	b := natstest.New(t).Connect(t, "test")
+	ctx := context.Background()
+	publish(t, b, "reported", "x")
+	c, err := b.JetStream().CreateOrUpdateConsumer(ctx, b.Stream(), jetstream.ConsumerConfig{
+		Durable: "svc", FilterSubject: b.Subject(">"), AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: time.Second, MaxDeliver: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for waited := 0; waited < 12; { // the earlier run: "later", twelve times
+		batch, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for msg := range batch.Messages() {
+			_ = msg.Nak()
+			waited++
+		}
+	}
+	var calls atomic.Int32
+	consume(t, b, bus.ConsumerConfig{Name: "svc", MaxDeliveries: 3, LaterDelay: 10 * time.Millisecond},
+		func(_ context.Context, m *bus.Message) error {
+			if calls.Add(1) < 3 {
+				return bus.ErrLater
+			}
+			return nil
+		})
+	eventually.True(t, "the event applied", func() bool { return calls.Load() == 3 })
+	if dl := deadLetters(t, b); len(dl) != 0 {
+		t.Fatalf("dead-lettered: %s", dl[0].Headers().Get(bus.HeaderError))
 	}
 }

@@ -6,10 +6,12 @@ import (
 )
 
 // laters counts, per durable consumer and stream sequence, the deliveries of
-// a message that ended in ErrLater, so that waiting is not taken for failing.
-// The counts live in memory only: after a restart, the waits a message went
-// through before count as failed deliveries, so one that had waited more than
-// MaxDeliveries times is dead-lettered as never acknowledged.
+// a message that ended in ErrLater and those that failed, so that waiting is
+// not taken for failing. The counts live in memory only: failures are
+// counted afresh after a restart (a failing message may be tried up to
+// MaxDeliveries times more), and deliveries this process did not settle
+// count only against the much larger MaxUnsettled — a message that waited
+// across a restart is never dead-lettered for it.
 type laters struct {
 	// idle is how long an entry may go untouched before it is forgotten (its
 	// message was settled by another instance, or its consumer was reset).
@@ -24,9 +26,10 @@ type laterKey struct {
 	seq     uint64
 }
 
-// laterCount is a message's count of deliveries that ended in ErrLater.
+// laterCount is a message's count of deliveries that ended in ErrLater (n)
+// and of those that failed.
 type laterCount struct {
-	n uint64
+	n, failed uint64
 	// first and seen are when the first and the last of them ended.
 	first, seen time.Time
 }
@@ -55,6 +58,21 @@ func (l *laters) add(k laterKey) uint64 {
 	c.seen = now
 	l.n[k] = c
 	return c.n
+}
+
+// fail counts one more delivery that failed.
+func (l *laters) fail(k laterKey) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == nil {
+		l.n = map[laterKey]laterCount{}
+	}
+	l.sweep(now)
+	c := l.n[k]
+	c.failed++
+	c.seen = now
+	l.n[k] = c
 }
 
 // drop forgets the message, once it is acknowledged or dead-lettered.

@@ -163,13 +163,16 @@ func streamErrors(log *slog.Logger) grpc.StreamServerInterceptor {
 }
 
 // logged maps err to a status and logs it once: server faults at error level,
+// a dependency that is down (Unavailable: it passes by itself) at warn level,
 // caller mistakes at info level.
 func logged(ctx context.Context, log *slog.Logger, method string, err error) error {
 	st := ToStatus(ctx, err)
 	level := slog.LevelInfo
 	switch st.Code() {
-	case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unavailable, codes.DeadlineExceeded:
+	case codes.Internal, codes.Unknown, codes.DataLoss, codes.DeadlineExceeded:
 		level = slog.LevelError
+	case codes.Unavailable:
+		level = slog.LevelWarn
 	case codes.Canceled:
 		level = slog.LevelDebug
 	}

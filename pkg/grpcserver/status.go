@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/whistle-civic/whistle/pkg/apperr"
 	"github.com/whistle-civic/whistle/pkg/postgres"
@@ -26,9 +28,12 @@ var kindCodes = map[apperr.Kind]codes.Code{
 }
 
 // ToStatus is the one place where errors become gRPC statuses. Statuses pass
-// through; errors with an apperr kind get its code and their own message;
+// through; errors with an apperr kind get its code and their own message,
+// and a google.rpc.RetryInfo detail when they carry apperr.WithRetryAfter;
 // invalid ticket transitions are FailedPrecondition; an unreachable database
-// is Unavailable; cancelled and timed-out calls keep those codes. Anything
+// (postgres.IsUnavailable) is Unavailable, with a message saying to retry;
+// a deadlock or serialization failure (postgres.IsConflict) is Aborted;
+// cancelled and timed-out calls keep those codes. Anything
 // else is an internal fault: the caller gets the trace id to quote, never
 // the details.
 func ToStatus(ctx context.Context, err error) *status.Status {
@@ -36,17 +41,27 @@ func ToStatus(ctx context.Context, err error) *status.Status {
 		return st
 	}
 	if code, ok := kindCodes[apperr.KindOf(err)]; ok {
-		return status.New(code, err.Error())
+		st := status.New(code, err.Error())
+		if d, ok := apperr.RetryAfterOf(err); ok { // a hint of when to retry: a RetryInfo detail
+			if detailed, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); derr == nil {
+				st = detailed
+			}
+		}
+		return st
 	}
 	switch {
 	case errors.Is(err, ticket.ErrInvalidTransition):
 		return status.New(codes.FailedPrecondition, err.Error())
+	case postgres.IsUnavailable(err):
+		// Before the deadline case: a deadline met while connecting or
+		// waiting for a connection is the database's absence, not the call's.
+		return status.New(codes.Unavailable, postgres.AsUnavailable(err).Error())
+	case postgres.IsConflict(err):
+		return status.New(codes.Aborted, "the change collided with another one made at the same moment and was not made; retry it")
 	case errors.Is(err, context.Canceled):
 		return status.New(codes.Canceled, "the call was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.New(codes.DeadlineExceeded, "the call ran out of time; retry, perhaps with a longer deadline")
-	case postgres.IsUnavailable(err):
-		return status.New(codes.Unavailable, "the database is unreachable; nothing was changed; retry shortly")
 	}
 	if id := telemetry.TraceID(ctx); id != "" {
 		return status.New(codes.Internal, fmt.Sprintf(

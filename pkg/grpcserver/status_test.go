@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,7 +33,18 @@ func TestToStatus(t *testing.T) {
 		{"wrapped kind", fmt.Errorf("accept x: %w", notFound), codes.NotFound, "accept x: ticket not found"},
 		{"status passes", status.Error(codes.InvalidArgument, "bad field"), codes.InvalidArgument, "bad field"},
 		{"transition", fmt.Errorf("resolve x: %w", transition), codes.FailedPrecondition, "cannot resolve a DISPATCHED ticket"},
-		{"database starting", &pgconn.PgError{Code: "57P03"}, codes.Unavailable, "database is unreachable"},
+		{"database starting", &pgconn.PgError{Code: "57P03"}, codes.Unavailable,
+			"the database is unavailable (the server is starting up): retry in a moment; Whistle reconnects by itself"},
+		{"database shut down", fmt.Errorf("accept x: %w", &pgconn.PgError{Code: "57P01"}), codes.Unavailable, "(the server is shutting down)"},
+		{"connection exception", &pgconn.PgError{Code: "08006"}, codes.Unavailable, "database is unavailable"},
+		{"deadlock", fmt.Errorf("accept x: %w", &pgconn.PgError{Code: "40P01"}), codes.Aborted, "retry it"},
+		{"serialization failure", &pgconn.PgError{Code: "40001"}, codes.Aborted, "retry it"},
+		{"connection lost", fmt.Errorf("claim: %w", io.ErrUnexpectedEOF), codes.Unavailable, "(connection lost)"},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)},
+			codes.Unavailable, "(connection refused)"},
+		{"bad SQL", &pgconn.PgError{Code: "42P01"}, codes.Internal, "internal error"},
+		{"missing file", fmt.Errorf("catalog: %w", os.ErrNotExist), codes.Internal, "internal error"},
+		{"cancelled", fmt.Errorf("q: %w", context.Canceled), codes.Canceled, "cancelled"},
 		{"deadline", fmt.Errorf("q: %w", context.DeadlineExceeded), codes.DeadlineExceeded, "ran out of time"},
 		{"unknown", errors.New("secret detail"), codes.Internal, "internal error"},
 	}

@@ -58,16 +58,21 @@ const (
 
 var errLater = errors.New("later")
 
-// Handle is a bus.Handler.
+// Handle is a bus.Handler: it handles one message in a transaction of its own.
 func (p *Processor) Handle(ctx context.Context, m *bus.Message) error {
-	ev, err := events.Decode(m.Data)
+	ev, err := decode(m)
 	if err != nil {
-		return bus.Poison(err)
-	}
-	if typ := events.TypeOf(ev); typ != m.EventType {
-		return bus.Poison(fmt.Errorf("event %s is a %s event but came on %s", ev.GetEventId(), typ, m.Subject))
+		return err
 	}
 	outcome, err := p.process(ctx, ev)
+	return p.finish(ctx, ev, outcome, err)
+}
+
+// finish counts the outcome of handling ev and turns it into the bus's answer.
+func (p *Processor) finish(ctx context.Context, ev *whistlev1.Event, outcome string, err error) error {
+	if ev == nil {
+		return err // poison: never reached the database
+	}
 	p.count(ctx, outcome)
 	if outcome == OutcomeLater {
 		return bus.ErrLater
@@ -91,40 +96,52 @@ func (p *Processor) Process(ctx context.Context, ev *whistlev1.Event) (string, e
 
 func (p *Processor) process(ctx context.Context, ev *whistlev1.Event) (string, error) {
 	outcome := ""
-	err := p.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id, outcome) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, p.Consumer, ev.GetEventId(), OutcomeApplied)
-		if err != nil {
-			return fmt.Errorf("record in inbox: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			outcome = OutcomeDuplicate
-			return nil
-		}
-		d, err := p.Apply(ctx, ev)
-		if err != nil {
-			return err
-		}
-		switch d {
-		case ticket.Apply:
-			outcome = OutcomeApplied
-		case ticket.Stale:
-			outcome = OutcomeStale
-			_, err = tx.Exec(ctx, `UPDATE inbox SET outcome = $3 WHERE consumer = $1 AND event_id = $2`,
-				p.Consumer, ev.GetEventId(), OutcomeStale)
-			return err
-		case ticket.Later:
-			outcome = OutcomeLater
-			return errLater
-		default:
-			return fmt.Errorf("apply returned no decision")
-		}
-		return nil
+	err := p.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
+		outcome, err = p.apply(ctx, tx, ev)
+		return err
 	})
-	if errors.Is(err, errLater) {
+	return settled(outcome, err)
+}
+
+// apply records ev in the inbox and applies it, in the transaction tx.
+func (p *Processor) apply(ctx context.Context, tx pgx.Tx, ev *whistlev1.Event) (string, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id, outcome) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, p.Consumer, ev.GetEventId(), OutcomeApplied)
+	if err != nil {
+		return "", fmt.Errorf("record in inbox: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return OutcomeDuplicate, nil
+	}
+	d, err := p.Apply(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	switch d {
+	case ticket.Apply:
+		return OutcomeApplied, nil
+	case ticket.Stale:
+		_, err = tx.Exec(ctx, `UPDATE inbox SET outcome = $3 WHERE consumer = $1 AND event_id = $2`,
+			p.Consumer, ev.GetEventId(), OutcomeStale)
+		return OutcomeStale, err
+	case ticket.Later:
+		return OutcomeLater, errLater
+	default:
+		return "", fmt.Errorf("apply returned no decision")
+	}
+}
+
+// settled reads the end of a transaction: an event that must wait, or whose
+// database is down or lost a race with another transaction, waits like an
+// early one (its waits do not count as failures) instead of dead-lettering.
+func settled(outcome string, err error) (string, error) {
+	if errors.Is(err, errLater) || postgres.IsUnavailable(err) || postgres.IsConflict(err) {
 		return OutcomeLater, nil
 	}
-	return outcome, err
+	if err != nil {
+		return "", err
+	}
+	return outcome, nil
 }
 
 func (p *Processor) count(ctx context.Context, outcome string) {

@@ -2,6 +2,9 @@ package inbox_test
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,5 +139,24 @@ func TestUndecodableOrMismatchedEventIsPoison(t *testing.T) {
 	m.EventType = "closed"
 	if err := p.Handle(context.Background(), m); !bus.IsPoison(err) {
 		t.Fatalf("reported event on the closed subject: %v, want poison", err)
+	}
+}
+
+// TestEventWaitsWhileTheDatabaseIsDown: a handler failing because the
+// database went away makes the event wait (like an early one, without
+// counting as a failure), not go towards the dead-letter subject.
+func TestEventWaitsWhileTheDatabaseIsDown(t *testing.T) {
+	t.Parallel()
+	db, p := projector(t)
+	down := &inbox.Processor{DB: db, Consumer: "test", Apply: func(context.Context, *whistlev1.Event) (ticket.Decision, error) {
+		return 0, fmt.Errorf("save: %w", &net.OpError{Op: "dial", Net: "unix", Err: syscall.ECONNREFUSED})
+	}}
+	e := ev(ids.New(), 1, &whistlev1.TicketReported{})
+	if err := down.Handle(context.Background(), message(t, e)); err != bus.ErrLater {
+		t.Fatalf("with the database down: %v, want ErrLater", err)
+	}
+	// Once it is back, the same event applies: the failed attempt left no inbox row.
+	if outcome, err := p.Process(context.Background(), e); err != nil || outcome != inbox.OutcomeApplied {
+		t.Fatalf("after: %q, %v", outcome, err)
 	}
 }

@@ -61,5 +61,19 @@ func Append(ctx context.Context, q postgres.Querier, evs ...*whistlev1.Event) er
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("outbox: append %d events: %w", len(evs), err)
 	}
-	return nil
+	return wakeRelay(ctx, q)
 }
+
+// wakeRelay has the schema's relays woken once the transaction commits (on
+// channel "<schema>_outbox", sent after the commit: see postgres.Notify).
+func wakeRelay(ctx context.Context, q postgres.Querier) error {
+	if schema := postgres.SchemaOf(ctx); schema != "" {
+		return postgres.Notify(ctx, q, Channel(schema), "")
+	}
+	// A transaction not begun by postgres.DB.InTx: notify within it.
+	_, err := q.Exec(ctx, `SELECT pg_notify(current_schema() || '_outbox', '')`)
+	return err
+}
+
+// Channel is the LISTEN/NOTIFY channel that wakes the relays of schema.
+func Channel(schema string) string { return schema + "_outbox" }

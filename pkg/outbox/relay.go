@@ -11,10 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/postgres"
@@ -170,13 +168,8 @@ func (r *Relay) publish(ctx context.Context, rows []row) ([]int64, error) {
 	for i, rw := range rows {
 		subject := r.Bus.Subject(rw.eventType)
 		pctx := telemetry.Extract(ctx, propagation.MapCarrier(rw.headers))
-		pctx, span := tracer.Start(pctx, "send "+rw.eventType, trace.WithSpanKind(trace.SpanKindProducer),
-			trace.WithAttributes(
-				attribute.String("messaging.system", "nats"),
-				attribute.String("messaging.operation.type", "send"),
-				attribute.String("messaging.destination.name", subject),
-				attribute.String("messaging.message.id", rw.eventID),
-			))
+		name, opts := telemetry.PublishSpan(subject, rw.eventID)
+		pctx, span := tracer.Start(pctx, name, opts...)
 		msg := &nats.Msg{Subject: subject, Data: rw.payload, Header: nats.Header{}}
 		telemetry.Propagator.Inject(pctx, telemetry.HeaderCarrier(msg.Header))
 		span.End()
@@ -223,7 +216,7 @@ func (r *Relay) purge(ctx context.Context) {
 // listen signals wake whenever the outbox channel is notified, and once after
 // every (re)connection, since notifications sent while it was away are lost.
 func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
-	channel := r.DB.Schema + "_outbox"
+	channel := Channel(r.DB.Schema)
 	for ctx.Err() == nil {
 		err := r.listenOnce(ctx, channel, wake)
 		if ctx.Err() != nil {

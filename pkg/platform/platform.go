@@ -52,7 +52,7 @@ func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
 	for _, c := range consumers {
 		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, Telemetry: d.Telemetry, Log: d.Log}
 		cfg := bus.ConsumerConfig{Name: c.Name, EventTypes: c.EventTypes, Telemetry: d.Telemetry, Log: d.Log}
-		g.Go(func() error { return d.Bus.Consume(ctx, cfg, p.Handle) })
+		g.Go(func() error { return d.Bus.ConsumeBatch(ctx, cfg, p.HandleBatch) })
 	}
 	return g.Wait()
 }

@@ -118,6 +118,10 @@ var Table = map[string][]Rule{
 	"/whistle.v1.MonitoringService/RebuildProjections": {r(admin, Anywhere)},
 
 	"/whistle.v1.AuditService/ListAudit": {r(admin, Anywhere)},
+
+	"/whistle.v1.DeadLetterService/ListDeadLetters":   {r(monitor, Anywhere), r(admin, Anywhere)},
+	"/whistle.v1.DeadLetterService/ReplayDeadLetter":  {r(admin, Anywhere)},
+	"/whistle.v1.DeadLetterService/DiscardDeadLetter": {r(admin, Anywhere)},
 }
 
 // PersonalData says who sees a resident's name and phone unmasked: those

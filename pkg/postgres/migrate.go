@@ -21,13 +21,15 @@ var platformMigrations embed.FS
 // whistle_platform_version) and the service's own migrations from fsys (*.sql
 // goose files at its root; version table goose_db_version; nil for none). A PostgreSQL
 // advisory lock per schema makes it safe for several replicas to start at
-// once: one migrates, the others wait and then find nothing to do.
+// once: one migrates, the others wait and then find nothing to do. The lock
+// is held on a connection of its own, outside the pool, so that a pool of
+// one connection can still run the migrations.
 func Migrate(ctx context.Context, db *DB, fsys fs.FS, log *slog.Logger) error {
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return fmt.Errorf("migrate %s: %w", db.Schema, err)
+		return fmt.Errorf("migrate %s: connect: %w", db.Schema, AsUnavailable(err))
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx))
 	lockKey := "whistle-migrate:" + db.Schema
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", lockKey); err != nil {
 		return fmt.Errorf("migrate %s: take lock: %w", db.Schema, err)

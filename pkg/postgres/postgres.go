@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config says how to reach PostgreSQL.
@@ -29,7 +31,35 @@ type Config struct {
 	// ConnectWait is how long Open keeps retrying a server that does not answer
 	// yet (it may be starting). Default 30 s.
 	ConnectWait time.Duration
+	// ConnectTimeout bounds one attempt to open a connection, so that a call
+	// made while the server is unreachable fails (Unavailable) instead of
+	// hanging. Default: the URL's connect_timeout, else 3 s.
+	ConnectTimeout time.Duration
+	// Tracer, when set, traces the pool's work (otelpgx): every query,
+	// batch, prepare and connect made within a recording span becomes a
+	// child span of kind Client named by its operation ("SELECT", …), with
+	// the semantic conventions' db.system.name "postgresql", db.namespace,
+	// db.query.text (the SQL, never its arguments), db.operation.name,
+	// server.address and server.port. Work outside any span (the outbox
+	// relay's polling, health checks, migrations at start) makes no spans.
+	// Default: no database spans.
+	Tracer trace.TracerProvider
 }
+
+// Pool settings that let a service ride out a database outage (see
+// docs/degradation.md). A call needing a new connection while the server is
+// gone fails within defaultConnectTimeout at worst (at once when the server
+// refuses or its socket is gone); a pooled connection idle for more than a
+// second is pinged before use (pgxpool's default) and replaced if the ping
+// fails within pingTimeout; every healthCheckPeriod idle connections past
+// maxConnIdleTime are closed. Nothing needs reopening when the server
+// returns: the next call connects afresh.
+const (
+	defaultConnectTimeout = 3 * time.Second
+	pingTimeout           = 2 * time.Second
+	healthCheckPeriod     = 15 * time.Second
+	maxConnIdleTime       = 5 * time.Minute
+)
 
 // DB is a service's connection pool.
 type DB struct {
@@ -37,23 +67,20 @@ type DB struct {
 	Pool *pgxpool.Pool
 	// Schema is the service's schema.
 	Schema string
+
+	notifier *notifier
 }
 
 // Open connects to PostgreSQL, retrying for up to cfg.ConnectWait while the
 // server is not reachable. The returned error says what to check.
+//
+// Once open, the pool rides out outages by itself (see the pool settings
+// above): while the server is down, calls fail fast with errors for which
+// IsUnavailable is true, and when it is back the same pool serves again.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	if cfg.Schema == "" {
-		return nil, errors.New("postgres: Config.Schema is required")
-	}
-	pc, err := pgxpool.ParseConfig(cfg.URL)
+	pc, err := poolConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("parse database URL %s: %w (check WHISTLE_DATABASE_URL)", MaskURL(cfg.URL), err)
-	}
-	pc.ConnConfig.RuntimeParams["search_path"] = cfg.Schema + ",public"
-	pc.ConnConfig.RuntimeParams["application_name"] = "whistle-" + cfg.Schema
-	pc.MaxConns = cfg.MaxConns
-	if pc.MaxConns == 0 {
-		pc.MaxConns = 8
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -67,7 +94,39 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("reach PostgreSQL at %s: %w (is it running? check WHISTLE_DATABASE_URL)", MaskURL(cfg.URL), err)
 	}
-	return &DB{Pool: pool, Schema: cfg.Schema}, nil
+	db := &DB{Pool: pool, Schema: cfg.Schema, notifier: newNotifier()}
+	go db.notifier.run(db)
+	return db, nil
+}
+
+// poolConfig turns cfg into the pool's configuration.
+func poolConfig(cfg Config) (*pgxpool.Config, error) {
+	if cfg.Schema == "" {
+		return nil, errors.New("postgres: Config.Schema is required")
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL %s: %w (check WHISTLE_DATABASE_URL)", MaskURL(cfg.URL), err)
+	}
+	pc.ConnConfig.RuntimeParams["search_path"] = cfg.Schema + ",public"
+	pc.ConnConfig.RuntimeParams["application_name"] = "whistle-" + cfg.Schema
+	pc.MaxConns = cfg.MaxConns
+	if pc.MaxConns == 0 {
+		pc.MaxConns = 8
+	}
+	if cfg.ConnectTimeout > 0 {
+		pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	} else if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	pc.PingTimeout = pingTimeout
+	pc.HealthCheckPeriod = healthCheckPeriod
+	pc.MaxConnIdleTime = maxConnIdleTime
+	if cfg.Tracer != nil {
+		// Waiting for a pooled connection shows in the query's own span.
+		pc.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(cfg.Tracer), otelpgx.WithDisableAcquireTracer())
+	}
+	return pc, nil
 }
 
 func pingUntil(ctx context.Context, pool *pgxpool.Pool, wait time.Duration) error {
@@ -89,7 +148,12 @@ func pingUntil(ctx context.Context, pool *pgxpool.Pool, wait time.Duration) erro
 }
 
 // Close closes the pool, waiting for connections in use to be released.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() {
+	if db.notifier != nil {
+		db.notifier.close()
+	}
+	db.Pool.Close()
+}
 
 // Querier runs SQL; both *pgxpool.Pool and pgx.Tx are Queriers.
 type Querier interface {
@@ -99,86 +163,12 @@ type Querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-type txKey struct{}
-
-type afterKey struct{}
-
-// AfterCommit registers fn to run once the transaction ctx carries has
-// committed (never if it rolls back); outside a transaction fn runs at once.
-// Use it to tell the world about a change only when the change is durable.
-func AfterCommit(ctx context.Context, fn func()) {
-	if hooks, ok := ctx.Value(afterKey{}).(*[]func()); ok {
-		*hooks = append(*hooks, fn)
-		return
-	}
-	fn()
-}
-
-// InTx runs fn in a transaction. If ctx already carries a transaction begun by
-// InTx, fn joins it (no savepoint): the outermost InTx commits or rolls back.
-// So a use case that writes state and outbox rows stays one transaction even
-// when an event consumer calls it inside the transaction that records the
-// event in the inbox. fn's error, or a commit error, is returned as is.
-func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return fn(ctx, tx)
-	}
-	tx, err := db.Pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	var hooks []func()
-	inner := context.WithValue(context.WithValue(ctx, txKey{}, tx), afterKey{}, &hooks)
-	if err := fn(inner, tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	for _, h := range hooks {
-		h()
-	}
-	return nil
-}
-
 // Q returns the transaction ctx carries, or the pool.
 func (db *DB) Q(ctx context.Context) Querier {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return tx
 	}
 	return db.Pool
-}
-
-// IsUnavailable reports whether err means the database could not be reached or
-// went away (as opposed to a query being wrong), so the caller may retry later.
-func IsUnavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		// Class 08: connection exception; 57P01-57P03: admin shutdown, crash
-		// shutdown, cannot connect now (starting up).
-		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
-	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "conn closed") ||
-		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") ||
-		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "no such file or directory")
-}
-
-// IsUniqueViolation reports whether err is a unique-constraint violation.
-func IsUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
 // MaskURL hides the password in a connection URL or keyword string, for logs.

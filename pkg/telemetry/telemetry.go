@@ -19,6 +19,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -51,8 +52,12 @@ type Telemetry struct {
 	// Tracer creates the service's spans; all its components use it.
 	Tracer trace.TracerProvider
 	// Meter creates the service's instruments.
-	Meter    metric.MeterProvider
-	shutdown []func(context.Context) error
+	Meter metric.MeterProvider
+	// ExportsSpans tells whether spans go anywhere (an exporter is set); when
+	// they do not, components may skip the spans only an exporter would show,
+	// such as one per database statement.
+	ExportsSpans bool
+	shutdown     []func(context.Context) error
 }
 
 // Setup builds the providers. Spans are exported only when
@@ -66,7 +71,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		return nil, errors.New("telemetry: ServiceName is required")
 	}
 	res, err := resource.New(ctx, resource.WithFromEnv(), resource.WithTelemetrySDK(),
-		resource.WithAttributes(attribute.String("service.name", o.ServiceName)))
+		resource.WithSchemaURL(SchemaURL), resource.WithAttributes(semconv.ServiceName(o.ServiceName)))
 	if err != nil {
 		return nil, fmt.Errorf("telemetry resource: %w", err)
 	}
@@ -79,6 +84,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		}
 	}
 	if exp != nil {
+		t.ExportsSpans = true
 		if o.SpanExporter != nil {
 			tpOpts = append(tpOpts, sdktrace.WithSyncer(exp))
 		} else {

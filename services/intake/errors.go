@@ -13,4 +13,8 @@ var (
 	ErrBlank = apperr.New(apperr.InvalidArgument, "description must contain more than white space")
 	// ErrBadPageToken: the page token was not made by this service.
 	ErrBadPageToken = apperr.New(apperr.InvalidArgument, "page_token is not valid: pass the next_page_token of the previous response, or none for the first page")
+	// ErrBusy: the reports already accepted are too far behind on their way
+	// to dispatch (see Backpressure); the whistle was not recorded. Returned
+	// wrapped, saying what is behind and by how much, with a retry hint.
+	ErrBusy = apperr.New(apperr.ResourceExhausted, "intake is busy, the whistle was not recorded")
 )

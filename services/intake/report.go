@@ -39,8 +39,15 @@ type reportStore interface {
 // Report accepts a whistle and returns its ticket and, for a ticket created
 // now, the one-time code the reporting resident judges the result with. When
 // the same key and report were seen before, the earlier ticket is returned
-// with no code (only the code's hash is kept) and nothing changes.
+// with no code (only the code's hash is kept) and nothing changes. A new
+// whistle is refused with ErrBusy while the reports already accepted are too
+// far behind (Config.Backpressure).
 func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, string, error) {
+	return s.report(ctx, in, true)
+}
+
+// report is Report; when limited is false, backpressure does not apply.
+func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Ticket, string, error) {
 	in.Description = strings.TrimSpace(in.Description)
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Description == "" {
@@ -49,6 +56,11 @@ func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, string, e
 	fp := fingerprint(in)
 	if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
 		return t, "", err
+	}
+	if limited {
+		if err := s.pressure.check(); err != nil {
+			return Ticket{}, "", fmt.Errorf("report: %w", err)
+		}
 	}
 	ctx, span := s.tracer.Start(ctx, "intake.report")
 	defer span.End()

@@ -13,6 +13,7 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -44,6 +45,9 @@ type Config struct {
 	City string
 	// TimeZone decides which day a ticket number counts in. Default Asia/Shanghai.
 	TimeZone *time.Location
+	// Backpressure bounds how far accepted reports may fall behind before
+	// new ones are refused. Zero values: the defaults (see Backpressure).
+	Backpressure Backpressure
 }
 
 // Service is the intake service.
@@ -54,10 +58,11 @@ type Service struct {
 		ticketReader
 		ticketLister
 	}
-	numbers *numbers
-	clock   clock.Clock
-	log     *slog.Logger
-	tracer  trace.Tracer
+	numbers  *numbers
+	pressure *pressure
+	clock    clock.Clock
+	log      *slog.Logger
+	tracer   trace.Tracer
 }
 
 // New builds the service on its dependencies.
@@ -71,8 +76,9 @@ func New(d platform.Deps, cfg Config) *Service {
 	st := &store{db: d.DB}
 	return &Service{
 		deps: d, store: st, clock: d.Clock, log: d.Log,
-		numbers: &numbers{city: cfg.City, loc: cfg.TimeZone, src: st},
-		tracer:  d.Telemetry.Tracer.Tracer("whistle/" + Name),
+		numbers:  &numbers{city: cfg.City, loc: cfg.TimeZone, src: st},
+		pressure: newPressure(cfg.Backpressure, d.DB, d.Bus, d.Log),
+		tracer:   d.Telemetry.Tracer.Tracer("whistle/" + Name),
 	}
 }
 
@@ -81,10 +87,18 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s, places: orgtree.New(s.deps.DB)})
 }
 
-// Run relays the outbox, consumes proactive events and keeps the org tree
-// dispatch announces, until ctx ends.
+// Run relays the outbox, consumes proactive events, keeps the org tree
+// dispatch announces and reads the backlog figures Report's backpressure
+// decides on, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	return platform.Run(ctx, s.deps, platform.Consumer{
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.pressure.run(ctx) })
+	err := platform.Run(ctx, s.deps, platform.Consumer{
 		Name: Name, EventTypes: []string{events.Proactive}, Apply: s.applyProactive,
 	}, orgtree.Consumer(Name, s.deps.DB))
+	cancel()
+	wg.Wait()
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -201,8 +202,9 @@ func save(ctx context.Context, tx pgx.Tx, it Item) error {
 
 // logChanges records what a change to an item means for each department's
 // inbox: an update for the lead and the assisting departments, a removal for
-// a department the ticket left. Counters are taken in department order, so
-// concurrent changes cannot deadlock.
+// a department the ticket left. The changes are numbered and written just
+// before the transaction commits, all of a transaction's at once
+// (writeChanges), so a department's counter is locked only for the commit.
 func logChanges(ctx context.Context, tx pgx.Tx, before, after Item) error {
 	views := map[string]Item{}
 	removed := map[string]bool{}
@@ -224,17 +226,7 @@ func logChanges(ctx context.Context, tx pgx.Tx, before, after Item) error {
 			views[a.DepartmentID], removed[a.DepartmentID] = withRole(before, RoleAssist), true
 		}
 	}
-	depts := make([]string, 0, len(views))
-	for d := range views {
-		depts = append(depts, d)
-	}
-	slices.Sort(depts)
-	for _, d := range depts {
-		var seq int64
-		if err := tx.QueryRow(ctx, `INSERT INTO inbox_cursors (department_id, seq) VALUES ($1, 1)
-			ON CONFLICT (department_id) DO UPDATE SET seq = inbox_cursors.seq + 1 RETURNING seq`, d).Scan(&seq); err != nil {
-			return fmt.Errorf("next change of %s's inbox: %w", d, err)
-		}
+	for _, d := range slices.Sorted(maps.Keys(views)) {
 		snapshot, err := proto.Marshal(toProtoItem(views[d]))
 		if err != nil {
 			return err
@@ -243,9 +235,59 @@ func logChanges(ctx context.Context, tx pgx.Tx, before, after Item) error {
 		if removed[d] {
 			kind = changeRemoved
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO inbox_changes (department_id, seq, ticket_id, kind, item, changed_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, d, seq, after.TicketID, kind, snapshot, after.UpdatedAt); err != nil {
-			return fmt.Errorf("log change of %s's inbox: %w", d, err)
+		c := pendingChange{dept: d, ticketID: after.TicketID, kind: kind, item: snapshot, at: after.UpdatedAt}
+		if err := postgres.Defer(ctx, tx, changesKey{}, c, writeChanges); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changesKey names a transaction's pending inbox changes.
+type changesKey struct{}
+
+// pendingChange is one change to a department's inbox, not yet numbered.
+type pendingChange struct {
+	dept, ticketID string
+	kind           int16
+	item           []byte
+	at             time.Time
+}
+
+// writeChanges numbers a transaction's inbox changes and writes them. Each
+// department's counter is advanced once, in department order, under a row
+// lock held until commit, so a department's changes commit in the order of
+// their numbers: a reader that has seen number n has seen every change before
+// it, and resuming after n misses and repeats nothing. Taking the counters
+// last and in one order keeps concurrent transactions from deadlocking.
+func writeChanges(ctx context.Context, tx pgx.Tx, changes []pendingChange) error {
+	count := map[string]int64{}
+	for _, c := range changes {
+		count[c.dept]++
+	}
+	depts := slices.Sorted(maps.Keys(count))
+	next := map[string]int64{}
+	for _, d := range depts {
+		var last int64
+		if err := tx.QueryRow(ctx, `INSERT INTO inbox_cursors (department_id, seq) VALUES ($1, $2)
+			ON CONFLICT (department_id) DO UPDATE SET seq = inbox_cursors.seq + $2 RETURNING seq`, d, count[d]).Scan(&last); err != nil {
+			return fmt.Errorf("next change of %s's inbox: %w", d, err)
+		}
+		next[d] = last - count[d] + 1
+	}
+	rows := make([][]any, len(changes))
+	for i, c := range changes {
+		rows[i] = []any{c.dept, next[c.dept], c.ticketID, c.kind, c.item, c.at}
+		next[c.dept]++
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"inbox_changes"},
+		[]string{"department_id", "seq", "ticket_id", "kind", "item", "changed_at"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("log %d inbox changes: %w", len(changes), err)
+	}
+	for _, d := range depts { // wake the department's watchers once this commits
+		if err := postgres.Notify(ctx, tx, inboxChannel, d); err != nil {
+			return fmt.Errorf("wake the watchers of %s's inbox: %w", d, err)
 		}
 	}
 	return nil
@@ -253,8 +295,8 @@ func logChanges(ctx context.Context, tx pgx.Tx, before, after Item) error {
 
 // The kinds of inbox change; values equal whistle.v1.InboxChangeKind.
 const (
-	changeUpsert  = 1
-	changeRemoved = 2
+	changeUpsert  int16 = 1
+	changeRemoved int16 = 2
 )
 
 func withRole(it Item, r Role) Item {

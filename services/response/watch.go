@@ -66,6 +66,10 @@ func (s *Service) LatestCursor(ctx context.Context, dept string) (int64, error) 
 	return c, nil
 }
 
+// inboxChannel is the LISTEN/NOTIFY channel of inbox changes; the payload
+// is the department whose inbox changed.
+const inboxChannel = "response_inbox"
+
 // hub wakes watchers when their department's inbox changes: one LISTEN
 // connection per service instance, fanned out to every watcher.
 type hub struct {
@@ -138,7 +142,7 @@ func (s *Service) listen(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN response_inbox"); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+inboxChannel); err != nil {
 		return err
 	}
 	for {

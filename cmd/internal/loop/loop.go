@@ -22,7 +22,7 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
-// Clients are the five APIs and the audit log.
+// Clients are the five APIs, the audit log and the dead letters.
 type Clients struct {
 	Intake     whistlev1.IntakeServiceClient
 	Dispatch   whistlev1.DispatchServiceClient
@@ -30,17 +30,20 @@ type Clients struct {
 	Evaluation whistlev1.EvaluationServiceClient
 	Monitoring whistlev1.MonitoringServiceClient
 	Audit      whistlev1.AuditServiceClient
+	// DeadLetters lists, replays and discards the events consumers gave up on.
+	DeadLetters whistlev1.DeadLetterServiceClient
 }
 
-// NewClients returns clients for the five APIs and the audit log on one connection.
+// NewClients returns clients for the five APIs, the audit log and the dead letters on one connection.
 func NewClients(conn grpc.ClientConnInterface) Clients {
 	return Clients{
-		Intake:     whistlev1.NewIntakeServiceClient(conn),
-		Dispatch:   whistlev1.NewDispatchServiceClient(conn),
-		Response:   whistlev1.NewResponseServiceClient(conn),
-		Evaluation: whistlev1.NewEvaluationServiceClient(conn),
-		Monitoring: whistlev1.NewMonitoringServiceClient(conn),
-		Audit:      whistlev1.NewAuditServiceClient(conn),
+		Intake:      whistlev1.NewIntakeServiceClient(conn),
+		Dispatch:    whistlev1.NewDispatchServiceClient(conn),
+		Response:    whistlev1.NewResponseServiceClient(conn),
+		Evaluation:  whistlev1.NewEvaluationServiceClient(conn),
+		Monitoring:  whistlev1.NewMonitoringServiceClient(conn),
+		Audit:       whistlev1.NewAuditServiceClient(conn),
+		DeadLetters: whistlev1.NewDeadLetterServiceClient(conn),
 	}
 }
 
@@ -72,6 +75,17 @@ type Options struct {
 	As func(ctx context.Context, role auth.Role, orgUnit string) context.Context
 	// City is the root org unit, for the city monitor's reads. Required with As.
 	City string
+	// Rate starts at most this many tickets a second (a steady load); 0
+	// starts them as fast as Concurrency allows.
+	Rate float64
+	// Retry makes every call ride out faults: a call that fails because a
+	// service, the database or the broker is down (Unavailable, deadline,
+	// ResourceExhausted, Aborted) is tried again until Timeout. Mutating
+	// calls carry request ids, so a retry of a call that did take effect
+	// returns its first answer instead of acting twice.
+	Retry bool
+	// OnClosed, when set, hears of each ticket seen closed.
+	OnClosed func(ticketID string)
 }
 
 // Result is what happened.
@@ -104,7 +118,12 @@ func Run(ctx context.Context, c Clients, o Options) (Result, error) {
 	if o.As != nil && o.City == "" {
 		return Result{}, fmt.Errorf("loop: As needs City, the root org unit")
 	}
-	cat, err := c.Dispatch.GetCatalog(o.as(ctx, auth.RoleMonitor, o.City), &whistlev1.GetCatalogRequest{})
+	var cat *whistlev1.GetCatalogResponse
+	starter := &driver{o: o}
+	err := starter.call(o.as(ctx, auth.RoleMonitor, o.City), func(ctx context.Context) (err error) {
+		cat, err = c.Dispatch.GetCatalog(ctx, &whistlev1.GetCatalogRequest{})
+		return err
+	})
 	if err != nil {
 		return Result{}, fmt.Errorf("read the catalog to draw tickets from: %w", err)
 	}
@@ -124,7 +143,18 @@ func Run(ctx context.Context, c Clients, o Options) (Result, error) {
 			}
 		}()
 	}
+	var pace *time.Ticker
+	if o.Rate > 0 {
+		pace = time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
+		defer pace.Stop()
+	}
 	for i := 0; i < o.Tickets; i++ {
+		if pace != nil {
+			select {
+			case <-pace.C:
+			case <-ctx.Done():
+			}
+		}
 		work <- i
 	}
 	close(work)
@@ -233,16 +263,20 @@ func (d *driver) progress(ctx context.Context) (stop func()) {
 
 // ticket drives one ticket through the loop.
 func (d *driver) ticket(ctx context.Context, i int, s step) {
-	resp, err := d.c.Intake.Report(d.o.as(ctx, auth.RoleReporter, s.grid), &whistlev1.ReportRequest{
-		IdempotencyKey: fmt.Sprintf("smoke-%s-%d", d.o.RunID, i),
-		Kind:           whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
-		Source:         whistlev1.Source_SOURCE_GRID_PATROL,
-		Category:       s.category,
-		Title:          "Smoke test " + s.category,
-		Description:    fmt.Sprintf("Synthetic whistle %d of run %s", i, d.o.RunID),
-		Location:       &whistlev1.Location{GridId: s.grid},
-		Reporter:       &whistlev1.Reporter{OrgUnitId: s.grid, Name: "smoke"},
-		Synthetic:      d.o.Synthetic,
+	var resp *whistlev1.ReportResponse
+	err := d.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = d.c.Intake.Report(d.o.as(ctx, auth.RoleReporter, s.grid), &whistlev1.ReportRequest{
+			IdempotencyKey: fmt.Sprintf("smoke-%s-%d", d.o.RunID, i),
+			Kind:           whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
+			Source:         whistlev1.Source_SOURCE_GRID_PATROL,
+			Category:       s.category,
+			Title:          "Smoke test " + s.category,
+			Description:    fmt.Sprintf("Synthetic whistle %d of run %s", i, d.o.RunID),
+			Location:       &whistlev1.Location{GridId: s.grid},
+			Reporter:       &whistlev1.Reporter{OrgUnitId: s.grid, Name: "smoke"},
+			Synthetic:      d.o.Synthetic,
+		})
+		return err
 	})
 	if err != nil {
 		d.fail(fmt.Sprint("#", i), fmt.Errorf("report: %w", err))
@@ -261,10 +295,14 @@ func (d *driver) ticket(ctx context.Context, i int, s step) {
 		return
 	}
 	d.n.closed.Add(1)
+	if d.o.OnClosed != nil {
+		d.o.OnClosed(id)
+	}
 }
 
 // handle acts as lead department, assisting departments and evaluator until
-// the ticket is closed.
+// the ticket is closed. Each mutating call names a request id of its own, so
+// that a retry never acts twice.
 func (d *driver) handle(ctx context.Context, id, community string, unsatisfied bool) error {
 	lead, err := d.waitDispatched(ctx, id)
 	if err != nil {
@@ -276,23 +314,31 @@ func (d *driver) handle(ctx context.Context, id, community string, unsatisfied b
 		return err
 	}
 	dept := &whistlev1.Actor{Id: "smoke-handler", OrgUnitId: item.GetDepartmentId(), DisplayName: "smoke"}
-	if _, err := d.c.Response.Accept(handler, &whistlev1.AcceptRequest{TicketId: id, Actor: dept}); err != nil {
+	if err := d.call(handler, func(ctx context.Context) error {
+		_, err := d.c.Response.Accept(ctx, &whistlev1.AcceptRequest{TicketId: id, Actor: dept, RequestId: id + "-accept"})
+		return err
+	}); err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
 	d.n.accepted.Add(1)
 	for _, a := range item.GetAssists() { // joint handling: each assisting department does its part
 		helper := &whistlev1.Actor{Id: "smoke-helper", OrgUnitId: a.GetDepartmentId(), DisplayName: "smoke"}
-		if _, err := d.c.Response.ReportAssist(d.o.as(ctx, auth.RoleDepartmentHandler, a.GetDepartmentId()),
-			&whistlev1.ReportAssistRequest{TicketId: id, Actor: helper,
-				Note: "assisted"}); err != nil {
+		if err := d.call(d.o.as(ctx, auth.RoleDepartmentHandler, a.GetDepartmentId()), func(ctx context.Context) error {
+			_, err := d.c.Response.ReportAssist(ctx, &whistlev1.ReportAssistRequest{TicketId: id, Actor: helper,
+				Note: "assisted", RequestId: id + "-assist"})
+			return err
+		}); err != nil {
 			return fmt.Errorf("report assist of %s: %w", a.GetDepartmentId(), err)
 		}
 	}
 	evaluator := &whistlev1.Actor{Id: "smoke-evaluator", OrgUnitId: community, DisplayName: "smoke"}
 	judge := d.o.as(ctx, auth.RoleCommunityOfficer, community)
 	for round := int32(1); ; round++ {
-		if _, err := d.c.Response.Resolve(handler, &whistlev1.ResolveRequest{TicketId: id, Actor: dept,
-			Result: fmt.Sprintf("Fixed (round %d)", round)}); err != nil {
+		if err := d.call(handler, func(ctx context.Context) error {
+			_, err := d.c.Response.Resolve(ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: dept,
+				Result: fmt.Sprintf("Fixed (round %d)", round), RequestId: fmt.Sprintf("%s-resolve-%d", id, round)})
+			return err
+		}); err != nil {
 			return fmt.Errorf("resolve: %w", err)
 		}
 		d.n.resolved.Add(1)
@@ -303,8 +349,11 @@ func (d *driver) handle(ctx context.Context, id, community string, unsatisfied b
 		if unsatisfied && round == 1 {
 			verdict = whistlev1.Verdict_VERDICT_UNSATISFIED
 		}
-		if _, err := d.c.Evaluation.Evaluate(judge, &whistlev1.EvaluateRequest{TicketId: id, Verdict: verdict,
-			ReasonCodes: reasons(verdict), Evaluator: evaluator}); err != nil {
+		if err := d.call(judge, func(ctx context.Context) error {
+			_, err := d.c.Evaluation.Evaluate(ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: verdict,
+				ReasonCodes: reasons(verdict), Evaluator: evaluator, RequestId: fmt.Sprintf("%s-evaluate-%d", id, round)})
+			return err
+		}); err != nil {
 			return fmt.Errorf("evaluate: %w", err)
 		}
 		d.n.evaluated.Add(1)
@@ -319,6 +368,35 @@ func (d *driver) handle(ctx context.Context, id, community string, unsatisfied b
 	return d.waitClosed(d.o.as(ctx, auth.RoleMonitor, d.o.City), id)
 }
 
+// call makes one call; with Retry, it tries again while the failure is
+// one that a restarted service, database or broker will cure.
+func (d *driver) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	delay := 50 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := fn(cctx)
+		cancel()
+		if err == nil || !d.o.Retry || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
+// transient reports whether a failure may pass by itself.
+func transient(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+		return true
+	}
+	return false
+}
+
 func reasons(v whistlev1.Verdict) []string {
 	if v == whistlev1.Verdict_VERDICT_UNSATISFIED {
 		return []string{"not_fixed"}
@@ -331,7 +409,7 @@ func reasons(v whistlev1.Verdict) []string {
 func (d *driver) waitDispatched(ctx context.Context, id string) (string, error) {
 	ctx = d.o.as(ctx, auth.RoleMonitor, d.o.City)
 	var lead string
-	err := poll(ctx, "dispatch to assign it", func() (bool, error) {
+	err := d.poll(ctx, "dispatch to assign it", func() (bool, error) {
 		resp, err := d.c.Dispatch.GetAssignment(ctx, &whistlev1.GetAssignmentRequest{TicketId: id})
 		if status.Code(err) == codes.NotFound {
 			return false, nil
@@ -344,7 +422,7 @@ func (d *driver) waitDispatched(ctx context.Context, id string) (string, error) 
 
 func (d *driver) waitItem(ctx context.Context, id string, want whistlev1.TicketStatus) (*whistlev1.InboxItem, error) {
 	var item *whistlev1.InboxItem
-	err := poll(ctx, fmt.Sprintf("the inbox to show it %s", want), func() (bool, error) {
+	err := d.poll(ctx, fmt.Sprintf("the inbox to show it %s", want), func() (bool, error) {
 		resp, err := d.c.Response.GetInboxItem(ctx, &whistlev1.GetInboxItemRequest{TicketId: id})
 		if status.Code(err) == codes.NotFound {
 			return false, nil
@@ -356,7 +434,7 @@ func (d *driver) waitItem(ctx context.Context, id string, want whistlev1.TicketS
 }
 
 func (d *driver) waitEvaluation(ctx context.Context, id string, round int32) error {
-	return poll(ctx, fmt.Sprintf("evaluation round %d to open", round), func() (bool, error) {
+	return d.poll(ctx, fmt.Sprintf("evaluation round %d to open", round), func() (bool, error) {
 		resp, err := d.c.Evaluation.GetEvaluation(ctx, &whistlev1.GetEvaluationRequest{TicketId: id})
 		if status.Code(err) == codes.NotFound {
 			return false, nil
@@ -367,7 +445,7 @@ func (d *driver) waitEvaluation(ctx context.Context, id string, round int32) err
 }
 
 func (d *driver) waitClosed(ctx context.Context, id string) error {
-	return poll(ctx, "monitoring to show it closed", func() (bool, error) {
+	return d.poll(ctx, "monitoring to show it closed", func() (bool, error) {
 		resp, err := d.c.Monitoring.GetTimeline(ctx, &whistlev1.GetTimelineRequest{TicketId: id})
 		if status.Code(err) == codes.NotFound {
 			return false, nil
@@ -378,11 +456,11 @@ func (d *driver) waitClosed(ctx context.Context, id string) error {
 
 // poll calls cond until it is true, it fails, or ctx ends, waiting a little
 // longer each time (10 ms up to 200 ms).
-func poll(ctx context.Context, what string, cond func() (bool, error)) error {
+func (d *driver) poll(ctx context.Context, what string, cond func() (bool, error)) error {
 	delay := 10 * time.Millisecond
 	for {
 		ok, err := cond()
-		if err != nil {
+		if err != nil && !(d.o.Retry && transient(err)) {
 			return fmt.Errorf("waiting for %s: %w", what, err)
 		}
 		if ok {

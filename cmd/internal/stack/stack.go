@@ -23,7 +23,9 @@ import (
 	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/deadletter"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
+	"github.com/whistle-civic/whistle/pkg/health"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -79,6 +81,9 @@ type Config struct {
 	Idle bool
 	// PoolSize caps each service's database pool. Default 8.
 	PoolSize int32
+	// OutboxLagLimit is how old a service's oldest unpublished outbox event
+	// may grow before its outbox health check fails. Default 60 s.
+	OutboxLagLimit time.Duration
 }
 
 // Names lists the services in the order they start.
@@ -162,6 +167,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	// One audit log over the schemas of the services this stack runs (all in one database).
 	audit.RegisterServer(s.Server.GRPC, audit.NewReader(s.pools[0].Pool, s.names...))
+	// The dead letters of every consumer, in the JetStream all services share: any one connection reads them.
+	deadletter.RegisterServer(s.Server.GRPC, s.buses[0], cfg.Log)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	for i, svc := range s.svcs {
@@ -177,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			}
 		}()
 	}
-	grpcNames := []string{audit.ServiceName}
+	grpcNames := []string{audit.ServiceName, deadletter.ServiceName}
 	for _, n := range s.names {
 		grpcNames = append(grpcNames, specs[n].grpcName)
 	}
@@ -265,7 +272,11 @@ func (s *Stack) add(ctx context.Context, name string) error {
 		return err
 	}
 	s.tels = append(s.tels, tel)
-	db, err := postgres.Open(ctx, postgres.Config{URL: s.cfg.DatabaseURL, Schema: name, MaxConns: s.cfg.PoolSize})
+	pc := postgres.Config{URL: s.cfg.DatabaseURL, Schema: name, MaxConns: s.cfg.PoolSize}
+	if tel.ExportsSpans { // a span per statement costs CPU; made only when someone can see it
+		pc.Tracer = tel.Tracer
+	}
+	db, err := postgres.Open(ctx, pc)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -289,12 +300,36 @@ func (s *Stack) add(ctx context.Context, name string) error {
 	return nil
 }
 
+// HealthChecks returns the health checks of every service the stack runs:
+// "<service>.database" (SELECT 1 within 1 s), "<service>.nats" (connected)
+// and "<service>.outbox" (the oldest unpublished event younger than
+// Config.OutboxLagLimit). See pkg/health.
+func (s *Stack) HealthChecks() map[string]health.Check {
+	checks := map[string]health.Check{}
+	for i, name := range s.names {
+		checks[name+".database"] = health.Database(s.pools[i])
+		checks[name+".nats"] = health.NATS(s.buses[i].Conn())
+		checks[name+".outbox"] = health.Outbox(s.pools[i], s.cfg.OutboxLagLimit)
+	}
+	return checks
+}
+
+// Health runs the stack's health checks at once.
+func (s *Stack) Health(ctx context.Context) health.Report {
+	var c health.Checker
+	for name, check := range s.HealthChecks() {
+		c.Add(name, check)
+	}
+	return c.Report(ctx)
+}
+
 // Errors reports services whose background work stopped with an error.
 func (s *Stack) Errors() <-chan error { return s.errs }
 
 // Shutdown stops the stack in order, each step bounded by timeout: the gRPC
 // server (calls in flight finish), then the relays and consumers (the event
-// in hand finishes), then the NATS connections, database pools and telemetry.
+// in hand finishes), then the NATS connections, telemetry (flushing spans and
+// collecting metrics a last time, which reads the database) and database pools.
 func (s *Stack) Shutdown(ctx context.Context, timeout time.Duration) error {
 	s.Server.Stop(timeout)
 	s.cancel()
@@ -312,12 +347,12 @@ func (s *Stack) close(ctx context.Context) error {
 	for _, b := range slices.Backward(s.buses) {
 		b.Close()
 	}
-	for _, db := range slices.Backward(s.pools) {
-		db.Close()
-	}
 	var errs []error
 	for _, t := range s.tels {
 		errs = append(errs, t.Shutdown(ctx))
+	}
+	for _, db := range slices.Backward(s.pools) {
+		db.Close()
 	}
 	return errors.Join(errs...)
 }

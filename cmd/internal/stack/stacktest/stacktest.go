@@ -48,6 +48,8 @@ type Running struct {
 	KeyFile, JWKS string
 	// City is the root org unit of the sample catalog.
 	City string
+	// Stack is the running stack (its health, its services).
+	Stack *stack.Stack
 
 	t      *testing.T
 	signer *auth.Signer
@@ -105,6 +107,9 @@ type Options struct {
 	Dispatch dispatch.Config
 	// Monitoring configures the monitoring service.
 	Monitoring monitoring.Config
+	// NATS is the JetStream to run on (e.g. a server the test stops and
+	// restarts); default: one of the test's own (natstest.New).
+	NATS *natstest.Env
 }
 
 // Start runs the stack until the test ends.
@@ -115,7 +120,10 @@ func StartWith(t *testing.T, o Options) *Running {
 	t.Helper()
 	ctx := context.Background()
 	spans := tracetest.NewInMemoryExporter()
-	env := natstest.New(t)
+	env := o.NATS
+	if env == nil {
+		env = natstest.New(t)
+	}
 	keyFile, jwks, err := auth.NewDevKey(filepath.Join(t.TempDir(), "auth"))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +166,7 @@ func StartWith(t *testing.T, o Options) *Running {
 		t.Fatal(err)
 	}
 	r := &Running{Addr: lis.Addr().String(), Clients: loop.NewClients(conn), Spans: spans, Config: cfg, KeyFile: keyFile,
-		JWKS: jwks, City: "hh", t: t, signer: signer, conns: map[string]*grpc.ClientConn{}}
+		JWKS: jwks, City: "hh", Stack: st, t: t, signer: signer, conns: map[string]*grpc.ClientConn{}}
 	t.Cleanup(func() {
 		_ = conn.Close()
 		for _, c := range r.conns {

@@ -1,0 +1,9 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/whistle-civic/whistle/pkg/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
