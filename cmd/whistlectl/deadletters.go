@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
 	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
@@ -99,25 +101,12 @@ receives it; those that had applied it change nothing.`,
 		Example: "  whistlectl dead-letters replay 42",
 		Args:    exactlyOne("give the SEQ of the dead letter to replay (see `whistlectl dead-letters list`)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seq, err := parseSeq(args[0])
+			a, err := asCityAdmin(cmd, g, args[0], actorID)
 			if err != nil {
 				return err
 			}
-			c, err := g.clients()
-			if err != nil {
-				return err
-			}
-			// The city's administrator replays; the actor acts for the org unit its token does.
-			org, err := g.cityActor()
-			if err != nil {
-				return err
-			}
-			ctx, err := g.actCity(cmd.Context(), auth.RoleAdmin)
-			if err != nil {
-				return err
-			}
-			resp, err := c.DeadLetters.ReplayDeadLetter(ctx, &whistlev1.ReplayDeadLetterRequest{Seq: seq,
-				Actor: &whistlev1.Actor{Id: actorID, OrgUnitId: org}})
+			seq := a.seq
+			resp, err := a.c.DeadLetters.ReplayDeadLetter(a.ctx, &whistlev1.ReplayDeadLetterRequest{Seq: seq, Actor: a.actor})
 			if err != nil {
 				return fmt.Errorf("dead-letters replay %d: %w", seq, err)
 			}
@@ -138,24 +127,13 @@ func deadLettersDiscard(g *globals) *cobra.Command {
 		Example: `  whistlectl dead-letters discard 42 --reason "test traffic published by hand"`,
 		Args:    exactlyOne("give the SEQ of the dead letter to discard (see `whistlectl dead-letters list`)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seq, err := parseSeq(args[0])
+			a, err := asCityAdmin(cmd, g, args[0], actorID)
 			if err != nil {
 				return err
 			}
-			c, err := g.clients()
-			if err != nil {
-				return err
-			}
-			org, err := g.cityActor()
-			if err != nil {
-				return err
-			}
-			ctx, err := g.actCity(cmd.Context(), auth.RoleAdmin)
-			if err != nil {
-				return err
-			}
-			resp, err := c.DeadLetters.DiscardDeadLetter(ctx, &whistlev1.DiscardDeadLetterRequest{Seq: seq,
-				Actor: &whistlev1.Actor{Id: actorID, OrgUnitId: org}, Reason: reason})
+			seq := a.seq
+			resp, err := a.c.DeadLetters.DiscardDeadLetter(a.ctx, &whistlev1.DiscardDeadLetterRequest{Seq: seq,
+				Actor: a.actor, Reason: reason})
 			if err != nil {
 				return fmt.Errorf("dead-letters discard %d: %w", seq, err)
 			}
@@ -168,6 +146,37 @@ func deadLettersDiscard(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&actorID, "actor", "whistlectl", "your staff id, for the log")
 	_ = cmd.MarkFlagRequired("reason")
 	return cmd
+}
+
+// adminCall is what replaying or discarding a dead letter needs: its
+// sequence, the clients, and the city's administrator to act as.
+type adminCall struct {
+	seq   uint64
+	c     loop.Clients
+	ctx   context.Context
+	actor *whistlev1.Actor
+}
+
+// asCityAdmin reads the dead letter's sequence from arg and prepares to act
+// as the city's administrator; the actor acts for the org unit its token does.
+func asCityAdmin(cmd *cobra.Command, g *globals, arg, actorID string) (adminCall, error) {
+	seq, err := parseSeq(arg)
+	if err != nil {
+		return adminCall{}, err
+	}
+	c, err := g.clients()
+	if err != nil {
+		return adminCall{}, err
+	}
+	org, err := g.cityActor()
+	if err != nil {
+		return adminCall{}, err
+	}
+	ctx, err := g.actCity(cmd.Context(), auth.RoleAdmin)
+	if err != nil {
+		return adminCall{}, err
+	}
+	return adminCall{seq: seq, c: c, ctx: ctx, actor: &whistlev1.Actor{Id: actorID, OrgUnitId: org}}, nil
 }
 
 // parseSeq reads a dead letter's sequence.

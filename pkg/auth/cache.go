@@ -20,9 +20,9 @@ type verified struct {
 	claims map[[sha256.Size]byte]tokenClaims
 }
 
-// get returns the claims of token if it verified with the key set keys.
-func (c *verified) get(keys *map[string]verifyKey, token string) (tokenClaims, bool) {
-	sum := sha256.Sum256([]byte(token))
+// get returns the claims of the token whose hash is sum if it verified with
+// the key set keys.
+func (c *verified) get(keys *map[string]verifyKey, sum [sha256.Size]byte) (tokenClaims, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.keys != keys {
@@ -32,9 +32,8 @@ func (c *verified) get(keys *map[string]verifyKey, token string) (tokenClaims, b
 	return claims, ok
 }
 
-// put remembers that token verified with the key set keys.
-func (c *verified) put(keys *map[string]verifyKey, token string, claims tokenClaims) {
-	sum := sha256.Sum256([]byte(token))
+// put remembers that the token whose hash is sum verified with the key set keys.
+func (c *verified) put(keys *map[string]verifyKey, sum [sha256.Size]byte, claims tokenClaims) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys != keys || len(c.claims) >= maxVerified {

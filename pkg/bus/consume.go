@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
 
@@ -239,7 +240,7 @@ func (r *runner) run(ctx context.Context, durable, subject string) error {
 		it, err := cons.Messages(jetstream.PullMaxMessages(r.cfg.Buffer))
 		if err != nil {
 			r.cfg.Log.Warn("consumer cannot pull, retrying", "consumer", durable, "err", err)
-			sleep(ctx, time.Second)
+			clock.Sleep(ctx, time.Second)
 			continue
 		}
 		r.loop(ctx, it, durable)
@@ -267,7 +268,7 @@ func (r *runner) consumer(ctx context.Context, durable, subject string) (jetstre
 			return c, nil
 		}
 		r.cfg.Log.Warn("cannot create consumer, retrying", "consumer", durable, "err", err)
-		if !sleep(ctx, delay) {
+		if !clock.Sleep(ctx, delay) {
 			return nil, fmt.Errorf("create consumer %s: %w", durable, err)
 		}
 	}
@@ -398,16 +399,4 @@ func backoff(n uint64, base, max time.Duration) time.Duration {
 	}
 	d = min(d, max)
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
-
-// sleep waits d or until ctx ends; it reports whether the wait was full.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
@@ -87,7 +88,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			failures++
 			delay := min(time.Duration(failures)*250*time.Millisecond, 10*time.Second)
 			r.Log.Warn("outbox relay failed; retrying", "schema", r.DB.Schema, "err", err, "retry_in", delay)
-			if !pause(ctx, delay) {
+			if !clock.Sleep(ctx, delay) {
 				return nil
 			}
 			continue
@@ -223,7 +224,7 @@ func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
 			return
 		}
 		r.Log.Warn("outbox listener lost its connection; reconnecting", "channel", channel, "err", err)
-		pause(ctx, time.Second)
+		clock.Sleep(ctx, time.Second)
 	}
 }
 
@@ -248,16 +249,5 @@ func signal(ch chan<- struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
-	}
-}
-
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -64,17 +64,25 @@ func (n *notifier) run(db *DB) {
 
 func (n *notifier) flush(db *DB) {
 	n.mu.Lock()
-	if len(n.pending) == 0 {
-		n.mu.Unlock()
-		return
-	}
-	channels := make([]string, 0, len(n.pending))
-	payloads := make([]string, 0, len(n.pending))
+	pending := make([]notice, 0, len(n.pending))
 	for x := range n.pending {
-		channels, payloads = append(channels, x.channel), append(payloads, x.payload)
+		pending = append(pending, x)
 	}
 	clear(n.pending)
 	n.mu.Unlock()
+	send(db, pending)
+}
+
+// send issues the notices in one statement, outside any transaction;
+// failures are dropped (listeners poll).
+func send(db *DB, ns []notice) {
+	if len(ns) == 0 {
+		return
+	}
+	channels, payloads := make([]string, len(ns)), make([]string, len(ns))
+	for i, x := range ns {
+		channels[i], payloads[i] = x.channel, x.payload
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _ = db.Pool.Exec(ctx, `SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)`, channels, payloads)
@@ -92,12 +100,7 @@ func (db *DB) notify(ns []notice) {
 		db.notifier.add(ns)
 		return
 	}
-	n := newNotifier()
-	n.pending = map[notice]bool{}
-	for _, x := range ns {
-		n.pending[x] = true
-	}
-	n.flush(db)
+	send(db, ns)
 }
 
 // Notify has NOTIFY channel, payload sent once the transaction ctx carries

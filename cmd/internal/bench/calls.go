@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/whistle-civic/whistle/pkg/clock"
 )
 
 // The RPCs the run times and counts errors of.
@@ -61,7 +63,7 @@ func (r *loopRun) call(ctx context.Context, rpc string, fn func(ctx context.Cont
 		if attempt == attempts || !transient(err) {
 			return err
 		}
-		if !sleep(ctx, delay) {
+		if !clock.Sleep(ctx, delay) {
 			return err
 		}
 		delay *= 2
@@ -75,16 +77,4 @@ func transient(err error) bool {
 		return true
 	}
 	return false
-}
-
-// sleep waits d, or less if ctx ends first; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

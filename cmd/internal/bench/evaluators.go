@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
+	"github.com/whistle-civic/whistle/pkg/clock"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -29,7 +30,7 @@ func (r *loopRun) watchEvents(ctx context.Context, ready *readyOnce) {
 		}
 		r.errs.Add(rpcWatchEvents, err)
 		r.reconnects.Add(1)
-		sleep(ctx, min(100*time.Millisecond<<min(failures, 5), 3*time.Second))
+		clock.Sleep(ctx, min(100*time.Millisecond<<min(failures, 5), 3*time.Second))
 	}
 }
 
@@ -114,7 +115,7 @@ func (r *loopRun) waitOpen(ctx context.Context, id string, round int) error {
 		if int(e.GetRound()) == round && e.GetState() == whistlev1.EvaluationState_EVALUATION_STATE_OPEN {
 			return nil
 		}
-		if !sleep(ctx, delay) {
+		if !clock.Sleep(ctx, delay) {
 			return ctx.Err()
 		}
 		delay = min(delay*3/2, max(50*time.Millisecond, time.Since(start)/10))

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
+	"github.com/whistle-civic/whistle/pkg/clock"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -40,7 +41,7 @@ func (r *loopRun) watchInbox(ctx context.Context, dept string, ready *readyOnce)
 		}
 		r.errs.Add(rpcWatchInbox, err)
 		r.reconnects.Add(1)
-		sleep(ctx, min(100*time.Millisecond<<min(failures, 5), 3*time.Second))
+		clock.Sleep(ctx, min(100*time.Millisecond<<min(failures, 5), 3*time.Second))
 	}
 }
 
