@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,8 +73,8 @@ type Bus struct {
 	cfg Config
 }
 
-// Connect connects, then creates or updates the events and dead-letter
-// streams, retrying for up to cfg.ConnectWait while the server is unreachable.
+// Connect connects, then creates the events and dead-letter streams when
+// missing (updating one only when a setting of Config differs), retrying for up to cfg.ConnectWait while the server is unreachable.
 // The connection reconnects for ever afterwards.
 func Connect(ctx context.Context, cfg Config, opts ...nats.Option) (*Bus, error) {
 	cfg.defaults()
@@ -111,10 +112,35 @@ func Connect(ctx context.Context, cfg Config, opts ...nats.Option) (*Bus, error)
 	return b, nil
 }
 
+// ensureStreams puts both streams in place, retrying while JetStream is not
+// ready, for up to ConnectWait.
 func (b *Bus) ensureStreams(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.ConnectWait)
 	defer cancel()
-	streams := []jetstream.StreamConfig{{
+	for _, sc := range b.streamConfigs() {
+		for delay := 100 * time.Millisecond; ; delay = min(delay*2, 2*time.Second) {
+			err := b.ensureStream(ctx, sc)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("stream %s: %w", sc.Name, err)
+			}
+			b.cfg.Log.Warn("JetStream not ready, retrying", "stream", sc.Name, "err", err)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("stream %s: %w", sc.Name, err)
+			case <-time.After(delay):
+			}
+		}
+	}
+	return nil
+}
+
+// streamConfigs are the events stream and its dead-letter stream as the
+// configuration wants them.
+func (b *Bus) streamConfigs() []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{{
 		Name:        b.cfg.Stream,
 		Description: "Whistle events",
 		Subjects:    []string{b.cfg.Prefix + ".v1.>"},
@@ -132,24 +158,39 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 		Duplicates:  b.cfg.Duplicates,
 		Retention:   jetstream.LimitsPolicy,
 	}}
-	for _, sc := range streams {
-		for delay := 100 * time.Millisecond; ; delay = min(delay*2, 2*time.Second) {
-			_, err := b.js.CreateOrUpdateStream(ctx, sc)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("stream %s: %w", sc.Name, err)
-			}
-			b.cfg.Log.Warn("JetStream not ready, retrying", "stream", sc.Name, "err", err)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("stream %s: %w", sc.Name, err)
-			case <-time.After(delay):
-			}
+}
+
+// ensureStream creates the stream when it is missing and updates it only
+// when what the configuration sets differs from what the server holds. Every
+// service connects with the same configuration, so once the stream exists
+// nobody updates it: a stream update racing the creation of a consumer (by
+// another service of the same process, or another replica) is never sent.
+func (b *Bus) ensureStream(ctx context.Context, want jetstream.StreamConfig) error {
+	s, err := b.js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = b.js.CreateStream(ctx, want)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // created meanwhile by another connection
+			return b.ensureStream(ctx, want)
 		}
+		return err
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	if sameStream(s.CachedInfo().Config, want) {
+		return nil
+	}
+	b.cfg.Log.Info("updating stream to the configured settings", "stream", want.Name)
+	_, err = b.js.UpdateStream(ctx, want)
+	return err
+}
+
+// sameStream reports whether the server's stream config has every setting
+// Whistle configures as wanted (the server fills in the others itself).
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Storage == want.Storage && have.Replicas == want.Replicas && have.Duplicates == want.Duplicates &&
+		have.MaxAge == want.MaxAge && have.Retention == want.Retention
 }
 
 // Subject returns the subject of an event type, e.g. "whistle.v1.reported".
