@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -20,6 +19,10 @@ import (
 // audience is what Whistle's tokens must be for, unless WHISTLE_JWT_AUDIENCE says otherwise.
 const audience = "whistle"
 
+// devIssuer is the issuer of the tokens `whistle dev` mints, and the only
+// one it accepts.
+const devIssuer = "whistle-dev"
+
 // authenticator builds who-is-calling from the configuration: bearer tokens
 // verified against WHISTLE_JWKS and, when WHISTLE_CLIENT_CERTS maps them,
 // client certificates. Residents judging with a one-time code need neither.
@@ -28,7 +31,10 @@ func (c config) authenticator(ctx context.Context) (*auth.Authenticator, error) 
 		return nil, errors.New("WHISTLE_JWKS is not set: point it at the JWKS file or URL holding the keys tokens are signed with " +
 			"(`whistle dev` makes one in its data folder)")
 	}
-	vc := auth.VerifierConfig{Audience: c.JWTAudience, Issuer: c.JWTIssuer}
+	if c.JWTMaxLifetime <= 0 {
+		return nil, fmt.Errorf("WHISTLE_JWT_MAX_LIFETIME is %s: set a positive duration, e.g. 24h", c.JWTMaxLifetime)
+	}
+	vc := auth.VerifierConfig{Audience: c.JWTAudience, Issuer: c.JWTIssuer, MaxLifetime: c.JWTMaxLifetime}
 	if len(c.JWKS) > 8 && (c.JWKS[:7] == "http://" || c.JWKS[:8] == "https://") {
 		vc.JWKSURL = c.JWKS
 	} else {
@@ -87,11 +93,11 @@ func (c *config) devAuth(data, addr string) (string, error) {
 			return "", err
 		}
 	}
-	jwks, ctl, err := devKit(data, addr, cat)
+	jwks, ctl, err := c.devKit(data, addr, cat)
 	if err != nil {
 		return "", fmt.Errorf("dev credentials in %s: %w", data, err)
 	}
-	c.JWKS, c.JWTAudience = jwks, audience
+	c.JWKS, c.JWTAudience, c.JWTIssuer = jwks, audience, devIssuer
 	return ctl, nil
 }
 
@@ -105,7 +111,7 @@ type devUser struct {
 // devKit makes (or reuses) the signing key of `whistle dev` in <data>/auth,
 // writes a token for a sample user of each role and a whistlectl config
 // using them, and returns the JWKS path to verify with and the config path.
-func devKit(data, addr string, cat *dispatch.Catalog) (jwks, ctlConfig string, err error) {
+func (c *config) devKit(data, addr string, cat *dispatch.Catalog) (jwks, ctlConfig string, err error) {
 	dir := filepath.Join(data, "auth")
 	signerPath, jwks, err := devKey(dir)
 	if err != nil {
@@ -120,7 +126,7 @@ func devKit(data, addr string, cat *dispatch.Catalog) (jwks, ctlConfig string, e
 	}
 	for _, u := range devUsers(cat) {
 		tok, err := signer.Mint(auth.Claims{Subject: "dev-" + u.name, OrgUnit: u.orgUnit, Roles: []auth.Role{u.role},
-			Audience: audience, Issuer: "whistle-dev", TTL: 30 * 24 * time.Hour})
+			Audience: audience, Issuer: devIssuer, TTL: c.JWTMaxLifetime})
 		if err != nil {
 			return "", "", fmt.Errorf("token for %s: %w", u.name, err)
 		}
@@ -129,7 +135,7 @@ func devKit(data, addr string, cat *dispatch.Catalog) (jwks, ctlConfig string, e
 		}
 	}
 	ctl := map[string]string{"addr": addr, "token_file": filepath.Join("auth", "tokens", "admin.jwt"),
-		"signing_key": filepath.Join("auth", filepath.Base(signerPath)), "city": cityOf(cat)}
+		"signing_key": filepath.Join("auth", filepath.Base(signerPath)), "city": cityOf(cat), "issuer": devIssuer}
 	b, err := yaml.Marshal(ctl)
 	if err != nil {
 		return "", "", err

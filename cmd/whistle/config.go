@@ -45,6 +45,8 @@ type config struct {
 	// JWTAudience and JWTIssuer are what tokens must say they are for and from.
 	JWTAudience string `env:"WHISTLE_JWT_AUDIENCE" envDefault:"whistle"`
 	JWTIssuer   string `env:"WHISTLE_JWT_ISSUER"`
+	// JWTMaxLifetime is the longest a token may be valid (exp − iat).
+	JWTMaxLifetime time.Duration `env:"WHISTLE_JWT_MAX_LIFETIME" envDefault:"24h"`
 	// TLSCert and TLSKey serve gRPC over TLS; TLSClientCA verifies client
 	// certificates, which ClientCerts (YAML) maps to principals (mTLS).
 	TLSCert     string `env:"WHISTLE_TLS_CERT"`
@@ -91,6 +93,8 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("pprof", c.Pprof),
 		slog.String("jwks", c.JWKS),
 		slog.String("jwt_audience", c.JWTAudience),
+		slog.String("jwt_issuer", c.JWTIssuer),
+		slog.Duration("jwt_max_lifetime", c.JWTMaxLifetime),
 		slog.Bool("tls", c.TLSCert != ""),
 		slog.String("client_certs", c.ClientCerts),
 		slog.Float64("rate_limit", c.RateLimit),

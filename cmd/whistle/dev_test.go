@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -105,6 +107,7 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 		}
 		firstRun = res.TicketIDs
 		checkMetrics(t, metrics)
+		checkDevTokenRules(t, c, data)
 		_ = conn.Close()
 		cancel()
 		if err := <-done; err != nil {
@@ -112,6 +115,32 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 		}
 		if pid := postmasterPID(data); pid != 0 && syscall.Kill(pid, 0) == nil {
 			t.Fatalf("PostgreSQL (pid %d) still runs after whistle dev stopped", pid)
+		}
+	}
+}
+
+// checkDevTokenRules checks that whistle dev accepts only tokens of its own
+// issuer that live at most a day, however well they are signed.
+func checkDevTokenRules(t *testing.T, c loop.Clients, data string) {
+	t.Helper()
+	keys, _ := filepath.Glob(filepath.Join(data, "auth", "signer-*.json"))
+	signer, err := auth.LoadSigner(keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := auth.Claims{Subject: "dev-test", OrgUnit: "hh", Roles: []auth.Role{auth.RoleMonitor}, Audience: "whistle", Issuer: devIssuer}
+	noIssuer, otherIssuer, month := ok, ok, ok
+	noIssuer.Issuer, otherIssuer.Issuer, month.TTL = "", "someone-else", 30*24*time.Hour
+	for name, claims := range map[string]auth.Claims{"dev's own": ok, "no issuer": noIssuer, "another issuer": otherIssuer,
+		"valid for a month": month} {
+		tok, err := signer.Mint(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+		_, err = c.Monitoring.GetCounts(ctx, &whistlev1.GetCountsRequest{})
+		if want := map[bool]codes.Code{true: codes.OK, false: codes.Unauthenticated}[name == "dev's own"]; status.Code(err) != want {
+			t.Errorf("a token of %s: %v, want %s", name, err, want)
 		}
 	}
 }
@@ -177,7 +206,8 @@ func devAs(t *testing.T, data string) func(context.Context, auth.Role, string) c
 		t.Fatal(err)
 	}
 	return func(ctx context.Context, role auth.Role, org string) context.Context {
-		tok, err := signer.Mint(auth.Claims{Subject: "dev-test", OrgUnit: org, Roles: []auth.Role{role}, Audience: "whistle"})
+		tok, err := signer.Mint(auth.Claims{Subject: "dev-test", OrgUnit: org, Roles: []auth.Role{role}, Audience: "whistle",
+			Issuer: devIssuer})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,6 +38,8 @@ var errNoCity = errors.New("this command acts for the whole city (as its monitor
 // goroutines).
 type credentials struct {
 	signingKey, token string
+	// issuer is the "iss" minted tokens carry ("" for none).
+	issuer string
 
 	mu      sync.Mutex
 	signer  *auth.Signer
@@ -86,7 +88,7 @@ func (c *credentials) mint(role auth.Role, orgUnit string) (string, error) {
 	}
 	now := time.Now()
 	tok, err := s.Mint(auth.Claims{Subject: "whistlectl:" + key, OrgUnit: orgUnit, Roles: []auth.Role{role},
-		Audience: mintAudience, TTL: mintTTL})
+		Audience: mintAudience, Issuer: c.issuer, TTL: mintTTL})
 	if err != nil {
 		return "", fmt.Errorf("token for %s: %w", key, err)
 	}

@@ -53,6 +53,9 @@ type fileConfig struct {
 	SigningKey string `yaml:"signing_key"`
 	// City is the root org unit: the city's monitor and administrator act for it.
 	City string `yaml:"city"`
+	// Issuer is the "iss" of the tokens minted with SigningKey, for a server
+	// that checks it (WHISTLE_JWT_ISSUER); `whistle dev` writes its own.
+	Issuer string `yaml:"issuer"`
 	// TraceURL links a ticket's trace in a trace UI: a template in which
 	// {trace_id} stands for the trace id, e.g.
 	// "http://localhost:16686/trace/{trace_id}". See whistlectl trace.
@@ -119,7 +122,7 @@ func (g *globals) load(cmd *cobra.Command, _ []string) error {
 	var tokenFile string // the config's token_file, read only when its token is used
 	if b, err := os.ReadFile(path); err == nil {
 		if err := yaml.Unmarshal(b, &g.file); err != nil {
-			return fmt.Errorf("config file %s: %w (it is YAML with addr, token or token_file, signing_key, city, tls, ca_file, trace_url)", path, err)
+			return fmt.Errorf("config file %s: %w (it is YAML with addr, token or token_file, signing_key, issuer, city, tls, ca_file, trace_url)", path, err)
 		}
 		if g.file.TokenFile != "" {
 			tokenFile = resolve(path, g.file.TokenFile)
@@ -155,7 +158,8 @@ func (g *globals) load(cmd *cobra.Command, _ []string) error {
 		}
 		g.token = strings.TrimSpace(string(tok))
 	}
-	g.creds = &credentials{signingKey: g.signingKey, token: g.token, tokens: map[string]minted{}}
+	g.creds = &credentials{signingKey: g.signingKey, issuer: first(os.Getenv("WHISTLE_JWT_ISSUER"), g.file.Issuer), token: g.token,
+		tokens: map[string]minted{}}
 	return nil
 }
 

@@ -124,8 +124,9 @@ func (s *Signer) KeyID() string { return s.key.KeyID }
 func (s *Signer) PublicJWK() jose.JSONWebKey { return s.key.Public() }
 
 // Mint signs a token for c. It refuses claims a Verifier would refuse:
-// no subject, no or too long org unit, no or unknown roles, no audience,
-// a negative TTL.
+// no subject, no or too long org unit, no or unknown roles or the
+// resident's, no audience, a negative TTL. (A TTL beyond the verifier's
+// MaxLifetime is minted, and refused where it is presented.)
 func (s *Signer) Mint(c Claims) (string, error) {
 	tc, err := s.claims(c)
 	if err != nil {
@@ -154,10 +155,10 @@ func (s *Signer) claims(c Claims) (tokenClaims, error) {
 	}
 	roles := make([]string, len(c.Roles))
 	for i, r := range c.Roles {
-		if _, err := ParseRole(string(r)); err != nil {
-			return tokenClaims{}, fmt.Errorf("mint: %w", err)
-		}
 		roles[i] = string(r)
+	}
+	if _, err := parseRoles(roles); err != nil {
+		return tokenClaims{}, fmt.Errorf("mint: %w", err)
 	}
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL

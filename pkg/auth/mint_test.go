@@ -110,6 +110,7 @@ func TestMintRefuses(t *testing.T) {
 		{"org unit too long", func(c *Claims) { c.OrgUnit = strings.Repeat("o", 65) }, "set an org unit"},
 		{"no roles", func(c *Claims) { c.Roles = nil }, "at least one role"},
 		{"unknown role", func(c *Claims) { c.Roles = []Role{"mayor"} }, `unknown role "mayor"`},
+		{"the resident's role", func(c *Claims) { c.Roles = []Role{RoleResident} }, `role "resident"`},
 		{"no audience", func(c *Claims) { c.Audience = "" }, "set the audience"},
 		{"negative TTL", func(c *Claims) { c.TTL = -time.Hour }, "TTL must not be negative"},
 	}

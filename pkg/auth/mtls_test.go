@@ -101,6 +101,7 @@ func TestParseCertMapRefuses(t *testing.T) {
 		{"org unit too long", entry("cn:x", strings.Repeat("o", 65), "[system]"), "set org_unit"},
 		{"no roles", entry("cn:x", "city", "[]"), "no roles"},
 		{"unknown role", entry("cn:x", "city", "[mayor]"), `unknown role "mayor"`},
+		{"the resident's role", entry("cn:x", "city", "[resident]"), `role "resident"`},
 		{"unknown field", entry("cn:x", "city", "[system]") + "    role: admin\n", "field role not found"},
 		{"not YAML of the form", "- a\n- b\n", "a list \"clients\""},
 	}

@@ -154,6 +154,14 @@ func (v *Verifier) checkTimes(c tokenClaims, now time.Time) error {
 	case c.IssuedAt != nil && now.Add(l).Before(c.IssuedAt.Time()):
 		return unauthenticated("token issued in the future (%s): check the clocks of issuer and server", stamp(c.IssuedAt))
 	}
+	from := now
+	if c.IssuedAt != nil {
+		from = c.IssuedAt.Time()
+	}
+	if life := c.Expiry.Time().Sub(from); life > v.cfg.MaxLifetime+l {
+		return unauthenticated("token valid for %s, longer than the %s this server accepts: get a token that expires sooner (whistlectl token --ttl)",
+			life.Round(time.Minute), v.cfg.MaxLifetime)
+	}
 	return nil
 }
 
@@ -170,7 +178,10 @@ func checkOrgUnit(org string) (string, error) {
 	return org, nil
 }
 
-// parseRoles parses role names, at least one, dropping duplicates.
+// parseRoles parses the role names of a credential (a token or a
+// certificate mapping), at least one, dropping duplicates. The resident's
+// role is refused: a resident has no account, and is admitted only by the
+// one-time evaluation code of their own report, for that one call.
 func parseRoles(names []string) ([]Role, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no roles (at least one is needed)")
@@ -180,6 +191,9 @@ func parseRoles(names []string) ([]Role, error) {
 		r, err := ParseRole(n)
 		if err != nil {
 			return nil, fmt.Errorf("unknown role %q (one of %v)", clip(n), Roles)
+		}
+		if r == RoleResident {
+			return nil, errors.New(`role "resident" (residents have no credentials: they judge with their ticket's evaluation code alone)`)
 		}
 		if !slices.Contains(roles, r) {
 			roles = append(roles, r)

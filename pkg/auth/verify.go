@@ -21,6 +21,9 @@ const (
 	// MinRefetch is the least time between two reads of the JWKS caused by
 	// tokens naming an unknown kid or by a failed refresh.
 	MinRefetch = 10 * time.Second
+	// DefaultMaxLifetime is the longest a token may be valid, from its "iat"
+	// (or from now, when it has none) to its "exp".
+	DefaultMaxLifetime = 24 * time.Hour
 	// fetchTimeout bounds a refresh that a token triggers.
 	fetchTimeout = 10 * time.Second
 )
@@ -39,6 +42,12 @@ type VerifierConfig struct {
 	// Leeway is how far "exp", "nbf" and "iat" may be off. Default (zero):
 	// DefaultLeeway (30 s); negative is an error.
 	Leeway time.Duration
+	// MaxLifetime is the longest a token may be valid: "exp" minus "iat"
+	// (minus now, when it has no "iat"), beyond the leeway. A longer-lived
+	// token is refused, however it was signed, so that a leaked token is
+	// useful for a bounded time. Default (zero): DefaultMaxLifetime (24 h);
+	// negative is an error.
+	MaxLifetime time.Duration
 	// Refresh is how often the JWKS is re-read, so added keys start and
 	// removed keys stop verifying. Default (zero): DefaultRefresh (5 min).
 	// A token with an unknown kid also re-reads it, at most once per
@@ -92,8 +101,8 @@ func (c *VerifierConfig) defaults() error {
 		return errors.New("token verifier: set exactly one of the JWKS file and the JWKS URL")
 	case c.Audience == "":
 		return errors.New(`token verifier: set the audience tokens must carry, e.g. "whistle"`)
-	case c.Leeway < 0 || c.Refresh < 0:
-		return errors.New("token verifier: leeway and refresh period must not be negative")
+	case c.Leeway < 0 || c.Refresh < 0 || c.MaxLifetime < 0:
+		return errors.New("token verifier: leeway, refresh period and maximum lifetime must not be negative")
 	}
 	if c.JWKSURL != "" {
 		if u, err := url.Parse(c.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -105,6 +114,9 @@ func (c *VerifierConfig) defaults() error {
 	}
 	if c.Refresh == 0 {
 		c.Refresh = DefaultRefresh
+	}
+	if c.MaxLifetime == 0 {
+		c.MaxLifetime = DefaultMaxLifetime
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 5 * time.Second}

@@ -154,6 +154,16 @@ func TestVerify(t *testing.T) {
 		{"no roles", signRaw(t, ed, with("roles", nil)), 0, "no roles"},
 		{"empty roles", signRaw(t, ed, with("roles", []string{})), 0, "no roles"},
 		{"unknown role", signRaw(t, ed, with("roles", []string{"reporter", "mayor"})), 0, `unknown role "mayor"`},
+		{"the resident's role", signRaw(t, ed, with("roles", []string{"resident"})), 0, `role "resident"`},
+		{"the resident's role beside another", signRaw(t, ed, with("roles", []string{"community_officer", "resident"})), 0, `role "resident"`},
+		{"lives 24 h", signRaw(t, ed, with("exp", base.Add(DefaultMaxLifetime).Unix())), 0, ""},
+		{"lives a year", signRaw(t, ed, with("exp", base.Add(365*24*time.Hour).Unix())), 0, "longer than the 24h0m0s this server accepts"},
+		{"lives 25 h", signRaw(t, ed, with("exp", base.Add(25*time.Hour).Unix())), 0, "token valid for 25h0m0s"},
+		{"no iat, expires in 25 h", signRaw(t, ed, map[string]any{"sub": "u-4711", "org": "community-12", "roles": []string{"community_officer"},
+			"aud": "whistle", "iss": testIssuer, "exp": base.Add(25 * time.Hour).Unix()}), 0, "longer than the 24h0m0s"},
+		{"no iat, old token expiring within 24 h", signRaw(t, ed, map[string]any{"sub": "u-4711", "org": "community-12", "roles": []string{"community_officer"},
+			"aud": "whistle", "iss": testIssuer, "exp": base.Add(30 * time.Hour).Unix()}), 7 * time.Hour, ""},
+		{"no issuer when one is configured", signRaw(t, ed, with("iss", nil)), 0, `wrong issuer ""`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
