@@ -113,7 +113,8 @@ func as(t *testing.T, role auth.Role, orgUnit string, opts ...client.Option) *cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := signer.Mint(auth.Claims{Subject: "client-test", OrgUnit: orgUnit, Roles: []auth.Role{role}, Audience: "whistle"})
+	tok, err := signer.Mint(auth.Claims{Subject: "client-test", OrgUnit: orgUnit, Roles: []auth.Role{role}, Audience: "whistle",
+		Issuer: "whistle-dev"})
 	if err != nil {
 		t.Fatal(err)
 	}

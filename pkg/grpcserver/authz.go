@@ -2,30 +2,66 @@ package grpcserver
 
 import (
 	"context"
+	"fmt"
 
 	"google.golang.org/grpc"
 
+	"github.com/whistle-civic/whistle/pkg/apperr"
 	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/policy"
 )
 
-// authorize refuses, before anything else runs, a call that none of the
-// caller's roles may make anywhere (pkg/policy); where the caller may make
-// it is for the service to decide once it knows what the call touches. On a
-// server built without authentication it marks the call unenforced instead.
-func authorize(ctx context.Context, enforced bool, method string) (context.Context, error) {
-	if !enforced {
-		return policy.Unenforced(ctx), nil
-	}
-	if p, ok := auth.FromContext(ctx); ok {
-		return ctx, policy.Allowed(p, method)
-	}
-	return ctx, nil // a public call (health, reflection): the authenticator let it through
+// OrgUnits tells whether an org unit is in the active org tree
+// (*orgtree.Tree does).
+type OrgUnits interface {
+	// Known reports whether the unit is in the tree; it fails while no tree
+	// is known yet.
+	Known(ctx context.Context, id string) (bool, error)
 }
 
-func unaryAuthorize(enforced bool) grpc.UnaryServerInterceptor {
+// ErrUnknownOrgUnit: the caller's credentials act for an org unit that is
+// not in the active org tree.
+var ErrUnknownOrgUnit = apperr.New(apperr.PermissionDenied, "your credentials act for an org unit that is not in the active org tree")
+
+// authorizer refuses, before anything else runs, a call that none of the
+// caller's roles may make anywhere (pkg/policy), and a caller acting for an
+// org unit the active org tree does not hold (one that never was, or that a
+// newer catalog removed): such a caller sees nothing, whatever its roles.
+// Where the caller may make the call is for the service to decide once it
+// knows what the call touches. On a server built without authentication it
+// marks the call unenforced instead.
+type authorizer struct {
+	enforced bool
+	units    OrgUnits // nil: units are not checked
+}
+
+func (a authorizer) authorize(ctx context.Context, method string) (context.Context, error) {
+	if !a.enforced {
+		return policy.Unenforced(ctx), nil
+	}
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return ctx, nil // a public call (health, reflection): the authenticator let it through
+	}
+	if err := policy.Allowed(p, method); err != nil {
+		return ctx, err
+	}
+	if a.units == nil || p.Via == "code" { // a resident has no org unit: the service checks the code
+		return ctx, nil
+	}
+	known, err := a.units.Known(ctx, p.OrgUnit)
+	if err != nil {
+		return ctx, err
+	}
+	if !known {
+		return ctx, fmt.Errorf("%w: %q (get credentials for a unit of the active catalog: whistlectl catalog show)", ErrUnknownOrgUnit, p.OrgUnit)
+	}
+	return ctx, nil
+}
+
+func (a authorizer) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		ctx, err := authorize(ctx, enforced, info.FullMethod)
+		ctx, err := a.authorize(ctx, info.FullMethod)
 		if err != nil {
 			return nil, err
 		}
@@ -33,9 +69,9 @@ func unaryAuthorize(enforced bool) grpc.UnaryServerInterceptor {
 	}
 }
 
-func streamAuthorize(enforced bool) grpc.StreamServerInterceptor {
+func (a authorizer) stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		ctx, err := authorize(ss.Context(), enforced, info.FullMethod)
+		ctx, err := a.authorize(ss.Context(), info.FullMethod)
 		if err != nil {
 			return err
 		}

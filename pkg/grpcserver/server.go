@@ -46,6 +46,10 @@ type Options struct {
 	// Nil serves without authentication (tests of one service): calls are
 	// then marked policy.Unenforced.
 	Auth *auth.Authenticator
+	// OrgUnits, with Auth, refuses callers acting for an org unit that is
+	// not in the active org tree (PermissionDenied), before the call runs.
+	// Default (nil): not checked.
+	OrgUnits OrgUnits
 }
 
 // Server is a gRPC server with health and reflection registered.
@@ -93,8 +97,9 @@ func New(o Options) (*Server, error) {
 	if o.Auth != nil {
 		unary, stream = append(unary, o.Auth.UnaryInterceptor()), append(stream, o.Auth.StreamInterceptor())
 	}
-	unary = append(unary, unaryAuthorize(o.Auth != nil))
-	stream = append(stream, streamAuthorize(o.Auth != nil), streamRequestChecks(codec), pvinterceptor.StreamServerInterceptor(validator))
+	authz := authorizer{enforced: o.Auth != nil, units: o.OrgUnits}
+	unary = append(unary, authz.unary())
+	stream = append(stream, authz.stream(), streamRequestChecks(codec), pvinterceptor.StreamServerInterceptor(validator))
 	if limiter != nil {
 		unary = append(unary, limiter.unary())
 	}

@@ -1,107 +1,185 @@
-// Package orgtree keeps, in each service that needs it, the org tree of the
-// active catalog: dispatch announces it in an org_tree event whenever it
-// activates a catalog (and at start), and Consumer stores it. Services ask
-// where a unit lies (Path) and what lies under one (Under) to decide who may
-// act where.
+// Package orgtree keeps, in every service, the org tree of the active
+// catalog: dispatch announces it in an org_tree event whenever it activates a
+// catalog (and at start), and each service stores it (table org_units of its
+// schema, through Tree.Apply). Services ask whether a unit is in the tree
+// (Known: a caller acting for a unit that is not sees nothing), where a unit
+// lies (Path) and what lies under one (Under) to decide who may act where.
 package orgtree
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/whistle-civic/whistle/pkg/apperr"
-	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
-	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
-// ErrNotYetKnown: no org tree has arrived yet (dispatch announces it at start).
-var ErrNotYetKnown = apperr.New(apperr.Unavailable,
-	"the org tree is not known here yet (dispatch announces it when it starts): retry in a moment")
+// The tree's errors.
+var (
+	// ErrNotYetKnown: no org tree has arrived yet (dispatch announces it at start).
+	ErrNotYetKnown = apperr.New(apperr.Unavailable,
+		"the org tree is not known here yet (dispatch announces it when it starts): retry in a moment")
+	// ErrUnknownUnit: the org unit is not in the active catalog's tree (never
+	// was, or a newer catalog removed it).
+	ErrUnknownUnit = apperr.New(apperr.PermissionDenied,
+		"the org unit is not in the active org tree: use the id of a unit of the active catalog (whistlectl catalog show)")
+)
 
-// Tree reads the org tree a service stored.
+// DefaultMaxAge is how long a Tree serves what it read before reading the
+// table again. The replica whose consumer stores a new tree sees it at once;
+// the other replicas of a service within DefaultMaxAge.
+const DefaultMaxAge = 2 * time.Second
+
+// Tree reads the org tree a service stored. It keeps a copy in memory, read
+// again when older than MaxAge or when the tree it stores itself changes, so
+// that deciding who may act where costs no query. Safe for concurrent use.
 type Tree struct {
 	db *postgres.DB
+	// MaxAge is how long the copy in memory is served. Default (zero):
+	// DefaultMaxAge.
+	MaxAge time.Duration
+
+	mu       sync.Mutex
+	snap     *snapshot // nil until read, and after a change
+	loadedAt time.Time
+}
+
+// snapshot is the tree as read at one moment.
+type snapshot struct {
+	parent   map[string]string   // by unit; "" for the city
+	children map[string][]string // by unit
+	root     string
 }
 
 // New returns the tree kept in db's schema.
 func New(db *postgres.DB) *Tree { return &Tree{db: db} }
 
+// Known reports whether the unit is in the tree. It fails with
+// ErrNotYetKnown before any tree arrived.
+func (t *Tree) Known(ctx context.Context, id string) (bool, error) {
+	s, err := t.current(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, ok := s.parent[id]
+	return ok, nil
+}
+
 // Path returns a unit and the units above it, up to the city; nil for a unit
 // the tree does not hold. It fails with ErrNotYetKnown before any tree arrived.
 func (t *Tree) Path(ctx context.Context, id string) ([]string, error) {
-	rows, err := t.db.Q(ctx).Query(ctx, `WITH RECURSIVE up(id, parent_id, depth) AS (
-			SELECT id, parent_id, 0 FROM org_units WHERE id = $1
-			UNION ALL SELECT o.id, o.parent_id, up.depth + 1 FROM org_units o JOIN up ON o.id = up.parent_id
-		) SELECT id FROM up ORDER BY depth`, id)
+	s, err := t.current(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("path of %s: %w", id, err)
+		return nil, err
 	}
-	path, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(path) > 0 {
-		return path, err
+	var path []string
+	for u, ok := id, true; ok && u != "" && len(path) <= len(s.parent); u = s.parent[u] {
+		if _, ok = s.parent[u]; ok {
+			path = append(path, u)
+		}
 	}
-	return nil, t.known(ctx)
+	return path, nil
 }
 
-// Under returns a unit and every unit below it.
+// Under returns a unit and every unit below it. It fails with ErrUnknownUnit
+// for a unit the tree does not hold (so that an unknown unit never reads as
+// "no limit"), and with ErrNotYetKnown before any tree arrived.
 func (t *Tree) Under(ctx context.Context, id string) ([]string, error) {
-	rows, err := t.db.Q(ctx).Query(ctx, `WITH RECURSIVE down(id) AS (
-			SELECT id FROM org_units WHERE id = $1
-			UNION ALL SELECT o.id FROM org_units o JOIN down ON o.parent_id = down.id
-		) SELECT id FROM down`, id)
+	s, err := t.current(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("units under %s: %w", id, err)
+		return nil, err
 	}
-	under, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(under) > 0 {
-		return under, err
+	if _, ok := s.parent[id]; !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, id)
 	}
-	return nil, t.known(ctx)
+	under := []string{id}
+	for i := 0; i < len(under); i++ {
+		under = append(under, s.children[under[i]]...)
+	}
+	return under, nil
 }
 
 // Root returns the city at the top of the tree.
 func (t *Tree) Root(ctx context.Context) (string, error) {
-	var id string
-	err := t.db.Q(ctx).QueryRow(ctx, `SELECT id FROM org_units WHERE parent_id = '' ORDER BY id LIMIT 1`).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNotYetKnown
+	s, err := t.current(ctx)
+	if err != nil {
+		return "", err
 	}
-	return id, err
+	return s.root, nil
 }
 
-// known fails with ErrNotYetKnown while the tree is empty.
-func (t *Tree) known(ctx context.Context) error {
-	var any bool
-	if err := t.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM org_units)`).Scan(&any); err != nil {
-		return err
+// current returns the copy in memory, reading the table when it is missing
+// or stale.
+func (t *Tree) current(ctx context.Context) (*snapshot, error) {
+	maxAge := t.MaxAge
+	if maxAge == 0 {
+		maxAge = DefaultMaxAge
 	}
-	if !any {
-		return ErrNotYetKnown
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.snap != nil && time.Since(t.loadedAt) < maxAge {
+		return t.snap, nil
 	}
-	return nil
+	s, err := t.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.snap, t.loadedAt = s, time.Now()
+	return s, nil
 }
 
-// Consumer returns the consumer that stores the trees dispatch announces,
-// named "<service>-org".
-func Consumer(service string, db *postgres.DB) platform.Consumer {
-	return platform.Consumer{Name: service + "-org", EventTypes: []string{events.OrgTree},
-		Apply: func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-			return ticket.Apply, replace(ctx, db, ev.GetOrgTree())
-		}}
+// load reads the stored tree.
+func (t *Tree) load(ctx context.Context) (*snapshot, error) {
+	rows, err := t.db.Q(ctx).Query(ctx, `SELECT id, parent_id FROM org_units`)
+	if err != nil {
+		return nil, fmt.Errorf("read the org tree: %w", err)
+	}
+	s := &snapshot{parent: map[string]string{}, children: map[string][]string{}}
+	var id, parent string
+	_, err = pgx.ForEachRow(rows, []any{&id, &parent}, func() error {
+		s.parent[id] = parent
+		if parent == "" {
+			if s.root == "" || id < s.root {
+				s.root = id
+			}
+		} else {
+			s.children[parent] = append(s.children[parent], id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the org tree: %w", err)
+	}
+	if len(s.parent) == 0 {
+		return nil, ErrNotYetKnown
+	}
+	return s, nil
 }
 
-// replace swaps the stored tree for another, in the transaction ctx carries.
-func replace(ctx context.Context, db *postgres.DB, tree *whistlev1.OrgTree) error {
+// forget drops the copy in memory, so the next question reads the table.
+func (t *Tree) forget() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.snap = nil
+}
+
+// Apply stores the tree an org_tree event announces, replacing the one
+// stored, in the transaction ctx carries (an inbox.ApplyFunc: the consumer
+// "<service>-org" of pkg/platform runs it). The copy in memory is dropped
+// once the transaction commits.
+func (t *Tree) Apply(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	tree := ev.GetOrgTree()
 	if tree == nil || len(tree.GetUnits()) == 0 {
-		return errors.New("org_tree event without units")
+		return ticket.Apply, errors.New("org_tree event without units")
 	}
-	return db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err := t.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM org_units`); err != nil {
 			return err
 		}
@@ -110,6 +188,8 @@ func replace(ctx context.Context, db *postgres.DB, tree *whistlev1.OrgTree) erro
 				u := tree.GetUnits()[i]
 				return []any{u.GetId(), u.GetParentId(), u.GetLevel(), tree.GetCatalogVersion()}, nil
 			}))
+		postgres.AfterCommit(ctx, t.forget)
 		return err
 	})
+	return ticket.Apply, err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/whistle-civic/whistle/pkg/events"
+	"github.com/whistle-civic/whistle/pkg/eventually"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/orgtree"
@@ -33,8 +34,7 @@ func TestTreeFollowsTheAnnouncements(t *testing.T) {
 	if _, err := tr.Path(ctx, "xc-hd"); !errors.Is(err, orgtree.ErrNotYetKnown) {
 		t.Fatalf("path before any tree: %v", err)
 	}
-	c := orgtree.Consumer("intake", db)
-	p := &inbox.Processor{DB: db, Consumer: c.Name, Apply: c.Apply}
+	p := &inbox.Processor{DB: db, Consumer: "intake-org", Apply: tr.Apply}
 	for _, ev := range []*whistlev1.Event{
 		tree("v1", [3]string{"hh", "", "city"}, [3]string{"xc", "hh", "district"}, [3]string{"xc-hd", "xc", "street"},
 			[3]string{"xc-hd-g1", "xc-hd", "grid"}, [3]string{"xc-urban", "xc", "department"}),
@@ -74,4 +74,50 @@ func TestTreeFollowsTheAnnouncements(t *testing.T) {
 	if got, _ := tr.Path(ctx, "xc-urban"); got != nil {
 		t.Fatalf("a unit v2 dropped still has a path: %v", got)
 	}
+}
+
+// A unit that is not in the tree is known nowhere: Under refuses it (so it
+// never reads as "no limit"), and a unit a newer catalog removed goes the
+// same way, at once in the replica that stores the new tree and within
+// MaxAge in another.
+func TestUnknownUnitsYieldNothing(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Open(t, "monitoring", fstest.MapFS{"00001_none.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")}})
+	tr, other := orgtree.New(db), orgtree.New(db)
+	other.MaxAge = time.Millisecond
+	ctx := context.Background()
+	if _, err := tr.Known(ctx, "hh"); !errors.Is(err, orgtree.ErrNotYetKnown) {
+		t.Fatalf("known before any tree: %v", err)
+	}
+	p := &inbox.Processor{DB: db, Consumer: "monitoring-org", Apply: tr.Apply}
+	if _, err := p.Process(ctx, tree("v1", [3]string{"hh", "", "city"}, [3]string{"xc", "hh", "district"},
+		[3]string{"xc-hd", "xc", "street"})); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []*orgtree.Tree{tr, other} {
+		if ok, err := tr.Known(ctx, "xc-hd"); err != nil || !ok {
+			t.Fatalf("xc-hd known: %v %v", ok, err)
+		}
+		for _, ghost := range []string{"ghost", "", "xc-hd-ghost"} {
+			if ok, err := tr.Known(ctx, ghost); err != nil || ok {
+				t.Errorf("%q known: %v %v, want false", ghost, ok, err)
+			}
+			if under, err := tr.Under(ctx, ghost); !errors.Is(err, orgtree.ErrUnknownUnit) || under != nil {
+				t.Errorf("under %q: %v %v, want ErrUnknownUnit", ghost, under, err)
+			}
+		}
+	}
+	if _, err := p.Process(ctx, tree("v2", [3]string{"hh", "", "city"}, [3]string{"xc", "hh", "district"})); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := tr.Known(ctx, "xc-hd"); ok {
+		t.Fatal("the replica that stored v2 still knows xc-hd, which v2 removed")
+	}
+	if _, err := tr.Under(ctx, "xc-hd"); !errors.Is(err, orgtree.ErrUnknownUnit) {
+		t.Fatalf("under a removed unit: %v", err)
+	}
+	eventually.True(t, "another replica to forget xc-hd, which v2 removed", func() bool {
+		known, _ := other.Known(ctx, "xc-hd")
+		return !known
+	})
 }

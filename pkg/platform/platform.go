@@ -11,7 +11,9 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/events"
 	"github.com/whistle-civic/whistle/pkg/inbox"
+	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/outbox"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -29,6 +31,19 @@ type Deps struct {
 	Log *slog.Logger
 	// Clock tells the time; tests pass a clock.Fake.
 	Clock clock.Clock
+	// OrgTree is the org tree kept in DB's schema, which decides who may act
+	// where. Run keeps it current (consumer "<schema>-org"). Default (nil):
+	// Run makes one, which only the service's background work then sees.
+	OrgTree *orgtree.Tree
+}
+
+// Tree returns d.OrgTree, made on first use when unset (set it in Deps so
+// that the API and Run share one).
+func (d *Deps) Tree() *orgtree.Tree {
+	if d.OrgTree == nil {
+		d.OrgTree = orgtree.New(d.DB)
+	}
+	return d.OrgTree
 }
 
 // Consumer is one of a service's event consumers.
@@ -41,7 +56,8 @@ type Consumer struct {
 	Apply inbox.ApplyFunc
 }
 
-// Run runs the service's outbox relay, its consumers and the janitor of the
+// Run runs the service's outbox relay, its consumers, the consumer that keeps
+// its org tree ("<schema>-org", see pkg/orgtree) and the janitor of the
 // platform tables until ctx is cancelled.
 // It returns nil then, or the first error that stopped one of them.
 func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
@@ -49,6 +65,7 @@ func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
 	relay := &outbox.Relay{DB: d.DB, Bus: d.Bus, Telemetry: d.Telemetry, Log: d.Log}
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return janitor(ctx, d.DB) })
+	consumers = append(consumers, Consumer{Name: d.DB.Schema + "-org", EventTypes: []string{events.OrgTree}, Apply: d.Tree().Apply})
 	for _, c := range consumers {
 		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, Telemetry: d.Telemetry, Log: d.Log}
 		cfg := bus.ConsumerConfig{Name: c.Name, EventTypes: c.EventTypes, Telemetry: d.Telemetry, Log: d.Log}

@@ -22,7 +22,6 @@ import (
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
-	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"log/slog"
 )
@@ -84,7 +83,7 @@ func New(d platform.Deps, cfg Config) *Service {
 
 // Register adds the IntakeService API to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
-	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s, places: orgtree.New(s.deps.DB)})
+	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s, places: s.deps.Tree()})
 }
 
 // Run relays the outbox, consumes proactive events, keeps the org tree
@@ -97,7 +96,7 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Go(func() { s.pressure.run(ctx) })
 	err := platform.Run(ctx, s.deps, platform.Consumer{
 		Name: Name, EventTypes: []string{events.Proactive}, Apply: s.applyProactive,
-	}, orgtree.Consumer(Name, s.deps.DB))
+	})
 	cancel()
 	wg.Wait()
 	return err

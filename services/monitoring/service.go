@@ -26,7 +26,6 @@ import (
 	_ "time/tzdata" // the city's zone without relying on the machine's
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
-	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/platform"
 )
 
@@ -90,12 +89,12 @@ func New(d platform.Deps, cfg Config) (*Service, error) {
 
 // Register adds the MonitoringService API to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
-	whistlev1.RegisterMonitoringServiceServer(r, &grpcServer{svc: s, places: orgtree.New(s.deps.DB)})
+	whistlev1.RegisterMonitoringServiceServer(r, &grpcServer{svc: s, places: s.deps.Tree()})
 }
 
 // Run relays the outbox and projects every event, until ctx ends. One
 // consumer receives all events in stream order, which already respects each
 // ticket's version order.
 func (s *Service) Run(ctx context.Context) error {
-	return platform.Run(ctx, s.deps, platform.Consumer{Name: Name, Apply: s.applyEvent}, orgtree.Consumer(Name, s.deps.DB))
+	return platform.Run(ctx, s.deps, platform.Consumer{Name: Name, Apply: s.applyEvent})
 }

@@ -86,6 +86,7 @@ type ctlConfig struct {
 	CAFile     string `yaml:"ca_file"`
 	ServerName string `yaml:"server_name"`
 	SigningKey string `yaml:"signing_key"`
+	Issuer     string `yaml:"issuer"`
 	City       string `yaml:"city"`
 }
 
@@ -162,7 +163,7 @@ func open(t Target, dev *devChild) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &minter{signer: signer}
+	m := &minter{signer: signer, issuer: cfg.Issuer}
 	d := &Deployment{Describe: "Whistle on " + addr, Clients: loop.NewClients(conn), As: m.as, City: city,
 		DatabaseURL: first(t.DatabaseURL, ends.Postgres), NATSURL: first(t.NATSURL, ends.NATS)}
 	d.close = func() { _ = conn.Close() }
@@ -189,7 +190,7 @@ func readConfig(path string) (ctlConfig, error) {
 		return c, fmt.Errorf("config: %w (check --config)", err)
 	}
 	if err := yaml.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("config %s: %w (it is whistlectl's YAML: addr, signing_key, city, tls, ca_file)", path, err)
+		return c, fmt.Errorf("config %s: %w (it is whistlectl's YAML: addr, signing_key, issuer, city, tls, ca_file)", path, err)
 	}
 	for _, p := range []*string{&c.SigningKey, &c.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
@@ -225,6 +226,7 @@ func dial(addr string, c ctlConfig) (*grpc.ClientConn, error) {
 // reuses it (the run is shorter than the tokens live).
 type minter struct {
 	signer *auth.Signer
+	issuer string // the tokens' "iss", from the config ("" for none)
 	tokens sync.Map
 }
 
@@ -236,7 +238,7 @@ func (m *minter) as(ctx context.Context, role auth.Role, org string) context.Con
 	tok, ok := m.tokens.Load(key)
 	if !ok {
 		t, err := m.signer.Mint(auth.Claims{Subject: "bench:" + key, OrgUnit: org, Roles: []auth.Role{role},
-			Audience: "whistle", TTL: tokenTTL})
+			Audience: "whistle", Issuer: m.issuer, TTL: tokenTTL})
 		if err != nil {
 			return ctx // the server refuses the call, and the error is counted
 		}

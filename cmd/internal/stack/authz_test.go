@@ -288,6 +288,16 @@ func TestEveryRPCWithEveryRoleInAndOutOfScope(t *testing.T) {
 					seen, err := call.call(ctx, r.As(role, org), k)
 					checkOutcome(t, call, p.short, in, org, seen, err)
 				}
+				if role == auth.RoleResident {
+					continue // a resident has no credentials to name a unit with
+				}
+				// A unit that is not in the tree sees nothing, whatever it names.
+				for _, named := range []string{"ghost", inUnit} {
+					seen, err := call.call(ctx, r.As(role, "ghost"), target{fixture: fx, unit: named, actor: "ghost", role: role})
+					if status.Code(err) != codes.PermissionDenied || seen {
+						t.Errorf("%s@ghost naming %s: %v (saw the ticket: %v), want PermissionDenied", p.short, named, err, seen)
+					}
+				}
 			}
 		})
 	}
@@ -319,6 +329,10 @@ func checkOutcome(t *testing.T, call rpc, role string, in bool, org string, seen
 	mayCall := strings.Contains(" "+call.allow+" ", " "+role+" ")
 	anywhere := strings.Contains(" "+call.anywhere+" ", " "+role+" ")
 	switch {
+	case !mayCall && role == "res":
+		if code != codes.Unauthenticated {
+			t.Errorf("a resident (no credentials) %s: %v, want Unauthenticated", where, err)
+		}
 	case !mayCall:
 		if code != codes.PermissionDenied {
 			t.Errorf("%s@%s %s: %v, want PermissionDenied (role may not)", role, org, where, err)

@@ -26,6 +26,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/deadletter"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
 	"github.com/whistle-civic/whistle/pkg/health"
+	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -130,6 +131,7 @@ type Stack struct {
 	names  []string
 	svcs   []service
 	pools  []*postgres.DB
+	trees  []*orgtree.Tree
 	buses  []*bus.Bus
 	tels   []*telemetry.Telemetry
 	cancel context.CancelFunc
@@ -156,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, errors.New("stack: no authentication configured (set WHISTLE_JWKS)")
 	}
 	if s.Server, err = grpcserver.New(grpcserver.Options{Log: cfg.Log, Telemetry: apiTel, Auth: cfg.Auth,
-		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit}); err != nil {
+		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit, OrgUnits: stackUnits{s}}); err != nil {
 		return nil, err
 	}
 	for _, name := range names {
@@ -198,16 +200,14 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 // orgTreeWait bounds how long Start waits for the org tree to arrive.
 const orgTreeWait = 30 * time.Second
 
-// awaitOrgTree waits until every service that decides who may act where by
-// the org tree holds one (dispatch announces it when it starts), so that the
-// first calls are not turned away. A service started before dispatch ever ran
-// stops waiting after 30 s; until the tree arrives it answers Unavailable.
+// awaitOrgTree waits until every service holds the org tree (dispatch
+// announces it when it starts; every service decides by it who may act
+// where), so that the first calls are not turned away. A service started
+// before dispatch ever ran stops waiting after 30 s; until the tree arrives
+// it answers Unavailable.
 func (s *Stack) awaitOrgTree(ctx context.Context) {
 	deadline := time.Now().Add(orgTreeWait)
 	for i, name := range s.names {
-		if name != intake.Name && name != monitoring.Name {
-			continue
-		}
 		for {
 			var known bool
 			err := s.pools[i].Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM org_units)`).Scan(&known)
@@ -221,6 +221,18 @@ func (s *Stack) awaitOrgTree(ctx context.Context) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+}
+
+// stackUnits answers the gRPC server's question whether a caller's org unit
+// is in the active org tree from the tree of the stack's first service (all
+// hold the same one, announced by dispatch).
+type stackUnits struct{ s *Stack }
+
+func (u stackUnits) Known(ctx context.Context, id string) (bool, error) {
+	if len(u.s.trees) == 0 {
+		return false, orgtree.ErrNotYetKnown
+	}
+	return u.s.trees[0].Known(ctx, id)
 }
 
 // Service returns the named service of the stack (a *monitoring.Service for
@@ -291,7 +303,9 @@ func (s *Stack) add(ctx context.Context, name string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	s.buses = append(s.buses, b)
-	svc, err := sp.build(ctx, platform.Deps{DB: db, Bus: b, Telemetry: tel, Log: log, Clock: s.cfg.Clock}, s.cfg)
+	tree := orgtree.New(db)
+	s.trees = append(s.trees, tree)
+	svc, err := sp.build(ctx, platform.Deps{DB: db, Bus: b, Telemetry: tel, Log: log, Clock: s.cfg.Clock, OrgTree: tree}, s.cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/natstest"
+	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/postgres"
@@ -31,12 +32,14 @@ func Deps(tb testing.TB, schema string, migrations fs.FS, env *natstest.Env, clk
 	if clk == nil {
 		clk = clock.Real{}
 	}
+	db := pgtest.Open(tb, schema, migrations)
 	return platform.Deps{
-		DB:        pgtest.Open(tb, schema, migrations),
+		DB:        db,
 		Bus:       env.Connect(tb, "test-"+schema),
 		Telemetry: telemetry.Noop(),
 		Log:       Logger(tb),
 		Clock:     clk,
+		OrgTree:   orgtree.New(db),
 	}
 }
 

@@ -68,8 +68,12 @@ func (r *Running) Token(role auth.Role, orgUnit string) string {
 }
 
 // As returns clients that call as a principal with one role, acting for an
-// org unit (Clients carry no credentials at all).
+// org unit (Clients carry no credentials at all). A resident has no
+// credentials, only a ticket's evaluation code: their clients are Clients.
 func (r *Running) As(role auth.Role, orgUnit string) loop.Clients {
+	if role == auth.RoleResident {
+		return r.Clients
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key := string(role) + "@" + orgUnit
