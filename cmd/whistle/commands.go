@@ -29,13 +29,14 @@ func rootCommand() *cobra.Command {
   whistle serve <service>  one service alone, against external NATS and PostgreSQL
   whistle monitoring rebuild  rebuild the monitoring read models from the event stream
   whistle bench            load the whole loop at a steady rate; measure it against the floor
+  whistle keys evaluation-code FILE  make the key file of the residents' evaluation codes
 
 Configuration comes from WHISTLE_* variables (see README.md) and flags;
 tracing and metrics from the standard OTEL_* variables.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCommand(), serveCommand(), monitoringCommand(), benchCommand(), versionCommand())
+	root.AddCommand(devCommand(), serveCommand(), monitoringCommand(), benchCommand(), keysCommand(), versionCommand())
 	return root
 }
 

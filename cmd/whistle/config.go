@@ -8,6 +8,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/services/dispatch"
@@ -45,6 +46,12 @@ type config struct {
 	// JWTAudience and JWTIssuer are what tokens must say they are for and from.
 	JWTAudience string `env:"WHISTLE_JWT_AUDIENCE" envDefault:"whistle"`
 	JWTIssuer   string `env:"WHISTLE_JWT_ISSUER"`
+	// EvaluationCodeKeys is the key file intake derives residents'
+	// evaluation codes with and evaluation checks them with (pkg/evalcode;
+	// `whistle keys evaluation-code FILE` makes one). Required by serve for
+	// intake and evaluation, the same file for both; dev makes one in
+	// <data>/auth.
+	EvaluationCodeKeys string `env:"WHISTLE_EVALUATION_CODE_KEYS"`
 	// JWTMaxLifetime is the longest a token may be valid (exp − iat).
 	JWTMaxLifetime time.Duration `env:"WHISTLE_JWT_MAX_LIFETIME" envDefault:"24h"`
 	// TLSCert and TLSKey serve gRPC over TLS; TLSClientCA verifies client
@@ -92,6 +99,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Bool("pprof", c.Pprof),
 		slog.String("jwks", c.JWKS),
+		slog.String("evaluation_code_keys", c.EvaluationCodeKeys),
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.String("jwt_issuer", c.JWTIssuer),
 		slog.Duration("jwt_max_lifetime", c.JWTMaxLifetime),
@@ -116,6 +124,18 @@ func (c config) logger() (*slog.Logger, error) {
 		return nil, fmt.Errorf("WHISTLE_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
 	}
 	return telemetry.NewLogger(os.Stderr, level), nil
+}
+
+// evaluationCodes reads WHISTLE_EVALUATION_CODE_KEYS; nil when unset.
+func (c config) evaluationCodes() (*evalcode.Keys, error) {
+	if c.EvaluationCodeKeys == "" {
+		return nil, nil
+	}
+	keys, err := evalcode.Load(c.EvaluationCodeKeys)
+	if err != nil {
+		return nil, fmt.Errorf("WHISTLE_EVALUATION_CODE_KEYS: %w", err)
+	}
+	return keys, nil
 }
 
 func (c config) catalog() (*dispatch.Catalog, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
 	"github.com/whistle-civic/whistle/pkg/health"
 	"github.com/whistle-civic/whistle/pkg/natsserver"
@@ -84,6 +85,12 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if cfg.EvaluationCodeKeys == "" {
+		cfg.EvaluationCodeKeys = filepath.Join(o.data, "auth", "evaluation-code.keys")
+		if _, err := evalcode.Ensure(cfg.EvaluationCodeKeys); err != nil {
+			return fmt.Errorf("dev evaluation code keys: %w", err)
+		}
+	}
 	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
 	return serveStack(ctx, cfg, stack.Config{Bus: busCfg, NATSOptions: natsOpts}, lis, log, func() {
 		// One write: a reader that sees "ready on" sees the whole message.
@@ -128,6 +135,9 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	sc.DatabaseURL, sc.Log, sc.PoolSize = cfg.DatabaseURL, log, cfg.PoolSize
 	sc.Intake.City, sc.Dispatch.Catalog = cfg.City, cat
 	sc.Intake.Backpressure = cfg.backpressure()
+	if sc.EvaluationCodes, err = cfg.evaluationCodes(); err != nil {
+		return err
+	}
 	if sc.Auth, err = cfg.authenticator(ctx); err != nil {
 		return err
 	}

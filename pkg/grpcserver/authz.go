@@ -86,11 +86,22 @@ type authorizedStream struct {
 
 func (s *authorizedStream) Context() context.Context { return s.ctx }
 
-// PrincipalKey keys a rate limit by the authenticated caller's subject, or by
-// the peer's address for calls without one.
-func PrincipalKey(ctx context.Context) string {
-	if p, ok := auth.FromContext(ctx); ok {
-		return "principal:" + p.Via + ":" + p.Subject
+// PrincipalKeys keys a rate limit by the authenticated caller's subject. A
+// resident (authenticated by an evaluation code alone, so every resident
+// looks alike) is limited per ticket and per address instead: one flood
+// neither locks every resident of the city out nor comes from one address
+// unchecked. Calls without a principal are keyed by the peer's address.
+func PrincipalKeys(ctx context.Context, req any) []string {
+	p, ok := auth.FromContext(ctx)
+	switch {
+	case !ok:
+		return []string{PeerKey(ctx)}
+	case p.Via == "code":
+		keys := []string{"code-peer:" + PeerKey(ctx)}
+		if r, ok := req.(interface{ GetTicketId() string }); ok {
+			keys = append(keys, "code-ticket:"+r.GetTicketId())
+		}
+		return keys
 	}
-	return PeerKey(ctx)
+	return []string{"principal:" + p.Via + ":" + p.Subject}
 }

@@ -76,11 +76,11 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 func (rawCodec) Name() string { return "proto" }
 
 // callerKey is the rate-limit key the tests use: the x-caller header.
-func callerKey(ctx context.Context) string {
+func callerKey(ctx context.Context, _ any) []string {
 	if v := metadata.ValueFromIncomingContext(ctx, "x-caller"); len(v) > 0 {
-		return v[0]
+		return []string{v[0]}
 	}
-	return ""
+	return []string{""}
 }
 
 func asCaller(name string) context.Context {

@@ -87,17 +87,17 @@ func TestLimiterForgetsIdleCallers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l.allow("a", start)
-			l.allow("b", start.Add(time.Minute))
-			l.allow("c", start.Add(tt.idleAfter-time.Nanosecond))
+			l.allow([]string{"a"}, start)
+			l.allow([]string{"b"}, start.Add(time.Minute))
+			l.allow([]string{"c"}, start.Add(tt.idleAfter-time.Nanosecond))
 			if n := l.tracked(); n != 3 {
 				t.Fatalf("tracking %d callers before anyone was idle for %s, want 3", n, tt.idleAfter)
 			}
-			l.allow("c", start.Add(tt.idleAfter)) // a idle for exactly idleAfter
+			l.allow([]string{"c"}, start.Add(tt.idleAfter)) // a idle for exactly idleAfter
 			if n := l.tracked(); n != 2 {
 				t.Fatalf("tracking %d callers after a was idle for %s, want 2 (b, c)", n, tt.idleAfter)
 			}
-			l.allow("c", start.Add(tt.idleAfter+time.Minute))
+			l.allow([]string{"c"}, start.Add(tt.idleAfter+time.Minute))
 			if n := l.tracked(); n != 1 {
 				t.Fatalf("tracking %d callers after b was idle too, want 1 (c)", n)
 			}
@@ -113,21 +113,21 @@ func TestLimiterBoundsCallers(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.max = 3
-	if _, ok := l.allow("first", now); !ok {
+	if _, ok := l.allow([]string{"first"}, now); !ok {
 		t.Fatal("first call refused")
 	}
 	for i := range 3 {
-		l.allow(fmt.Sprint("other-", i), now)
+		l.allow([]string{fmt.Sprint("other-", i)}, now)
 	}
 	if n := l.tracked(); n != 3 {
 		t.Fatalf("tracking %d callers, want the bound, 3", n)
 	}
 	// "first" was the least recently seen, so it was forgotten: its next call
 	// starts with a full bucket although it used its burst just now.
-	if _, ok := l.allow("first", now); !ok {
+	if _, ok := l.allow([]string{"first"}, now); !ok {
 		t.Fatal("forgotten caller refused: it was not the one forgotten")
 	}
-	if _, ok := l.allow("other-2", now); ok {
+	if _, ok := l.allow([]string{"other-2"}, now); ok {
 		t.Fatal("the most recent caller was forgotten instead of the least recent")
 	}
 }
@@ -153,22 +153,51 @@ func TestLimiterRetryDelay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := l.allow("a", start); !ok {
+			if _, ok := l.allow([]string{"a"}, start); !ok {
 				t.Fatal("first call refused")
 			}
-			d, ok := l.allow("a", start.Add(tt.after))
+			d, ok := l.allow([]string{"a"}, start.Add(tt.after))
 			if ok || d <= 0 || (tt.want != 0 && d != tt.want) {
 				t.Fatalf("allow = %s, %v; want refused with %s", d, ok, tt.want)
 			}
 			if tt.want == 0 {
 				return
 			}
-			if _, ok := l.allow("a", start.Add(tt.after+d-time.Millisecond)); ok {
+			if _, ok := l.allow([]string{"a"}, start.Add(tt.after+d-time.Millisecond)); ok {
 				t.Fatalf("passed a millisecond before the delay %s ended", d)
 			}
-			if _, ok := l.allow("a", start.Add(tt.after+d)); !ok {
+			if _, ok := l.allow([]string{"a"}, start.Add(tt.after+d)); !ok {
 				t.Fatalf("refused after waiting the delay %s", d)
 			}
 		})
+	}
+}
+
+// A call naming several buckets passes only when each holds a token, and
+// takes nothing from any when one is empty.
+func TestLimiterTakesFromEveryBucketOrNone(t *testing.T) {
+	t.Parallel()
+	l, err := newLimiter(RateLimit{PerSecond: 1, Burst: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for range 2 {
+		if _, ok := l.allow([]string{"peer:a", "ticket:1"}, now); !ok {
+			t.Fatal("refused within the burst")
+		}
+	}
+	if _, ok := l.allow([]string{"peer:b", "ticket:1"}, now); ok {
+		t.Fatal("ticket 1's bucket is empty, yet a call for it passed from another address")
+	}
+	if _, ok := l.allow([]string{"peer:b", "ticket:2"}, now); !ok {
+		t.Fatal("a call for another ticket from another address was refused")
+	}
+	// The refused call took nothing from peer:b: one more call passes.
+	if _, ok := l.allow([]string{"peer:b", "ticket:3"}, now); !ok {
+		t.Fatal("a refused call took a token from a bucket it did not pass")
+	}
+	if _, ok := l.allow([]string{"peer:a", "ticket:4"}, now); ok {
+		t.Fatal("peer:a's bucket is empty, yet a call from it passed")
 	}
 }

@@ -43,12 +43,14 @@ type RateLimit struct {
 	// quiet spell. Default (0): twice PerSecond, at least 1. New fails when it
 	// is negative.
 	Burst int
-	// Key names the caller; calls with the same key share a limit. Default:
-	// PeerKey, the caller's network address without its port. Once calls are
-	// authenticated, the caller (cmd) must set Key to return the
-	// authenticated principal's subject, so that callers behind one address
-	// (a proxy, a NAT) do not share a limit.
-	Key func(ctx context.Context) string
+	// Keys names the buckets a call takes a token from; calls naming the
+	// same key share a limit, and a call passes only when every one of its
+	// buckets holds a token (it then takes one from each). Default: PeerKey,
+	// the caller's network address without its port; with authentication,
+	// PrincipalKeys (grpcserver.New sets it), so that callers behind one
+	// address (a proxy, a NAT) do not share a limit and residents, who have
+	// no credentials, are limited per ticket and per address.
+	Keys func(ctx context.Context, req any) []string
 	// Mutating says which methods, by full name ("/whistle.v1.IntakeService/Report"),
 	// are limited. Default: IsMutating.
 	Mutating func(fullMethod string) bool
@@ -134,8 +136,8 @@ func newLimiter(cfg RateLimit) (*limiter, error) {
 	if cfg.Burst == 0 {
 		cfg.Burst = max(1, int(math.Min(2*cfg.PerSecond, math.MaxInt32)))
 	}
-	if cfg.Key == nil {
-		cfg.Key = PeerKey
+	if cfg.Keys == nil {
+		cfg.Keys = func(ctx context.Context, _ any) []string { return []string{PeerKey(ctx)} }
 	}
 	if cfg.Mutating == nil {
 		cfg.Mutating = IsMutating
@@ -153,13 +155,35 @@ func newLimiter(cfg RateLimit) (*limiter, error) {
 		max: rateLimitMaxCallers, callers: map[string]*list.Element{}, recent: list.New()}, nil
 }
 
-// allow takes a token from key's bucket at now; when there is none, it takes
-// nothing and returns how long until there is one, rounded up to whole
-// milliseconds.
-func (l *limiter) allow(key string, now time.Time) (retryAfter time.Duration, ok bool) {
+// allow takes a token from every one of keys' buckets at now; when one has
+// none, it takes nothing and returns how long until all have one, rounded up
+// to whole milliseconds.
+func (l *limiter) allow(keys []string, now time.Time) (retryAfter time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.forgetIdle(now)
+	var taken []*rate.Reservation
+	for _, key := range keys {
+		d, r := l.reserve(key, now)
+		if r == nil {
+			retryAfter = max(retryAfter, d)
+			continue
+		}
+		taken = append(taken, r)
+	}
+	if retryAfter == 0 {
+		return 0, true
+	}
+	for _, r := range taken {
+		r.CancelAt(now)
+	}
+	return retryAfter, false
+}
+
+// reserve takes a token from key's bucket at now and returns the
+// reservation; when there is none, it takes nothing and returns how long
+// until there is one. l.mu must be held.
+func (l *limiter) reserve(key string, now time.Time) (time.Duration, *rate.Reservation) {
 	var c *caller
 	if e, found := l.callers[key]; found {
 		c = e.Value.(*caller)
@@ -174,24 +198,24 @@ func (l *limiter) allow(key string, now time.Time) (retryAfter time.Duration, ok
 	c.last = now
 	r := c.lim.ReserveN(now, 1)
 	if !r.OK() { // cannot happen: the burst is at least 1
-		return rate.InfDuration, false
+		return rate.InfDuration, nil
 	}
 	d := r.DelayFrom(now)
 	if d <= 0 {
-		return 0, true
+		return 0, r
 	}
 	r.CancelAt(now)
 	// The limiter's float arithmetic can report a delay a hair short; round
 	// up to the first whole millisecond at which the bucket really has a
 	// token, so that a caller that waits the delay gets through.
 	if d >= rate.InfDuration/2 { // a rate so low that the bucket never refills in practice
-		return d, false
+		return d, nil
 	}
 	d = (d + time.Millisecond - 1).Truncate(time.Millisecond)
 	for i := 0; i < 10 && c.lim.TokensAt(now.Add(d)) < 1; i++ {
 		d += time.Millisecond
 	}
-	return d, false
+	return d, nil
 }
 
 // forgetIdle drops the callers not seen for l.idle, oldest first.
@@ -228,7 +252,7 @@ func (l *limiter) refusal(retryAfter time.Duration) error {
 func (l *limiter) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if l.cfg.Mutating(info.FullMethod) {
-			if retryAfter, ok := l.allow(l.cfg.Key(ctx), l.cfg.Now()); !ok {
+			if retryAfter, ok := l.allow(l.cfg.Keys(ctx, req), l.cfg.Now()); !ok {
 				return nil, l.refusal(retryAfter)
 			}
 		}

@@ -3,6 +3,8 @@ package grpcserver_test
 import (
 	"context"
 	"math"
+	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
@@ -78,7 +81,7 @@ func TestRateLimit(t *testing.T) {
 			t.Parallel()
 			clk := clock.NewFake(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 			limit := tt.limit
-			limit.Key, limit.Now = callerKey, clk.Now
+			limit.Keys, limit.Now = callerKey, clk.Now
 			conn, svc := serveIntake(t, grpcserver.Options{RateLimit: limit})
 			client := whistlev1.NewIntakeServiceClient(conn)
 			var lastDelay time.Duration
@@ -119,7 +122,7 @@ func TestRateLimit(t *testing.T) {
 func TestRateLimitMessage(t *testing.T) {
 	t.Parallel()
 	clk := clock.NewFake(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
-	conn, _ := serveIntake(t, grpcserver.Options{RateLimit: grpcserver.RateLimit{PerSecond: 4, Burst: 1, Key: callerKey, Now: clk.Now}})
+	conn, _ := serveIntake(t, grpcserver.Options{RateLimit: grpcserver.RateLimit{PerSecond: 4, Burst: 1, Keys: callerKey, Now: clk.Now}})
 	client := whistlev1.NewIntakeServiceClient(conn)
 	if _, err := client.Report(asCaller("a"), validReport()); err != nil {
 		t.Fatal(err)
@@ -214,3 +217,31 @@ type addr string
 
 func (a addr) Network() string { return "tcp" }
 func (a addr) String() string  { return string(a) }
+
+// Residents all look alike (an evaluation code, no credentials): they are
+// limited per ticket and per address, never in one bucket for the city.
+func TestPrincipalKeys(t *testing.T) {
+	t.Parallel()
+	at := func(addr string) context.Context {
+		return peer.NewContext(context.Background(), &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP(addr), Port: 40000}})
+	}
+	resident := auth.Principal{Subject: "resident", Roles: []auth.Role{auth.RoleResident}, Via: "code"}
+	officer := auth.Principal{Subject: "u-7", OrgUnit: "xc-hd-dj", Roles: []auth.Role{auth.RoleCommunityOfficer}, Via: "jwt"}
+	evaluate := &whistlev1.EvaluateRequest{TicketId: "0193a1b2-0000-7000-8000-000000000001"}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		req  any
+		want []string
+	}{
+		{"a resident", auth.WithPrincipal(at("10.0.0.7"), resident), evaluate,
+			[]string{"code-peer:10.0.0.7", "code-ticket:0193a1b2-0000-7000-8000-000000000001"}},
+		{"a token's subject, wherever it calls from", auth.WithPrincipal(at("10.0.0.7"), officer), evaluate, []string{"principal:jwt:u-7"}},
+		{"no principal", at("10.0.0.8"), evaluate, []string{"10.0.0.8"}},
+	}
+	for _, tt := range tests {
+		if got := grpcserver.PrincipalKeys(tt.ctx, tt.req); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -81,8 +81,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("request codec: %w", err)
 	}
-	if o.Auth != nil && o.RateLimit.Key == nil {
-		o.RateLimit.Key = PrincipalKey
+	if o.Auth != nil && o.RateLimit.Keys == nil {
+		o.RateLimit.Keys = PrincipalKeys
 	}
 	limiter, err := newLimiter(o.RateLimit)
 	if err != nil {

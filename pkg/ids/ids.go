@@ -2,13 +2,7 @@
 // creation time and so keep B-tree indexes compact.
 package ids
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
-
-	"github.com/google/uuid"
-)
+import "github.com/google/uuid"
 
 // New returns a new UUIDv7 in its canonical string form. It panics only if the
 // operating system's random source fails, which the uuid package treats as fatal.
@@ -23,12 +17,4 @@ func Valid(s string) bool {
 	}
 	_, err := uuid.Parse(s)
 	return err == nil
-}
-
-// CodeHash returns the hex SHA-256 of a one-time code (an evaluation code),
-// read without surrounding space and case-insensitively: the form intake
-// announces and evaluation compares, so the code itself is never stored.
-func CodeHash(code string) string {
-	sum := sha256.Sum256([]byte(strings.ToUpper(strings.TrimSpace(code))))
-	return hex.EncodeToString(sum[:])
 }

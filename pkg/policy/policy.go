@@ -152,12 +152,15 @@ func short(method string) string {
 	return strings.Replace(strings.TrimPrefix(method, "/whistle.v1."), "/", ".", 1)
 }
 
-// ErrNotYourUnit: a request names an actor other than the caller's org unit.
+// ErrNotYourUnit: a request names an actor other than the caller's org
+// unit, or none.
 var ErrNotYourUnit = apperr.New(apperr.PermissionDenied, "the request acts for another org unit")
 
-// ActingAs checks that the actor a request names acts for the caller's org
-// unit: nobody acts in another unit's name. A resident (who has no org
-// unit) and a server without authentication are not checked.
+// ActingAs checks that the actor a change names acts for the caller's org
+// unit: nobody acts in another unit's name, and a change that names no unit
+// is refused too (it would be recorded as nobody's). A resident (who has no
+// org unit: the service checks their code) and a server without
+// authentication are not checked.
 func ActingAs(ctx context.Context, actorOrgUnit string) error {
 	p, ok := auth.FromContext(ctx)
 	if !ok {
@@ -166,25 +169,32 @@ func ActingAs(ctx context.Context, actorOrgUnit string) error {
 		}
 		return ErrNoPrincipal
 	}
-	if p.Via == "code" || actorOrgUnit == p.OrgUnit {
+	switch {
+	case p.Via == "code" || actorOrgUnit == p.OrgUnit:
 		return nil
+	case actorOrgUnit == "":
+		return fmt.Errorf("%w: the request names no acting org unit (actor.org_unit_id); name your own, %q", ErrNotYourUnit, p.OrgUnit)
 	}
 	return fmt.Errorf("%w: your credentials act for %q, the request names %q; name your own org unit", ErrNotYourUnit,
 		p.OrgUnit, actorOrgUnit)
 }
 
-// Touch decides a call on one ticket: the request's actor must be the
-// caller's own org unit (actorOrgUnit "" for reads), and, unless the caller
-// may act anywhere, the ticket must lie in the caller's place. place finds
-// where the ticket lies (and fails as the service fails for a missing
-// ticket); a ticket outside the caller's place gets notFound, the service's
-// own error for a missing ticket, so that both read alike.
+// Touch decides a change to one ticket: the request's actor must be the
+// caller's own org unit, and, unless the caller may act anywhere, the ticket
+// must lie in the caller's place. place finds where the ticket lies (and
+// fails as the service fails for a missing ticket); a ticket outside the
+// caller's place gets notFound, the service's own error for a missing
+// ticket, so that both read alike.
 func Touch(ctx context.Context, action, actorOrgUnit string, place func() (Resource, error), notFound error) error {
-	if actorOrgUnit != "" {
-		if err := ActingAs(ctx, actorOrgUnit); err != nil {
-			return err
-		}
+	if err := ActingAs(ctx, actorOrgUnit); err != nil {
+		return err
 	}
+	return Read(ctx, action, place, notFound)
+}
+
+// Read decides a read of one ticket as Touch decides a change, without an
+// actor.
+func Read(ctx context.Context, action string, place func() (Resource, error), notFound error) error {
 	if Everywhere(ctx, action) {
 		return nil
 	}

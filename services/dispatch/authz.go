@@ -28,24 +28,37 @@ func placeOf(a Assignment) policy.Resource {
 }
 
 // mayTouch checks that the caller may take the action on the ticket, acting
-// for actorOrgUnit ("" for reads); a ticket outside the caller's place is
-// "not found", as one that does not exist.
+// for actorOrgUnit; a ticket outside the caller's place is "not found", as
+// one that does not exist.
 func (g *grpcServer) mayTouch(ctx context.Context, action, ticketID, actorOrgUnit string) error {
-	return policy.Touch(ctx, action, actorOrgUnit, func() (policy.Resource, error) {
-		a, err := g.svc.GetAssignment(ctx, ticketID)
-		return placeOf(a), err
-	}, ErrNotFound)
+	return policy.Touch(ctx, action, actorOrgUnit, g.place(ctx, ticketID), ErrNotFound)
 }
 
-// mayDo checks an action that touches no place (the catalog), acting for
-// actorOrgUnit ("" for reads).
-func mayDo(ctx context.Context, action, actorOrgUnit string) error {
-	if actorOrgUnit != "" {
-		if err := policy.ActingAs(ctx, actorOrgUnit); err != nil {
-			return err
-		}
+// mayRead checks that the caller may read the ticket, as mayTouch does.
+func (g *grpcServer) mayRead(ctx context.Context, action, ticketID string) error {
+	return policy.Read(ctx, action, g.place(ctx, ticketID), ErrNotFound)
+}
+
+// place returns the function that finds where a ticket lies.
+func (g *grpcServer) place(ctx context.Context, ticketID string) func() (policy.Resource, error) {
+	return func() (policy.Resource, error) {
+		a, err := g.svc.GetAssignment(ctx, ticketID)
+		return placeOf(a), err
 	}
+}
+
+// mayDo checks a read that touches no place (the catalog).
+func mayDo(ctx context.Context, action string) error {
 	return policy.Authorize(ctx, action, policy.Resource{})
+}
+
+// mayChange checks a change that touches no place (the catalog), acting for
+// actorOrgUnit.
+func mayChange(ctx context.Context, action, actorOrgUnit string) error {
+	if err := policy.ActingAs(ctx, actorOrgUnit); err != nil {
+		return err
+	}
+	return mayDo(ctx, action)
 }
 
 // mayWatch checks that the org unit named lies in the caller's place.

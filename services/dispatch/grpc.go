@@ -19,7 +19,7 @@ type grpcServer struct {
 }
 
 func (g *grpcServer) GetAssignment(ctx context.Context, req *whistlev1.GetAssignmentRequest) (*whistlev1.GetAssignmentResponse, error) {
-	if err := g.mayTouch(ctx, actGetAssignment, req.GetTicketId(), ""); err != nil {
+	if err := g.mayRead(ctx, actGetAssignment, req.GetTicketId()); err != nil {
 		return nil, err
 	}
 	a, err := g.svc.GetAssignment(ctx, req.GetTicketId())
@@ -30,11 +30,11 @@ func (g *grpcServer) GetAssignment(ctx context.Context, req *whistlev1.GetAssign
 }
 
 func (g *grpcServer) ExplainRouting(ctx context.Context, req *whistlev1.ExplainRoutingRequest) (*whistlev1.ExplainRoutingResponse, error) {
-	if err := mayDo(ctx, actExplainRouting, ""); err != nil {
+	if err := mayDo(ctx, actExplainRouting); err != nil {
 		return nil, err
 	}
 	if req.GetTicketId() != "" { // a ticket's routing is for those who may read the ticket
-		if err := g.mayTouch(ctx, actGetAssignment, req.GetTicketId(), ""); err != nil {
+		if err := g.mayRead(ctx, actGetAssignment, req.GetTicketId()); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +119,7 @@ func (g *grpcServer) DecideExtension(ctx context.Context, req *whistlev1.DecideE
 }
 
 func (g *grpcServer) GetCatalog(ctx context.Context, req *whistlev1.GetCatalogRequest) (*whistlev1.GetCatalogResponse, error) {
-	if err := mayDo(ctx, actGetCatalog, ""); err != nil {
+	if err := mayDo(ctx, actGetCatalog); err != nil {
 		return nil, err
 	}
 	cat, info, err := g.svc.CatalogVersion(ctx, req.GetVersion())
@@ -130,7 +130,7 @@ func (g *grpcServer) GetCatalog(ctx context.Context, req *whistlev1.GetCatalogRe
 }
 
 func (g *grpcServer) ListCatalogs(ctx context.Context, _ *whistlev1.ListCatalogsRequest) (*whistlev1.ListCatalogsResponse, error) {
-	if err := mayDo(ctx, actListCatalogs, ""); err != nil {
+	if err := mayDo(ctx, actListCatalogs); err != nil {
 		return nil, err
 	}
 	infos, err := g.svc.ListCatalogs(ctx)
@@ -145,7 +145,7 @@ func (g *grpcServer) ListCatalogs(ctx context.Context, _ *whistlev1.ListCatalogs
 }
 
 func (g *grpcServer) ImportCatalog(ctx context.Context, req *whistlev1.ImportCatalogRequest) (*whistlev1.ImportCatalogResponse, error) {
-	if err := mayDo(ctx, actImportCatalog, req.GetActor().GetOrgUnitId()); err != nil {
+	if err := mayChange(ctx, actImportCatalog, req.GetActor().GetOrgUnitId()); err != nil {
 		return nil, err
 	}
 	info, created, err := g.svc.ImportCatalog(ctx, []byte(req.GetSource()), req.GetActivate(), fromProtoActor(req.GetActor()))
@@ -156,7 +156,7 @@ func (g *grpcServer) ImportCatalog(ctx context.Context, req *whistlev1.ImportCat
 }
 
 func (g *grpcServer) ActivateCatalog(ctx context.Context, req *whistlev1.ActivateCatalogRequest) (*whistlev1.ActivateCatalogResponse, error) {
-	if err := mayDo(ctx, actActivateCatalog, req.GetActor().GetOrgUnitId()); err != nil {
+	if err := mayChange(ctx, actActivateCatalog, req.GetActor().GetOrgUnitId()); err != nil {
 		return nil, err
 	}
 	info, err := g.svc.ActivateCatalog(ctx, req.GetVersion(), fromProtoActor(req.GetActor()))
@@ -167,7 +167,7 @@ func (g *grpcServer) ActivateCatalog(ctx context.Context, req *whistlev1.Activat
 }
 
 func (g *grpcServer) DiffCatalogs(ctx context.Context, req *whistlev1.DiffCatalogsRequest) (*whistlev1.DiffCatalogsResponse, error) {
-	if err := mayDo(ctx, actDiffCatalogs, ""); err != nil {
+	if err := mayDo(ctx, actDiffCatalogs); err != nil {
 		return nil, err
 	}
 	changes, err := g.svc.DiffCatalogs(ctx, req.GetFrom(), req.GetTo())

@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -46,6 +47,21 @@ type Actor struct {
 	ID, OrgUnitID, Name string
 }
 
+// Caller is what the API edge established about who calls: never what a
+// request claims.
+type Caller struct {
+	// OrgUnitID is the org unit the caller's credentials act for ("" for a resident).
+	OrgUnitID string
+	// Community: the caller is a community officer (may give the community's verdict).
+	Community bool
+	// Hotline: the caller is a hotline or another government system (may
+	// record a follow-up call's verdict).
+	Hotline bool
+	// Resident: the caller has no credentials, only the ticket's evaluation
+	// code (may give the resident's verdict, with the right code).
+	Resident bool
+}
+
 // Evaluation is one round of judging a resolved ticket. A ticket gets a new
 // round each time it is resolved.
 type Evaluation struct {
@@ -70,11 +86,13 @@ type Evaluation struct {
 	Source         Source
 	DefaultVerdict bool
 	DueAt          time.Time
-	// Who may evaluate, once evaluation has heard: the reporting org unit,
-	// the ticket's area (grid up to city) and the hash of the resident's code.
+	// Who may evaluate, once evaluation has heard: the reporting org unit
+	// and the ticket's area (grid up to city).
 	ReporterOrgUnitID string
 	Area              []string
-	CodeHash          string
+	// CodeFailures counts wrong evaluation codes tried on the ticket, in any
+	// round; CodeUsedRound is the round its code last gave the verdict of.
+	CodeFailures, CodeUsedRound int32
 	// escalate is set on an unsatisfied verdict past the rework limit (not stored).
 	escalate bool
 }
@@ -86,7 +104,7 @@ type rounds interface {
 	Update(ctx context.Context, ticketID string, fn func(e *Evaluation) (ticket.Action, error)) error
 	Get(ctx context.Context, ticketID string) (Evaluation, error)
 	ListOpen(ctx context.Context, f OpenFilter) ([]Evaluation, error)
-	SaveReporter(ctx context.Context, ticketID, orgUnitID, codeHash string) error
+	SaveReporter(ctx context.Context, ticketID, orgUnitID string) error
 	SaveArea(ctx context.Context, ticketID string, area []string) error
 	// EachDue applies fn to up to limit open rounds whose window closed by now,
 	// each locked against other replicas, and returns how many.
@@ -116,24 +134,54 @@ func (e *Evaluation) judge(v Verdict, comment string, reasons []string, by Actor
 	return action, nil
 }
 
-// mayJudge checks that an evaluator may give the round's verdict: the
-// reporting community (the reporting org unit, or the grid or community the
-// ticket lies in), the reporting resident with the ticket's one-time code, or
-// a hotline's follow-up call.
-func (e *Evaluation) mayJudge(src Source, by Actor, codeHash string) error {
+// mayJudge checks that the caller may give the round's verdict from src,
+// naming by: the reporting community's officer (the reporting org unit, or
+// the grid or community the ticket lies in) for the community's verdict, a
+// hotline or government system for a follow-up call's, the resident alone —
+// without credentials, with the ticket's code, checked by checkCode — for
+// the resident's. The department judged never judges itself.
+func (e *Evaluation) mayJudge(c Caller, src Source, by Actor) error {
+	if c.OrgUnitID != "" && (c.OrgUnitID == e.DepartmentID || by.OrgUnitID == e.DepartmentID) {
+		return ErrOwnTicket
+	}
+	if c.Resident != (src == SourceResident) {
+		return ErrResidentOnly
+	}
 	switch src {
+	case SourceResident:
+		return nil
 	case SourceCommunity:
-		if by.OrgUnitID == e.ReporterOrgUnitID || (len(e.Area) >= 2 && slices.Contains(e.Area[:2], by.OrgUnitID)) {
+		if c.Community && (by.OrgUnitID == e.ReporterOrgUnitID || (len(e.Area) >= 2 && slices.Contains(e.Area[:2], by.OrgUnitID))) {
 			return nil
 		}
-		return ErrNotEvaluator
-	case SourceResident:
-		if e.CodeHash == "" || codeHash != e.CodeHash {
-			return ErrBadCode
-		}
-		return nil
 	case SourceHotline:
-		return nil
+		if c.Hotline {
+			return nil
+		}
+		return ErrNotHotline
 	}
 	return ErrNotEvaluator
+}
+
+// tryCode counts a resident's try of a code on the ticket: refused once the
+// code is locked after maxFailures wrong tries; a wrong code counts as a
+// failure, which the caller stores even though it refuses the verdict.
+func (e *Evaluation) tryCode(right bool, maxFailures int32) error {
+	switch {
+	case e.CodeFailures >= maxFailures:
+		return ErrCodeLocked
+	case !right:
+		e.CodeFailures++
+		return fmt.Errorf("%w (%d of %d wrong tries before the code is locked)", ErrBadCode, e.CodeFailures, maxFailures)
+	}
+	return nil
+}
+
+// useCode spends the right code on the round's verdict: once per round.
+func (e *Evaluation) useCode() error {
+	if e.CodeUsedRound == e.Round {
+		return ErrCodeUsed
+	}
+	e.CodeUsedRound = e.Round
+	return nil
 }

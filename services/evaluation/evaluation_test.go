@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
@@ -34,11 +35,23 @@ type fixture struct {
 	client whistlev1.EvaluationServiceClient
 }
 
+// codeKeys are the evaluation code keys of the tests.
+var codeKeys = func() *evalcode.Keys {
+	k, err := evalcode.New([]byte("the evaluation code key of the tests, 32+ bytes"))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, evaluation.Config{}) }
 
 func newFixtureWith(t *testing.T, cfg evaluation.Config) *fixture {
 	t.Helper()
 	clk := clock.NewFake(now)
+	if cfg.Codes == nil {
+		cfg.Codes = codeKeys
+	}
 	deps := platformtest.Deps(t, evaluation.Name, evaluation.Migrations(), nil, clk)
 	svc, err := evaluation.New(deps, cfg)
 	if err != nil {
@@ -58,11 +71,11 @@ func (f *fixture) deliver(t *testing.T, ev *whistlev1.Event) {
 
 // reported announces a ticket reported from a grid of community xc-hd-dj, and
 // dispatched there, so that the community may evaluate it.
-func (f *fixture) reported(t *testing.T, id, grid, codeHash string) {
+func (f *fixture) reported(t *testing.T, id, grid string) {
 	t.Helper()
 	community := grid[:strings.LastIndex(grid, "-")]
 	f.deliver(t, events.MustNew(events.Meta{TicketID: id, Version: 1, OccurredAt: now}, &whistlev1.TicketReported{
-		Ticket: &whistlev1.Ticket{Id: id, Reporter: &whistlev1.Reporter{OrgUnitId: grid}}, EvaluationCodeSha256: codeHash}))
+		Ticket: &whistlev1.Ticket{Id: id, Reporter: &whistlev1.Reporter{OrgUnitId: grid}}}))
 	f.deliver(t, events.MustNew(events.Meta{TicketID: id, Version: 2, OccurredAt: now}, &whistlev1.TicketDispatched{
 		AreaIds: []string{grid, community, "xc-hd", "xc", "hh"}}))
 }
@@ -70,7 +83,7 @@ func (f *fixture) reported(t *testing.T, id, grid, codeHash string) {
 func (f *fixture) resolved(t *testing.T, id string, version int64) {
 	t.Helper()
 	if version == 4 {
-		f.reported(t, id, "xc-hd-dj-g01", "")
+		f.reported(t, id, "xc-hd-dj-g01")
 	}
 	f.deliver(t, events.MustNew(events.Meta{TicketID: id, TicketNumber: "HH-1", Version: version, OccurredAt: now,
 		Producer: "response"}, &whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
@@ -127,7 +140,7 @@ func TestOpenEvaluationsByReporter(t *testing.T) {
 		if id == theirs {
 			org = "xc-hd-wy"
 		}
-		f.reported(t, id, org+"-g01", "")
+		f.reported(t, id, org+"-g01")
 		f.deliver(t, events.MustNew(events.Meta{TicketID: id, TicketNumber: "HH-1", Version: 4, OccurredAt: now,
 			Producer: "response"}, &whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
 	}

@@ -20,7 +20,7 @@ func (s *Service) applyResolved(ctx context.Context, ev *whistlev1.Event) (ticke
 
 func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
 	r := ev.GetReported()
-	err := s.Reporter(ctx, ev.GetTicketId(), r.GetTicket().GetReporter().GetOrgUnitId(), r.GetEvaluationCodeSha256())
+	err := s.Reporter(ctx, ev.GetTicketId(), r.GetTicket().GetReporter().GetOrgUnitId())
 	return ticket.Apply, err
 }
 

@@ -21,7 +21,7 @@ type grpcServer struct {
 }
 
 func (g *grpcServer) GetEvaluation(ctx context.Context, req *whistlev1.GetEvaluationRequest) (*whistlev1.GetEvaluationResponse, error) {
-	if err := g.mayTouch(ctx, actGet, req.GetTicketId(), "", false); err != nil {
+	if err := g.mayRead(ctx, req.GetTicketId()); err != nil {
 		return nil, err
 	}
 	e, err := g.svc.Get(ctx, req.GetTicketId())
@@ -52,19 +52,31 @@ func (g *grpcServer) ListOpenEvaluations(ctx context.Context, req *whistlev1.Lis
 	return resp, nil
 }
 
-// Evaluate runs once per (evaluator's org unit, request id); retries get the first response.
+// Evaluate runs once per (evaluator's org unit, request id) — a resident's
+// once per (ticket, request id) — and retries get the first response. A
+// resident's code is tried first, in a transaction of its own, so that a
+// wrong one counts whatever happens to the call.
 func (g *grpcServer) Evaluate(ctx context.Context, req *whistlev1.EvaluateRequest) (*whistlev1.EvaluateResponse, error) {
-	ev := req.GetEvaluator()
-	if err := g.mayTouch(ctx, actEvaluate, req.GetTicketId(), ev.GetOrgUnitId(), req.GetEvaluationCode() != ""); err != nil {
+	ev, caller := req.GetEvaluator(), callerOf(ctx, req)
+	acting, scope := ev.GetOrgUnitId(), ev.GetOrgUnitId()
+	if caller.Resident {
+		scope = "resident:" + req.GetTicketId()
+	}
+	if err := g.mayEvaluate(ctx, req.GetTicketId(), acting, req.GetEvaluationCode() != ""); err != nil {
 		return nil, err
 	}
-	return idempotency.Do(ctx, g.svc.deps.DB, ev.GetOrgUnitId(), req.GetRequestId(), "evaluation.Evaluate",
+	if caller.Resident {
+		if err := g.svc.TryCode(ctx, req.GetTicketId(), req.GetEvaluationCode()); err != nil {
+			return nil, err
+		}
+	}
+	return idempotency.Do(ctx, g.svc.deps.DB, scope, req.GetRequestId(), "evaluation.Evaluate",
 		func(ctx context.Context) (*whistlev1.EvaluateResponse, error) {
 			e, err := g.svc.Evaluate(ctx, Judgement{
 				TicketID: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
-				ReasonCodes: req.GetReasonCodes(),
-				Evaluator:   Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
-				Source:      Source(req.GetSource()), Code: req.GetEvaluationCode(),
+				ReasonCodes: req.GetReasonCodes(), Caller: caller,
+				Evaluator: Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
+				Source:    Source(req.GetSource()), Code: req.GetEvaluationCode(),
 			})
 			return &whistlev1.EvaluateResponse{Evaluation: toProtoEvaluation(e)}, err
 		})

@@ -40,10 +40,10 @@ func (s *Service) Open(ctx context.Context, r Resolution) (ticket.Decision, erro
 	return decision, nil
 }
 
-// Reporter records who reported a ticket and the hash of the resident's
-// evaluation code, so that the community and the resident may evaluate it.
-func (s *Service) Reporter(ctx context.Context, ticketID, orgUnitID, codeHash string) error {
-	if err := s.store.SaveReporter(ctx, ticketID, orgUnitID, codeHash); err != nil {
+// Reporter records who reported a ticket, so that its community may
+// evaluate it.
+func (s *Service) Reporter(ctx context.Context, ticketID, orgUnitID string) error {
+	if err := s.store.SaveReporter(ctx, ticketID, orgUnitID); err != nil {
 		return fmt.Errorf("record reporter of %s: %w", ticketID, err)
 	}
 	return nil

@@ -2,6 +2,8 @@ package evaluation_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,11 +28,12 @@ func TestWhoMayEvaluate(t *testing.T) {
 	}
 	ticketFor := func() string {
 		id := ids.New()
-		f.reported(t, id, "xc-hd-dj-g01", ids.CodeHash("ABCD2345"))
+		f.reported(t, id, "xc-hd-dj-g01")
 		f.deliver(t, events.MustNew(events.Meta{TicketID: id, Version: 4, OccurredAt: now, Producer: "response"},
 			&whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
 		return id
 	}
+	const rightCode = "(the ticket's own)"
 	tests := []struct {
 		name string
 		src  whistlev1.EvaluationSource
@@ -42,12 +45,21 @@ func TestWhoMayEvaluate(t *testing.T) {
 		{"the ticket's community", whistlev1.EvaluationSource_EVALUATION_SOURCE_COMMUNITY, "xc-hd-dj", "", true},
 		{"another community", whistlev1.EvaluationSource_EVALUATION_SOURCE_COMMUNITY, "xc-hd-wy", "", false},
 		{"the street is not the community", 0, "xc-hd", "", false},
-		{"the resident with the code", whistlev1.EvaluationSource_EVALUATION_SOURCE_RESIDENT, "resident", "abcd2345", true},
-		{"the resident with a wrong code", whistlev1.EvaluationSource_EVALUATION_SOURCE_RESIDENT, "resident", "WRONG123", false},
+		{"the department judged", whistlev1.EvaluationSource_EVALUATION_SOURCE_HOTLINE_FOLLOW_UP, "xc-urban", "", false},
+		{"the resident with the code", whistlev1.EvaluationSource_EVALUATION_SOURCE_RESIDENT, "", rightCode, true},
+		{"the resident with a wrong code", whistlev1.EvaluationSource_EVALUATION_SOURCE_RESIDENT, "", "WRONG123", false},
+		{"the resident's source without a code", whistlev1.EvaluationSource_EVALUATION_SOURCE_RESIDENT, "xc-hd-dj", "", false},
+		{"a code as a hotline follow-up", whistlev1.EvaluationSource_EVALUATION_SOURCE_HOTLINE_FOLLOW_UP, "hotline-12345", rightCode, false},
+		{"a code as the community", whistlev1.EvaluationSource_EVALUATION_SOURCE_COMMUNITY, "xc-hd-dj", rightCode, false},
 		{"a hotline follow-up", whistlev1.EvaluationSource_EVALUATION_SOURCE_HOTLINE_FOLLOW_UP, "hotline-12345", "", true},
 	}
 	for _, tt := range tests {
-		err := judge(ticketFor(), tt.src, tt.org, tt.code)
+		id := ticketFor()
+		code := tt.code
+		if code == rightCode {
+			code = strings.ToLower(codeKeys.Code(id)) // as a resident may type it
+		}
+		err := judge(id, tt.src, tt.org, code)
 		if tt.ok && err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 		}
@@ -57,6 +69,55 @@ func TestWhoMayEvaluate(t *testing.T) {
 	}
 	if err := judge(ticketFor(), whistlev1.EvaluationSource_EVALUATION_SOURCE_DEFAULT, "xc-hd-dj", ""); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("a default verdict by hand: %v", err)
+	}
+}
+
+// Wrong codes are counted per ticket, whatever request ids they come with,
+// and lock that ticket's code after five; another ticket's resident is not
+// affected; a code gives one verdict a round.
+func TestWrongCodesLockTheTicketsCode(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	resolved := func() string {
+		id := ids.New()
+		f.resolved(t, id, 4)
+		return id
+	}
+	judge := func(id, code, requestID string) error {
+		_, err := f.client.Evaluate(ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: whistlev1.Verdict_VERDICT_UNSATISFIED,
+			Source: whistlev1.EvaluationSource_EVALUATION_SOURCE_RESIDENT, EvaluationCode: code, RequestId: requestID,
+			Evaluator: &whistlev1.Actor{Id: "r"}})
+		return err
+	}
+	locked, other := resolved(), resolved()
+	for i := range 5 {
+		err := judge(locked, "WRONG234", fmt.Sprint("try-", i))
+		if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), fmt.Sprintf("%d of 5 wrong tries", i+1)) {
+			t.Fatalf("wrong code %d: %v", i+1, err)
+		}
+	}
+	if err := judge(locked, codeKeys.Code(locked), "right"); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("the right code after five wrong ones: %v, want the code locked", err)
+	}
+	if err := judge(other, codeKeys.Code(other), "right"); err != nil {
+		t.Fatalf("another ticket's resident: %v", err)
+	}
+	if got, _ := f.client.GetEvaluation(ctx, &whistlev1.GetEvaluationRequest{TicketId: locked}); got.GetEvaluation().GetState() != whistlev1.EvaluationState_EVALUATION_STATE_OPEN {
+		t.Fatalf("the locked ticket's round: %v", got.GetEvaluation())
+	}
+	// Reworked and resolved again: the code judges the new round, once.
+	f.resolved(t, other, 6)
+	if err := judge(other, codeKeys.Code(other), "round-2"); err != nil {
+		t.Fatalf("the code in the next round: %v", err)
+	}
+	f.resolved(t, other, 8)
+	if err := judge(other, codeKeys.Code(other), "round-3"); err != nil {
+		t.Fatalf("the code in the third round: %v", err)
+	}
+	if err := judge(other, codeKeys.Code(other), "round-3-again"); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(err.Error(), "already given this round's verdict") {
+		t.Fatalf("the code again in the same round: %v", err)
 	}
 }
 
@@ -71,7 +132,7 @@ func TestWindowClosesWithTheDefaultVerdict(t *testing.T) {
 	id := ids.New()
 	resolvedAt := time.Date(2026, 11, 26, 10, 0, 0, 0, cst) // a Thursday
 	f.clock.Set(resolvedAt)
-	f.reported(t, id, "xc-hd-dj-g01", "")
+	f.reported(t, id, "xc-hd-dj-g01")
 	f.deliver(t, events.MustNew(events.Meta{TicketID: id, TicketNumber: "HH-1", Version: 4, OccurredAt: resolvedAt, Producer: "response"},
 		&whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
 	got, _ := f.client.GetEvaluation(ctx, &whistlev1.GetEvaluationRequest{TicketId: id})

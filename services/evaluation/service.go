@@ -23,6 +23,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/calendar"
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
@@ -56,6 +57,13 @@ type Config struct {
 	Calendar calendar.Spec
 	// SchedulerEvery is how often expired windows are closed. Default 1 s.
 	SchedulerEvery time.Duration
+	// Codes check the residents' evaluation codes (intake hands them out
+	// with the same keys). Default (nil): no resident can judge with a code
+	// (ErrCodesOff); the community and the hotline still can.
+	Codes *evalcode.Keys
+	// MaxCodeFailures is how many wrong codes may be tried on one ticket
+	// before its code is locked (ErrCodeLocked). Default 5.
+	MaxCodeFailures int32
 }
 
 // Service is the evaluation service.
@@ -83,6 +91,9 @@ func New(d platform.Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxReworks == 0 {
 		cfg.MaxReworks = 2
+	}
+	if cfg.MaxCodeFailures == 0 {
+		cfg.MaxCodeFailures = 5
 	}
 	if cfg.SchedulerEvery == 0 {
 		cfg.SchedulerEvery = time.Second

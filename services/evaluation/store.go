@@ -22,7 +22,7 @@ type store struct {
 const roundColumns = `e.ticket_id, e.ticket_number, e.round, e.state, e.version, e.department_id, e.result,
 	e.opened_at, e.verdict, e.comment, e.reason_codes, e.evaluator_id, e.evaluator_org_unit_id, e.evaluator_name,
 	e.evaluated_at, e.synthetic, e.trace_parent, e.source, e.default_verdict, e.due_at,
-	coalesce(r.org_unit_id, ''), coalesce(r.area_ids, '{}'), coalesce(r.code_sha256, '')`
+	coalesce(r.org_unit_id, ''), coalesce(r.area_ids, '{}'), coalesce(r.code_failures, 0), coalesce(r.code_used_round, 0)`
 
 const fromRounds = ` FROM evaluations e LEFT JOIN tickets r ON r.ticket_id = e.ticket_id`
 
@@ -45,10 +45,18 @@ func (s *store) Update(ctx context.Context, ticketID string, fn func(e *Evaluati
 
 // apply runs fn on a locked round and saves what changed with its events.
 func apply(ctx context.Context, tx pgx.Tx, e *Evaluation, fn func(e *Evaluation) (ticket.Action, error)) error {
-	before := e.Version
+	before, failures, used := e.Version, e.CodeFailures, e.CodeUsedRound
 	action, err := fn(e)
-	if err != nil || e.Version == before {
+	if err != nil {
 		return err
+	}
+	if e.CodeFailures != failures || e.CodeUsedRound != used {
+		if err := saveCode(ctx, tx, *e); err != nil {
+			return err
+		}
+	}
+	if e.Version == before {
+		return nil
 	}
 	if err := save(ctx, tx, *e); err != nil {
 		return err
@@ -110,11 +118,22 @@ func (s *store) ListOpen(ctx context.Context, f OpenFilter) ([]Evaluation, error
 	return pgx.CollectRows(rows, fromRow)
 }
 
-// SaveReporter records who reported a ticket and its code's hash.
-func (s *store) SaveReporter(ctx context.Context, ticketID, orgUnitID, codeHash string) error {
-	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO tickets (ticket_id, org_unit_id, code_sha256) VALUES ($1, $2, $3)
-		ON CONFLICT (ticket_id) DO UPDATE SET org_unit_id = $2, code_sha256 = $3`, ticketID, orgUnitID, codeHash)
+// SaveReporter records who reported a ticket.
+func (s *store) SaveReporter(ctx context.Context, ticketID, orgUnitID string) error {
+	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO tickets (ticket_id, org_unit_id) VALUES ($1, $2)
+		ON CONFLICT (ticket_id) DO UPDATE SET org_unit_id = $2`, ticketID, orgUnitID)
 	return err
+}
+
+// saveCode records the wrong codes tried on a ticket and the round its code
+// last gave the verdict of.
+func saveCode(ctx context.Context, tx pgx.Tx, e Evaluation) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tickets (ticket_id, code_failures, code_used_round) VALUES ($1, $2, $3)
+		ON CONFLICT (ticket_id) DO UPDATE SET code_failures = $2, code_used_round = $3`, e.TicketID, e.CodeFailures, e.CodeUsedRound)
+	if err != nil {
+		return fmt.Errorf("save evaluation code state of %s: %w", e.TicketID, err)
+	}
+	return nil
 }
 
 // SaveArea records where a ticket lies.
@@ -178,7 +197,7 @@ func fromRow(row pgx.CollectableRow) (Evaluation, error) {
 	err := row.Scan(&e.TicketID, &e.Number, &e.Round, &e.State, &e.Version, &e.DepartmentID, &e.Result,
 		&e.OpenedAt, &e.Verdict, &e.Comment, &e.ReasonCodes, &e.Evaluator.ID, &e.Evaluator.OrgUnitID,
 		&e.Evaluator.Name, &evaluatedAt, &e.Synthetic, &e.TraceParent, &e.Source, &e.DefaultVerdict, &due,
-		&e.ReporterOrgUnitID, &e.Area, &e.CodeHash)
+		&e.ReporterOrgUnitID, &e.Area, &e.CodeFailures, &e.CodeUsedRound)
 	e.OpenedAt, e.EvaluatedAt, e.DueAt = e.OpenedAt.UTC(), postgres.TimeOf(evaluatedAt), postgres.TimeOf(due)
 	return e, err
 }

@@ -15,7 +15,7 @@ func toReportedEvent(t Ticket) *whistlev1.Event {
 		TicketID: t.ID, TicketNumber: t.Number, Version: 1, OccurredAt: t.ReportedAt, Producer: Name,
 		Actor:     &whistlev1.Actor{Id: "reporter:" + t.Reporter.OrgUnitID, OrgUnitId: t.Reporter.OrgUnitID, DisplayName: t.Reporter.Name},
 		Synthetic: t.Synthetic,
-	}, &whistlev1.TicketReported{Ticket: toProtoTicket(t), EvaluationCodeSha256: t.EvaluationCodeHash})
+	}, &whistlev1.TicketReported{Ticket: toProtoTicket(t)})
 }
 
 // applyProactive turns a proactive event into a proactive ticket.

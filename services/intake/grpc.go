@@ -24,11 +24,11 @@ func (g *grpcServer) Report(ctx context.Context, req *whistlev1.ReportRequest) (
 	if err := g.mayReport(ctx, in); err != nil {
 		return nil, err
 	}
-	t, code, err := g.svc.Report(ctx, in)
+	t, rc, err := g.svc.Report(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	return &whistlev1.ReportResponse{Ticket: toProtoTicket(t), Created: code != "", EvaluationCode: code}, nil
+	return &whistlev1.ReportResponse{Ticket: toProtoTicket(t), Created: rc.Created, EvaluationCode: rc.Code}, nil
 }
 
 func (g *grpcServer) GetTicket(ctx context.Context, req *whistlev1.GetTicketRequest) (*whistlev1.GetTicketResponse, error) {

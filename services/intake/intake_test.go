@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
@@ -25,6 +27,15 @@ import (
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 	"github.com/whistle-civic/whistle/services/intake"
 )
+
+// codeKeys are the evaluation code keys of the tests.
+var codeKeys = func() *evalcode.Keys {
+	k, err := evalcode.New([]byte("the evaluation code key of the tests, 32+ bytes"))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
@@ -39,7 +50,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	deps := platformtest.Deps(t, intake.Name, intake.Migrations(), nil, clock.NewFake(start))
-	svc := intake.New(deps, intake.Config{City: "HH"})
+	svc := intake.New(deps, intake.Config{City: "HH", Codes: codeKeys})
 	conn := grpctest.Serve(t, grpcserver.Options{Log: deps.Log, Telemetry: deps.Telemetry}, svc.Register)
 	return &fixture{deps: deps, svc: svc, client: whistlev1.NewIntakeServiceClient(conn)}
 }
@@ -97,8 +108,12 @@ func TestReportCreatesTicketAndReportedEvent(t *testing.T) {
 		!proto.Equal(ev.GetReported().GetTicket(), tk) {
 		t.Fatalf("reported event %v does not match ticket %v", ev, tk)
 	}
-	if code := resp.GetEvaluationCode(); len(code) != 8 || ev.GetReported().GetEvaluationCodeSha256() != ids.CodeHash(code) {
-		t.Fatalf("evaluation code %q, event carries hash %q", code, ev.GetReported().GetEvaluationCodeSha256())
+	// The code is the ticket's own, derived with the key; neither it nor any
+	// hash of it travels in the event.
+	reported := ev.GetReported().ProtoReflect()
+	if code := resp.GetEvaluationCode(); code != codeKeys.Code(tk.GetId()) || bytes.Contains(payload, []byte(code)) ||
+		reported.Has(reported.Descriptor().Fields().ByName("evaluation_code_sha256")) {
+		t.Fatalf("evaluation code %q; the event %v must carry neither it nor its hash", code, ev.GetReported())
 	}
 	got, err := f.client.GetTicket(context.Background(), &whistlev1.GetTicketRequest{Ticket: tk.GetNumber()})
 	if err != nil || !proto.Equal(got.GetTicket(), tk) {

@@ -36,42 +36,48 @@ type reportStore interface {
 	Create(ctx context.Context, t Ticket) error
 }
 
+// Receipt is what a reporter learns beyond the ticket.
+type Receipt struct {
+	// Created is false when the ticket already existed for the key.
+	Created bool
+	// Code is the one-time code the reporting resident judges the result
+	// with: given only when the ticket is created, and only with Config.Codes.
+	Code string
+}
+
 // Report accepts a whistle and returns its ticket and, for a ticket created
 // now, the one-time code the reporting resident judges the result with. When
 // the same key and report were seen before, the earlier ticket is returned
-// with no code (only the code's hash is kept) and nothing changes. A new
-// whistle is refused with ErrBusy while the reports already accepted are too
-// far behind (Config.Backpressure).
-func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, string, error) {
+// with no code and nothing changes. A new whistle is refused with ErrBusy
+// while the reports already accepted are too far behind (Config.Backpressure).
+func (s *Service) Report(ctx context.Context, in ReportInput) (Ticket, Receipt, error) {
 	return s.report(ctx, in, true)
 }
 
 // report is Report; when limited is false, backpressure does not apply.
-func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Ticket, string, error) {
+func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Ticket, Receipt, error) {
 	in.Description = strings.TrimSpace(in.Description)
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Description == "" {
-		return Ticket{}, "", fmt.Errorf("report: %w", ErrBlank)
+		return Ticket{}, Receipt{}, fmt.Errorf("report: %w", ErrBlank)
 	}
 	fp := fingerprint(in)
 	if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
-		return t, "", err
+		return t, Receipt{}, err
 	}
 	if limited {
 		if err := s.pressure.check(); err != nil {
-			return Ticket{}, "", fmt.Errorf("report: %w", err)
+			return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
 		}
 	}
 	ctx, span := s.tracer.Start(ctx, "intake.report")
 	defer span.End()
 	number, err := s.numbers.Next(ctx, s.clock.Now())
 	if err != nil {
-		return Ticket{}, "", fmt.Errorf("report: %w", err)
+		return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
 	}
-	code, hash := newEvaluationCode()
 	t := Ticket{
-		EvaluationCodeHash: hash,
-		ID:                 ids.New(), Number: number, Kind: in.Kind, Source: in.Source, Category: in.Category,
+		ID: ids.New(), Number: number, Kind: in.Kind, Source: in.Source, Category: in.Category,
 		Title: in.Title, Description: in.Description, Location: in.Location, Reporter: in.Reporter,
 		Synthetic: in.Synthetic, ReportedAt: s.clock.Now(), IdempotencyKey: in.IdempotencyKey,
 		Fingerprint: fp, TraceParent: telemetry.TraceParent(ctx), RelatedTicketIDs: in.RelatedTicketIDs,
@@ -79,14 +85,22 @@ func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Tic
 	if err := s.store.Create(ctx, t); err != nil {
 		if err == errDuplicateKey { // a concurrent retry won the race
 			if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
-				return t, "", err
+				return t, Receipt{}, err
 			}
 		}
-		return Ticket{}, "", fmt.Errorf("report: %w", err)
+		return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
 	}
 	s.log.InfoContext(ctx, "whistle reported", "ticket", t.ID, "number", t.Number, "category", t.Category,
 		"reporter", t.Reporter.OrgUnitID, "synthetic", t.Synthetic)
-	return t, code, nil
+	return t, Receipt{Created: true, Code: s.evaluationCode(t.ID)}, nil
+}
+
+// evaluationCode is the ticket's one-time evaluation code ("" without keys).
+func (s *Service) evaluationCode(ticketID string) string {
+	if s.codes == nil {
+		return ""
+	}
+	return s.codes.Code(ticketID)
 }
 
 // existing returns the ticket already reported with in's key, if any; a key

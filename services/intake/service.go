@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
@@ -47,6 +48,10 @@ type Config struct {
 	// Backpressure bounds how far accepted reports may fall behind before
 	// new ones are refused. Zero values: the defaults (see Backpressure).
 	Backpressure Backpressure
+	// Codes derive the one-time evaluation code each new ticket's reporting
+	// resident judges the result with (evaluation checks it with the same
+	// keys). Default (nil): no code is given.
+	Codes *evalcode.Keys
 }
 
 // Service is the intake service.
@@ -59,6 +64,7 @@ type Service struct {
 	}
 	numbers  *numbers
 	pressure *pressure
+	codes    *evalcode.Keys
 	clock    clock.Clock
 	log      *slog.Logger
 	tracer   trace.Tracer
@@ -77,6 +83,7 @@ func New(d platform.Deps, cfg Config) *Service {
 		deps: d, store: st, clock: d.Clock, log: d.Log,
 		numbers:  &numbers{city: cfg.City, loc: cfg.TimeZone, src: st},
 		pressure: newPressure(cfg.Backpressure, d.DB, d.Bus, d.Log),
+		codes:    cfg.Codes,
 		tracer:   d.Telemetry.Tracer.Tracer("whistle/" + Name),
 	}
 }

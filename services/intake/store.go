@@ -23,7 +23,7 @@ var errDuplicateKey = errors.New("a ticket with this idempotency key exists")
 const ticketColumns = `id, number, kind, source, category, title, description,
 	grid_id, has_coordinates, latitude, longitude, address,
 	reporter_org_unit_id, reporter_name, reporter_phone, synthetic, reported_at,
-	idempotency_key, fingerprint, trace_parent, related_ticket_ids, evaluation_code_sha256`
+	idempotency_key, fingerprint, trace_parent, related_ticket_ids`
 
 // Create stores t and its reported event in one transaction.
 func (s *store) Create(ctx context.Context, t Ticket) error {
@@ -32,12 +32,12 @@ func (s *store) Create(ctx context.Context, t Ticket) error {
 	}
 	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
 			ON CONFLICT (reporter_org_unit_id, idempotency_key) DO NOTHING`,
 			t.ID, t.Number, t.Kind, t.Source, t.Category, t.Title, t.Description,
 			t.Location.GridID, t.Location.HasCoordinates, t.Location.Latitude, t.Location.Longitude, t.Location.Address,
 			t.Reporter.OrgUnitID, t.Reporter.Name, t.Reporter.Phone, t.Synthetic, t.ReportedAt,
-			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs, t.EvaluationCodeHash)
+			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs)
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
@@ -135,7 +135,7 @@ func fromRow(row pgx.CollectableRow) (Ticket, error) {
 	err := row.Scan(&t.ID, &t.Number, &t.Kind, &t.Source, &t.Category, &t.Title, &t.Description,
 		&t.Location.GridID, &t.Location.HasCoordinates, &t.Location.Latitude, &t.Location.Longitude, &t.Location.Address,
 		&t.Reporter.OrgUnitID, &t.Reporter.Name, &t.Reporter.Phone, &t.Synthetic, &t.ReportedAt,
-		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs, &t.EvaluationCodeHash)
+		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs)
 	t.ReportedAt = t.ReportedAt.UTC()
 	return t, err
 }

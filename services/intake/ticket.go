@@ -58,6 +58,4 @@ type Ticket struct {
 	TraceParent string
 	// RelatedTicketIDs are the tickets a proactive ticket was raised from.
 	RelatedTicketIDs []string
-	// EvaluationCodeHash is the hash of the resident's one-time evaluation code.
-	EvaluationCodeHash string
 }

@@ -23,7 +23,8 @@ func (g *grpcServer) GetTimeline(ctx context.Context, req *whistlev1.GetTimeline
 	if err != nil {
 		return nil, err
 	}
-	if err := g.mayRead(ctx, st); err != nil {
+	st, entries, err = g.visibleTimeline(ctx, st, entries)
+	if err != nil {
 		return nil, err
 	}
 	resp := &whistlev1.GetTimelineResponse{State: toProtoState(st)}

@@ -140,7 +140,10 @@ func (g *grpcServer) WatchEvents(req *whistlev1.WatchEventsRequest, stream whist
 	}
 	return g.svc.Watch(stream.Context(), req.GetEventTypes(), watchHeartbeat,
 		func(w Watched) error {
-			return stream.Send(&whistlev1.WatchEventsResponse{TicketId: w.TicketID, Entry: toProtoEntry(w.Entry)})
+			// A watcher reads the whole city (monitors, admins): no place in it is
+			// theirs to call residents from.
+			e := masked(stream.Context(), policy.Resource{}, []Entry{w.Entry})[0]
+			return stream.Send(&whistlev1.WatchEventsResponse{TicketId: w.TicketID, Entry: toProtoEntry(e)})
 		},
 		func() error { return stream.Send(&whistlev1.WatchEventsResponse{Heartbeat: true}) })
 }

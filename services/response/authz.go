@@ -24,13 +24,23 @@ func placeOf(it Item) policy.Resource {
 }
 
 // mayTouch checks that the caller may take the action on the ticket, acting
-// for actorOrgUnit ("" for reads); a ticket outside the caller's department
-// is "not found", as one that does not exist.
+// for actorOrgUnit; a ticket outside the caller's department is "not
+// found", as one that does not exist.
 func (g *grpcServer) mayTouch(ctx context.Context, action, ticketID, actorOrgUnit string) error {
-	return policy.Touch(ctx, action, actorOrgUnit, func() (policy.Resource, error) {
+	return policy.Touch(ctx, action, actorOrgUnit, g.place(ctx, ticketID), ErrNotFound)
+}
+
+// mayReadItem checks that the caller may read the ticket's item, as mayTouch does.
+func (g *grpcServer) mayReadItem(ctx context.Context, ticketID string) error {
+	return policy.Read(ctx, actGetItem, g.place(ctx, ticketID), ErrNotFound)
+}
+
+// place returns the function that finds where a ticket's item lies.
+func (g *grpcServer) place(ctx context.Context, ticketID string) func() (policy.Resource, error) {
+	return func() (policy.Resource, error) {
 		it, err := g.svc.GetItem(ctx, ticketID)
 		return placeOf(it), err
-	}, ErrNotFound)
+	}
 }
 
 // mayRead checks that the caller may read a department's inbox.

@@ -26,7 +26,13 @@ func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (tic
 			ResolveDue: timeconv.FromProto(a.GetResolveDue()), Binding: true})
 	}
 	d := ev.GetDispatched()
-	snapshot, err := proto.Marshal(d.GetTicket())
+	// Departments work from their inbox, which keeps no personal data: the
+	// reporter is kept as the org unit only.
+	t := proto.CloneOf(d.GetTicket())
+	if t.GetReporter() != nil {
+		t.Reporter = &whistlev1.Reporter{OrgUnitId: t.GetReporter().GetOrgUnitId()}
+	}
+	snapshot, err := proto.Marshal(t)
 	if err != nil {
 		return 0, err
 	}

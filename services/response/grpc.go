@@ -50,7 +50,7 @@ func (g *grpcServer) ListInbox(ctx context.Context, req *whistlev1.ListInboxRequ
 }
 
 func (g *grpcServer) GetInboxItem(ctx context.Context, req *whistlev1.GetInboxItemRequest) (*whistlev1.GetInboxItemResponse, error) {
-	if err := g.mayTouch(ctx, actGetItem, req.GetTicketId(), ""); err != nil {
+	if err := g.mayReadItem(ctx, req.GetTicketId()); err != nil {
 		return nil, err
 	}
 	it, err := g.svc.GetItem(ctx, req.GetTicketId())

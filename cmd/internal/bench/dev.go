@@ -34,7 +34,8 @@ func devEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "WHISTLE_DATABASE_URL", "WHISTLE_NATS_URL", "WHISTLE_JWKS", "WHISTLE_RATE_LIMIT", "WHISTLE_METRICS_ADDR":
+		case "WHISTLE_DATABASE_URL", "WHISTLE_NATS_URL", "WHISTLE_JWKS", "WHISTLE_EVALUATION_CODE_KEYS", "WHISTLE_RATE_LIMIT",
+			"WHISTLE_METRICS_ADDR":
 			continue
 		}
 		env = append(env, kv)

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/resolver/manual"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/pgserver"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
@@ -38,6 +39,7 @@ type env struct {
 	services              map[string][]*proc
 	signer                *auth.Signer
 	jwks                  string
+	codeKeys              string // the evaluation code key file every intake and evaluation replica shares
 	clients               loop.Clients
 	conns                 []*grpc.ClientConn
 	tokens                sync.Map
@@ -71,6 +73,10 @@ func newEnv(ctx context.Context, dir, whistle, natsBin string, o envOptions) (*e
 		return e, err
 	}
 	e.jwks = jwks
+	e.codeKeys = filepath.Join(dir, "auth", "evaluation-code.keys")
+	if err := evalcode.Generate(e.codeKeys); err != nil {
+		return e, err
+	}
 	replicas := "1"
 	if o.cluster {
 		replicas = "3"
@@ -203,7 +209,7 @@ func (e *env) serviceProc(name string, replica int, streamReplicas string) (*pro
 	return &proc{
 		name: id, bin: e.whistle, args: []string{"serve", name, "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, port: port,
 		env: []string{"WHISTLE_DATABASE_URL=" + e.pg.URL(database), "WHISTLE_NATS_URL=" + e.natsURL, "WHISTLE_JWKS=" + e.jwks,
-			"WHISTLE_STREAM_REPLICAS=" + streamReplicas, "WHISTLE_METRICS_ADDR=off", "WHISTLE_LOG_LEVEL=warn",
+			"WHISTLE_EVALUATION_CODE_KEYS=" + e.codeKeys, "WHISTLE_STREAM_REPLICAS=" + streamReplicas, "WHISTLE_METRICS_ADDR=off", "WHISTLE_LOG_LEVEL=warn",
 			"WHISTLE_RATE_LIMIT=0", "WHISTLE_SHUTDOWN_TIMEOUT=3s"},
 		log:   filepath.Join(e.dir, "logs", id+".log"),
 		ready: func(line string) bool { return strings.Contains(line, "ready on") },

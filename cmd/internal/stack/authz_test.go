@@ -438,6 +438,25 @@ func TestPersonalDataIsMaskedForThoseWhoNeedNotCall(t *testing.T) {
 			t.Errorf("%s@%s sees %q %q, want %q %q", tc.role, tc.org, rep.GetName(), rep.GetPhone(), tc.name, tc.phone)
 		}
 	}
+	// The timeline's reported entry names the reporter: by the same rule.
+	for _, tc := range []struct {
+		role auth.Role
+		org  string
+		name string
+	}{
+		{auth.RoleCommunityOfficer, "xc-hd-dj", "王小明"},
+		{auth.RoleDepartmentHandler, lead, "王**"},
+		{auth.RoleDepartmentLead, lead, "王**"},
+		{auth.RoleMonitor, "hh", "王**"},
+	} {
+		tl, err := r.As(tc.role, tc.org).Monitoring.GetTimeline(context.Background(), &whistlev1.GetTimelineRequest{TicketId: fx.handled})
+		if err != nil || len(tl.GetEntries()) == 0 || tl.GetEntries()[0].GetEventType() != "reported" {
+			t.Fatalf("%s@%s timeline: %v %v", tc.role, tc.org, tl, err)
+		}
+		if got := tl.GetEntries()[0].GetActor().GetDisplayName(); got != tc.name {
+			t.Errorf("%s@%s sees the reporter as %q, want %q", tc.role, tc.org, got, tc.name)
+		}
+	}
 	list, err := r.As(auth.RoleMonitor, "hh").Intake.ListTickets(context.Background(), &whistlev1.ListTicketsRequest{Category: "water_leak"})
 	if err != nil || len(list.GetTickets()) == 0 || list.GetTickets()[0].GetReporter().GetPhone() != "138****5678" {
 		t.Fatalf("a monitor's list: %v %v", list, err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
@@ -115,6 +117,32 @@ func (s scenario) finish(id, dept, community string) {
 	eventually.True(s.t, id+" closed", func() bool { return s.state(id).GetStatus() == whistlev1.TicketStatus_TICKET_STATUS_CLOSED })
 }
 
+// lostSeesNoLater checks that a department that returned a ticket, which
+// went to another, sees its timeline only up to its return and no longer
+// finds the ticket's assignment or inbox item.
+func (s scenario) lostSeesNoLater(id, dept, want string) {
+	s.t.Helper()
+	c := s.as(auth.RoleDepartmentHandler, dept)
+	tl, err := c.Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id})
+	if err != nil {
+		s.t.Fatalf("%s's timeline of a ticket it returned: %v", dept, err)
+	}
+	var got []string
+	for _, e := range tl.GetEntries() {
+		got = append(got, fmt.Sprintf("%s@%d", e.GetEventType(), e.GetVersion()))
+	}
+	if strings.Join(got, " ") != want || tl.GetState().GetStatus() != whistlev1.TicketStatus_TICKET_STATUS_RETURNED ||
+		tl.GetState().GetLeadDepartmentId() != "" {
+		s.t.Fatalf("%s, which returned the ticket, sees %s and state %v; want only %s", dept, strings.Join(got, " "), tl.GetState(), want)
+	}
+	if _, err := c.Dispatch.GetAssignment(s.ctx, &whistlev1.GetAssignmentRequest{TicketId: id}); status.Code(err) != codes.NotFound {
+		s.t.Errorf("%s reads the assignment of a ticket it returned: %v, want NotFound", dept, err)
+	}
+	if _, err := c.Response.GetInboxItem(s.ctx, &whistlev1.GetInboxItemRequest{TicketId: id}); status.Code(err) != codes.NotFound {
+		s.t.Errorf("%s reads the inbox item of a ticket it returned: %v, want NotFound", dept, err)
+	}
+}
+
 func (s scenario) state(id string) *whistlev1.TicketState {
 	tl, err := s.monitor().Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: id})
 	if err != nil {
@@ -169,6 +197,7 @@ func TestDisputesDeadlinesAndTriage(t *testing.T) {
 	if got, want := s.story(disputed), "reported@1 dispatched@2 returned@3 dispatched@4 returned@5 triaged@6 arbitrated@7 accepted@8 resolved@9 evaluated@9 closed@10"; got != want {
 		t.Fatalf("disputed ticket\n got %s\nwant %s", got, want)
 	}
+	s.lostSeesNoLater(disputed, "xc-urban", "reported@1 dispatched@2 returned@3 dispatched@4 returned@5")
 
 	// Overdue: accept within 2 working hours (9:00 → 11:00), then another 2 (→ 14:30).
 	late := s.report("late", "road_damage", grid)

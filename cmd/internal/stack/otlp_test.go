@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/eventually"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/natstest"
@@ -122,14 +123,19 @@ func TestOTLPExportOneTracePerTicket(t *testing.T) {
 	}
 	dbURL := pgtest.NewDatabase(t)
 	env := natstest.New(t)
+	codes, err := evalcode.Ensure(filepath.Join(t.TempDir(), "evaluation-code.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	// As `whistle dev` configures it: no Telemetry (so telemetry.Setup from
 	// the environment), a Prometheus registry, tokens verified.
 	st, err := stack.Start(ctx, stack.Config{
-		DatabaseURL: dbURL,
-		Bus:         env.Config,
-		NATSOptions: env.Options,
-		Log:         platformtest.Logger(t),
-		Metrics:     telemetry.NewRegistry(),
+		DatabaseURL:     dbURL,
+		Bus:             env.Config,
+		NATSOptions:     env.Options,
+		Log:             platformtest.Logger(t),
+		Metrics:         telemetry.NewRegistry(),
+		EvaluationCodes: codes,
 		Auth: &auth.Authenticator{Verifier: verifier, Public: func(m string) bool { return strings.HasPrefix(m, "/grpc.health.v1.") },
 			Anonymous: func(_ context.Context, method string, req any) (auth.Principal, bool) {
 				return evaluation.Resident(method, req)

@@ -24,6 +24,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/deadletter"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
 	"github.com/whistle-civic/whistle/pkg/health"
 	"github.com/whistle-civic/whistle/pkg/orgtree"
@@ -63,6 +64,11 @@ type Config struct {
 	// Monitoring configures the monitoring service; it counts days in the
 	// dispatch catalog's time zone unless it names one.
 	Monitoring monitoring.Config
+	// EvaluationCodes are the keys intake derives the residents' evaluation
+	// codes with and evaluation checks them with (Intake.Codes and
+	// Evaluation.Codes, unless those are set). Required when the stack runs
+	// intake or evaluation: every replica of both must hold the same keys.
+	EvaluationCodes *evalcode.Keys
 	// Metrics, when set, receives every service's metrics for a Prometheus
 	// /metrics endpoint (see telemetry.NewRegistry). Default: none.
 	Metrics prometheus.Registerer
@@ -157,6 +163,12 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if cfg.Auth == nil && !cfg.Unauthenticated {
 		return nil, errors.New("stack: no authentication configured (set WHISTLE_JWKS)")
 	}
+	if cfg.Intake.Codes == nil || cfg.Evaluation.Codes == nil {
+		if slices.Contains(names, intake.Name) || slices.Contains(names, evaluation.Name) {
+			return nil, errors.New("stack: no evaluation code keys (set WHISTLE_EVALUATION_CODE_KEYS to a key file: " +
+				"`whistle keys evaluation-code FILE` makes one; intake and evaluation need the same)")
+		}
+	}
 	if s.Server, err = grpcserver.New(grpcserver.Options{Log: cfg.Log, Telemetry: apiTel, Auth: cfg.Auth,
 		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit, OrgUnits: stackUnits{s}}); err != nil {
 		return nil, err
@@ -247,6 +259,12 @@ func (s *Stack) Service(name string) any {
 }
 
 func (c *Config) defaults() {
+	if c.Intake.Codes == nil {
+		c.Intake.Codes = c.EvaluationCodes
+	}
+	if c.Evaluation.Codes == nil {
+		c.Evaluation.Codes = c.EvaluationCodes
+	}
 	if c.Evaluation.Calendar.TimeZone == "" {
 		cat := c.Dispatch.Catalog
 		if cat == nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/clock"
+	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/natstest"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
@@ -140,14 +141,19 @@ func StartWith(t *testing.T, o Options) *Running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	codes, err := evalcode.Ensure(filepath.Join(t.TempDir(), "evaluation-code.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := stack.Config{
-		DatabaseURL: pgtest.NewDatabase(t),
-		Bus:         env.Config,
-		NATSOptions: env.Options,
-		Log:         platformtest.Logger(t),
-		Clock:       o.Clock,
-		Dispatch:    o.Dispatch,
-		Monitoring:  o.Monitoring,
+		DatabaseURL:     pgtest.NewDatabase(t),
+		EvaluationCodes: codes,
+		Bus:             env.Config,
+		NATSOptions:     env.Options,
+		Log:             platformtest.Logger(t),
+		Clock:           o.Clock,
+		Dispatch:        o.Dispatch,
+		Monitoring:      o.Monitoring,
 		Auth: &auth.Authenticator{Verifier: verifier, Public: func(m string) bool { return strings.HasPrefix(m, "/grpc.health.v1.") },
 			Anonymous: func(_ context.Context, method string, req any) (auth.Principal, bool) {
 				return evaluation.Resident(method, req)

@@ -668,7 +668,10 @@ type TicketReported struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ticket as reported.
 	Ticket *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	// evaluation_code_sha256 is the hex SHA-256 of the resident's one-time evaluation code.
+	// evaluation_code_sha256 is no longer set: evaluation codes are derived from the ticket id with
+	// a server key, so neither a code nor a hash of one travels in any event.
+	//
+	// Deprecated: Marked as deprecated in whistle/v1/events.proto.
 	EvaluationCodeSha256 string `protobuf:"bytes,2,opt,name=evaluation_code_sha256,json=evaluationCodeSha256,proto3" json:"evaluation_code_sha256,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -711,6 +714,7 @@ func (x *TicketReported) GetTicket() *Ticket {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in whistle/v1/events.proto.
 func (x *TicketReported) GetEvaluationCodeSha256() string {
 	if x != nil {
 		return x.EvaluationCodeSha256
@@ -2167,10 +2171,10 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x10\n" +
-	"\x03url\x18\x04 \x01(\tR\x03url\"r\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\"v\n" +
 	"\x0eTicketReported\x12*\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x124\n" +
-	"\x16evaluation_code_sha256\x18\x02 \x01(\tR\x14evaluationCodeSha256\"<\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x128\n" +
+	"\x16evaluation_code_sha256\x18\x02 \x01(\tB\x02\x18\x01R\x14evaluationCodeSha256\"<\n" +
 	"\fTicketMerged\x12,\n" +
 	"\x12original_ticket_id\x18\x01 \x01(\tR\x10originalTicketId\")\n" +
 	"\x0fTicketCancelled\x12\x16\n" +

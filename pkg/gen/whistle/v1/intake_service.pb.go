@@ -149,7 +149,8 @@ type ReportResponse struct {
 	// created is false when the ticket already existed for this idempotency key.
 	Created bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
 	// evaluation_code is the one-time code the reporting resident uses to judge the result
-	// (EvaluateRequest.evaluation_code); given only when the ticket is created, and stored only as a hash.
+	// (EvaluateRequest.evaluation_code, with no credentials): 8 characters, given only when the ticket is
+	// created. It is derived from the ticket id with a server key; neither it nor a hash of it is stored.
 	EvaluationCode string `protobuf:"bytes,3,opt,name=evaluation_code,json=evaluationCode,proto3" json:"evaluation_code,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
