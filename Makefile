@@ -26,7 +26,7 @@ FUZZTIME ?= 15s
 
 .PHONY: help
 help: ## Show the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/buf:
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -102,6 +102,10 @@ bench: build ## Go benchmarks of the hot paths and the figure queries (5 runs ea
 .PHONY: chaos
 chaos: ## Fault suite: kill services, NATS (one node and in a cluster), PostgreSQL under load; prints lost/duplicated per scenario (~8 min; CHAOS_MODE=short ~4 min)
 	go run ./cmd/internal/chaos -mode $(CHAOS_MODE)
+
+.PHONY: adversarial
+adversarial: ## Hostile caller's suite against a real whistle dev: every role, no token, foreign units, forged verdicts and tokens, bad input (~1 min)
+	go run ./cmd/internal/adversarial
 
 .PHONY: run
 run: build ## Run all five services on $(ADDR), data in $(DATA) (Ctrl-C stops)
