@@ -51,6 +51,16 @@ func (e *Error) Error() string { return e.msg }
 // Kind returns the error's kind.
 func (e *Error) Kind() Kind { return e.kind }
 
+// MessageOf returns the message of the first *Error in err's chain, without
+// the context it was wrapped in; err's whole message when there is none.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.msg
+	}
+	return err.Error()
+}
+
 // KindOf returns the kind of the first *Error in err's chain, or Internal.
 func KindOf(err error) Kind {
 	var e *Error

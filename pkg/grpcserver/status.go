@@ -28,7 +28,9 @@ var kindCodes = map[apperr.Kind]codes.Code{
 }
 
 // ToStatus is the one place where errors become gRPC statuses. Statuses pass
-// through; errors with an apperr kind get its code and their own message,
+// through; errors with an apperr kind get its code and their own message
+// (NotFound errors the bare message of their kind's error, so that a thing
+// outside the caller's place reads exactly like a missing one),
 // and a google.rpc.RetryInfo detail when they carry apperr.WithRetryAfter;
 // invalid ticket transitions are FailedPrecondition; an unreachable database
 // (postgres.IsUnavailable) is Unavailable, with a message saying to retry;
@@ -41,7 +43,14 @@ func ToStatus(ctx context.Context, err error) *status.Status {
 		return st
 	}
 	if code, ok := kindCodes[apperr.KindOf(err)]; ok {
-		st := status.New(code, err.Error())
+		msg := err.Error()
+		if code == codes.NotFound {
+			// What is missing and what lies outside the caller's place must
+			// read alike, word for word: the error's own message, without the
+			// context it was wrapped in (which the log line keeps).
+			msg = apperr.MessageOf(err)
+		}
+		st := status.New(code, msg)
 		if d, ok := apperr.RetryAfterOf(err); ok { // a hint of when to retry: a RetryInfo detail
 			if detailed, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); derr == nil {
 				st = detailed

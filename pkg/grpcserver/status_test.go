@@ -23,6 +23,7 @@ import (
 func TestToStatus(t *testing.T) {
 	t.Parallel()
 	notFound := apperr.New(apperr.NotFound, "ticket not found")
+	notAccepted := apperr.New(apperr.FailedPrecondition, "ticket is not accepted")
 	_, transition := ticket.Next(ticket.Dispatched, ticket.Resolve)
 	tests := []struct {
 		name     string
@@ -30,7 +31,8 @@ func TestToStatus(t *testing.T) {
 		code     codes.Code
 		contains string
 	}{
-		{"wrapped kind", fmt.Errorf("accept x: %w", notFound), codes.NotFound, "accept x: ticket not found"},
+		{"wrapped kind", fmt.Errorf("resolve x: %w", notAccepted), codes.FailedPrecondition, "resolve x: ticket is not accepted"},
+		{"wrapped not found", fmt.Errorf("accept x: %w", notFound), codes.NotFound, "ticket not found"},
 		{"status passes", status.Error(codes.InvalidArgument, "bad field"), codes.InvalidArgument, "bad field"},
 		{"transition", fmt.Errorf("resolve x: %w", transition), codes.FailedPrecondition, "cannot resolve a DISPATCHED ticket"},
 		{"database starting", &pgconn.PgError{Code: "57P03"}, codes.Unavailable,
@@ -54,6 +56,9 @@ func TestToStatus(t *testing.T) {
 			st := grpcserver.ToStatus(context.Background(), tt.err)
 			if st.Code() != tt.code || !strings.Contains(st.Message(), tt.contains) {
 				t.Fatalf("ToStatus = %s %q, want %s containing %q", st.Code(), st.Message(), tt.code, tt.contains)
+			}
+			if tt.code == codes.NotFound && st.Message() != "ticket not found" {
+				t.Fatalf("a missing thing reads %q: a NotFound must read alike whatever it was wrapped in", st.Message())
 			}
 			if tt.code == codes.Internal && strings.Contains(st.Message(), "secret") {
 				t.Fatalf("internal details leaked: %q", st.Message())

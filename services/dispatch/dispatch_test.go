@@ -151,6 +151,28 @@ func TestFollowCopesWithOvertakingEvents(t *testing.T) {
 	}
 }
 
+// An extension asked for just after the acceptance can overtake the
+// accepted event (they travel on different consumers): it waits for it
+// instead of being dropped, and then is recorded for the street to decide.
+func TestExtensionRequestWaitsForTheAcceptance(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dispatch.Config{})
+	id := ids.New()
+	f.deliver(t, reported(id, "road_damage", "xc-hd-dj-g01"))
+	due := timestamppb.New(now.Add(30 * 24 * time.Hour))
+	ask := moved(id, 3, &whistlev1.TicketExtensionRequested{DepartmentId: "xc-urban", RequestedResolveDue: due, Reason: "parts"})
+	if got := f.deliver(t, ask); got != inbox.OutcomeLater {
+		t.Fatalf("an extension request before its acceptance: %s, want later", got)
+	}
+	f.deliver(t, moved(id, 3, &whistlev1.TicketAccepted{DepartmentId: "xc-urban"}))
+	if got := f.deliver(t, ask); got != inbox.OutcomeApplied {
+		t.Fatalf("the extension request after the acceptance: %s", got)
+	}
+	if a := f.assignment(t, id); !a.GetExtensionRequestedDue().AsTime().Equal(due.AsTime()) {
+		t.Fatalf("assignment %v, want the extension asked for recorded", a)
+	}
+}
+
 // A return goes to the matter's alternative department; a second return,
 // with no alternative left, to arbitration at the street, whose decision binds.
 func TestReturnReroutesThenArbitrationBinds(t *testing.T) {

@@ -59,10 +59,10 @@ func (s *Service) applyAnnotated(ctx context.Context, ev *whistlev1.Event) (tick
 		if c == whistlev1.ClockChange_CLOCK_CHANGE_UNSPECIFIED {
 			return ticket.Apply, nil
 		}
-		return s.FollowProgress(ctx, Progress{TicketID: ev.GetTicketId(), Note: b.Progressed.GetNote(),
+		return s.FollowProgress(ctx, Progress{TicketID: ev.GetTicketId(), Version: ev.GetTicketVersion(), Note: b.Progressed.GetNote(),
 			Pause: c == whistlev1.ClockChange_CLOCK_CHANGE_PAUSE, Resume: c == whistlev1.ClockChange_CLOCK_CHANGE_RESUME})
 	case *whistlev1.Event_ExtensionRequested:
-		return s.FollowExtensionRequest(ctx, ev.GetTicketId(), timeconv.FromProto(b.ExtensionRequested.GetRequestedResolveDue()),
+		return s.FollowExtensionRequest(ctx, ev.GetTicketId(), ev.GetTicketVersion(), timeconv.FromProto(b.ExtensionRequested.GetRequestedResolveDue()),
 			b.ExtensionRequested.GetReason())
 	}
 	return ticket.Apply, nil

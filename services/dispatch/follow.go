@@ -100,16 +100,22 @@ func (s *Service) afterReturn(a *Assignment, tr Transition, now time.Time) ([]An
 // Progress is a department's note that pauses or resumes the resolve clock.
 type Progress struct {
 	TicketID string
-	Pause    bool
-	Resume   bool
-	Note     string
+	// Version is the ticket version the progress happened at.
+	Version int64
+	Pause   bool
+	Resume  bool
+	Note    string
 }
 
 // FollowProgress stops or restarts the resolve clock. While it stands still
 // the ticket cannot go overdue; when it runs again the deadline moves by the
 // working time it stood still.
 func (s *Service) FollowProgress(ctx context.Context, p Progress) (ticket.Decision, error) {
+	var decision ticket.Decision
 	err := s.store.Update(ctx, p.TicketID, func(a *Assignment) ([]Announcement, error) {
+		if decision = annotationOrder(a, p.Version); decision != ticket.Apply {
+			return nil, nil
+		}
 		if a.Status != ticket.Accepted && a.Status != ticket.Reopened {
 			return nil, nil
 		}
@@ -132,13 +138,28 @@ func (s *Service) FollowProgress(ctx context.Context, p Progress) (ticket.Decisi
 	if err != nil {
 		return 0, fmt.Errorf("follow progress of %s: %w", p.TicketID, err)
 	}
-	return ticket.Apply, nil
+	return decision, nil
+}
+
+// annotationOrder decides an annotation made at version v: dispatch follows
+// every transition, so one naming a version it does not know yet overtook
+// the transition before it (an extension asked for just after the
+// acceptance, on another consumer) and waits for it.
+func annotationOrder(a *Assignment, v int64) ticket.Decision {
+	if a.Status == ticket.StatusUnknown {
+		return ticket.Later
+	}
+	return ticket.Order(ticket.Contiguous, a.Version, v, false)
 }
 
 // FollowExtensionRequest records a department's request for more time, for
 // the street to decide.
-func (s *Service) FollowExtensionRequest(ctx context.Context, ticketID string, due time.Time, reason string) (ticket.Decision, error) {
+func (s *Service) FollowExtensionRequest(ctx context.Context, ticketID string, version int64, due time.Time, reason string) (ticket.Decision, error) {
+	var decision ticket.Decision
 	err := s.store.Update(ctx, ticketID, func(a *Assignment) ([]Announcement, error) {
+		if decision = annotationOrder(a, version); decision != ticket.Apply {
+			return nil, nil
+		}
 		if a.Status != ticket.Accepted && a.Status != ticket.Reopened {
 			return nil, nil
 		}
@@ -149,5 +170,5 @@ func (s *Service) FollowExtensionRequest(ctx context.Context, ticketID string, d
 	if err != nil {
 		return 0, fmt.Errorf("follow extension request of %s: %w", ticketID, err)
 	}
-	return ticket.Apply, nil
+	return decision, nil
 }

@@ -57,8 +57,13 @@ func loadKeys(data string) (*keys, error) {
 	return &keys{signer: s, kid: s.KeyID(), priv: priv, pub: priv.Public().(ed25519.PublicKey)}, nil
 }
 
-// mint is a token as dev mints them, for an hour: the suite's ordinary caller.
+// mint is a token as dev mints them, for an hour: the suite's ordinary
+// caller. Claims the signer refuses to mint (the resident's role) are forged
+// with the same key, as anyone holding it could.
 func (k *keys) mint(subject string, role auth.Role, unit string) (string, error) {
+	if role == auth.RoleResident {
+		return k.forge(nil, baseClaims(subject, role, unit)), nil
+	}
 	return k.signer.Mint(auth.Claims{Subject: subject, OrgUnit: unit, Roles: []auth.Role{role}, Audience: audience,
 		Issuer: devIssuer, TTL: time.Hour})
 }
