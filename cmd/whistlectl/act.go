@@ -103,7 +103,7 @@ func resolveCommand(g *globals) *cobra.Command {
 	}
 	who.add(cmd, "the department you act for (the ticket's lead department)")
 	cmd.Flags().StringVar(&result, "result", "", "what was done")
-	cmd.Flags().StringSliceVar(&evidence, "evidence", nil, "evidence as name=URL (repeatable)")
+	cmd.Flags().StringSliceVar(&evidence, "evidence", nil, attachmentHelp)
 	cmd.Flags().StringVar(&missing, "missing-assists-reason", "", "why you resolve before every assisting department reported")
 	_ = cmd.MarkFlagRequired("result")
 	return cmd

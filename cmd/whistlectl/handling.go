@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,7 +93,7 @@ func progressCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&note, "note", "", "what happened")
 	cmd.Flags().BoolVar(&pause, "pause", false, "stop the resolve clock")
 	cmd.Flags().BoolVar(&resume, "resume", false, "restart the resolve clock")
-	cmd.Flags().StringSliceVar(&attach, "attachment", nil, "evidence as name=URL (repeatable)")
+	cmd.Flags().StringSliceVar(&attach, "attachment", nil, attachmentHelp)
 	_ = cmd.MarkFlagRequired("note")
 	who.add(cmd, "the department you act for (the ticket's lead department)")
 	return cmd
@@ -230,21 +229,8 @@ func assistCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&note, "note", "", "what your department did")
-	cmd.Flags().StringSliceVar(&attach, "attachment", nil, "evidence as name=URL (repeatable)")
+	cmd.Flags().StringSliceVar(&attach, "attachment", nil, attachmentHelp)
 	_ = cmd.MarkFlagRequired("note")
 	who.add(cmd, "the assisting department you act for")
 	return cmd
-}
-
-// parseAttachments reads name=URL pairs.
-func parseAttachments(specs []string) ([]*whistlev1.Attachment, error) {
-	var out []*whistlev1.Attachment
-	for _, s := range specs {
-		name, url, ok := strings.Cut(s, "=")
-		if !ok || name == "" || url == "" {
-			return nil, fmt.Errorf("--attachment %q: write it as name=URL, e.g. photo.jpg=https://files.example.gov/123", s)
-		}
-		out = append(out, &whistlev1.Attachment{Name: name, Url: url})
-	}
-	return out, nil
 }

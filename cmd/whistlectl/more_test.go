@@ -47,11 +47,20 @@ func TestQueryCommands(t *testing.T) {
 	if _, err := ctl(t, r.Addr, "resolve", n, "--as", "xc-env", "--result", "cleaned"); err == nil || !strings.Contains(err.Error(), "xc-water") {
 		t.Fatalf("resolve before the assist: %v", err)
 	}
-	mustCtl(t, r.Addr, "assist", n, "--note", "closed the outflow", "--attachment", "valve.jpg=https://files.example.gov/1", "--as", "xc-water")
+	valve, after := localFile(t, "valve.jpg", "jpeg of a closed valve"), localFile(t, "after.jpg", "jpeg of a clean river")
+	if _, err := ctl(t, r.Addr, "assist", n, "--note", "closed", "--attachment", "missing.jpg=https://files.example.gov/1", "--as", "xc-water"); err == nil ||
+		!strings.Contains(err.Error(), "name a local copy of the file kept at https://files.example.gov/1") {
+		t.Fatalf("assist with an attachment that is no local file: %v", err)
+	}
+	mustCtl(t, r.Addr, "assist", n, "--note", "closed the outflow", "--attachment", valve+"=https://files.example.gov/1", "--as", "xc-water")
 	if out := mustCtl(t, r.Addr, "item", n); !strings.Contains(out, "Assist      xc-water  reported: true") {
 		t.Fatalf("item:\n%s", out)
 	}
-	mustCtl(t, r.Addr, "resolve", n, "--as", "xc-env", "--result", "cleaned", "--evidence", "after.jpg=https://files.example.gov/2")
+	if _, err := ctl(t, r.Addr, "resolve", n, "--as", "xc-env", "--result", "cleaned", "--evidence", after+"=http://files.example.gov/2"); err == nil ||
+		!strings.Contains(err.Error(), "evidence[0].url") {
+		t.Fatalf("resolve with an http URL: %v", err)
+	}
+	mustCtl(t, r.Addr, "resolve", n, "--as", "xc-env", "--result", "cleaned", "--evidence", after+"=https://files.example.gov/2")
 	eventually(t, r.Addr, n, "evaluations", "--reporter", "xc-hd-dj-g01")
 	if out := mustCtl(t, r.Addr, "evaluation", n); !strings.Contains(out, "round 1: open") {
 		t.Fatalf("evaluation:\n%s", out)
@@ -127,4 +136,14 @@ func TestShellCompletion(t *testing.T) {
 			t.Fatalf("completion %s: %v", shell, err)
 		}
 	}
+}
+
+// localFile writes a file named name holding content and returns its path.
+func localFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

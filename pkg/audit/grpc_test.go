@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
@@ -73,5 +74,32 @@ func TestListAuditOverGRPC(t *testing.T) {
 		if status.Code(err) != codes.InvalidArgument {
 			t.Errorf("%s: %v, want InvalidArgument", name, err)
 		}
+	}
+}
+
+// Times out of the window, in the filters or in a forged page token, are
+// InvalidArgument naming what is wrong, never Internal.
+func TestListAuditRefusesTimesOutOfTheWindow(t *testing.T) {
+	t.Parallel()
+	s := seed(t)
+	conn := grpctest.Serve(t, grpcserver.Options{}, func(r grpc.ServiceRegistrar) { audit.RegisterServer(r, s.reader) })
+	c := whistlev1.NewAuditServiceClient(conn)
+	token := func(cursor string) string { return base64.RawURLEncoding.EncodeToString([]byte("v1:" + cursor)) }
+	for _, tt := range []struct {
+		name string
+		req  *whistlev1.ListAuditRequest
+		want string
+	}{
+		{"after in 9999", &whistlev1.ListAuditRequest{After: timestamppb.New(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))}, "after"},
+		{"after beyond 9999", &whistlev1.ListAuditRequest{After: &timestamppb.Timestamp{Seconds: 1 << 40}}, "after"},
+		{"before 2000", &whistlev1.ListAuditRequest{Before: timestamppb.New(time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC))}, "before"},
+		{"a token from before the year 1", &whistlev1.ListAuditRequest{PageToken: token("-9223372036854775808:response:1")}, "page_token"},
+		{"a token from after the year 294,000", &whistlev1.ListAuditRequest{PageToken: token("9223372036854775807:response:1")}, "page_token"},
+		{"an action of other characters", &whistlev1.ListAuditRequest{Action: "catalog activate"}, "action"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.ListAudit(context.Background(), tt.req)
+			grpctest.WantInvalidArgument(t, err, tt.want)
+		})
 	}
 }

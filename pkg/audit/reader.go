@@ -88,6 +88,14 @@ func NewReader(q postgres.Querier, schemas ...string) *Reader {
 // Schemas returns the schemas the reader covers, sorted.
 func (r *Reader) Schemas() []string { return slices.Clone(r.schemas) }
 
+// A cursor's time lies in the years 1 to 9999, as every row's does; a token
+// outside them was not made by encode (and would overflow the database's
+// encoding of the time).
+var (
+	minCursorMicros = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	maxCursorMicros = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+)
+
 // cursor is where a page ended: the last row's (at, service, id). Pages run
 // in the order (at, service, id) descending, service compared bytewise.
 type cursor struct {
@@ -115,7 +123,7 @@ func decodeCursor(token string) (*cursor, error) {
 	}
 	micros, err1 := strconv.ParseInt(at, 10, 64)
 	id, err2 := strconv.ParseInt(rest[i+1:], 10, 64)
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || micros < minCursorMicros || micros > maxCursorMicros {
 		return nil, ErrBadPageToken
 	}
 	return &cursor{at: time.UnixMicro(micros).UTC(), service: rest[:i], id: id}, nil

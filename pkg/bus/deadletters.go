@@ -23,8 +23,9 @@ import (
 var ErrNoDeadLetter = errors.New("no dead letter with this sequence")
 
 // ErrNotReplayable: a dead letter does not say which subject its event was
-// published on (it was not written by a consumer), so it cannot be replayed;
-// discard it instead.
+// published on (it was not written by a consumer), or holds no event (an
+// outbox's notice of an event too large for a message, which stays in the
+// outbox row), so it cannot be replayed; discard it instead.
 var ErrNotReplayable = errors.New("dead letter names no original subject on the events stream")
 
 // DeadLetter is a message held in the dead-letter stream: an event a consumer
@@ -49,8 +50,9 @@ type DeadLetter struct {
 	// Header holds the event's original headers (the trace context), without
 	// the dead-letter headers and JetStream's own (Nats-*).
 	Header nats.Header
-	// EventID and TicketID are read from Data; empty when it cannot be
-	// decoded (often the very reason it was dead-lettered).
+	// EventID and TicketID are read from Data (EventID from HeaderEventID
+	// when Data is empty); empty when it cannot be decoded (often the very
+	// reason it was dead-lettered).
 	EventID, TicketID string
 }
 
@@ -118,6 +120,9 @@ func (b *Bus) ReplayDeadLetter(ctx context.Context, seq uint64) (DeadLetter, err
 	}
 	if !strings.HasPrefix(dl.Subject, b.cfg.Prefix+".v1.") {
 		return dl, fmt.Errorf("replay dead letter %d: %w (its subject is %q)", seq, ErrNotReplayable, dl.Subject)
+	}
+	if len(dl.Data) == 0 {
+		return dl, fmt.Errorf("replay dead letter %d: %w (it holds no event: %s)", seq, ErrNotReplayable, dl.Error)
 	}
 	h := nats.Header{}
 	for k, v := range dl.Header {
@@ -194,6 +199,8 @@ func (b *Bus) deadLetter(raw *jetstream.RawStreamMsg) DeadLetter {
 			dl.Subject = raw.Header.Get(k)
 		case k == HeaderDeliveries:
 			dl.Deliveries, _ = strconv.ParseUint(raw.Header.Get(k), 10, 64)
+		case k == HeaderEventID:
+			dl.EventID = raw.Header.Get(k)
 		case strings.HasPrefix(k, "Nats-"):
 			// JetStream's own: the dead letter's message id, …
 		default:

@@ -17,10 +17,15 @@ import (
 // CheckStrings checks every string in m, at any depth (nested messages,
 // repeated fields, map keys and values, extensions), and returns a
 // codes.InvalidArgument status naming the first bad one, or nil. A string is
-// bad when it is not valid UTF-8 or holds a control character: C0
+// bad when it is not valid UTF-8, holds a control character — C0
 // (U+0000–U+001F) except tab, line feed and carriage return, DEL (U+007F), or
-// C1 (U+0080–U+009F). Bytes fields are not text and are not checked; neither
-// are unknown fields.
+// C1 (U+0080–U+009F) — or holds a bidirectional embedding, override or
+// isolate (U+202A–U+202E, U+2066–U+2069), which make text display in another
+// order than it is stored ("Trojan Source"). The implicit direction marks
+// (U+200E, U+200F, U+061C) only nudge neutral characters and stay allowed, so
+// that text mixing Arabic or Hebrew with Latin script can be written; the
+// identifier fields refuse them anyway by their ASCII patterns. Bytes fields
+// are not text and are not checked; neither are unknown fields.
 //
 // Fields are checked in field-number order and map entries in key order, so
 // the same request always gets the same answer. The message names the field
@@ -130,9 +135,20 @@ func checkText(s, path string) error {
 		if r <= 0x9f { // C1 controls, U+0080–U+009F
 			return controlError(path, r, i)
 		}
+		if isBidiControl(r) {
+			return status.Error(codes.InvalidArgument, fmt.Sprintf(
+				"%s: bidirectional control character %U at byte %d: remove it (embeddings, overrides and isolates make text read otherwise than it is stored)",
+				path, r, i))
+		}
 		i += size
 	}
 	return nil
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override or
+// isolate (U+202A–U+202E, U+2066–U+2069), which CheckStrings refuses.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
 func controlError(path string, r rune, at int) error {

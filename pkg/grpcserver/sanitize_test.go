@@ -58,6 +58,25 @@ func TestCheckStrings(t *testing.T) {
 			"k": structpb.NewStringValue("v\x02"), "a": structpb.NewStringValue("fine")}},
 			want: `fields["k"].string_value: control character U+0002 at byte 1: remove it`},
 		{name: "bytes are not text", msg: wrapperspb.Bytes([]byte{0, 7, 0xff})},
+		{name: "right-to-left override in a description", msg: report(func(r *whistlev1.ReportRequest) {
+			r.Description = "pay \u202e0001\u202c yuan"
+		}), want: "description: bidirectional control character U+202E at byte 4: remove it " +
+			"(embeddings, overrides and isolates make text read otherwise than it is stored)"},
+		{name: "left-to-right embedding", msg: report(func(r *whistlev1.ReportRequest) { r.Title = "\u202aa" }),
+			want: "title: bidirectional control character U+202A at byte 0: remove it " +
+				"(embeddings, overrides and isolates make text read otherwise than it is stored)"},
+		{name: "first strong isolate in a nested name", msg: report(func(r *whistlev1.ReportRequest) { r.Reporter.Name = "李\u2068四" }),
+			want: "reporter.name: bidirectional control character U+2068 at byte 3: remove it " +
+				"(embeddings, overrides and isolates make text read otherwise than it is stored)"},
+		{name: "pop directional isolate in a repeated field", msg: &whistlev1.Ticket{RelatedTicketIds: []string{"\u2069"}},
+			want: "related_ticket_ids[0]: bidirectional control character U+2069 at byte 0: remove it " +
+				"(embeddings, overrides and isolates make text read otherwise than it is stored)"},
+		{name: "direction marks stay allowed in text", msg: report(func(r *whistlev1.ReportRequest) {
+			r.Location.Address = "شارع\u200f 12 \u200e\u061cרחוב"
+		})},
+		{name: "the characters around the bidi controls stay allowed", msg: report(func(r *whistlev1.ReportRequest) {
+			r.Description = "\u2029\u2070\u2065\u2029\u202f"
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,6 +22,9 @@ type Options struct {
 	Listen bool
 	// Port is the TCP port when Listen is set.
 	Port int
+	// MaxPayload is the most bytes one message may carry (headers included).
+	// Default (0): NATS's own, 1 MiB. Tests set it low to make oversized events.
+	MaxPayload int32
 }
 
 // Server is a running in-process NATS server.
@@ -43,6 +46,7 @@ func Start(o Options) (*Server, error) {
 		StoreDir:   o.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
+		MaxPayload: o.MaxPayload,
 	}
 	if o.Listen && o.Port == 0 {
 		opts.Port = server.RANDOM_PORT

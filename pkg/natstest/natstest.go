@@ -44,25 +44,35 @@ func (e *Env) Connect(tb testing.TB, name string) *bus.Bus {
 // New sets up a JetStream for one test.
 func New(tb testing.TB) *Env {
 	tb.Helper()
-	suffix := randomHex(4)
-	cfg := bus.Config{ConnectWait: 10 * time.Second}
-	env := &Env{}
-	if u := os.Getenv("WHISTLE_TEST_NATS_URL"); u != "" {
-		cfg.URL = u
-		cfg.Stream = "WHISTLE_T" + strings.ToUpper(suffix)
-		cfg.Prefix = "t" + suffix
-		env.Config = cfg
-		tb.Cleanup(func() { deleteStreams(u, cfg) })
-		return env
+	u := os.Getenv("WHISTLE_TEST_NATS_URL")
+	if u == "" {
+		return NewInProcess(tb, natsserver.Options{})
 	}
-	srv, err := natsserver.Start(natsserver.Options{StoreDir: tb.TempDir()})
+	suffix := randomHex(4)
+	cfg := bus.Config{ConnectWait: connectWait, URL: u, Stream: "WHISTLE_T" + strings.ToUpper(suffix), Prefix: "t" + suffix}
+	tb.Cleanup(func() { deleteStreams(u, cfg) })
+	return &Env{Config: cfg}
+}
+
+// NewInProcess sets up a JetStream for one test on an in-process server
+// started with o (StoreDir defaults to a temporary folder of the test), even
+// when WHISTLE_TEST_NATS_URL is set: for tests that need a server setting,
+// e.g. a small MaxPayload.
+func NewInProcess(tb testing.TB, o natsserver.Options) *Env {
+	tb.Helper()
+	if o.StoreDir == "" {
+		o.StoreDir = tb.TempDir()
+	}
+	srv, err := natsserver.Start(o)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(srv.Shutdown)
-	env.Config, env.Server, env.Options = cfg, srv, []nats.Option{srv.ConnectOption()}
-	return env
+	return &Env{Config: bus.Config{ConnectWait: connectWait}, Server: srv, Options: []nats.Option{srv.ConnectOption()}}
 }
+
+// connectWait bounds how long a test waits for its JetStream.
+const connectWait = 10 * time.Second
 
 func deleteStreams(url string, cfg bus.Config) {
 	nc, err := nats.Connect(url)

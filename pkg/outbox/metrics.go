@@ -7,14 +7,19 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// instruments registers the relay's metrics: events published, and the
-// outbox's backlog (rows not yet sent, and the age of the oldest), read from
-// the database when metrics are collected.
+// instruments registers the relay's metrics: events published, events
+// dead-lettered (by schema and where the event is held: dead_letter_stream or
+// outbox_row), and the outbox's backlog (rows not yet sent, and the age of the
+// oldest), read from the database when metrics are collected.
 func (r *Relay) instruments() error {
 	m := r.Telemetry.Meter.Meter("whistle/outbox")
 	var err error
 	if r.published, err = m.Int64Counter("whistle.outbox.published",
 		metric.WithDescription("Events published from the outbox to JetStream")); err != nil {
+		return err
+	}
+	if r.dead, err = m.Int64Counter("whistle.outbox.dead_lettered",
+		metric.WithDescription("Outbox events no retry could publish (too large), dead-lettered and settled")); err != nil {
 		return err
 	}
 	pending, err := m.Int64ObservableGauge("whistle.outbox.pending",

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/whistle-civic/whistle/pkg/apperr"
 	"github.com/whistle-civic/whistle/pkg/audit"
 	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/events"
@@ -19,10 +20,25 @@ import (
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
 
+// MaxEventSize is the most bytes an encoded event may take: 960 KiB, so that
+// with its headers (trace context, message id, a dead letter's reason) it fits
+// in one message of NATS's default max_payload (1 MiB), and a dead letter
+// holds it whole. The largest event a request within the API's bounds makes
+// is about 100 KB (a resolution with 20 attachments); only a catalog's org
+// tree comes near the limit.
+const MaxEventSize = 960 << 10
+
+// ErrEventTooLarge is wrapped by Append's error for an event larger than
+// MaxEventSize: the change would commit an event no relay could publish.
+var ErrEventTooLarge = apperr.New(apperr.InvalidArgument,
+	"the change would announce an event larger than an event may be; nothing was changed: make the request smaller")
+
 // Append writes evs to the outbox of the schema q is bound to, with ctx's
 // trace context, so the events' consumers continue the same trace. Call it
 // inside the transaction that makes the change the events announce; if that
-// transaction rolls back, the events never leave.
+// transaction rolls back, the events never leave. An event larger than
+// MaxEventSize fails it with ErrEventTooLarge (InvalidArgument), before
+// anything is written, so the use case fails cleanly.
 //
 // When ctx carries an authenticated caller (auth.Principal), Append also
 // records each event in the audit log (pkg/audit: action = the event type),
@@ -46,6 +62,10 @@ func Append(ctx context.Context, q postgres.Querier, evs ...*whistlev1.Event) er
 		payload, err := proto.Marshal(ev)
 		if err != nil {
 			return fmt.Errorf("outbox: encode %s event: %w", typ, err)
+		}
+		if len(payload) > MaxEventSize {
+			return fmt.Errorf("outbox: %s event %s is %d bytes, more than the %d an event may take: %w",
+				typ, ev.GetEventId(), len(payload), MaxEventSize, ErrEventTooLarge)
 		}
 		b.Queue(`INSERT INTO outbox (event_id, event_type, payload, headers) VALUES ($1, $2, $3, $4)`,
 			ev.GetEventId(), typ, payload, headers)

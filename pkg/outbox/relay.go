@@ -28,6 +28,13 @@ import (
 // publishing and marking leaves the rows unsent; they are published again and
 // JetStream's duplicate window drops the copies, and consumers deduplicate on
 // the event id as well.
+//
+// An event no retry can publish (larger than the server or the stream takes)
+// never holds up the events behind it: the relay dead-letters it with its
+// reason to "<prefix>.dlq.outbox-<schema>", where `whistlectl dead-letters
+// list` shows it, and settles its row in the same transaction (dead_reason,
+// dead_letter_seq); one too large for a dead letter as well stays in its row,
+// which is then never purged. Each is counted by whistle.outbox.dead_lettered.
 type Relay struct {
 	// DB is the service's database; its schema's outbox is relayed.
 	DB *postgres.DB
@@ -38,14 +45,16 @@ type Relay struct {
 	// Poll is the fallback interval between looks at the outbox when no
 	// notification arrives. Default 1 s.
 	Poll time.Duration
-	// Retention is how long sent rows are kept before being deleted. Default 1 h.
+	// Retention is how long sent rows, and dead rows whose event a dead letter
+	// holds, are kept before being deleted. Default 1 h. A dead row holding
+	// the only copy of its event is never deleted.
 	Retention time.Duration
 	// Telemetry for spans and metrics. Default: none.
 	Telemetry *telemetry.Telemetry
 	// Log receives failures. Default: discard.
 	Log *slog.Logger
 
-	published metric.Int64Counter
+	published, dead metric.Int64Counter
 }
 
 func (r *Relay) defaults() {
@@ -82,7 +91,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer purge.Stop()
 	failures := 0
 	for {
-		n, err := r.Flush(ctx)
+		_, settled, err := r.flush(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			failures++
@@ -92,7 +101,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				return nil
 			}
 			continue
-		case n == r.Batch:
+		case settled == r.Batch:
 			failures = 0
 			continue // more may be waiting
 		}
@@ -109,31 +118,41 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 // Flush publishes one batch of unsent rows and returns how many were
-// published and marked sent.
+// published and marked sent. Rows that cannot be published are dead-lettered
+// and settled in the same transaction (see Relay); they are not counted and
+// are no error.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
+	sent, _, err := r.flush(ctx)
+	return sent, err
+}
+
+// flush is Flush, also returning how many rows it settled: sent or dead.
+func (r *Relay) flush(ctx context.Context) (sent, settled int, err error) {
 	r.defaults()
-	sent := 0
 	var pubErr error
-	err := r.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = r.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := claim(ctx, tx, r.Batch)
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		ids, err := r.publish(ctx, rows)
+		ids, dead, err := r.publish(ctx, rows)
 		pubErr = err
+		if err := r.bury(ctx, tx, dead); err != nil {
+			return err
+		}
+		sent, settled = len(ids), len(ids)+len(dead)
 		if len(ids) == 0 {
 			return nil
 		}
 		if _, err := tx.Exec(ctx, `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`, ids); err != nil {
 			return fmt.Errorf("mark %d outbox rows sent: %w", len(ids), err)
 		}
-		sent = len(ids)
 		return nil
 	})
-	if err == nil {
-		err = pubErr
+	if err != nil {
+		return 0, 0, err
 	}
-	return sent, err
+	return sent, settled, pubErr
 }
 
 type row struct {
@@ -160,12 +179,22 @@ func claim(ctx context.Context, tx pgx.Tx, limit int) ([]row, error) {
 	})
 }
 
-// publish sends rows asynchronously and returns the ids of those acked.
-func (r *Relay) publish(ctx context.Context, rows []row) ([]int64, error) {
+// publish sends rows asynchronously, in order, and returns the ids of those
+// acked and the rows no retry can publish (see unpublishable).
+func (r *Relay) publish(ctx context.Context, rows []row) ([]int64, []deadRow, error) {
 	js := r.Bus.JetStream()
 	tracer := r.Telemetry.Tracer.Tracer("whistle/outbox")
 	futures := make([]jetstream.PubAckFuture, len(rows))
+	msgs := make([]*nats.Msg, len(rows))
 	var errs []error
+	var dead []deadRow
+	failed := func(i int, err error) {
+		if reason := unpublishable(err, msgs[i], r.Bus.Conn().MaxPayload()); reason != "" {
+			dead = append(dead, deadRow{row: rows[i], msg: msgs[i], reason: reason})
+			return
+		}
+		errs = append(errs, fmt.Errorf("publish %s %s: %w", rows[i].eventType, rows[i].eventID, err))
+	}
 	for i, rw := range rows {
 		subject := r.Bus.Subject(rw.eventType)
 		pctx := telemetry.Extract(ctx, propagation.MapCarrier(rw.headers))
@@ -174,9 +203,10 @@ func (r *Relay) publish(ctx context.Context, rows []row) ([]int64, error) {
 		msg := &nats.Msg{Subject: subject, Data: rw.payload, Header: nats.Header{}}
 		telemetry.Propagator.Inject(pctx, telemetry.HeaderCarrier(msg.Header))
 		span.End()
+		msgs[i] = msg
 		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(rw.eventID), jetstream.WithExpectStream(r.Bus.Stream()))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("publish %s %s: %w", rw.eventType, rw.eventID, err))
+			failed(i, err)
 			continue
 		}
 		futures[i] = f
@@ -192,23 +222,23 @@ func (r *Relay) publish(ctx context.Context, rows []row) ([]int64, error) {
 		case <-f.Ok():
 			ids = append(ids, rows[i].id)
 		case err := <-f.Err():
-			errs = append(errs, fmt.Errorf("publish %s %s: %w", rows[i].eventType, rows[i].eventID, err))
+			failed(i, err)
 		case <-timeout.C:
 			errs = append(errs, fmt.Errorf("publish: no ack from JetStream within 10 s for %d events", len(futures)-i))
-			return ids, errors.Join(errs...)
+			return ids, dead, errors.Join(errs...)
 		case <-ctx.Done():
-			return ids, ctx.Err()
+			return ids, dead, ctx.Err()
 		}
 	}
 	if r.published != nil {
 		r.published.Add(ctx, int64(len(ids)))
 	}
-	return ids, errors.Join(errs...)
+	return ids, dead, errors.Join(errs...)
 }
 
 func (r *Relay) purge(ctx context.Context) {
-	_, err := r.DB.Pool.Exec(ctx, `DELETE FROM outbox WHERE id IN (
-		SELECT id FROM outbox WHERE sent_at < $1 LIMIT 10000)`, time.Now().Add(-r.Retention))
+	_, err := r.DB.Pool.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+		WHERE sent_at < $1 AND (dead_reason IS NULL OR dead_letter_seq IS NOT NULL) LIMIT 10000)`, time.Now().Add(-r.Retention))
 	if err != nil && ctx.Err() == nil {
 		r.Log.Warn("purging sent outbox rows failed", "schema", r.DB.Schema, "err", err)
 	}

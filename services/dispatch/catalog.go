@@ -2,12 +2,19 @@ package dispatch
 
 import (
 	"fmt"
-	"github.com/whistle-civic/whistle/pkg/apperr"
-	"github.com/whistle-civic/whistle/pkg/calendar"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/whistle-civic/whistle/pkg/apperr"
+	"github.com/whistle-civic/whistle/pkg/calendar"
 )
+
+// versionPattern is what a catalog version must look like: the pattern the
+// API's version fields check (GetCatalog, ActivateCatalog, DiffCatalogs), so
+// every stored version can be named.
+var versionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // Level is a level of the org tree; values equal whistle.v1.OrgLevel.
 type Level int32
@@ -115,8 +122,8 @@ func NewCatalog(in CatalogInput) (*Catalog, error) {
 	units, depts, matters := in.Units, in.Departments, in.Matters
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	if in.Version == "" || len(in.Version) > 64 {
-		bad("version must be 1 to 64 characters")
+	if len(in.Version) > 64 || !versionPattern.MatchString(in.Version) {
+		bad("version must be 1 to 64 ASCII letters, digits and \"._-\", starting with a letter or digit, e.g. \"2026.11\"")
 	}
 	spec := in.Calendar
 	if spec.TimeZone == "" && len(spec.WorkingHours) == 0 {

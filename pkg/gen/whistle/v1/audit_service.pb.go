@@ -26,21 +26,26 @@ const (
 // ListAuditRequest filters and pages the audit log; empty fields select everything.
 type ListAuditRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id keeps entries about this ticket; empty for all.
+	// ticket_id keeps entries about this ticket; empty for all. A UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// subject keeps entries made by this caller, e.g. "u-4711"; empty for all.
+	// subject keeps entries made by this caller, e.g. "u-4711"; empty for all. Up to 256
+	// characters (a token's subject or a certificate's name).
 	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
-	// org_unit_id keeps entries made by callers acting for this org unit; empty for all.
+	// org_unit_id keeps entries made by callers acting for this org unit; empty for all. Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	OrgUnitId string `protobuf:"bytes,3,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
-	// action keeps entries of this action, e.g. "accepted" or "catalog.activate"; empty for all.
+	// action keeps entries of this action, e.g. "accepted" or "catalog.activate"; empty for all. Up
+	// to 64 lowercase letters, digits and "_.-".
 	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
-	// after keeps entries made at or after this time.
+	// after keeps entries made at or after this time; optional: from 2000-01-01T00:00:00Z to 5
+	// years from now.
 	After *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=after,proto3" json:"after,omitempty"`
-	// before keeps entries made before this time.
+	// before keeps entries made before this time; optional: from 2000-01-01T00:00:00Z to 5 years
+	// from now, and later than after.
 	Before *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=before,proto3" json:"before,omitempty"`
 	// page_size is the most entries to return, 1 to 500; 0 means 50.
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token continues from a previous response's next_page_token.
+	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
+	// characters; empty for the first page.
 	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -346,18 +351,20 @@ var File_whistle_v1_audit_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1ewhistle/v1/audit_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x03\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\"\xb3\x04\n" +
 	"\x10ListAuditRequest\x12(\n" +
 	"\tticket_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bticketId\x12\"\n" +
-	"\asubject\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\asubject\x12'\n" +
-	"\vorg_unit_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\torgUnitId\x12\x1f\n" +
-	"\x06action\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06action\x120\n" +
-	"\x05after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05after\x122\n" +
-	"\x06before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06before\x12'\n" +
+	"\asubject\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\asubject\x12@\n" +
+	"\vorg_unit_id\x18\x03 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12/\n" +
+	"\x06action\x18\x04 \x01(\tB\x17\xbaH\x14r\x12\x18@2\x0e^[a-z0-9_.-]*$R\x06action\x12<\n" +
+	"\x05after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\x05after\x12>\n" +
+	"\x06before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\x06before\x12'\n" +
 	"\tpage_size\x18\a \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x129\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken:|\xbaHy\x1aw\n" +
+	"page_token\x18\b \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken:|\xbaHy\x1aw\n" +
 	"\x11list_audit.period\x12\x1fbefore must be later than after\x1aA!has(this.after) || !has(this.before) || this.after < this.before\"\xe8\x02\n" +
 	"\n" +
 	"AuditEntry\x12\x18\n" +
@@ -420,6 +427,7 @@ func file_whistle_v1_audit_service_proto_init() {
 	if File_whistle_v1_audit_service_proto != nil {
 		return
 	}
+	file_whistle_v1_bounds_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

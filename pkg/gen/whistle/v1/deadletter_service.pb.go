@@ -144,10 +144,11 @@ func (x *DeadLetter) GetTicketId() string {
 // ListDeadLettersRequest filters and pages the dead letters.
 type ListDeadLettersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// consumer keeps the dead letters of this durable consumer, e.g. "dispatch"; empty for all.
+	// consumer keeps the dead letters of this durable consumer, e.g. "dispatch" (or of an outbox
+	// relay, e.g. "outbox-intake"); empty for all. Up to 128 ASCII letters, digits, "_" and "-".
 	Consumer string `protobuf:"bytes,1,opt,name=consumer,proto3" json:"consumer,omitempty"`
 	// after_seq starts the page after this dead-letter sequence: 0 from the oldest, else a previous
-	// response's next_after_seq.
+	// response's next_after_seq. From 0 to 2^63-1 (JetStream's sequences never come near it).
 	AfterSeq uint64 `protobuf:"varint,2,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
 	// page_size is the most dead letters to return, 1 to 500; 0 means 50.
 	PageSize      int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -264,9 +265,9 @@ func (x *ListDeadLettersResponse) GetNextAfterSeq() uint64 {
 // ReplayDeadLetterRequest names the dead letter to replay.
 type ReplayDeadLetterRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// seq is the dead letter's sequence, as listed.
+	// seq is the dead letter's sequence, as listed. Required: from 1 to 2^63-1.
 	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	// actor is the administrator replaying it, acting for their own org unit.
+	// actor is the administrator replaying it, acting for their own org unit. Required.
 	Actor         *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -365,11 +366,12 @@ func (x *ReplayDeadLetterResponse) GetDeadLetter() *DeadLetter {
 // DiscardDeadLetterRequest names the dead letter to discard, and why.
 type DiscardDeadLetterRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// seq is the dead letter's sequence, as listed.
+	// seq is the dead letter's sequence, as listed. Required: from 1 to 2^63-1.
 	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	// actor is the administrator discarding it, acting for their own org unit.
+	// actor is the administrator discarding it, acting for their own org unit. Required.
 	Actor *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	// reason says why the event is not to be applied, for the log, e.g. "test traffic".
+	// reason says why the event is not to be applied, for the log, e.g. "test traffic". Required: 1
+	// to 500 characters (any script).
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -491,23 +493,24 @@ const file_whistle_v1_deadletter_service_proto_rawDesc = "" +
 	"deliveries\x12D\n" +
 	"\x10dead_lettered_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetteredAt\x12\x19\n" +
 	"\bevent_id\x18\b \x01(\tR\aeventId\x12\x1b\n" +
-	"\tticket_id\x18\t \x01(\tR\bticketId\"\x99\x01\n" +
+	"\tticket_id\x18\t \x01(\tR\bticketId\"\xaa\x01\n" +
 	"\x16ListDeadLettersRequest\x129\n" +
-	"\bconsumer\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x18\x80\x012\x13^([A-Za-z0-9_-]+)?$R\bconsumer\x12\x1b\n" +
-	"\tafter_seq\x18\x02 \x01(\x04R\bafterSeq\x12'\n" +
+	"\bconsumer\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x18\x80\x012\x13^([A-Za-z0-9_-]+)?$R\bconsumer\x12,\n" +
+	"\tafter_seq\x18\x02 \x01(\x04B\x0f\xbaH\f2\n" +
+	"\x18\xff\xff\xff\xff\xff\xff\xff\xff\x7fR\bafterSeq\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\"z\n" +
 	"\x17ListDeadLettersResponse\x129\n" +
 	"\fdead_letters\x18\x01 \x03(\v2\x16.whistle.v1.DeadLetterR\vdeadLetters\x12$\n" +
-	"\x0enext_after_seq\x18\x02 \x01(\x04R\fnextAfterSeq\"e\n" +
-	"\x17ReplayDeadLetterRequest\x12\x19\n" +
-	"\x03seq\x18\x01 \x01(\x04B\a\xbaH\x042\x02 \x00R\x03seq\x12/\n" +
+	"\x0enext_after_seq\x18\x02 \x01(\x04R\fnextAfterSeq\"o\n" +
+	"\x17ReplayDeadLetterRequest\x12#\n" +
+	"\x03seq\x18\x01 \x01(\x04B\x11\xbaH\x0e2\f\x18\xff\xff\xff\xff\xff\xff\xff\xff\x7f \x00R\x03seq\x12/\n" +
 	"\x05actor\x18\x02 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"S\n" +
 	"\x18ReplayDeadLetterResponse\x127\n" +
 	"\vdead_letter\x18\x01 \x01(\v2\x16.whistle.v1.DeadLetterR\n" +
-	"deadLetter\"\x8a\x01\n" +
-	"\x18DiscardDeadLetterRequest\x12\x19\n" +
-	"\x03seq\x18\x01 \x01(\x04B\a\xbaH\x042\x02 \x00R\x03seq\x12/\n" +
+	"deadLetter\"\x94\x01\n" +
+	"\x18DiscardDeadLetterRequest\x12#\n" +
+	"\x03seq\x18\x01 \x01(\x04B\x11\xbaH\x0e2\f\x18\xff\xff\xff\xff\xff\xff\xff\xff\x7f \x00R\x03seq\x12/\n" +
 	"\x05actor\x18\x02 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x12\"\n" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\"T\n" +

@@ -319,7 +319,7 @@ func (x *Assignment) GetGridId() string {
 // GetAssignmentRequest names a ticket.
 type GetAssignmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket's id.
+	// ticket_id is the ticket's id. Required: a UUID.
 	TicketId      string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -712,7 +712,8 @@ func (x *MatterType) GetCommunityMaySummon() bool {
 // GetCatalogRequest names a catalog version.
 type GetCatalogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// version to return; empty for the active one.
+	// version to return; empty for the active one. Up to 64 ASCII letters, digits and "._-",
+	// starting with a letter or digit (as the catalog requires of its version).
 	Version       string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1114,11 +1115,12 @@ func (x *ListCatalogsResponse) GetVersions() []*CatalogVersion {
 // ImportCatalogRequest carries a catalog.
 type ImportCatalogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// source is the catalog in YAML (the format of deploy/seed/catalog.yaml).
+	// source is the catalog in YAML (the format of deploy/seed/catalog.yaml). Required: 1 byte to
+	// 4,000,000 bytes, which keeps the request under gRPC's 4 MiB message limit.
 	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
 	// activate makes it the active catalog once stored.
 	Activate bool `protobuf:"varint,2,opt,name=activate,proto3" json:"activate,omitempty"`
-	// actor is the administrator importing it.
+	// actor is the administrator importing it. Required.
 	Actor         *Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1233,9 +1235,10 @@ func (x *ImportCatalogResponse) GetCreated() bool {
 // ActivateCatalogRequest names the version to activate.
 type ActivateCatalogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// version to make active.
+	// version to make active. Required: up to 64 ASCII letters, digits and "._-", starting with a
+	// letter or digit.
 	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
-	// actor is the administrator activating it.
+	// actor is the administrator activating it. Required.
 	Actor         *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1334,9 +1337,10 @@ func (x *ActivateCatalogResponse) GetVersion() *CatalogVersion {
 // DiffCatalogsRequest names two versions.
 type DiffCatalogsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// from is the older version.
+	// from is the older version. Required: up to 64 ASCII letters, digits and "._-", starting with
+	// a letter or digit.
 	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	// to is the newer version.
+	// to is the newer version, written as from is.
 	To            string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1508,13 +1512,15 @@ func (x *DiffCatalogsResponse) GetChanges() []*CatalogChange {
 // ExplainRoutingRequest names a ticket, or a category at a grid.
 type ExplainRoutingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id explains how that ticket was routed (under its catalog version).
+	// ticket_id explains how that ticket was routed (under its catalog version): a UUID, or empty.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// category and grid_id explain how the active catalog would route such a ticket.
+	// category and grid_id explain how the active catalog would route such a ticket. Up to 64
+	// lowercase letters, digits and "_.-", starting with a letter or digit; or empty.
 	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
-	// grid_id is the grid, with category.
+	// grid_id is the grid, with category: up to 64 lowercase letters, digits and hyphens, starting
+	// with a letter or digit; or empty.
 	GridId string `protobuf:"bytes,3,opt,name=grid_id,json=gridId,proto3" json:"grid_id,omitempty"`
-	// kind of whistle, with category; unspecified means daily.
+	// kind of whistle, with category; unspecified means daily. A defined kind.
 	Kind          WhistleKind `protobuf:"varint,4,opt,name=kind,proto3,enum=whistle.v1.WhistleKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1672,11 +1678,13 @@ func (x *ExplainRoutingResponse) GetRule() string {
 // ListTriageRequest names an org unit.
 type ListTriageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// org_unit_id lists tickets waiting there or below (a street, district or the city).
+	// org_unit_id lists tickets waiting there or below (a street, district or the city). Required:
+	// up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
 	// page_size is the most tickets to return, 1 to 500; 0 means 50.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token continues from a previous response's next_page_token.
+	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
+	// characters; empty for the first page.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1791,19 +1799,23 @@ func (x *ListTriageResponse) GetNextPageToken() string {
 // DispatchRequest sends a ticket by hand.
 type DispatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket waiting in triage.
+	// ticket_id is the ticket waiting in triage. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// lead_department_id is the chosen department.
+	// lead_department_id is the chosen department. Required: up to 64 lowercase letters, digits and
+	// hyphens, starting with a letter or digit.
 	LeadDepartmentId string `protobuf:"bytes,2,opt,name=lead_department_id,json=leadDepartmentId,proto3" json:"lead_department_id,omitempty"`
-	// assisting_department_ids are departments that help.
+	// assisting_department_ids are departments that help: at most 10, each named once, each written
+	// as lead_department_id is.
 	AssistingDepartmentIds []string `protobuf:"bytes,3,rep,name=assisting_department_ids,json=assistingDepartmentIds,proto3" json:"assisting_department_ids,omitempty"`
-	// accept_within is the time to report in (working time unless urgent). Required.
+	// accept_within is the time to report in (working time unless urgent). Required: more than 0,
+	// at most 30 days.
 	AcceptWithin *durationpb.Duration `protobuf:"bytes,4,opt,name=accept_within,json=acceptWithin,proto3" json:"accept_within,omitempty"`
-	// resolve_within is the time to resolve. Required, at least accept_within.
+	// resolve_within is the time to resolve. Required: more than 0, at most 365 days, and at least
+	// accept_within.
 	ResolveWithin *durationpb.Duration `protobuf:"bytes,5,opt,name=resolve_within,json=resolveWithin,proto3" json:"resolve_within,omitempty"`
-	// note explains the choice.
+	// note explains the choice; optional: up to 2000 characters (any script).
 	Note string `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
-	// actor is the officer; actor.org_unit_id is where they act.
+	// actor is the officer; actor.org_unit_id is where they act. Required.
 	Actor         *Actor `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1937,11 +1949,11 @@ func (x *DispatchResponse) GetAssignment() *Assignment {
 // RejectTriageRequest cancels a ticket in triage.
 type RejectTriageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket waiting in triage.
+	// ticket_id is the ticket waiting in triage. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// reason says why no department should handle it.
+	// reason says why no department should handle it. Required: 1 to 2000 characters (any script).
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	// actor is the officer.
+	// actor is the officer. Required.
 	Actor         *Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2047,13 +2059,15 @@ func (x *RejectTriageResponse) GetAssignment() *Assignment {
 // ArbitrateRequest decides a returned ticket's department.
 type ArbitrateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket waiting for arbitration.
+	// ticket_id is the ticket waiting for arbitration. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// department_id must handle it.
+	// department_id must handle it. Required: up to 64 lowercase letters, digits and hyphens,
+	// starting with a letter or digit.
 	DepartmentId string `protobuf:"bytes,2,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
-	// note explains the decision.
+	// note explains the decision. Required: 1 to 2000 characters (any script).
 	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
 	// actor is the arbitrating officer; actor.org_unit_id must be where the ticket waits, or above.
+	// Required.
 	Actor         *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2166,15 +2180,16 @@ func (x *ArbitrateResponse) GetAssignment() *Assignment {
 // DecideExtensionRequest decides a pending request for more time.
 type DecideExtensionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket.
+	// ticket_id is the ticket. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// granted approves the request.
 	Granted bool `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
 	// resolve_due overrides the deadline asked for, when granting; unset grants what was asked.
+	// Optional: from 2000-01-01T00:00:00Z to 5 years from now.
 	ResolveDue *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=resolve_due,json=resolveDue,proto3" json:"resolve_due,omitempty"`
-	// note explains the decision.
+	// note explains the decision; optional: up to 2000 characters (any script).
 	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
-	// actor is the street (or district) officer.
+	// actor is the street (or district) officer. Required.
 	Actor         *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2296,7 +2311,7 @@ var File_whistle_v1_dispatch_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\n" +
 	"!whistle/v1/dispatch_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xea\x06\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xea\x06\n" +
 	"\n" +
 	"Assignment\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
@@ -2356,9 +2371,9 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	" \x01(\tR\aurgency\x12+\n" +
 	"\x11alternative_kinds\x18\v \x03(\tR\x10alternativeKinds\x12\x16\n" +
 	"\x06triage\x18\f \x01(\bR\x06triage\x120\n" +
-	"\x14community_may_summon\x18\r \x01(\bR\x12communityMaySummon\"6\n" +
-	"\x11GetCatalogRequest\x12!\n" +
-	"\aversion\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\aversion\"\xae\x02\n" +
+	"\x14community_may_summon\x18\r \x01(\bR\x12communityMaySummon\"W\n" +
+	"\x11GetCatalogRequest\x12B\n" +
+	"\aversion\x18\x01 \x01(\tB(\xbaH%r#\x18@2\x1f^([A-Za-z0-9][A-Za-z0-9._-]*)?$R\aversion\"\xae\x02\n" +
 	"\x12GetCatalogResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x120\n" +
 	"\torg_units\x18\x02 \x03(\v2\x13.whistle.v1.OrgUnitR\borgUnits\x128\n" +
@@ -2387,31 +2402,31 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x14ListCatalogsResponse\x126\n" +
 	"\bversions\x18\x01 \x03(\v2\x1a.whistle.v1.CatalogVersionR\bversions\"\x89\x01\n" +
 	"\x14ImportCatalogRequest\x12$\n" +
-	"\x06source\x18\x01 \x01(\tB\f\xbaH\tr\a\x10\x01\x18\x80\x80\x80\x02R\x06source\x12\x1a\n" +
+	"\x06source\x18\x01 \x01(\tB\f\xbaH\tr\a\x10\x01(\x80\x92\xf4\x01R\x06source\x12\x1a\n" +
 	"\bactivate\x18\x02 \x01(\bR\bactivate\x12/\n" +
 	"\x05actor\x18\x03 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"g\n" +
 	"\x15ImportCatalogResponse\x124\n" +
 	"\aversion\x18\x01 \x01(\v2\x1a.whistle.v1.CatalogVersionR\aversion\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"n\n" +
-	"\x16ActivateCatalogRequest\x12#\n" +
-	"\aversion\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\aversion\x12/\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"\x8c\x01\n" +
+	"\x16ActivateCatalogRequest\x12A\n" +
+	"\aversion\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9._-]*$R\aversion\x12/\n" +
 	"\x05actor\x18\x02 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"O\n" +
 	"\x17ActivateCatalogResponse\x124\n" +
-	"\aversion\x18\x01 \x01(\v2\x1a.whistle.v1.CatalogVersionR\aversion\"O\n" +
-	"\x13DiffCatalogsRequest\x12\x1d\n" +
-	"\x04from\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04from\x12\x19\n" +
-	"\x02to\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02to\"c\n" +
+	"\aversion\x18\x01 \x01(\v2\x1a.whistle.v1.CatalogVersionR\aversion\"\x8b\x01\n" +
+	"\x13DiffCatalogsRequest\x12;\n" +
+	"\x04from\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9._-]*$R\x04from\x127\n" +
+	"\x02to\x18\x02 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9._-]*$R\x02to\"c\n" +
 	"\rCatalogChange\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06entity\x18\x02 \x01(\tR\x06entity\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x16\n" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\"K\n" +
 	"\x14DiffCatalogsResponse\x123\n" +
-	"\achanges\x18\x01 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\"\xfe\x01\n" +
+	"\achanges\x18\x01 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\"\xb2\x02\n" +
 	"\x15ExplainRoutingRequest\x12g\n" +
-	"\tticket_id\x18\x01 \x01(\tBJ\xbaHGrE\x18$2A^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$R\bticketId\x12#\n" +
-	"\bcategory\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12 \n" +
-	"\agrid_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06gridId\x125\n" +
+	"\tticket_id\x18\x01 \x01(\tBJ\xbaHGrE\x18$2A^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$R\bticketId\x12>\n" +
+	"\bcategory\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x18@2\x19^([a-z0-9][a-z0-9_.-]*)?$R\bcategory\x129\n" +
+	"\agrid_id\x18\x03 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\x06gridId\x125\n" +
 	"\x04kind\x18\x04 \x01(\x0e2\x17.whistle.v1.WhistleKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\"\x80\x02\n" +
 	"\x16ExplainRoutingResponse\x12'\n" +
 	"\x0fcatalog_version\x18\x01 \x01(\tR\x0ecatalogVersion\x12\x14\n" +
@@ -2419,22 +2434,21 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x12lead_department_id\x18\x03 \x01(\tR\x10leadDepartmentId\x128\n" +
 	"\x18assisting_department_ids\x18\x04 \x03(\tR\x16assistingDepartmentIds\x12+\n" +
 	"\x12triage_org_unit_id\x18\x05 \x01(\tR\x0ftriageOrgUnitId\x12\x12\n" +
-	"\x04rule\x18\x06 \x01(\tR\x04rule\"\x90\x01\n" +
-	"\x11ListTriageRequest\x12)\n" +
-	"\vorg_unit_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\torgUnitId\x12'\n" +
+	"\x04rule\x18\x06 \x01(\tR\x04rule\"\xb8\x01\n" +
+	"\x11ListTriageRequest\x12?\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\torgUnitId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x129\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"v\n" +
+	"page_token\x18\x03 \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken\"v\n" +
 	"\x12ListTriageResponse\x128\n" +
 	"\vassignments\x18\x01 \x03(\v2\x16.whistle.v1.AssignmentR\vassignments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb6\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe4\x03\n" +
 	"\x0fDispatchRequest\x12%\n" +
-	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x127\n" +
-	"\x12lead_department_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x10leadDepartmentId\x12J\n" +
-	"\x18assisting_department_ids\x18\x03 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\n" +
-	"\"\x06r\x04\x10\x01\x18@R\x16assistingDepartmentIds\x12R\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12M\n" +
+	"\x12lead_department_id\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\x10leadDepartmentId\x12b\n" +
+	"\x18assisting_department_ids\x18\x03 \x03(\tB(\xbaH%\x92\x01\"\x10\n" +
+	"\x18\x01\"\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\x16assistingDepartmentIds\x12R\n" +
 	"\raccept_within\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xc8\x01\x01\xaa\x01\t\"\x05\b\x80\x9a\x9e\x01*\x00R\facceptWithin\x12T\n" +
 	"\x0eresolve_within\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xc8\x01\x01\xaa\x01\t\"\x05\b\x80\xe7\x84\x0f*\x00R\rresolveWithin\x12\x1c\n" +
 	"\x04note\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12/\n" +
@@ -2451,21 +2465,22 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x14RejectTriageResponse\x126\n" +
 	"\n" +
 	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
-	"assignment\"\xba\x01\n" +
+	"assignment\"\xd0\x01\n" +
 	"\x10ArbitrateRequest\x12%\n" +
-	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12.\n" +
-	"\rdepartment_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\fdepartmentId\x12\x1e\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12D\n" +
+	"\rdepartment_id\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x12\x1e\n" +
 	"\x04note\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x04note\x12/\n" +
 	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"K\n" +
 	"\x11ArbitrateResponse\x126\n" +
 	"\n" +
 	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
-	"assignment\"\xe5\x01\n" +
+	"assignment\"\xf1\x01\n" +
 	"\x16DecideExtensionRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\x18\n" +
-	"\agranted\x18\x02 \x01(\bR\agranted\x12;\n" +
-	"\vresolve_due\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\agranted\x18\x02 \x01(\bR\agranted\x12G\n" +
+	"\vresolve_due\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\n" +
 	"resolveDue\x12\x1c\n" +
 	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12/\n" +
 	"\x05actor\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"Q\n" +
@@ -2620,6 +2635,7 @@ func file_whistle_v1_dispatch_service_proto_init() {
 	if File_whistle_v1_dispatch_service_proto != nil {
 		return
 	}
+	file_whistle_v1_bounds_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

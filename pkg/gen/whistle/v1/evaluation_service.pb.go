@@ -269,7 +269,7 @@ func (x *Evaluation) GetReasonCodes() []string {
 // GetEvaluationRequest names a ticket.
 type GetEvaluationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket's id.
+	// ticket_id is the ticket's id. Required: a UUID.
 	TicketId      string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -361,11 +361,12 @@ func (x *GetEvaluationResponse) GetEvaluation() *Evaluation {
 // ListOpenEvaluationsRequest pages open rounds.
 type ListOpenEvaluationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// reporter_org_unit_id keeps rounds for tickets reported from this org unit; empty for all.
+	// reporter_org_unit_id keeps rounds for tickets reported from this org unit; empty for all. Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	ReporterOrgUnitId string `protobuf:"bytes,1,opt,name=reporter_org_unit_id,json=reporterOrgUnitId,proto3" json:"reporter_org_unit_id,omitempty"`
 	// page_size is the most rounds to return, 1 to 500; 0 means 50.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token continues from a previous response's next_page_token.
+	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
+	// characters; empty for the first page.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -480,21 +481,25 @@ func (x *ListOpenEvaluationsResponse) GetNextPageToken() string {
 // EvaluateRequest gives a verdict.
 type EvaluateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket to judge.
+	// ticket_id is the ticket to judge. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// verdict given.
+	// verdict given. Required: a defined verdict.
 	Verdict Verdict `protobuf:"varint,2,opt,name=verdict,proto3,enum=whistle.v1.Verdict" json:"verdict,omitempty"`
-	// comment explains the verdict; optional.
+	// comment explains the verdict; optional: up to 2000 characters (any script).
 	Comment string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
-	// reason_codes qualify an unsatisfied verdict, e.g. "not_fixed", "slow".
+	// reason_codes qualify an unsatisfied verdict, e.g. "not_fixed", "slow": at most 10, each named
+	// once, each 1 to 64 lowercase letters, digits and underscores.
 	ReasonCodes []string `protobuf:"bytes,4,rep,name=reason_codes,json=reasonCodes,proto3" json:"reason_codes,omitempty"`
-	// evaluator is who judges: the reporting community or the reporter.
+	// evaluator is who judges: the reporting community or the reporter. Required.
 	Evaluator *Actor `protobuf:"bytes,5,opt,name=evaluator,proto3" json:"evaluator,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	// Optional: up to 128 printable ASCII characters without spaces.
 	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// source says who judges; unspecified means the reporting community.
+	// source says who judges; unspecified means the reporting community. A defined source other
+	// than DEFAULT (which only the evaluation window applies).
 	Source EvaluationSource `protobuf:"varint,7,opt,name=source,proto3,enum=whistle.v1.EvaluationSource" json:"source,omitempty"`
-	// evaluation_code is the resident's one-time code (source RESIDENT).
+	// evaluation_code is the resident's one-time code (source RESIDENT): up to 32 printable ASCII
+	// characters without spaces, or empty.
 	EvaluationCode string `protobuf:"bytes,8,opt,name=evaluation_code,json=evaluationCode,proto3" json:"evaluation_code,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -663,29 +668,29 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"\x15GetEvaluationResponse\x126\n" +
 	"\n" +
 	"evaluation\x18\x01 \x01(\v2\x16.whistle.v1.EvaluationR\n" +
-	"evaluation\"\xa8\x01\n" +
-	"\x1aListOpenEvaluationsRequest\x128\n" +
-	"\x14reporter_org_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x11reporterOrgUnitId\x12'\n" +
+	"evaluation\"\xd3\x01\n" +
+	"\x1aListOpenEvaluationsRequest\x12Q\n" +
+	"\x14reporter_org_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\x11reporterOrgUnitId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x129\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x7f\n" +
+	"page_token\x18\x03 \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken\"\x7f\n" +
 	"\x1bListOpenEvaluationsResponse\x128\n" +
 	"\vevaluations\x18\x01 \x03(\v2\x16.whistle.v1.EvaluationR\vevaluations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc0\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd2\x03\n" +
 	"\x0fEvaluateRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x129\n" +
 	"\averdict\x18\x02 \x01(\x0e2\x13.whistle.v1.VerdictB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\averdict\x12\"\n" +
-	"\acomment\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\acomment\x12A\n" +
-	"\freason_codes\x18\x04 \x03(\tB\x1e\xbaH\x1b\x92\x01\x18\x10\n" +
-	"\"\x14r\x12\x10\x01\x18@2\f^[a-z0-9_]+$R\vreasonCodes\x127\n" +
+	"\acomment\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\acomment\x12C\n" +
+	"\freason_codes\x18\x04 \x03(\tB \xbaH\x1d\x92\x01\x1a\x10\n" +
+	"\x18\x01\"\x14r\x12\x10\x01\x18@2\f^[a-z0-9_]+$R\vreasonCodes\x127\n" +
 	"\tevaluator\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\tevaluator\x127\n" +
 	"\n" +
 	"request_id\x18\x06 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\x12@\n" +
 	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x04R\x06source\x120\n" +
-	"\x0fevaluation_code\x18\b \x01(\tB\a\xbaH\x04r\x02\x18 R\x0eevaluationCode\"J\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x04R\x06source\x12@\n" +
+	"\x0fevaluation_code\x18\b \x01(\tB\x17\xbaH\x14r\x12\x18 2\x0e^[\\x21-\\x7e]*$R\x0eevaluationCode\"J\n" +
 	"\x10EvaluateResponse\x126\n" +
 	"\n" +
 	"evaluation\x18\x01 \x01(\v2\x16.whistle.v1.EvaluationR\n" +

@@ -7,6 +7,7 @@
 package whistlev1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -590,16 +591,20 @@ func (*Event_Rescheduled) isEvent_Body() {}
 
 func (*Event_OrgTree) isEvent_Body() {}
 
-// Attachment is the metadata of a file kept outside Whistle.
+// Attachment is the metadata of a file kept outside Whistle. In requests every field is
+// required and checked as below; the file itself never passes through Whistle.
 type Attachment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// name of the file.
+	// name of the file, e.g. "after.jpg": 1 to 255 characters (any script), without a path
+	// separator ("/" or a backslash), and neither "." nor "..". Control characters are refused in
+	// every string of every request (docs/security.md).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// size_bytes is the file's size.
+	// size_bytes is the file's size in bytes: from 1 to 104857600 (100 MiB, a few minutes of phone
+	// video; photos and documents are far smaller).
 	SizeBytes int64 `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
-	// sha256 is the hex SHA-256 of the file's content.
+	// sha256 is the hex SHA-256 of the file's content: exactly 64 lowercase hex digits.
 	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	// url where the file can be fetched.
+	// url where the file can be fetched: an absolute https URL with a host, up to 2048 characters.
 	Url           string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2127,7 +2132,7 @@ var File_whistle_v1_events_proto protoreflect.FileDescriptor
 const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17whistle/v1/events.proto\x12\n" +
-	"whistle.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xc9\v\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xc9\v\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12%\n" +
@@ -2164,14 +2169,16 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\tproactive\x18\x1a \x01(\v2\x1b.whistle.v1.HotSpotDetectedH\x00R\tproactive\x12A\n" +
 	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduled\x120\n" +
 	"\borg_tree\x18\x1c \x01(\v2\x13.whistle.v1.OrgTreeH\x00R\aorgTreeB\x06\n" +
-	"\x04body\"i\n" +
+	"\x04body\"\xa3\x03\n" +
 	"\n" +
-	"Attachment\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"Attachment\x12\x86\x01\n" +
+	"\x04name\x18\x01 \x01(\tBr\xbaHo\xba\x01Z\n" +
+	"\x18attachment.name.not_dots\x12!must name a file, not \".\" or \"..\"\x1a\x1bthis != '.' && this != '..'r\x10\x10\x01\x18\xff\x012\t^[^/\\\\]+$R\x04name\x12+\n" +
 	"\n" +
-	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x10\n" +
-	"\x03url\x18\x04 \x01(\tR\x03url\"v\n" +
+	"size_bytes\x18\x02 \x01(\x03B\f\xbaH\t\"\a\x18\x80\x80\x802(\x01R\tsizeBytes\x120\n" +
+	"\x06sha256\x18\x03 \x01(\tB\x18\xbaH\x15r\x132\x0e^[0-9a-f]{64}$\x98\x01@R\x06sha256\x12\xac\x01\n" +
+	"\x03url\x18\x04 \x01(\tB\x99\x01\xbaH\x95\x01\xba\x01\x89\x01\n" +
+	"\x14attachment.url.https\x12Omust be an https URL with a host, e.g. https://files.example.gov/evidence/1.jpg\x1a this.matches('^https://[^/?#]+')r\x06\x18\x80\x10\x88\x01\x01R\x03url\"v\n" +
 	"\x0eTicketReported\x12*\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x128\n" +
 	"\x16evaluation_code_sha256\x18\x02 \x01(\tB\x02\x18\x01R\x14evaluationCodeSha256\"<\n" +

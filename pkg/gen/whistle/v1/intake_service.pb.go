@@ -26,21 +26,24 @@ const (
 // ReportRequest is a whistle.
 type ReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// idempotency_key is the caller's unique key for this report; retries reuse it.
+	// idempotency_key is the caller's unique key for this report; retries reuse it. Required: 1 to
+	// 128 printable ASCII characters without spaces.
 	IdempotencyKey string `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	// kind of whistle.
+	// kind of whistle. Required: a defined kind.
 	Kind WhistleKind `protobuf:"varint,2,opt,name=kind,proto3,enum=whistle.v1.WhistleKind" json:"kind,omitempty"`
-	// source channel.
+	// source channel. Required: a defined source.
 	Source Source `protobuf:"varint,3,opt,name=source,proto3,enum=whistle.v1.Source" json:"source,omitempty"`
 	// category is the matter type's code, e.g. "road_damage"; an unknown code goes to triage.
+	// Required: up to 64 lowercase letters, digits and "_.-", starting with a letter or digit.
 	Category string `protobuf:"bytes,4,opt,name=category,proto3" json:"category,omitempty"`
-	// title is a short summary; optional.
+	// title is a short summary; optional: up to 200 characters (any script).
 	Title string `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`
-	// description is what the reporter saw.
+	// description is what the reporter saw. Required: 1 to 4000 characters (any script; 4000
+	// Chinese characters are about 12 KB).
 	Description string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
-	// location of the problem.
+	// location of the problem. Required.
 	Location *Location `protobuf:"bytes,7,opt,name=location,proto3" json:"location,omitempty"`
-	// reporter who blows the whistle.
+	// reporter who blows the whistle. Required.
 	Reporter *Reporter `protobuf:"bytes,8,opt,name=reporter,proto3" json:"reporter,omitempty"`
 	// synthetic marks test traffic (smoke, benchmarks).
 	Synthetic     bool `protobuf:"varint,9,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
@@ -210,7 +213,8 @@ func (x *ReportResponse) GetEvaluationCode() string {
 // GetTicketRequest names a ticket by id or number.
 type GetTicketRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket is the ticket's id (UUID) or number (e.g. "HH-20261126-00042").
+	// ticket is the ticket's id (UUID) or number (e.g. "HH-20261126-00042"). Required: 1 to 64
+	// ASCII letters, digits and hyphens.
 	Ticket        string `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -302,21 +306,26 @@ func (x *GetTicketResponse) GetTicket() *Ticket {
 // ListTicketsRequest filters and pages reported tickets.
 type ListTicketsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// reporter_org_unit_id keeps tickets reported from this org unit; empty for all.
+	// reporter_org_unit_id keeps tickets reported from this org unit; empty for all. Up to 64
+	// lowercase letters, digits and hyphens, starting with a letter or digit.
 	ReporterOrgUnitId string `protobuf:"bytes,1,opt,name=reporter_org_unit_id,json=reporterOrgUnitId,proto3" json:"reporter_org_unit_id,omitempty"`
-	// category keeps tickets of this matter type; empty for all.
+	// category keeps tickets of this matter type; empty for all. Up to 64 lowercase letters,
+	// digits and "_.-", starting with a letter or digit.
 	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
-	// source keeps tickets from this channel; unspecified for all.
+	// source keeps tickets from this channel; unspecified for all. A defined source.
 	Source Source `protobuf:"varint,3,opt,name=source,proto3,enum=whistle.v1.Source" json:"source,omitempty"`
-	// reported_after keeps tickets reported at or after this time.
+	// reported_after keeps tickets reported at or after this time; optional: from
+	// 2000-01-01T00:00:00Z to 5 years from now.
 	ReportedAfter *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reported_after,json=reportedAfter,proto3" json:"reported_after,omitempty"`
-	// reported_before keeps tickets reported before this time.
+	// reported_before keeps tickets reported before this time; optional: from
+	// 2000-01-01T00:00:00Z to 5 years from now, and later than reported_after.
 	ReportedBefore *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=reported_before,json=reportedBefore,proto3" json:"reported_before,omitempty"`
 	// include_synthetic also lists test traffic.
 	IncludeSynthetic bool `protobuf:"varint,6,opt,name=include_synthetic,json=includeSynthetic,proto3" json:"include_synthetic,omitempty"`
 	// page_size is the most tickets to return, 1 to 500; 0 means 50.
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token continues from a previous response's next_page_token.
+	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
+	// characters; empty for the first page.
 	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -468,7 +477,7 @@ var File_whistle_v1_intake_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fwhistle/v1/intake_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xe4\x03\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xe4\x03\n" +
 	"\rReportRequest\x12C\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\x0eidempotencyKey\x127\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.whistle.v1.WhistleKindB\n" +
@@ -485,22 +494,25 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\x0eReportResponse\x12*\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x12'\n" +
-	"\x0fevaluation_code\x18\x03 \x01(\tR\x0eevaluationCode\"5\n" +
-	"\x10GetTicketRequest\x12!\n" +
-	"\x06ticket\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06ticket\"?\n" +
+	"\x0fevaluation_code\x18\x03 \x01(\tR\x0eevaluationCode\"F\n" +
+	"\x10GetTicketRequest\x122\n" +
+	"\x06ticket\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18@2\x0f^[A-Za-z0-9-]+$R\x06ticket\"?\n" +
 	"\x11GetTicketResponse\x12*\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\"\xb0\x03\n" +
-	"\x12ListTicketsRequest\x128\n" +
-	"\x14reporter_org_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x11reporterOrgUnitId\x12#\n" +
-	"\bcategory\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x124\n" +
-	"\x06source\x18\x03 \x01(\x0e2\x12.whistle.v1.SourceB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06source\x12A\n" +
-	"\x0ereported_after\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rreportedAfter\x12C\n" +
-	"\x0freported_before\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0ereportedBefore\x12+\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\"\xc7\x05\n" +
+	"\x12ListTicketsRequest\x12Q\n" +
+	"\x14reporter_org_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\x11reporterOrgUnitId\x12>\n" +
+	"\bcategory\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x18@2\x19^([a-z0-9][a-z0-9_.-]*)?$R\bcategory\x124\n" +
+	"\x06source\x18\x03 \x01(\x0e2\x12.whistle.v1.SourceB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06source\x12M\n" +
+	"\x0ereported_after\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\rreportedAfter\x12O\n" +
+	"\x0freported_before\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\x0ereportedBefore\x12+\n" +
 	"\x11include_synthetic\x18\x06 \x01(\bR\x10includeSynthetic\x12'\n" +
 	"\tpage_size\x18\a \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x129\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"k\n" +
+	"page_token\x18\b \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken:\xb6\x01\xbaH\xb2\x01\x1a\xaf\x01\n" +
+	"\x13list_tickets.period\x121reported_before must be later than reported_after\x1ae!has(this.reported_after) || !has(this.reported_before) || this.reported_after < this.reported_before\"k\n" +
 	"\x13ListTicketsResponse\x12,\n" +
 	"\atickets\x18\x01 \x03(\v2\x12.whistle.v1.TicketR\atickets\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xea\x01\n" +
@@ -565,6 +577,7 @@ func file_whistle_v1_intake_service_proto_init() {
 	if File_whistle_v1_intake_service_proto != nil {
 		return
 	}
+	file_whistle_v1_bounds_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

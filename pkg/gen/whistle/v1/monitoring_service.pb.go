@@ -149,13 +149,14 @@ func (RankingLevel) EnumDescriptor() ([]byte, []int) {
 // Period is a span of days in the city's time zone.
 type Period struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// kind of period.
+	// kind of period. Required: a defined kind.
 	Kind PeriodKind `protobuf:"varint,1,opt,name=kind,proto3,enum=whistle.v1.PeriodKind" json:"kind,omitempty"`
-	// date (YYYY-MM-DD) inside the day, week or month.
+	// date (YYYY-MM-DD) inside the day, week or month: a date of the years 2000 to 2100, or empty
+	// (a day or custom period needs its dates; one that does not exist, e.g. 2026-02-30, is refused).
 	Date string `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
-	// from_date (YYYY-MM-DD) starts a custom period.
+	// from_date (YYYY-MM-DD) starts a custom period: a date of the years 2000 to 2100, or empty.
 	FromDate string `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
-	// to_date (YYYY-MM-DD) ends a custom period, included.
+	// to_date (YYYY-MM-DD) ends a custom period, included: a date of the years 2000 to 2100, or empty.
 	ToDate        string `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -368,9 +369,10 @@ func (x *StageTime) GetP90() *durationpb.Duration {
 // GetScorecardRequest names a unit and a period.
 type GetScorecardRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// org_unit_id is a department, district, street or community (or the city).
+	// org_unit_id is a department, district, street or community (or the city). Required: up to 64
+	// lowercase letters, digits and hyphens, starting with a letter or digit.
 	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
-	// period to count.
+	// period to count. Required.
 	Period        *Period `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -525,13 +527,14 @@ func (x *GetScorecardResponse) GetOverdue() int64 {
 // GetRankingsRequest says what to rank.
 type GetRankingsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// level ranked.
+	// level ranked. Required: a defined level.
 	Level RankingLevel `protobuf:"varint,1,opt,name=level,proto3,enum=whistle.v1.RankingLevel" json:"level,omitempty"`
-	// figure to rank by, e.g. "satisfaction_rate"; best first.
+	// figure to rank by, e.g. "satisfaction_rate"; best first. Required: 1 to 64 lowercase letters,
+	// digits and underscores.
 	Figure string `protobuf:"bytes,2,opt,name=figure,proto3" json:"figure,omitempty"`
-	// period to count.
+	// period to count. Required.
 	Period *Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	// within keeps units under this org unit (e.g. the streets of one district); empty for all.
+	// within keeps units under this org unit (e.g. the streets of one district); empty for all. Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	Within        string `protobuf:"bytes,4,opt,name=within,proto3" json:"within,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -772,11 +775,12 @@ func (x *OverdueTicket) GetDueAt() *timestamppb.Timestamp {
 // ListOverdueRequest names where to look.
 type ListOverdueRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// org_unit_id keeps tickets of this department or in this area; empty for all.
+	// org_unit_id keeps tickets of this department or in this area; empty for all. Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
 	// page_size is the most tickets to return, 1 to 500; 0 means 50.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token continues from a previous response's next_page_token.
+	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
+	// characters; empty for the first page.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -891,7 +895,8 @@ func (x *ListOverdueResponse) GetNextPageToken() string {
 // GetEscalationBoardRequest names an org unit.
 type GetEscalationBoardRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// org_unit_id whose units to show (e.g. a district shows its streets and departments); empty for the city.
+	// org_unit_id whose units to show (e.g. a district shows its streets and departments); empty for
+	// the city. Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	OrgUnitId     string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1165,7 +1170,7 @@ func (x *HotSpot) GetProactiveTicketId() string {
 // ListHotSpotsRequest names where to look.
 type ListHotSpotsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// org_unit_id keeps hot spots in this area; empty for all.
+	// org_unit_id keeps hot spots in this area; empty for all. Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
 	// page_size is the most hot spots to return, 1 to 500; 0 means 50.
 	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -1266,9 +1271,11 @@ func (x *ListHotSpotsResponse) GetHotSpots() []*HotSpot {
 // GetTopProblemsRequest names a district and a month.
 type GetTopProblemsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// district_id whose problems to rank.
+	// district_id whose problems to rank. Required: up to 64 lowercase letters, digits and hyphens,
+	// starting with a letter or digit.
 	DistrictId string `protobuf:"bytes,1,opt,name=district_id,json=districtId,proto3" json:"district_id,omitempty"`
-	// month as YYYY-MM.
+	// month as YYYY-MM. Required: a month of the years 2000 to 2100 (one that does not exist, e.g.
+	// 2026-13, is refused).
 	Month string `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
 	// limit is how many to return, 1 to 50; 0 means 5.
 	Limit         int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
@@ -1449,7 +1456,8 @@ func (x *GetTopProblemsResponse) GetProblems() []*TopProblem {
 // WatchEventsRequest filters the stream.
 type WatchEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// event_types to send; empty for all.
+	// event_types to send, e.g. "dispatched"; empty for all. At most 20, each named once, each 1 to
+	// 32 lowercase letters and underscores.
 	EventTypes    []string `protobuf:"bytes,1,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1560,7 +1568,7 @@ func (x *WatchEventsResponse) GetHeartbeat() bool {
 // RebuildProjectionsRequest asks for a rebuild.
 type RebuildProjectionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// actor is the administrator asking.
+	// actor is the administrator asking. Required.
 	Actor         *Actor `protobuf:"bytes,1,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1789,7 +1797,7 @@ func (x *TimelineEntry) GetSummary() string {
 // GetTimelineRequest names a ticket.
 type GetTimelineRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket's id.
+	// ticket_id is the ticket's id. Required: a UUID.
 	TicketId      string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2048,13 +2056,16 @@ var File_whistle_v1_monitoring_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\n" +
 	"#whistle/v1/monitoring_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\x82\x02\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xa3\x02\n" +
 	"\x06Period\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x16.whistle.v1.PeriodKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12:\n" +
-	"\x04date\x18\x02 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\x04date\x12C\n" +
-	"\tfrom_date\x18\x03 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\bfromDate\x12?\n" +
-	"\ato_date\x18\x04 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\x06toDate\"p\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12E\n" +
+	"\x04date\x18\x02 \x01(\tB1\xbaH.r,\x18\n" +
+	"2(^((20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2})?$R\x04date\x12N\n" +
+	"\tfrom_date\x18\x03 \x01(\tB1\xbaH.r,\x18\n" +
+	"2(^((20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2})?$R\bfromDate\x12J\n" +
+	"\ato_date\x18\x04 \x01(\tB1\xbaH.r,\x18\n" +
+	"2(^((20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2})?$R\x06toDate\"p\n" +
 	"\x06Figure\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tnumerator\x18\x02 \x01(\x03R\tnumerator\x12 \n" +
@@ -2064,9 +2075,9 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\x123\n" +
 	"\aaverage\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\aaverage\x12+\n" +
-	"\x03p90\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03p90\"t\n" +
-	"\x13GetScorecardRequest\x12)\n" +
-	"\vorg_unit_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\torgUnitId\x122\n" +
+	"\x03p90\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03p90\"\x8a\x01\n" +
+	"\x13GetScorecardRequest\x12?\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\torgUnitId\x122\n" +
 	"\x06period\x18\x02 \x01(\v2\x12.whistle.v1.PeriodB\x06\xbaH\x03\xc8\x01\x01R\x06period\"\x80\x02\n" +
 	"\x14GetScorecardResponse\x12\x1e\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x1b\n" +
@@ -2076,13 +2087,13 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\vstage_times\x18\x05 \x03(\v2\x15.whistle.v1.StageTimeR\n" +
 	"stageTimes\x12\x12\n" +
 	"\x04open\x18\x06 \x01(\x03R\x04open\x12\x18\n" +
-	"\aoverdue\x18\a \x01(\x03R\aoverdue\"\xc8\x01\n" +
+	"\aoverdue\x18\a \x01(\x03R\aoverdue\"\xef\x01\n" +
 	"\x12GetRankingsRequest\x12:\n" +
 	"\x05level\x18\x01 \x01(\x0e2\x18.whistle.v1.RankingLevelB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05level\x12!\n" +
-	"\x06figure\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06figure\x122\n" +
-	"\x06period\x18\x03 \x01(\v2\x12.whistle.v1.PeriodB\x06\xbaH\x03\xc8\x01\x01R\x06period\x12\x1f\n" +
-	"\x06within\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06within\"n\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05level\x12/\n" +
+	"\x06figure\x18\x02 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[a-z0-9_]+$R\x06figure\x122\n" +
+	"\x06period\x18\x03 \x01(\v2\x12.whistle.v1.PeriodB\x06\xbaH\x03\xc8\x01\x01R\x06period\x128\n" +
+	"\x06within\x18\x04 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\x06within\"n\n" +
 	"\fRankingEntry\x12\x12\n" +
 	"\x04rank\x18\x01 \x01(\x05R\x04rank\x12\x1e\n" +
 	"\vorg_unit_id\x18\x02 \x01(\tR\torgUnitId\x12*\n" +
@@ -2092,18 +2103,18 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\rOverdueTicket\x12-\n" +
 	"\x05state\x18\x01 \x01(\v2\x17.whistle.v1.TicketStateR\x05state\x12\x14\n" +
 	"\x05stage\x18\x02 \x01(\tR\x05stage\x121\n" +
-	"\x06due_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\x8f\x01\n" +
-	"\x12ListOverdueRequest\x12'\n" +
-	"\vorg_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\torgUnitId\x12'\n" +
+	"\x06due_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\xba\x01\n" +
+	"\x12ListOverdueRequest\x12@\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x129\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"r\n" +
+	"page_token\x18\x03 \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken\"r\n" +
 	"\x13ListOverdueResponse\x123\n" +
 	"\atickets\x18\x01 \x03(\v2\x19.whistle.v1.OverdueTicketR\atickets\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"D\n" +
-	"\x19GetEscalationBoardRequest\x12'\n" +
-	"\vorg_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\torgUnitId\"z\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"]\n" +
+	"\x19GetEscalationBoardRequest\x12@\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\"z\n" +
 	"\rEscalationRow\x12\x1e\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x17\n" +
 	"\alevel_1\x18\x02 \x01(\x03R\x06level1\x12\x17\n" +
@@ -2121,17 +2132,17 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\vexplanation\x18\x06 \x01(\tR\vexplanation\x12;\n" +
 	"\vdetected_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"detectedAt\x12.\n" +
-	"\x13proactive_ticket_id\x18\b \x01(\tR\x11proactiveTicketId\"g\n" +
-	"\x13ListHotSpotsRequest\x12'\n" +
-	"\vorg_unit_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\torgUnitId\x12'\n" +
+	"\x13proactive_ticket_id\x18\b \x01(\tR\x11proactiveTicketId\"\x80\x01\n" +
+	"\x13ListHotSpotsRequest\x12@\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\"H\n" +
 	"\x14ListHotSpotsResponse\x120\n" +
-	"\thot_spots\x18\x01 \x03(\v2\x13.whistle.v1.HotSpotR\bhotSpots\"\x96\x01\n" +
-	"\x15GetTopProblemsRequest\x12*\n" +
-	"\vdistrict_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\n" +
-	"districtId\x120\n" +
-	"\x05month\x18\x02 \x01(\tB\x1a\xbaH\x17r\x152\x13^[0-9]{4}-[0-9]{2}$R\x05month\x12\x1f\n" +
+	"\thot_spots\x18\x01 \x03(\v2\x13.whistle.v1.HotSpotR\bhotSpots\"\xb8\x01\n" +
+	"\x15GetTopProblemsRequest\x12@\n" +
+	"\vdistrict_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\n" +
+	"districtId\x12<\n" +
+	"\x05month\x18\x02 \x01(\tB&\xbaH#r!2\x1c^(20[0-9]{2}|2100)-[0-9]{2}$\x98\x01\aR\x05month\x12\x1f\n" +
 	"\x05limit\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x182(\x00R\x05limit\"{\n" +
 	"\n" +
 	"TopProblem\x12\x1a\n" +
@@ -2140,9 +2151,9 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x0eprevious_count\x18\x03 \x01(\x03R\rpreviousCount\x12\x14\n" +
 	"\x05share\x18\x04 \x01(\x01R\x05share\"L\n" +
 	"\x16GetTopProblemsResponse\x122\n" +
-	"\bproblems\x18\x01 \x03(\v2\x16.whistle.v1.TopProblemR\bproblems\"?\n" +
-	"\x12WatchEventsRequest\x12)\n" +
-	"\vevent_types\x18\x01 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\n" +
+	"\bproblems\x18\x01 \x03(\v2\x16.whistle.v1.TopProblemR\bproblems\"T\n" +
+	"\x12WatchEventsRequest\x12>\n" +
+	"\vevent_types\x18\x01 \x03(\tB\x1d\xbaH\x1a\x92\x01\x17\x10\x14\x18\x01\"\x11r\x0f\x10\x01\x18 2\t^[a-z_]+$R\n" +
 	"eventTypes\"\x81\x01\n" +
 	"\x13WatchEventsResponse\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12/\n" +

@@ -477,23 +477,28 @@ func (x *InboxItem) GetAreaIds() []string {
 // ListInboxRequest filters and pages a department's inbox.
 type ListInboxRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// department_id is the department whose inbox to list.
+	// department_id is the department whose inbox to list. Required: up to 64 lowercase letters,
+	// digits and hyphens, starting with a letter or digit.
 	DepartmentId string `protobuf:"bytes,1,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
 	// statuses keeps items in these statuses; empty for the open ones (DISPATCHED, ACCEPTED, REOPENED).
+	// At most 10, each a defined status other than unspecified, each named once.
 	Statuses []TicketStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=whistle.v1.TicketStatus" json:"statuses,omitempty"`
 	// page_size is the most items to return, 1 to 500; 0 means 50.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token continues from a previous response's next_page_token.
+	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
+	// characters; empty for the first page.
 	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// category keeps tickets of this matter type; empty for all.
+	// category keeps tickets of this matter type; empty for all. Up to 64 lowercase letters,
+	// digits and "_.-", starting with a letter or digit.
 	Category string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
-	// area_org_unit_id keeps tickets in this org unit (a grid, community, street or district); empty for all.
+	// area_org_unit_id keeps tickets in this org unit (a grid, community, street or district); empty
+	// for all. Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	AreaOrgUnitId string `protobuf:"bytes,6,opt,name=area_org_unit_id,json=areaOrgUnitId,proto3" json:"area_org_unit_id,omitempty"`
 	// overdue_only keeps tickets whose next deadline has passed.
 	OverdueOnly bool `protobuf:"varint,7,opt,name=overdue_only,json=overdueOnly,proto3" json:"overdue_only,omitempty"`
 	// min_escalation_level keeps tickets supervised at this level or higher, 0 to 3.
 	MinEscalationLevel int32 `protobuf:"varint,8,opt,name=min_escalation_level,json=minEscalationLevel,proto3" json:"min_escalation_level,omitempty"`
-	// role lists the department's lead tickets (default) or the tickets it assists.
+	// role lists the department's lead tickets (default) or the tickets it assists. A defined role.
 	Role          InboxRole `protobuf:"varint,9,opt,name=role,proto3,enum=whistle.v1.InboxRole" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -650,7 +655,7 @@ func (x *ListInboxResponse) GetNextPageToken() string {
 // GetInboxItemRequest names a ticket.
 type GetInboxItemRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket's id.
+	// ticket_id is the ticket's id. Required: a UUID.
 	TicketId      string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -742,11 +747,12 @@ func (x *GetInboxItemResponse) GetItem() *InboxItem {
 // AcceptRequest reports a department in.
 type AcceptRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket to accept.
+	// ticket_id is the ticket to accept. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// actor is the handler; actor.org_unit_id must be the lead department.
+	// actor is the handler; actor.org_unit_id must be the lead department. Required.
 	Actor *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	// Optional: up to 128 printable ASCII characters without spaces.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -852,17 +858,20 @@ func (x *AcceptResponse) GetItem() *InboxItem {
 // ResolveRequest records a result.
 type ResolveRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket to resolve.
+	// ticket_id is the ticket to resolve. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// actor is the handler; actor.org_unit_id must be the lead department.
+	// actor is the handler; actor.org_unit_id must be the lead department. Required.
 	Actor *Actor `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	// result says what was done.
+	// result says what was done. Required: 1 to 4000 characters (any script).
 	Result string `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
-	// evidence of the result, kept outside Whistle.
+	// evidence of the result, kept outside Whistle: at most 20 attachments, each checked as
+	// Attachment says.
 	Evidence []*Attachment `protobuf:"bytes,5,rep,name=evidence,proto3" json:"evidence,omitempty"`
-	// missing_assists_reason says why the ticket is resolved before every assisting department reported.
+	// missing_assists_reason says why the ticket is resolved before every assisting department
+	// reported; optional: up to 2000 characters (any script).
 	MissingAssistsReason string `protobuf:"bytes,6,opt,name=missing_assists_reason,json=missingAssistsReason,proto3" json:"missing_assists_reason,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	// Optional: up to 128 printable ASCII characters without spaces.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -989,15 +998,16 @@ func (x *ResolveResponse) GetItem() *InboxItem {
 // ReturnRequest refuses an assignment.
 type ReturnRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket to return.
+	// ticket_id is the ticket to return. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// reason_code says why.
+	// reason_code says why. Required: a defined reason.
 	ReasonCode ReturnReason `protobuf:"varint,2,opt,name=reason_code,json=reasonCode,proto3,enum=whistle.v1.ReturnReason" json:"reason_code,omitempty"`
-	// note explains the reason.
+	// note explains the reason. Required: 1 to 2000 characters (any script).
 	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
-	// actor is the handler; actor.org_unit_id must be the lead department.
+	// actor is the handler; actor.org_unit_id must be the lead department. Required.
 	Actor *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	// Optional: up to 128 printable ASCII characters without spaces.
 	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1117,17 +1127,18 @@ func (x *ReturnResponse) GetItem() *InboxItem {
 // AddProgressRequest records progress.
 type AddProgressRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket.
+	// ticket_id is the ticket. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// note in words.
+	// note in words. Required: 1 to 4000 characters (any script).
 	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
-	// attachments are evidence kept outside Whistle.
+	// attachments are evidence kept outside Whistle: at most 20, each checked as Attachment says.
 	Attachments []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
-	// clock pauses or resumes the resolve deadline.
+	// clock pauses or resumes the resolve deadline; unspecified leaves it. A defined change.
 	Clock ClockChange `protobuf:"varint,4,opt,name=clock,proto3,enum=whistle.v1.ClockChange" json:"clock,omitempty"`
-	// actor is the handler; actor.org_unit_id must be the lead department.
+	// actor is the handler; actor.org_unit_id must be the lead department. Required.
 	Actor *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	// Optional: up to 128 printable ASCII characters without spaces.
 	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1254,15 +1265,17 @@ func (x *AddProgressResponse) GetItem() *InboxItem {
 // RequestExtensionRequest asks for more time.
 type RequestExtensionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket.
+	// ticket_id is the ticket. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// requested_resolve_due is the deadline asked for; later than the current one.
+	// requested_resolve_due is the deadline asked for; later than the current one. Required: from
+	// 2000-01-01T00:00:00Z to 5 years from now.
 	RequestedResolveDue *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=requested_resolve_due,json=requestedResolveDue,proto3" json:"requested_resolve_due,omitempty"`
-	// reason says why.
+	// reason says why. Required: 1 to 2000 characters (any script).
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// actor is the handler; actor.org_unit_id must be the lead department.
+	// actor is the handler; actor.org_unit_id must be the lead department. Required.
 	Actor *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	// Optional: up to 128 printable ASCII characters without spaces.
 	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1382,15 +1395,16 @@ func (x *RequestExtensionResponse) GetItem() *InboxItem {
 // ReportAssistRequest reports an assisting department's part done.
 type ReportAssistRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ticket_id is the ticket.
+	// ticket_id is the ticket. Required: a UUID.
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// note says what the department did.
+	// note says what the department did. Required: 1 to 4000 characters (any script).
 	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
-	// attachments are evidence kept outside Whistle.
+	// attachments are evidence kept outside Whistle: at most 20, each checked as Attachment says.
 	Attachments []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
-	// actor is the handler; actor.org_unit_id must be an assisting department of the ticket.
+	// actor is the handler; actor.org_unit_id must be an assisting department of the ticket. Required.
 	Actor *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	// request_id makes a retry safe: the same id returns the first result and changes nothing.
+	// Optional: up to 128 printable ASCII characters without spaces.
 	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1510,13 +1524,15 @@ func (x *ReportAssistResponse) GetItem() *InboxItem {
 // WatchInboxRequest starts or resumes a watch.
 type WatchInboxRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// department_id is the department whose inbox to watch.
+	// department_id is the department whose inbox to watch. Required: up to 64 lowercase letters,
+	// digits and hyphens, starting with a letter or digit.
 	DepartmentId string `protobuf:"bytes,1,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
 	// after_cursor resumes after the change with this cursor; empty starts with the changes still
-	// kept (a week by default) — to start from now, pass the cursor of a heartbeat.
+	// kept (a week by default) — to start from now, pass the cursor of a heartbeat. Up to 19
+	// digits (a change number), or empty.
 	AfterCursor string `protobuf:"bytes,2,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
 	// heartbeat_interval is how often the server says it is alive when nothing changes;
-	// 0 means 15 s, at least 1 s.
+	// 0 means 15 s, less than 1 s counts as 1 s; from 0 to 300 s.
 	HeartbeatInterval *durationpb.Duration `protobuf:"bytes,3,opt,name=heartbeat_interval,json=heartbeatInterval,proto3" json:"heartbeat_interval,omitempty"`
 	// from_now starts after the newest change, ignoring after_cursor: only what happens from now on.
 	FromNow       bool `protobuf:"varint,4,opt,name=from_now,json=fromNow,proto3" json:"from_now,omitempty"`
@@ -1747,7 +1763,7 @@ var File_whistle_v1_response_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\n" +
 	"!whistle/v1/response_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\x9e\x01\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\x9e\x01\n" +
 	"\n" +
 	"AssistPart\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x1a\n" +
@@ -1785,17 +1801,17 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\x17extension_requested_due\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x15extensionRequestedDue\x12)\n" +
 	"\x04role\x18\x18 \x01(\x0e2\x15.whistle.v1.InboxRoleR\x04role\x120\n" +
 	"\aassists\x18\x19 \x03(\v2\x16.whistle.v1.AssistPartR\aassists\x12\x19\n" +
-	"\barea_ids\x18\x1a \x03(\tR\aareaIds\"\xdf\x03\n" +
+	"\barea_ids\x18\x1a \x03(\tR\aareaIds\"\xa7\x04\n" +
 	"\x10ListInboxRequest\x12D\n" +
-	"\rdepartment_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x12G\n" +
-	"\bstatuses\x18\x02 \x03(\x0e2\x18.whistle.v1.TicketStatusB\x11\xbaH\x0e\x92\x01\v\x10\n" +
-	"\"\a\x82\x01\x04\x10\x01 \x00R\bstatuses\x12'\n" +
+	"\rdepartment_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x12I\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2\x18.whistle.v1.TicketStatusB\x13\xbaH\x10\x92\x01\r\x10\n" +
+	"\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\bstatuses\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x129\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12#\n" +
-	"\bcategory\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x120\n" +
-	"\x10area_org_unit_id\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\rareaOrgUnitId\x12!\n" +
+	"page_token\x18\x04 \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken\x12>\n" +
+	"\bcategory\x18\x05 \x01(\tB\"\xbaH\x1fr\x1d\x18@2\x19^([a-z0-9][a-z0-9_.-]*)?$R\bcategory\x12I\n" +
+	"\x10area_org_unit_id\x18\x06 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\rareaOrgUnitId\x12!\n" +
 	"\foverdue_only\x18\a \x01(\bR\voverdueOnly\x12;\n" +
 	"\x14min_escalation_level\x18\b \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x03(\x00R\x12minEscalationLevel\x123\n" +
 	"\x04role\x18\t \x01(\x0e2\x15.whistle.v1.InboxRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"h\n" +
@@ -1846,10 +1862,11 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x06 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"@\n" +
 	"\x13AddProgressResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xa6\x02\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xad\x02\n" +
 	"\x17RequestExtensionRequest\x12%\n" +
-	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12V\n" +
-	"\x15requested_resolve_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x13requestedResolveDue\x12\"\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12]\n" +
+	"\x15requested_resolve_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\r\xbaH\n" +
+	"\xc8\x01\x01\xb2\x01\x04\xc0\xc6'\x01R\x13requestedResolveDue\x12\"\n" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\x12/\n" +
 	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\x127\n" +
@@ -1866,10 +1883,10 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\"A\n" +
 	"\x14ReportAssistResponse\x12)\n" +
-	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\xf9\x01\n" +
+	"\x04item\x18\x01 \x01(\v2\x15.whistle.v1.InboxItemR\x04item\"\x83\x02\n" +
 	"\x11WatchInboxRequest\x12D\n" +
-	"\rdepartment_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x12*\n" +
-	"\fafter_cursor\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\vafterCursor\x12W\n" +
+	"\rdepartment_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\x124\n" +
+	"\fafter_cursor\x18\x02 \x01(\tB\x11\xbaH\x0er\f\x18\x132\b^[0-9]*$R\vafterCursor\x12W\n" +
 	"\x12heartbeat_interval\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\r\xbaH\n" +
 	"\xaa\x01\a\"\x03\b\xac\x022\x00R\x11heartbeatInterval\x12\x19\n" +
 	"\bfrom_now\x18\x04 \x01(\bR\afromNow\"\xbc\x01\n" +
@@ -2020,6 +2037,7 @@ func file_whistle_v1_response_service_proto_init() {
 	if File_whistle_v1_response_service_proto != nil {
 		return
 	}
+	file_whistle_v1_bounds_proto_init()
 	file_whistle_v1_events_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	file_whistle_v1_response_service_proto_msgTypes[20].OneofWrappers = []any{

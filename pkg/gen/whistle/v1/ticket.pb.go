@@ -360,9 +360,9 @@ func (EvaluationSource) EnumDescriptor() ([]byte, []int) {
 // Coordinates is a point in WGS-84 degrees.
 type Coordinates struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// latitude in degrees, from -90 to 90.
+	// latitude in degrees: a finite number from -90 to 90 (NaN and infinities are refused).
 	Latitude float64 `protobuf:"fixed64,1,opt,name=latitude,proto3" json:"latitude,omitempty"`
-	// longitude in degrees, from -180 to 180.
+	// longitude in degrees: a finite number from -180 to 180.
 	Longitude     float64 `protobuf:"fixed64,2,opt,name=longitude,proto3" json:"longitude,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -413,14 +413,15 @@ func (x *Coordinates) GetLongitude() float64 {
 }
 
 // Location says where the problem is. A grid id routes the ticket; without one,
-// dispatch sends the ticket to triage.
+// dispatch sends the ticket to triage. It needs at least one of its fields.
 type Location struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// grid_id is the org unit id of the grid (网格) where the problem is, e.g. "xc-hd-dj-g01".
+	// grid_id is the org unit id of the grid (网格) where the problem is, e.g. "xc-hd-dj-g01":
+	// up to 64 lowercase letters, digits and hyphens, starting with a letter or digit; or empty.
 	GridId string `protobuf:"bytes,1,opt,name=grid_id,json=gridId,proto3" json:"grid_id,omitempty"`
-	// coordinates of the problem, when known.
+	// coordinates of the problem, when known; optional.
 	Coordinates *Coordinates `protobuf:"bytes,2,opt,name=coordinates,proto3" json:"coordinates,omitempty"`
-	// address in words, e.g. a street and house number.
+	// address in words, e.g. a street and house number: up to 500 characters (any script); optional.
 	Address       string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -481,11 +482,12 @@ func (x *Location) GetAddress() string {
 type Reporter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// org_unit_id is the org unit the report comes from: a grid, a community, a
-	// hotline platform or another system; it scopes the idempotency key.
+	// hotline platform or another system; it scopes the idempotency key. Required:
+	// up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
 	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
-	// name of the reporting person; personal data, optional.
+	// name of the reporting person; personal data, optional: up to 100 characters (any script).
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// phone of the reporting person; personal data, optional.
+	// phone of the reporting person; personal data, optional: up to 32 digits, spaces and "+()-".
 	Phone         string `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -546,11 +548,14 @@ func (x *Reporter) GetPhone() string {
 // a service acting on its own (then id is "service:<name>").
 type Actor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// id of the person or system, e.g. a staff number or "service:dispatch".
+	// id of the person or system, e.g. a staff number or "service:dispatch". Required: 1 to 64
+	// printable ASCII characters without spaces.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// org_unit_id is the org unit (department, community, street…) the actor acts for.
+	// org_unit_id is the org unit (department, community, street…) the actor acts for: up to 64
+	// lowercase letters, digits and hyphens, starting with a letter or digit; empty only where a
+	// request says so.
 	OrgUnitId string `protobuf:"bytes,2,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
-	// display_name is a human name for timelines; optional.
+	// display_name is a human name for timelines; optional: up to 100 characters (any script).
 	DisplayName   string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -921,10 +926,10 @@ var File_whistle_v1_ticket_proto protoreflect.FileDescriptor
 const file_whistle_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"\x17whistle/v1/ticket.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"y\n" +
-	"\vCoordinates\x123\n" +
-	"\blatitude\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0R\blatitude\x125\n" +
-	"\tlongitude\x18\x02 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80f@)\x00\x00\x00\x00\x00\x80f\xc0R\tlongitude\"\xba\x02\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n" +
+	"\vCoordinates\x125\n" +
+	"\blatitude\x18\x01 \x01(\x01B\x19\xbaH\x16\x12\x14@\x01\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0R\blatitude\x127\n" +
+	"\tlongitude\x18\x02 \x01(\x01B\x19\xbaH\x16\x12\x14@\x01\x19\x00\x00\x00\x00\x00\x80f@)\x00\x00\x00\x00\x00\x80f\xc0R\tlongitude\"\xba\x02\n" +
 	"\bLocation\x129\n" +
 	"\agrid_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\x06gridId\x129\n" +
 	"\vcoordinates\x18\x02 \x01(\v2\x17.whistle.v1.CoordinatesR\vcoordinates\x12\"\n" +
@@ -933,9 +938,9 @@ const file_whistle_v1_ticket_proto_rawDesc = "" +
 	"\bReporter\x12?\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\torgUnitId\x12\x1b\n" +
 	"\x04name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x04name\x12,\n" +
-	"\x05phone\x18\x03 \x01(\tB\x16\xbaH\x13r\x11\x18 2\r^[0-9+() -]*$R\x05phone\"\x90\x01\n" +
-	"\x05Actor\x12\x19\n" +
-	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\x12@\n" +
+	"\x05phone\x18\x03 \x01(\tB\x16\xbaH\x13r\x11\x18 2\r^[0-9+() -]*$R\x05phone\"\xa0\x01\n" +
+	"\x05Actor\x12)\n" +
+	"\x02id\x18\x01 \x01(\tB\x19\xbaH\x16r\x14\x10\x01\x18@2\x0e^[\\x21-\\x7e]+$R\x02id\x12@\n" +
 	"\vorg_unit_id\x18\x02 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12*\n" +
 	"\fdisplay_name\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\"\x8e\x04\n" +
 	"\x06Ticket\x12\x0e\n" +
