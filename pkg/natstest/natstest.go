@@ -1,6 +1,8 @@
 // Package natstest gives each test its own JetStream: a stream and subject
 // prefix of its own on WHISTLE_TEST_NATS_URL when that is set, otherwise an
-// in-process NATS server with JetStream in the test's temporary folder.
+// in-process NATS server with JetStream in the test's temporary folder —
+// open to anyone (New), or admitting only one user per service with that
+// service's permissions, as `whistle dev` runs it (NewSecured).
 package natstest
 
 import (
@@ -26,6 +28,47 @@ type Env struct {
 	Options []nats.Option
 	// Server is the in-process server, nil when WHISTLE_TEST_NATS_URL is used.
 	Server *natsserver.Server
+	// Users are the server's users by name: one per service and the extra
+	// ones of NewSecured. Nil on a server that admits anyone.
+	Users map[string]natsserver.User
+}
+
+// Auth returns the credentials of the named user; none on a server that
+// admits anyone. An unknown user on a secured server fails the test.
+func (e *Env) Auth(tb testing.TB, user string) bus.Auth {
+	tb.Helper()
+	if e.Users == nil {
+		return bus.Auth{}
+	}
+	u, ok := e.Users[user]
+	if !ok {
+		tb.Fatalf("natstest: no NATS user %q", user)
+	}
+	return u.Auth()
+}
+
+// Auths returns every user's credentials by name (stack.Config.NATSAuth);
+// none on a server that admits anyone.
+func (e *Env) Auths() map[string]bus.Auth {
+	out := map[string]bus.Auth{}
+	for name, u := range e.Users {
+		out[name] = u.Auth()
+	}
+	return out
+}
+
+// ConnectAs is Connect with the credentials of a user (a service's name),
+// keeping the streams' settings unless the user may update them.
+func (e *Env) ConnectAs(tb testing.TB, user string) *bus.Bus {
+	tb.Helper()
+	cfg := e.Config
+	cfg.Name, cfg.Auth, cfg.KeepStreamSettings = user, e.Auth(tb, user), !bus.UpdatesStreams(user)
+	b, err := bus.Connect(context.Background(), cfg, e.Options...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(b.Close)
+	return b
 }
 
 // Connect opens another connection to the test's JetStream, closed when the test ends.
@@ -46,8 +89,8 @@ func New(tb testing.TB) *Env {
 	tb.Helper()
 	suffix := randomHex(4)
 	cfg := bus.Config{ConnectWait: 10 * time.Second}
-	env := &Env{}
 	if u := os.Getenv("WHISTLE_TEST_NATS_URL"); u != "" {
+		env := &Env{}
 		cfg.URL = u
 		cfg.Stream = "WHISTLE_T" + strings.ToUpper(suffix)
 		cfg.Prefix = "t" + suffix
@@ -55,13 +98,46 @@ func New(tb testing.TB) *Env {
 		tb.Cleanup(func() { deleteStreams(u, cfg) })
 		return env
 	}
-	srv, err := natsserver.Start(natsserver.Options{StoreDir: tb.TempDir()})
+	return inProcess(tb, cfg, nil)
+}
+
+// NewSecured sets up a JetStream for one test that admits only a user per
+// service (natsserver.ServiceUsers), with its permissions, and the extra
+// users, as `whistle dev` runs its in-process server. On
+// WHISTLE_TEST_NATS_URL, which has no users, it is New: for tests of the
+// services' work, which must pass on both.
+func NewSecured(tb testing.TB, extra ...natsserver.User) *Env {
+	tb.Helper()
+	if os.Getenv("WHISTLE_TEST_NATS_URL") != "" {
+		return New(tb)
+	}
+	return NewWithUsers(tb, extra...)
+}
+
+// NewWithUsers is NewSecured always in-process, whatever
+// WHISTLE_TEST_NATS_URL says: for tests of the permissions themselves.
+func NewWithUsers(tb testing.TB, extra ...natsserver.User) *Env {
+	tb.Helper()
+	cfg := bus.Config{ConnectWait: 10 * time.Second}
+	users, err := natsserver.ServiceUsers(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, u := range extra {
+		users[u.Name] = u
+	}
+	return inProcess(tb, cfg, users)
+}
+
+// inProcess starts an in-process server with users (nil: anyone).
+func inProcess(tb testing.TB, cfg bus.Config, users map[string]natsserver.User) *Env {
+	tb.Helper()
+	srv, err := natsserver.Start(natsserver.Options{StoreDir: tb.TempDir(), Users: natsserver.Sorted(users)})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(srv.Shutdown)
-	env.Config, env.Server, env.Options = cfg, srv, []nats.Option{srv.ConnectOption()}
-	return env
+	return &Env{Config: cfg, Server: srv, Options: []nats.Option{srv.ConnectOption()}, Users: users}
 }
 
 func deleteStreams(url string, cfg bus.Config) {
