@@ -105,6 +105,7 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 		}
 		firstRun = res.TicketIDs
 		checkMetrics(t, metrics)
+		checkDevNATS(t, data)
 		_ = conn.Close()
 		cancel()
 		if err := <-done; err != nil {

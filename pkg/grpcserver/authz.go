@@ -2,6 +2,7 @@ package grpcserver
 
 import (
 	"context"
+	"strings"
 
 	"google.golang.org/grpc"
 
@@ -17,10 +18,14 @@ func authorize(ctx context.Context, enforced bool, method string) (context.Conte
 	if !enforced {
 		return policy.Unenforced(ctx), nil
 	}
-	if p, ok := auth.FromContext(ctx); ok {
-		return ctx, policy.Allowed(p, method)
+	p, ok := auth.FromContext(ctx)
+	switch {
+	case !ok:
+		return ctx, nil // a public call (health, maybe reflection): the authenticator let it through
+	case strings.HasPrefix(method, "/grpc.reflection."):
+		return ctx, nil // reflection, when served, is any authenticated caller's (Options.Reflection)
 	}
-	return ctx, nil // a public call (health, reflection): the authenticator let it through
+	return ctx, policy.Allowed(p, method)
 }
 
 func unaryAuthorize(enforced bool) grpc.UnaryServerInterceptor {

@@ -80,6 +80,9 @@ type Config struct {
 	Unauthenticated bool
 	// ServerOptions are added to the gRPC server (TLS credentials).
 	ServerOptions []grpc.ServerOption
+	// Reflection serves gRPC reflection (see grpcserver.Options.Reflection).
+	// Default off.
+	Reflection bool
 	// RateLimit limits each caller's mutating calls. Default: off.
 	RateLimit grpcserver.RateLimit
 	// Idle builds the services without starting their consumers and relays,
@@ -162,7 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, errors.New("stack: no authentication configured (set WHISTLE_JWKS)")
 	}
 	if s.Server, err = grpcserver.New(grpcserver.Options{Log: cfg.Log, Telemetry: apiTel, Auth: cfg.Auth,
-		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit}); err != nil {
+		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit, Reflection: cfg.Reflection}); err != nil {
 		return nil, err
 	}
 	for _, name := range names {
