@@ -44,7 +44,7 @@ func (c config) authenticator(ctx context.Context) (*auth.Authenticator, error) 
 	if err != nil {
 		return nil, fmt.Errorf("WHISTLE_JWKS: %w", err)
 	}
-	a := &auth.Authenticator{Verifier: v, Public: public, Anonymous: func(_ context.Context, method string, req any) (auth.Principal, bool) {
+	a := &auth.Authenticator{Verifier: v, Public: c.public, Anonymous: func(_ context.Context, method string, req any) (auth.Principal, bool) {
 		return evaluation.Resident(method, req)
 	}}
 	if c.ClientCerts != "" {
@@ -55,9 +55,11 @@ func (c config) authenticator(ctx context.Context) (*auth.Authenticator, error) 
 	return a, nil
 }
 
-// public names the calls anyone may make: health checks and reflection.
-func public(method string) bool {
-	return len(method) > 0 && (hasPrefix(method, "/grpc.health.v1.Health/") || hasPrefix(method, "/grpc.reflection."))
+// public names the calls anyone may make: health checks, and in dev (on
+// loopback) reflection. In serve reflection, when on (WHISTLE_REFLECTION),
+// needs credentials like every other call.
+func (c config) public(method string) bool {
+	return hasPrefix(method, "/grpc.health.v1.Health/") || (c.dev && hasPrefix(method, "/grpc.reflection."))
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

@@ -39,9 +39,17 @@ Without --addr, --data or --config it starts a fresh whistle dev on a
 temporary folder and stops it at the end. --data uses a running whistle dev
 (its endpoints.json and whistlectl.yaml); --addr with --config (or
 --signing-key and --city) any deployment, with --database-url and --nats-url
-for the work per ticket and the floor.`,
+for the work per ticket and the floor (which logs in to that NATS with the
+WHISTLE_NATS_* credentials: a user allowed the floor's own subjects).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			if t.NATS, err = cfg.natsBus(); err != nil { // the floor's user on a deployment's NATS
+				return err
+			}
 			o.Floor = !noFloor
 			t.Dev = t.Dev || (t.Addr == "" && t.Data == "" && t.Config == "")
 			return runBench(cmd, o, t, jsonPath)

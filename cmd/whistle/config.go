@@ -1,13 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -19,8 +23,24 @@ import (
 type config struct {
 	// DatabaseURL is PostgreSQL. Empty in dev: a private server in the data folder.
 	DatabaseURL string `env:"WHISTLE_DATABASE_URL"`
-	// NATSURL is NATS with JetStream. Empty in dev: an in-process server.
+	// NATSURL is NATS with JetStream (tls:// for TLS). Empty in dev: an
+	// in-process server, whose users and passwords dev makes itself.
 	NATSURL string `env:"WHISTLE_NATS_URL"`
+	// NATSUser and NATSPassword (or NATSPasswordFile, whose content less a
+	// final newline is the password) log in to NATS; NATSNKeySeedFile (an
+	// nkey seed) and NATSCreds (a .creds file) are the other ways; set one.
+	// In serve each service logs in as its own user. Default none.
+	NATSUser         string `env:"WHISTLE_NATS_USER"`
+	NATSPassword     string `env:"WHISTLE_NATS_PASSWORD"`
+	NATSPasswordFile string `env:"WHISTLE_NATS_PASSWORD_FILE"`
+	NATSNKeySeedFile string `env:"WHISTLE_NATS_NKEY_SEED_FILE"`
+	NATSCreds        string `env:"WHISTLE_NATS_CREDS"`
+	// NATSTLSCA verifies the NATS servers' certificates (and turns TLS on);
+	// NATSTLSCert and NATSTLSKey are the client certificate for servers
+	// that verify clients. Default none: plain text unless the URL is tls://.
+	NATSTLSCA   string `env:"WHISTLE_NATS_TLS_CA"`
+	NATSTLSCert string `env:"WHISTLE_NATS_TLS_CERT"`
+	NATSTLSKey  string `env:"WHISTLE_NATS_TLS_KEY"`
 	// StreamReplicas of the WHISTLE stream: 1 in dev, 3 on a production cluster.
 	StreamReplicas int `env:"WHISTLE_STREAM_REPLICAS" envDefault:"1"`
 	// City prefixes ticket numbers.
@@ -34,9 +54,22 @@ type config struct {
 	// PoolSize caps each service's database pool.
 	PoolSize int32 `env:"WHISTLE_DB_POOL_SIZE" envDefault:"8"`
 	// MetricsAddr is where Prometheus scrapes /metrics; "off" serves none.
-	// Empty: 127.0.0.1:9100 in dev, and in serve the service's own port
-	// plus 2000 (intake :9001 … monitoring :9005).
+	// Empty: 127.0.0.1:9100 in dev, and in serve the loopback address of the
+	// service's own port plus 2000 (intake 127.0.0.1:9001 … monitoring
+	// 127.0.0.1:9005); a deployment scraped from outside sets it, e.g. :9001.
 	MetricsAddr string `env:"WHISTLE_METRICS_ADDR"`
+	// HealthDetails shows each check's result (names, values, errors) at
+	// /healthz and /readyz also on a metrics address other than loopback,
+	// where by default they give the status alone. Default false.
+	HealthDetails bool `env:"WHISTLE_HEALTH_DETAILS"`
+	// Insecure lets serve take gRPC in plain text, without
+	// WHISTLE_TLS_CERT: only where a service mesh or a private network
+	// encrypts the traffic. Default false: serve refuses to start without
+	// TLS. Dev, on loopback, always serves plain text.
+	Insecure bool `env:"WHISTLE_INSECURE"`
+	// Reflection serves gRPC reflection in serve, to callers with
+	// credentials. Default false. Dev always serves it (to anyone: loopback).
+	Reflection bool `env:"WHISTLE_REFLECTION"`
 	// Pprof serves the Go profiler at /debug/pprof/ on the metrics address
 	// (for performance work; the address must stay private). Default off.
 	Pprof bool `env:"WHISTLE_PPROF"`
@@ -75,6 +108,12 @@ type config struct {
 	// before /readyz reports its outbox as lagging.
 	HealthOutboxAge time.Duration `env:"WHISTLE_HEALTH_OUTBOX_AGE" envDefault:"60s"`
 	MaxLag          int64         `env:"WHISTLE_MAX_LAG" envDefault:"20000"`
+
+	// dev is set by `whistle dev` (never by a variable): it serves on
+	// loopback, reflection to anyone.
+	dev bool
+	// logTo receives the logs. Default (nil): stderr.
+	logTo io.Writer
 }
 
 func loadConfig() (config, error) {
@@ -85,11 +124,14 @@ func loadConfig() (config, error) {
 	return c, nil
 }
 
-// LogValue shows the configuration with the database password masked.
+// LogValue shows the configuration with every secret masked: the passwords
+// of the database and NATS URLs and the NATS password itself.
 func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", postgres.MaskURL(c.DatabaseURL)),
-		slog.String("nats_url", postgres.MaskURL(c.NATSURL)),
+		slog.String("nats_url", bus.MaskURL(c.NATSURL)),
+		slog.Any("nats_auth", c.natsAuth(c.NATSPassword)),
+		slog.Bool("nats_tls", c.natsTLS().Enabled()),
 		slog.Int("stream_replicas", c.StreamReplicas),
 		slog.String("city", c.City),
 		slog.String("catalog", c.CatalogFile),
@@ -97,7 +139,10 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("db_pool_size", int(c.PoolSize)),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("health_details", c.HealthDetails),
 		slog.Bool("pprof", c.Pprof),
+		slog.Bool("insecure", c.Insecure),
+		slog.Bool("reflection", c.Reflection),
 		slog.String("jwks", c.JWKS),
 		slog.String("evaluation_code_keys", c.EvaluationCodeKeys),
 		slog.String("jwt_audience", c.JWTAudience),
@@ -112,6 +157,40 @@ func (c config) LogValue() slog.Value {
 	)
 }
 
+// natsBus is the NATS configuration of the WHISTLE_NATS_* variables: the
+// URL, the stream's replicas, the credentials (the password read from
+// WHISTLE_NATS_PASSWORD_FILE when that is set) and TLS.
+func (c config) natsBus() (bus.Config, error) {
+	pw := c.NATSPassword
+	if c.NATSPasswordFile != "" {
+		if pw != "" {
+			return bus.Config{}, errors.New("set WHISTLE_NATS_PASSWORD or WHISTLE_NATS_PASSWORD_FILE, not both")
+		}
+		b, err := os.ReadFile(c.NATSPasswordFile)
+		if err != nil {
+			return bus.Config{}, fmt.Errorf("WHISTLE_NATS_PASSWORD_FILE: %w", err)
+		}
+		if pw = strings.TrimRight(string(b), "\r\n"); pw == "" {
+			return bus.Config{}, fmt.Errorf("WHISTLE_NATS_PASSWORD_FILE %s is empty: put the NATS user's password in it", c.NATSPasswordFile)
+		}
+	}
+	bc := bus.Config{URL: c.NATSURL, Replicas: c.StreamReplicas, Auth: c.natsAuth(pw), TLS: c.natsTLS()}
+	if err := bc.Auth.Validate(); err != nil {
+		return bc, err
+	}
+	return bc, bc.TLS.Validate()
+}
+
+// natsAuth is how the services log in to NATS, with password pw.
+func (c config) natsAuth(pw string) bus.Auth {
+	return bus.Auth{User: c.NATSUser, Password: pw, NKeySeedFile: c.NATSNKeySeedFile, CredsFile: c.NATSCreds}
+}
+
+// natsTLS is the TLS of the NATS connections.
+func (c config) natsTLS() bus.TLS {
+	return bus.TLS{CA: c.NATSTLSCA, Cert: c.NATSTLSCert, Key: c.NATSTLSKey}
+}
+
 // backpressure is intake's backpressure from WHISTLE_MAX_OUTBOX,
 // WHISTLE_MAX_OUTBOX_AGE and WHISTLE_MAX_LAG.
 func (c config) backpressure() intake.Backpressure {
@@ -123,7 +202,11 @@ func (c config) logger() (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return nil, fmt.Errorf("WHISTLE_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
 	}
-	return telemetry.NewLogger(os.Stderr, level), nil
+	out := c.logTo
+	if out == nil {
+		out = os.Stderr
+	}
+	return telemetry.NewLogger(out, level), nil
 }
 
 // evaluationCodes reads WHISTLE_EVALUATION_CODE_KEYS; nil when unset.

@@ -15,17 +15,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/grpcserver"
 	"github.com/whistle-civic/whistle/pkg/health"
-	"github.com/whistle-civic/whistle/pkg/natsserver"
 	"github.com/whistle-civic/whistle/pkg/pgserver"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 
+	"github.com/whistle-civic/whistle/cmd/internal/bench"
 	"github.com/whistle-civic/whistle/cmd/internal/stack"
 )
 
@@ -65,22 +63,23 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		defer stopPostgres(srv, log)
 		cfg.DatabaseURL, pgDesc = url, "private, in "+filepath.Join(o.data, "postgres")
 	}
-	busCfg := bus.Config{URL: cfg.NATSURL, Replicas: cfg.StreamReplicas}
-	var natsOpts []nats.Option
-	natsDesc, natsURL := cfg.NATSURL, cfg.NATSURL
+	sc, natsDesc, natsURL := stack.Config{Reflection: true}, cfg.NATSURL, cfg.NATSURL
+	if sc.Bus, err = cfg.natsBus(); err != nil {
+		return err
+	}
+	var tools map[string]string
 	if cfg.NATSURL == "" {
-		// Also on a loopback port, for tools (the nats CLI, `whistle bench`'s floor).
-		ns, err := natsserver.Start(natsserver.Options{StoreDir: filepath.Join(o.data, "nats"), Listen: true})
+		dn, err := startDevNATS(o.data, sc.Bus)
 		if err != nil {
 			return err
 		}
-		defer func() { ns.Shutdown(); log.Info("in-process NATS stopped") }()
-		natsOpts, natsURL = []nats.Option{ns.ConnectOption()}, ns.URL()
-		natsDesc = "in-process on " + natsURL + ", JetStream in " + filepath.Join(o.data, "nats")
+		defer dn.stop(log)
+		natsURL, natsDesc, tools = dn.use(&sc, o.data)
 	}
 	if cfg.MetricsAddr == "" {
 		cfg.MetricsAddr = devMetricsAddr
 	}
+	cfg.dev = true // loopback: reflection for anyone, as grpcurl expects
 	ctlConfig, err := cfg.devAuth(o.data, lis.Addr().String())
 	if err != nil {
 		return err
@@ -92,28 +91,22 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		}
 	}
 	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
-	return serveStack(ctx, cfg, stack.Config{Bus: busCfg, NATSOptions: natsOpts}, lis, log, func() {
+	return serveStack(ctx, cfg, sc, lis, log, func() {
 		// One write: a reader that sees "ready on" sees the whole message.
 		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s). Ctrl-C stops it.\n"+
 			"tokens for a sample user of each role: %s; whistlectl config: %s (whistlectl --config %s smoke)\n",
 			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr, filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
-		if err := writeEndpoints(o.data, devEndpoints{lis.Addr().String(), cfg.DatabaseURL, natsURL, os.Getpid()}); err != nil {
+		ends := bench.Endpoints{GRPC: lis.Addr().String(), Postgres: cfg.DatabaseURL, NATS: natsURL, PID: os.Getpid(), NATSUsers: tools}
+		if err := writeEndpoints(o.data, ends); err != nil {
 			log.Warn("endpoints file not written", "err", err)
 		}
 	})
 }
 
-// devEndpoints is <data>/endpoints.json, written once `whistle dev` is ready
-// and removed when it stops: where its gRPC, PostgreSQL and NATS are, and its
-// process id (`whistle bench --data` reads it).
-type devEndpoints struct {
-	GRPC     string `json:"grpc"`
-	Postgres string `json:"postgres"`
-	NATS     string `json:"nats"`
-	PID      int    `json:"pid"`
-}
-
-func writeEndpoints(data string, e devEndpoints) error {
+// writeEndpoints writes <data>/endpoints.json (bench.Endpoints), readable by
+// its owner only: it holds the tools' NATS passwords. It is removed when
+// `whistle dev` stops; `whistle bench --data` reads it.
+func writeEndpoints(data string, e bench.Endpoints) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -149,7 +142,7 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	reg := telemetry.NewRegistry()
 	sc.Metrics = reg
 	checks := &health.Checker{} // no checks (not ready) until the stack runs
-	metrics, err := serveMetrics(cfg.MetricsAddr, reg, checks, cfg.Pprof, log)
+	metrics, err := serveMetrics(cfg.MetricsAddr, reg, checks, cfg.Pprof, cfg.healthDetails(), log)
 	if err != nil {
 		return err
 	}
@@ -183,9 +176,10 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 
 // serveMetrics serves the registry on addr at /metrics ("off": nowhere),
 // with the health checks' report at /healthz (200 while the process runs) and
-// /readyz (200 when every check passes, else 503), with the Go profiler at
+// /readyz (200 when every check passes, else 503) — each check's result when
+// details is set, else the status alone —, with the Go profiler at
 // /debug/pprof/ when withPprof is set, and returns the function that stops it.
-func serveMetrics(addr string, reg *prometheus.Registry, checks *health.Checker, withPprof bool, log *slog.Logger) (func(), error) {
+func serveMetrics(addr string, reg *prometheus.Registry, checks *health.Checker, withPprof, details bool, log *slog.Logger) (func(), error) {
 	if addr == "off" {
 		return func() {}, nil
 	}
@@ -198,8 +192,12 @@ func serveMetrics(addr string, reg *prometheus.Registry, checks *health.Checker,
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", telemetry.MetricsHandler(reg))
-	mux.Handle("GET /healthz", health.Healthz(checks.Report))
-	mux.Handle("GET /readyz", health.Readyz(checks.Report))
+	report := health.Source(checks.Report)
+	if !details {
+		report = health.StatusOnly(report)
+	}
+	mux.Handle("GET /healthz", health.Healthz(report))
+	mux.Handle("GET /readyz", health.Readyz(report))
 	if withPprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -213,7 +211,7 @@ func serveMetrics(addr string, reg *prometheus.Registry, checks *health.Checker,
 			log.Error("metrics endpoint stopped", "err", err)
 		}
 	}()
-	log.Info("metrics served", "url", "http://"+lis.Addr().String()+"/metrics",
+	log.Info("metrics served", "health_details", details, "url", "http://"+lis.Addr().String()+"/metrics",
 		"health", "http://"+lis.Addr().String()+"/healthz", "ready", "http://"+lis.Addr().String()+"/readyz")
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

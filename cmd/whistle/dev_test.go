@@ -108,6 +108,7 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 		firstRun = res.TicketIDs
 		checkMetrics(t, metrics)
 		checkDevTokenRules(t, c, data)
+		checkDevNATS(t, data)
 		_ = conn.Close()
 		cancel()
 		if err := <-done; err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/services/monitoring"
 
 	"github.com/whistle-civic/whistle/cmd/internal/stack"
@@ -44,8 +43,11 @@ WHISTLE_NATS_URL; against ` + "`whistle dev`" + ` use ` + "`whistlectl rebuild`"
 			if err != nil {
 				return err
 			}
-			sc := stack.Config{DatabaseURL: cfg.DatabaseURL, Bus: bus.Config{URL: cfg.NATSURL, Replicas: cfg.StreamReplicas},
-				Log: log, PoolSize: cfg.PoolSize}
+			bc, err := cfg.natsBus() // monitoring's own NATS user, in a monitoring pod
+			if err != nil {
+				return err
+			}
+			sc := stack.Config{DatabaseURL: cfg.DatabaseURL, Bus: bc, Log: log, PoolSize: cfg.PoolSize}
 			return runRebuild(cmd.Context(), sc, cmd.OutOrStdout())
 		},
 	})

@@ -13,24 +13,18 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
-	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
 // TestDeadLettersCommands poisons dispatch's consumer with undecodable
-// "reported" events published straight onto the stack's JetStream, then
-// lists, pages, discards and replays the dead letters through whistlectl.
+// "reported" events published straight onto the stack's JetStream (with
+// intake's credentials: no other user may publish them), then lists, pages,
+// discards and replays the dead letters through whistlectl.
 func TestDeadLettersCommands(t *testing.T) {
 	r := startStack(t)
 	ctx := context.Background()
-	cfg := r.Config.Bus
-	cfg.Name = "poisoner"
-	b, err := bus.Connect(ctx, cfg, r.Config.NATSOptions...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := r.NATS.ConnectAs(t, events.Intake)
 	for i := range 2 {
 		if _, err := b.JetStream().Publish(ctx, b.Subject(events.Reported), []byte("not an event"),
 			jetstream.WithMsgID(fmt.Sprintf("garbage-%d", i))); err != nil {
@@ -97,8 +91,17 @@ func TestDeadLettersCommands(t *testing.T) {
 	if out := mustCtl(t, r.Addr, "dead-letters", "list", "--consumer", "dispatch"); regexp.MustCompile(`(?m)^` + s2 + `\s`).MatchString(out) {
 		t.Fatalf("the replayed dead letter %s is still listed:\n%s", s2, out)
 	}
-	_, err = ctl(t, r.Addr, "dead-letters", "replay", s2)
+	_, err := ctl(t, r.Addr, "dead-letters", "replay", s2)
 	wantErr(t, "replay twice", err, "NotFound", "no such dead letter", "whistlectl dead-letters list")
+
+	// Each replay and discard that happened left one audit row, the replay in the schema of intake, which
+	// published it again; the one that failed none.
+	for action, service := range map[string]string{"dead_letter.discard": "intake", "dead_letter.replay": "intake"} {
+		out := strings.TrimSpace(mustCtl(t, r.Addr, "audit", "--action", action))
+		if lines := strings.Split(out, "\n"); len(lines) != 2 || !regexp.MustCompile(`\s`+service+`\s.*\s`+action+`\s`).MatchString(lines[1]) {
+			t.Errorf("whistlectl audit --action %s:\n%s\nwant one row, in %s", action, out, service)
+		}
+	}
 
 	// Who may: admins do everything, monitors only list, the rest nothing.
 	monitor, reporter := r.Token(auth.RoleMonitor, r.City), r.Token(auth.RoleReporter, "xc-hd-dj-g01")

@@ -40,8 +40,7 @@ type k8sNATSValues struct {
 		// Merge is merged into the server configuration's top level.
 		Merge struct {
 			Authorization struct {
-				User     string `json:"user"`
-				Password string `json:"password"`
+				Users []k8sNATSUser `json:"users"`
 			} `json:"authorization"`
 		} `json:"merge"`
 	} `json:"config"`
@@ -70,6 +69,17 @@ type k8sNATSValues struct {
 	NATSBox struct {
 		Enabled bool `json:"enabled"`
 	} `json:"natsBox"`
+}
+
+// k8sNATSUser is a user of the servers' authorization block.
+type k8sNATSUser struct {
+	User        string `json:"user"`
+	Password    string `json:"password"`
+	Permissions struct {
+		Publish struct {
+			Allow []string `json:"allow"`
+		} `json:"publish"`
+	} `json:"permissions"`
 }
 
 // k8sNATSEnv is one of the chart's container.env entries: a plain value, or

@@ -2,7 +2,6 @@ package validate
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,7 +28,8 @@ import (
 //	cd deploy && go test ./validate/ -run K8s
 
 // k8sDefaultPorts are the gRPC and metrics ports `whistle serve` uses when
-// --addr and WHISTLE_METRICS_ADDR are not given (cmd/whistle/serve.go).
+// --addr and WHISTLE_METRICS_ADDR are not given (cmd/whistle/serve.go; the
+// metrics port on 127.0.0.1).
 var k8sDefaultPorts = map[string][2]int32{
 	"intake": {7001, 9001}, "dispatch": {7002, 9002}, "response": {7003, 9003},
 	"evaluation": {7004, 9004}, "monitoring": {7005, 9005},
@@ -210,13 +210,13 @@ func k8sCheckDeployment(t *testing.T, m *k8sManifests, svc string, d *appsv1.Dep
 	if v, ok := env["WHISTLE_STREAM_REPLICAS"]; !ok || v.value != "3" {
 		t.Errorf("WHISTLE_STREAM_REPLICAS is %q: set \"3\", one copy of each event per NATS node", v.value)
 	}
-	metricsListen := k8sDefaultPorts[svc][1]
-	if v, ok := env["WHISTLE_METRICS_ADDR"]; ok {
-		metricsListen = k8sPortOf(v.value)
-	}
-	if metricsListen != metricsPort {
-		t.Errorf("metrics are served on %d (WHISTLE_METRICS_ADDR or the default) but the container port metrics is %d: make them the same",
-			metricsListen, metricsPort)
+	// serve's default metrics address is 127.0.0.1, which Prometheus cannot scrape: set it.
+	if v, ok := env["WHISTLE_METRICS_ADDR"]; !ok || !strings.HasPrefix(v.value, ":") {
+		t.Errorf("WHISTLE_METRICS_ADDR %q: set it to :%d, every interface of the pod (serve's default, 127.0.0.1, is out of Prometheus's reach)",
+			v.value, metricsPort)
+	} else if listen := k8sPortOf(v.value); listen != metricsPort {
+		t.Errorf("metrics are served on %d (WHISTLE_METRICS_ADDR) but the container port metrics is %d: make them the same",
+			listen, metricsPort)
 	}
 	k8sCheckEnvReferences(t, c, order)
 	if v, ok := env["WHISTLE_JWKS"]; ok && strings.HasPrefix(v.value, "/") {
@@ -524,8 +524,9 @@ func TestK8sKustomization(t *testing.T) {
 }
 
 // TestK8sNATSValues decodes deploy/k8s/nats/values.yaml strictly and checks
-// the durable JetStream cluster Whistle relies on, and that the services and
-// the servers agree on the NATS user and its password's secret.
+// the durable JetStream cluster Whistle relies on, and the users: one per
+// service with the permissions the Go table derives, each service logging in
+// as its own with the password the servers have (k8sCheckNATSUsers).
 func TestK8sNATSValues(t *testing.T) {
 	var v k8sNATSValues
 	if err := k8sReadStrict(k8sNATSValuesFile, &v); err != nil {
@@ -563,57 +564,7 @@ func TestK8sNATSValues(t *testing.T) {
 			t.Errorf("WHISTLE_STREAM_REPLICAS %s exceeds the NATS cluster's %d servers", replicas, c.Cluster.Replicas)
 		}
 	}
-	auth := c.Merge.Authorization
-	ref := regexp.MustCompile(`^<<\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*>>$`).FindStringSubmatch(auth.Password)
-	if auth.User == "" || ref == nil {
-		t.Fatalf("nats/values.yaml: config.merge.authorization needs user and password: << $VARIABLE >> (got %q, %q): "+
-			"never write the password itself into the values", auth.User, auth.Password)
-	}
-	env, ok := v.Container.Env[ref[1]]
-	if !ok || env.ValueFrom == nil || env.ValueFrom.SecretKeyRef == nil {
-		t.Fatalf("nats/values.yaml: the password names $%s: define container.env.%s with valueFrom.secretKeyRef", ref[1], ref[1])
-	}
-	sk := env.ValueFrom.SecretKeyRef
-	if err := k8sResolve(m, k8sRef{kind: "Secret", name: sk.Name, key: sk.Key, what: "container.env." + ref[1]}); err != nil {
-		t.Errorf("nats/values.yaml: %v", err)
-	}
-	for _, svc := range k8sServices {
-		d := m.Deployments[svc]
-		if d == nil || k8sContainer(d, svc) == nil {
-			continue
-		}
-		k8sCheckNATSURL(t, m, svc, k8sContainer(d, svc), auth.User, sk)
-	}
-}
-
-// k8sCheckNATSURL checks that a service logs in to NATS as the user the
-// servers define, with the password from the servers' secret, at the
-// chart's Service on port 4222.
-func k8sCheckNATSURL(t *testing.T, m *k8sManifests, svc string, c *corev1.Container, user string, sk *corev1.SecretKeySelector) {
-	env, _ := k8sEnv(m, c)
-	raw, ok := env["WHISTLE_NATS_URL"]
-	if !ok {
-		return // TestK8sDeployments says so
-	}
-	refs := k8sEnvRef.FindAllStringSubmatch(raw.value, -1)
-	var fromSecret bool
-	for _, r := range refs {
-		if v := env[r[1]]; v.secret != nil && v.secret.Name == sk.Name && v.secret.Key == sk.Key {
-			fromSecret = true
-		}
-	}
-	if !fromSecret {
-		t.Errorf("Deployment %s: WHISTLE_NATS_URL must take the password from secret %s key %s, as the NATS servers do", svc, sk.Name, sk.Key)
-	}
-	u, err := url.Parse(k8sEnvRef.ReplaceAllString(raw.value, "x"))
-	if err != nil {
-		t.Errorf("Deployment %s: WHISTLE_NATS_URL %q is not a URL: %v", svc, raw.value, err)
-		return
-	}
-	if u.Scheme != "nats" || u.User.Username() != user || u.Port() != "4222" || u.Hostname() != "nats" {
-		t.Errorf("Deployment %s: WHISTLE_NATS_URL %q: want nats://%s:$(password)@nats:4222 (user of nats/values.yaml, the chart's Service)",
-			svc, raw.value, user)
-	}
+	k8sCheckNATSUsers(t, m, v)
 }
 
 // TestK8sPostgresCluster checks the CloudNativePG cluster: three instances,

@@ -41,8 +41,30 @@ type Config struct {
 	MaxAge time.Duration
 	// ConnectWait is how long Connect keeps trying to reach JetStream. Default 30 s.
 	ConnectWait time.Duration
+	// KeepStreamSettings makes Connect leave a stream whose settings differ
+	// from this configuration as the servers hold it (and log the
+	// difference), for a user that may not update streams: every service but
+	// dispatch (UpdatesStreams). It still creates missing streams. Default
+	// false: Connect updates the stream.
+	KeepStreamSettings bool
+	// Auth is how the connection logs in: a user and password, an nkey seed
+	// or a .creds file (see Auth). Default: no credentials, which a server
+	// with users refuses (Connect fails with ErrNotAuthorized).
+	Auth Auth
+	// TLS secures the connection: a CA to verify the servers with and a
+	// client certificate for mutual TLS (see TLS). Default: plain text,
+	// unless URL uses tls://.
+	TLS TLS
 	// Log receives connection events. Default: discard.
 	Log *slog.Logger
+}
+
+// LogValue shows the configuration without secrets: the URL's password
+// and Auth's are masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", MaskURL(c.URL)), slog.String("name", c.Name),
+		slog.String("stream", c.Stream), slog.Any("auth", c.Auth), slog.Bool("tls", c.TLS.Enabled() || strings.Contains(c.URL, "tls://")),
+		slog.Bool("client_cert", c.TLS.Cert != ""))
 }
 
 func (c *Config) defaults() {
@@ -74,12 +96,21 @@ type Bus struct {
 }
 
 // Connect connects, then creates the events and dead-letter streams when
-// missing (updating one only when a setting of Config differs), retrying for up to cfg.ConnectWait while the server is unreachable.
-// The connection reconnects for ever afterwards.
+// missing (updating one only when a setting of Config differs), retrying for
+// up to cfg.ConnectWait while the server is unreachable. The connection
+// reconnects for ever afterwards. It fails at once when cfg's credentials or
+// TLS files are unusable, and with ErrNotAuthorized when the servers refuse
+// the credentials. Operations the servers refuse later (a publish outside
+// the user's permissions) are logged as errors.
 func Connect(ctx context.Context, cfg Config, opts ...nats.Option) (*Bus, error) {
 	cfg.defaults()
+	secure, err := cfg.ConnectOptions()
+	if err != nil {
+		return nil, err
+	}
 	log := cfg.Log
-	opts = append([]nats.Option{
+	refused := &lastError{}
+	opts = append(append([]nats.Option{
 		nats.Name(cfg.Name),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
@@ -90,14 +121,18 @@ func Connect(ctx context.Context, cfg Config, opts ...nats.Option) (*Bus, error)
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
-	}, opts...)
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { refused.set(err) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Error("NATS refused an operation; check this connection's NATS permissions", "user", cfg.Auth.User, "err", err)
+		}),
+	}, secure...), opts...)
 	url := cfg.URL
 	if url == "" {
 		url = nats.DefaultURL
 	}
-	nc, err := nats.Connect(url, opts...)
+	nc, err := dial(url, opts)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w (check WHISTLE_NATS_URL)", url, err)
+		return nil, connectError(url, cfg, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -105,16 +140,20 @@ func Connect(ctx context.Context, cfg Config, opts ...nats.Option) (*Bus, error)
 		return nil, err
 	}
 	b := &Bus{nc: nc, js: js, cfg: cfg}
-	if err := b.ensureStreams(ctx); err != nil {
+	if err := b.ensureStreams(ctx, refused); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("set up JetStream streams on %s: %w (is NATS running with JetStream enabled (-js)? check WHISTLE_NATS_URL)", url, err)
+		if errors.Is(err, ErrNotAuthorized) {
+			return nil, connectError(url, cfg, err)
+		}
+		return nil, fmt.Errorf("set up JetStream streams on %s: %w (is NATS running with JetStream enabled (-js)? check WHISTLE_NATS_URL)", MaskURL(url), err)
 	}
 	return b, nil
 }
 
 // ensureStreams puts both streams in place, retrying while JetStream is not
-// ready, for up to ConnectWait.
-func (b *Bus) ensureStreams(ctx context.Context) error {
+// ready, for up to ConnectWait, but not once the servers refused the
+// credentials.
+func (b *Bus) ensureStreams(ctx context.Context, refused *lastError) error {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.ConnectWait)
 	defer cancel()
 	for _, sc := range b.streamConfigs() {
@@ -122,6 +161,9 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 			err := b.ensureStream(ctx, sc)
 			if err == nil {
 				break
+			}
+			if r := refused.refusal(); r != nil {
+				return r
 			}
 			if ctx.Err() != nil {
 				return fmt.Errorf("stream %s: %w", sc.Name, err)
@@ -178,6 +220,11 @@ func (b *Bus) ensureStream(ctx context.Context, want jetstream.StreamConfig) err
 		return err
 	}
 	if sameStream(s.CachedInfo().Config, want) {
+		return nil
+	}
+	if b.cfg.KeepStreamSettings {
+		b.cfg.Log.Warn("the stream's settings differ from this configuration; leaving them to dispatch, which updates them when it starts",
+			"stream", want.Name)
 		return nil
 	}
 	b.cfg.Log.Info("updating stream to the configured settings", "stream", want.Name)

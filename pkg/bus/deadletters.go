@@ -140,6 +140,13 @@ func (b *Bus) ReplayDeadLetter(ctx context.Context, seq uint64) (DeadLetter, err
 	return dl, nil
 }
 
+// DeadLetter returns dead letter seq as it is held, changing nothing. An
+// unknown seq returns ErrNoDeadLetter.
+func (b *Bus) DeadLetter(ctx context.Context, seq uint64) (DeadLetter, error) {
+	_, dl, err := b.lookUpDeadLetter(ctx, seq)
+	return dl, err
+}
+
 // DiscardDeadLetter deletes dead letter seq from the dead-letter stream
 // without replaying it, and returns it. An unknown seq returns ErrNoDeadLetter.
 func (b *Bus) DiscardDeadLetter(ctx context.Context, seq uint64) (DeadLetter, error) {

@@ -27,7 +27,10 @@ import (
 	"github.com/whistle-civic/whistle/pkg/grpcserver/grpctest"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/natstest"
+	"github.com/whistle-civic/whistle/pkg/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // lockedBuffer collects log lines written from the server's goroutines.
 type lockedBuffer struct {
@@ -57,11 +60,17 @@ type env struct {
 	log     *lockedBuffer
 }
 
+// start runs the DeadLetterService of a process running intake alone, on
+// a JetStream that admits only the services' users.
 func start(t *testing.T) *env {
 	t.Helper()
-	e := &env{bus: natstest.New(t).Connect(t, "test"), applied: make(chan string, 100), log: &lockedBuffer{}}
+	nats := natstest.NewSecured(t)
+	e := &env{bus: nats.ConnectAs(t, events.Intake), applied: make(chan string, 100), log: &lockedBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.log, nil))
-	conn := grpctest.Serve(t, grpcserver.Options{}, func(r grpc.ServiceRegistrar) { deadletter.RegisterServer(r, e.bus, log) })
+	intake := deadletter.Local{Name: events.Intake, Bus: e.bus, DB: pgtest.Open(t, events.Intake, nil)}
+	conn := grpctest.Serve(t, grpcserver.Options{}, func(r grpc.ServiceRegistrar) {
+		deadletter.RegisterServer(r, deadletter.Options{Services: []deadletter.Local{intake}, Log: log})
+	})
 	e.client = whistlev1.NewDeadLetterServiceClient(conn)
 	e.consume(t, bus.ConsumerConfig{Name: "svc", EventTypes: []string{events.Reported}, MaxDeliveries: 1})
 	return e

@@ -4,8 +4,8 @@
 // and text with control characters or invalid UTF-8 are refused with
 // InvalidArgument, then the proto annotations are checked by protovalidate),
 // panic recovery, errors mapped to status codes in one place (ToStatus) and
-// logged once with the trace id, the health service and reflection, and a
-// graceful stop with a deadline.
+// logged once with the trace id, the health service, reflection when asked
+// for, and a graceful stop with a deadline.
 package grpcserver
 
 import (
@@ -50,9 +50,16 @@ type Options struct {
 	// not in the active org tree (PermissionDenied), before the call runs.
 	// Default (nil): not checked.
 	OrgUnits OrgUnits
+	// Reflection registers the gRPC reflection service, which describes
+	// every API the server carries (grpcurl, Postman). Default false: the
+	// server describes nothing. With Auth set, reflection calls need
+	// credentials like any other call (unless Auth.Public lets them
+	// through), and any authenticated caller may make them, whatever its
+	// roles: the APIs' shape is public in proto/ anyway.
+	Reflection bool
 }
 
-// Server is a gRPC server with health and reflection registered.
+// Server is a gRPC server with health (and reflection, when asked for) registered.
 type Server struct {
 	// GRPC is the underlying server; register services on it.
 	GRPC   *grpc.Server
@@ -115,7 +122,9 @@ func New(o Options) (*Server, error) {
 	}, o.ServerOptions...)
 	s := &Server{GRPC: grpc.NewServer(opts...), health: health.NewServer()}
 	healthpb.RegisterHealthServer(s.GRPC, s.health)
-	reflection.Register(s.GRPC)
+	if o.Reflection {
+		reflection.Register(s.GRPC)
+	}
 	return s, nil
 }
 

@@ -54,8 +54,9 @@ const (
 type Report struct {
 	// Status is StatusOK, StatusDegraded or StatusStarting.
 	Status string `json:"status"`
-	// Checks holds each check's result by its name, e.g. "intake.database".
-	Checks map[string]CheckResult `json:"checks"`
+	// Checks holds each check's result by its name, e.g. "intake.database";
+	// none in a report made by StatusOnly.
+	Checks map[string]CheckResult `json:"checks,omitempty"`
 }
 
 // Ready reports whether every check passed.
@@ -156,6 +157,13 @@ func run(ctx context.Context, check Check, timeout time.Duration) CheckResult {
 
 // Source gives the current report; *Checker.Report is one.
 type Source func(ctx context.Context) Report
+
+// StatusOnly gives src's reports without their checks: the status alone,
+// with no dependency's name, address or error text, for endpoints that
+// more than the operators can reach. The status code of Readyz is the same.
+func StatusOnly(src Source) Source {
+	return func(ctx context.Context) Report { return Report{Status: src(ctx).Status} }
+}
 
 // Healthz serves the report with 200 whatever it says: the process runs.
 // Use it for liveness; the body tells operators what is degraded.

@@ -151,3 +151,23 @@ whistle_health_check_ok{check="intake.outbox"} 1
 		t.Fatalf("whistle_health_check_value: %v", got)
 	}
 }
+
+// StatusOnly keeps the status (and so /readyz's code) and drops every
+// check: names, values and error texts.
+func TestStatusOnlyTellsNoDetails(t *testing.T) {
+	t.Parallel()
+	var c health.Checker
+	c.Add("intake.database", health.Func(func(context.Context) error {
+		return errors.New("dial tcp 10.0.3.7:5432: connection refused")
+	}))
+	for name, h := range map[string]http.Handler{
+		"readyz": health.Readyz(health.StatusOnly(c.Report)), "healthz": health.Healthz(health.StatusOnly(c.Report)),
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		want := map[string]int{"readyz": http.StatusServiceUnavailable, "healthz": http.StatusOK}[name]
+		if body := rec.Body.String(); rec.Code != want || strings.TrimSpace(body) != "{\n  \"status\": \"degraded\"\n}" {
+			t.Errorf("/%s: %d %s; want %d and the status alone", name, rec.Code, body, want)
+		}
+	}
+}

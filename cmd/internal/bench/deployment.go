@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
+	"github.com/whistle-civic/whistle/pkg/bus"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
 )
@@ -73,8 +74,11 @@ type Target struct {
 	// the deployment is and how to mint tokens for it; flags win over Config.
 	Addr, Config, SigningKey, City string
 	// DatabaseURL and NATSURL reach its PostgreSQL and NATS (for counting the
-	// work per ticket and the floor); optional.
+	// work per ticket and the floor); optional. NATS logs the floor in to
+	// NATSURL (a user allowed FloorPublishAllow); a `whistle dev` data
+	// folder's endpoints.json gives its own floor user instead.
 	DatabaseURL, NATSURL string
+	NATS                 bus.Config
 	// DevLog receives the dev child's log lines (default: <data>/dev.log).
 	DevLog string
 }
@@ -90,12 +94,16 @@ type ctlConfig struct {
 	City       string `yaml:"city"`
 }
 
-// Endpoints is what `whistle dev` writes to <data>/endpoints.json once ready.
+// Endpoints is what `whistle dev` writes to <data>/endpoints.json (0600)
+// once ready.
 type Endpoints struct {
 	GRPC     string `json:"grpc"`
 	Postgres string `json:"postgres"`
 	NATS     string `json:"nats"`
 	PID      int    `json:"pid"`
+	// NATSUsers are the passwords of the tools' users of the in-process
+	// NATS, by user: FloorUser, and "operator" for the nats CLI.
+	NATSUsers map[string]string `json:"nats_users,omitempty"`
 }
 
 // ReadEndpoints reads <data>/endpoints.json.
@@ -166,6 +174,10 @@ func open(t Target, dev *devChild) (*Deployment, error) {
 	m := &minter{signer: signer, issuer: cfg.Issuer}
 	d := &Deployment{Describe: "Whistle on " + addr, Clients: loop.NewClients(conn), As: m.as, City: city,
 		DatabaseURL: first(t.DatabaseURL, ends.Postgres), NATSURL: first(t.NATSURL, ends.NATS)}
+	if d.NATSOptions, err = floorNATS(t, ends); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
 	d.close = func() { _ = conn.Close() }
 	if t.Data != "" {
 		d.Processes = devProcesses(t.Data, ends.PID)
@@ -176,6 +188,19 @@ func open(t Target, dev *devChild) (*Deployment, error) {
 		d.Describe = "a fresh whistle dev on " + addr
 	}
 	return d, nil
+}
+
+// floorNATS are the options that log the floor in: the floor user of a
+// `whistle dev`, else t.NATS's credentials and TLS.
+func floorNATS(t Target, ends Endpoints) ([]nats.Option, error) {
+	if pw, ok := ends.NATSUsers[FloorUser]; ok && t.NATSURL == "" {
+		return []nats.Option{nats.UserInfo(FloorUser, pw)}, nil
+	}
+	opts, err := t.NATS.ConnectOptions()
+	if err != nil {
+		return nil, fmt.Errorf("the floor's NATS credentials: %w", err)
+	}
+	return opts, nil
 }
 
 // readConfig reads a whistlectl config file; "" reads none. Paths in it are

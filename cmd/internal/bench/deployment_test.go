@@ -21,7 +21,8 @@ func TestOpenReadsAWhistleDevDataFolder(t *testing.T) {
 	}
 	write(t, filepath.Join(data, "whistlectl.yaml"), "addr: 127.0.0.1:1\nsigning_key: auth/"+filepath.Base(key)+"\ncity: hh\n")
 	write(t, filepath.Join(data, "endpoints.json"),
-		`{"grpc":"127.0.0.1:7777","postgres":"host=/tmp dbname=whistle","nats":"nats://127.0.0.1:4333","pid":4242}`)
+		`{"grpc":"127.0.0.1:7777","postgres":"host=/tmp dbname=whistle","nats":"nats://127.0.0.1:4333","pid":4242,`+
+			`"nats_users":{"bench":"floor-pw","operator":"op-pw"}}`)
 	d, err := Open(context.Background(), Target{Data: data})
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +39,9 @@ func TestOpenReadsAWhistleDevDataFolder(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)
 		}
+	}
+	if len(d.NATSOptions) != 1 {
+		t.Errorf("NATS options %d: want the floor user's credentials from endpoints.json", len(d.NATSOptions))
 	}
 	if pid := d.Processes[0].PID(); pid != 4242 {
 		t.Errorf("dev pid %d, want 4242", pid)

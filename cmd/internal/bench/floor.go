@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/whistle-civic/whistle/pkg/bus"
 )
 
 // The floor is the least durable work a ticket can cost on the same
@@ -30,6 +32,20 @@ const (
 	// pools of `whistle dev` (8 each).
 	floorPool = 40
 )
+
+// FloorUser is the NATS user `whistle dev` makes for the floor, which may
+// publish only FloorPublishAllow: not a single event subject.
+const FloorUser = "bench"
+
+// FloorPublishAllow is what the floor publishes, given the events stream
+// whose settings it copies ("": WHISTLE): its own stream's and consumers'
+// JetStream API, a look at the events stream, its subjects, acks. Its
+// subscriptions need bus.InboxSubjects only.
+func FloorPublishAllow(events string) []string {
+	events = first(events, "WHISTLE")
+	return append([]string{bus.AccountInfo, bus.AckSubjects, bus.InboxSubjects, floorSubjects + ".>",
+		"$JS.API.STREAM.INFO." + events, "$JS.API.STREAM.*." + FloorStream}, bus.ConsumerAPI(FloorStream)...)
+}
 
 // The floor's stages, as the report names them.
 const (

@@ -11,17 +11,21 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/natsserver"
 	"github.com/whistle-civic/whistle/pkg/natstest"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 )
 
 // TestFloorDoesExactlyItsWorkPerTicket runs the floor on a real PostgreSQL
-// and an in-process JetStream, keeps its table and stream, and counts:
-// every done ticket made exactly its commits, publishes and acked consumes.
+// and an in-process JetStream that, as in `whistle dev`, admits the floor
+// only as its own user with FloorPublishAllow; keeps its table and stream,
+// and counts: every done ticket made exactly its commits, publishes and
+// acked consumes.
 func TestFloorDoesExactlyItsWorkPerTicket(t *testing.T) {
 	t.Parallel()
-	env := natstest.New(t)
-	d := &Deployment{DatabaseURL: pgtest.NewDatabase(t), NATSOptions: env.Options}
+	env, asFloor := floorEnv(t)
+	d := &Deployment{DatabaseURL: pgtest.NewDatabase(t), NATSOptions: asFloor}
 	work := FloorWork{Commits: 7, Publishes: 3, Consumes: 5}
 	rep, err := RunFloor(context.Background(), d, Options{Rate: 20, Duration: time.Second, Drain: 30 * time.Second, RunID: "ftest"},
 		work, FloorOptions{Keep: true})
@@ -35,7 +39,7 @@ func TestFloorDoesExactlyItsWorkPerTicket(t *testing.T) {
 		t.Fatalf("ticket stage %+v, want one ordered sample per done ticket", s)
 	}
 	checkCommits(t, d.DatabaseURL, rep.Done, work.Commits)
-	js := jetStream(t, env)
+	js := jetStream(t, env, asFloor)
 	checkPublishes(t, js, rep.Done, work.Publishes)
 	checkAcks(t, js, rep.Done, work.Consumes)
 }
@@ -74,9 +78,21 @@ func checkCommits(t *testing.T, url string, tickets, perTicket int) {
 	}
 }
 
-func jetStream(t *testing.T, env *natstest.Env) jetstream.JetStream {
+// floorEnv is a JetStream that admits the services' users and the floor's,
+// and the options that log in as the floor.
+func floorEnv(t *testing.T) (*natstest.Env, []nats.Option) {
 	t.Helper()
-	nc, err := nats.Connect(env.Config.URL, env.Options...)
+	u, err := natsserver.NewUser(FloorUser, FloorPublishAllow(""), []string{bus.InboxSubjects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := natstest.NewSecured(t, u)
+	return env, append([]nats.Option{nats.UserInfo(u.Name, u.Password)}, env.Options...)
+}
+
+func jetStream(t *testing.T, env *natstest.Env, opts []nats.Option) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(env.Config.URL, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,4 +158,16 @@ func ackCounts(ctx context.Context, js jetstream.JetStream) (acked, pending, red
 		return 0, 0, 0, fmt.Errorf("no consumers on %s", FloorStream)
 	}
 	return acked, pending, redelivered, nil
+}
+
+// The floor's user publishes nothing of Whistle's: no event, no call on the
+// events stream but a look at its settings.
+func TestFloorUserMayNotSpeakForAService(t *testing.T) {
+	t.Parallel()
+	for _, s := range FloorPublishAllow("WHISTLE") {
+		if strings.HasPrefix(s, "whistle.") || s == "$JS.API.>" || s == ">" ||
+			(strings.Contains(s, "WHISTLE") && s != "$JS.API.STREAM.INFO.WHISTLE") {
+			t.Errorf("the floor may publish %s", s)
+		}
+	}
 }

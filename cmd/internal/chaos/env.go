@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
@@ -40,6 +39,7 @@ type env struct {
 	signer                *auth.Signer
 	jwks                  string
 	codeKeys              string // the evaluation code key file every intake and evaluation replica shares
+	secrets               *secrets
 	clients               loop.Clients
 	conns                 []*grpc.ClientConn
 	tokens                sync.Map
@@ -57,6 +57,10 @@ const database = "whistle"
 func newEnv(ctx context.Context, dir, whistle, natsBin string, o envOptions) (*env, error) {
 	e := &env{dir: dir, whistle: whistle, natsBin: natsBin, services: map[string][]*proc{}}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.secrets, err = newSecrets(dir); err != nil {
 		return nil, err
 	}
 	if err := e.startPostgres(ctx); err != nil {
@@ -133,10 +137,14 @@ func (e *env) startNATS(ctx context.Context, cluster bool) error {
 			return err
 		}
 	}
+	secure, err := e.secrets.natsConfig()
+	if err != nil {
+		return err
+	}
 	var urls []string
 	for i := range n {
 		conf := filepath.Join(e.dir, fmt.Sprintf("nats-%d.conf", i+1))
-		if err := os.WriteFile(conf, []byte(natsConfig(e.dir, i, ports, routes, cluster)), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(natsConfig(e.dir, i, ports, routes, cluster)+secure), 0o600); err != nil {
 			return err
 		}
 		p := &proc{name: fmt.Sprintf("nats-%d", i+1), bin: e.natsBin, args: []string{"-c", conf}, port: ports[i],
@@ -150,16 +158,16 @@ func (e *env) startNATS(ctx context.Context, cluster bool) error {
 		}
 	}
 	e.natsURL = strings.Join(urls, ",")
-	return awaitJetStream(ctx, e.natsURL)
+	return awaitJetStream(ctx, e.natsURL, e.secrets.natsOptions())
 }
 
 // awaitJetStream waits until JetStream answers (a cluster has elected its
 // meta leader), at most 90 s.
-func awaitJetStream(ctx context.Context, url string) error {
+func awaitJetStream(ctx context.Context, url string, opts []nats.Option) error {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		err := func() error {
-			nc, err := nats.Connect(url)
+			nc, err := nats.Connect(url, opts...)
 			if err != nil {
 				return err
 			}
@@ -208,9 +216,9 @@ func (e *env) serviceProc(name string, replica int, streamReplicas string) (*pro
 	id := fmt.Sprintf("%s-%d", name, replica+1)
 	return &proc{
 		name: id, bin: e.whistle, args: []string{"serve", name, "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, port: port,
-		env: []string{"WHISTLE_DATABASE_URL=" + e.pg.URL(database), "WHISTLE_NATS_URL=" + e.natsURL, "WHISTLE_JWKS=" + e.jwks,
+		env: append([]string{"WHISTLE_DATABASE_URL=" + e.pg.URL(database), "WHISTLE_NATS_URL=" + e.natsURL, "WHISTLE_JWKS=" + e.jwks,
 			"WHISTLE_EVALUATION_CODE_KEYS=" + e.codeKeys, "WHISTLE_STREAM_REPLICAS=" + streamReplicas, "WHISTLE_METRICS_ADDR=off", "WHISTLE_LOG_LEVEL=warn",
-			"WHISTLE_RATE_LIMIT=0", "WHISTLE_SHUTDOWN_TIMEOUT=3s"},
+			"WHISTLE_RATE_LIMIT=0", "WHISTLE_SHUTDOWN_TIMEOUT=3s"}, e.secrets.serviceEnv(name)...),
 		log:   filepath.Join(e.dir, "logs", id+".log"),
 		ready: func(line string) bool { return strings.Contains(line, "ready on") },
 	}, nil
@@ -227,7 +235,7 @@ func (e *env) connect() error {
 		}
 		r.InitialState(resolver.State{Addresses: addrs})
 		conn, err := grpc.NewClient("chaos-"+name+":///"+name, grpc.WithResolvers(r),
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithTransportCredentials(e.secrets.grpcCredentials()),
 			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`))
 		if err != nil {
 			return err

@@ -147,7 +147,7 @@ func backlog(ctx context.Context, e *env) string {
 			out = append(out, fmt.Sprintf("%d in %s's outbox", n, name))
 		}
 	}
-	nc, err := nats.Connect(e.natsURL)
+	nc, err := nats.Connect(e.natsURL, e.secrets.natsOptions()...)
 	if err != nil {
 		return "NATS: " + err.Error()
 	}

@@ -122,16 +122,18 @@ func TestOTLPExportOneTracePerTicket(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbURL := pgtest.NewDatabase(t)
-	env := natstest.New(t)
+	env := natstest.NewSecured(t)
 	codes, err := evalcode.Ensure(filepath.Join(t.TempDir(), "evaluation-code.keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// As `whistle dev` configures it: no Telemetry (so telemetry.Setup from
-	// the environment), a Prometheus registry, tokens verified.
+	// the environment), a Prometheus registry, tokens verified, a NATS user
+	// per service.
 	st, err := stack.Start(ctx, stack.Config{
 		DatabaseURL:     dbURL,
 		Bus:             env.Config,
+		NATSAuth:        env.Auths(),
 		NATSOptions:     env.Options,
 		Log:             platformtest.Logger(t),
 		Metrics:         telemetry.NewRegistry(),

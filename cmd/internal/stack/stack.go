@@ -44,8 +44,14 @@ type Config struct {
 	Services []string
 	// DatabaseURL is the PostgreSQL all services use, each in its own schema.
 	DatabaseURL string
-	// Bus configures JetStream; Name is set per service.
+	// Bus configures JetStream; Name is set per service, and Auth where
+	// NATSAuth names the service.
 	Bus bus.Config
+	// NATSAuth gives each service, by name, the NATS credentials of its own
+	// user, which may publish only what that service emits (see
+	// bus.PublishAllow). A service not named logs in with Bus.Auth. Default
+	// none: every service uses Bus.Auth.
+	NATSAuth map[string]bus.Auth
 	// NATSOptions are extra connect options (the in-process server's, in dev).
 	NATSOptions []nats.Option
 	// Telemetry returns a service's telemetry by its service.name
@@ -81,6 +87,9 @@ type Config struct {
 	Unauthenticated bool
 	// ServerOptions are added to the gRPC server (TLS credentials).
 	ServerOptions []grpc.ServerOption
+	// Reflection serves gRPC reflection (see grpcserver.Options.Reflection).
+	// Default off.
+	Reflection bool
 	// RateLimit limits each caller's mutating calls. Default: off.
 	RateLimit grpcserver.RateLimit
 	// Idle builds the services without starting their consumers and relays,
@@ -170,7 +179,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 	}
 	if s.Server, err = grpcserver.New(grpcserver.Options{Log: cfg.Log, Telemetry: apiTel, Auth: cfg.Auth,
-		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit, OrgUnits: stackUnits{s}}); err != nil {
+		ServerOptions: cfg.ServerOptions, RateLimit: cfg.RateLimit, OrgUnits: stackUnits{s},
+		Reflection: cfg.Reflection}); err != nil {
 		return nil, err
 	}
 	for _, name := range names {
@@ -181,8 +191,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	// One audit log over the schemas of the services this stack runs (all in one database).
 	audit.RegisterServer(s.Server.GRPC, audit.NewReader(s.pools[0].Pool, s.names...))
-	// The dead letters of every consumer, in the JetStream all services share: any one connection reads them.
-	deadletter.RegisterServer(s.Server.GRPC, s.buses[0], cfg.Log)
+	// The dead letters of every consumer, in the JetStream all services share: any one connection reads
+	// them; a replay goes through the connection of the service that emits the event.
+	deadletter.RegisterServer(s.Server.GRPC, deadletter.Options{Services: s.locals(), Log: cfg.Log})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	for i, svc := range s.svcs {
@@ -315,7 +326,10 @@ func (s *Stack) add(ctx context.Context, name string) error {
 		return err
 	}
 	bc := s.cfg.Bus
-	bc.Name, bc.Log = "whistle-"+name, log
+	bc.Name, bc.Log, bc.KeepStreamSettings = "whistle-"+name, log, !bus.UpdatesStreams(name)
+	if a, ok := s.cfg.NATSAuth[name]; ok {
+		bc.Auth = a
+	}
 	b, err := bus.Connect(ctx, bc, s.cfg.NATSOptions...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -330,6 +344,15 @@ func (s *Stack) add(ctx context.Context, name string) error {
 	svc.Register(s.Server.GRPC)
 	s.names, s.svcs = append(s.names, name), append(s.svcs, svc)
 	return nil
+}
+
+// locals are the stack's services as the DeadLetterService acts through them.
+func (s *Stack) locals() []deadletter.Local {
+	out := make([]deadletter.Local, len(s.names))
+	for i, name := range s.names {
+		out[i] = deadletter.Local{Name: name, Bus: s.buses[i], DB: s.pools[i]}
+	}
+	return out
 }
 
 // HealthChecks returns the health checks of every service the stack runs:

@@ -1,6 +1,8 @@
 // Package stacktest runs all five services for a test: on a new database, a
 // JetStream of the test's own (see natstest) and a loopback port, with every
-// span kept in memory.
+// span kept in memory. As in `whistle dev`, the in-process NATS server
+// admits only one user per service, each allowed to publish only what its
+// service emits, and each service logs in as its own.
 package stacktest
 
 import (
@@ -20,6 +22,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/auth"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/evalcode"
+	"github.com/whistle-civic/whistle/pkg/natsserver"
 	"github.com/whistle-civic/whistle/pkg/natstest"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
@@ -51,6 +54,8 @@ type Running struct {
 	City string
 	// Stack is the running stack (its health, its services).
 	Stack *stack.Stack
+	// NATS is the JetStream the stack runs on, with its users.
+	NATS *natstest.Env
 
 	t      *testing.T
 	signer *auth.Signer
@@ -113,8 +118,11 @@ type Options struct {
 	// Monitoring configures the monitoring service.
 	Monitoring monitoring.Config
 	// NATS is the JetStream to run on (e.g. a server the test stops and
-	// restarts); default: one of the test's own (natstest.New).
+	// restarts); default: one of the test's own that admits only the
+	// services' users and NATSUsers (natstest.NewSecured).
 	NATS *natstest.Env
+	// NATSUsers are more users of the default JetStream (a tool's).
+	NATSUsers []natsserver.User
 }
 
 // Start runs the stack until the test ends.
@@ -127,7 +135,7 @@ func StartWith(t *testing.T, o Options) *Running {
 	spans := tracetest.NewInMemoryExporter()
 	env := o.NATS
 	if env == nil {
-		env = natstest.New(t)
+		env = natstest.NewSecured(t, o.NATSUsers...)
 	}
 	keyFile, jwks, err := auth.NewDevKey(filepath.Join(t.TempDir(), "auth"))
 	if err != nil {
@@ -149,6 +157,7 @@ func StartWith(t *testing.T, o Options) *Running {
 		DatabaseURL:     pgtest.NewDatabase(t),
 		EvaluationCodes: codes,
 		Bus:             env.Config,
+		NATSAuth:        env.Auths(),
 		NATSOptions:     env.Options,
 		Log:             platformtest.Logger(t),
 		Clock:           o.Clock,
@@ -176,7 +185,7 @@ func StartWith(t *testing.T, o Options) *Running {
 		t.Fatal(err)
 	}
 	r := &Running{Addr: lis.Addr().String(), Clients: loop.NewClients(conn), Spans: spans, Config: cfg, KeyFile: keyFile,
-		JWKS: jwks, City: "hh", Stack: st, t: t, signer: signer, conns: map[string]*grpc.ClientConn{}}
+		JWKS: jwks, City: "hh", Stack: st, NATS: env, t: t, signer: signer, conns: map[string]*grpc.ClientConn{}}
 	t.Cleanup(func() {
 		_ = conn.Close()
 		for _, c := range r.conns {
