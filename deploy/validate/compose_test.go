@@ -192,8 +192,16 @@ func environment(s types.ServiceConfig) map[string]string {
 	return env
 }
 
-func hasSecretAt(s types.ServiceConfig, path string) bool {
-	return slices.ContainsFunc(s.Secrets, func(sec types.ServiceSecretConfig) bool { return secretPath(sec) == path })
+func hasSecretAt(s types.ServiceConfig, path string) bool { return secretAt(s, path) != "" }
+
+// secretAt returns the name of the secret s mounts at path, or "".
+func secretAt(s types.ServiceConfig, path string) string {
+	for _, sec := range s.Secrets {
+		if secretPath(sec) == path {
+			return sec.Source
+		}
+	}
+	return ""
 }
 
 // secretPath is where a service finds a secret.
@@ -400,17 +408,15 @@ func TestComposePostgres(t *testing.T) {
 // readSecret returns the content of the secret s mounts at path.
 func readSecret(t *testing.T, p *types.Project, s types.ServiceConfig, path string) string {
 	t.Helper()
-	for _, sec := range s.Secrets {
-		if secretPath(sec) == path {
-			b, err := os.ReadFile(p.Secrets[sec.Source].File)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b)
-		}
+	name := secretAt(s, path)
+	if name == "" {
+		t.Fatalf("%s mounts no secret at %q", s.Name, path)
 	}
-	t.Fatalf("%s mounts no secret at %q", s.Name, path)
-	return ""
+	b, err := os.ReadFile(p.Secrets[name].File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestComposeGatewayRoutesEveryAPI checks that gateway.conf routes every gRPC API in

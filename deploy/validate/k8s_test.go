@@ -804,34 +804,48 @@ func k8sCheckEnvReferences(t *testing.T, c *corev1.Container, order []string) {
 // mounted volume and, for a Secret or ConfigMap volume defined under
 // deploy/k8s, that the key exists.
 func k8sCheckMountedFile(t *testing.T, m *k8sManifests, d *appsv1.Deployment, c *corev1.Container, setting, path string) {
-	for _, vm := range c.VolumeMounts {
+	vm, v, rel := k8sVolumeAt(d, c, path)
+	switch {
+	case vm == nil:
+		t.Errorf("%s is %s, which lies in no volume mounted into the container: mount the Secret holding it there", setting, path)
+		return
+	case v == nil:
+		t.Errorf("%s: volume mount %s names no volume of the pod", setting, vm.Name)
+		return
+	}
+	if vm.SubPath != "" {
+		t.Errorf("%s: volume %s is mounted with subPath: updates of the keys never reach the pod; mount the whole volume", setting, vm.Name)
+	}
+	var err error
+	switch {
+	case v.Secret != nil:
+		err = k8sResolve(m, k8sRef{kind: "Secret", name: v.Secret.SecretName, key: rel, what: setting})
+	case v.ConfigMap != nil:
+		err = k8sResolve(m, k8sRef{kind: "ConfigMap", name: v.ConfigMap.Name, key: rel, what: setting})
+	}
+	if err != nil {
+		t.Errorf("%s %s: %v", setting, path, err)
+	}
+}
+
+// k8sVolumeAt finds where a container reads the file at path: the volume
+// mount holding it (nil when none does), the pod's volume of that mount (nil
+// when the pod has none of its name), and the path within the volume.
+func k8sVolumeAt(d *appsv1.Deployment, c *corev1.Container, path string) (*corev1.VolumeMount, *corev1.Volume, string) {
+	for i, vm := range c.VolumeMounts {
 		rel, ok := strings.CutPrefix(path, strings.TrimSuffix(vm.MountPath, "/")+"/")
 		if !ok {
 			continue
 		}
-		if vm.SubPath != "" {
-			t.Errorf("%s: volume %s is mounted with subPath: updates of the keys never reach the pod; mount the whole volume", setting, vm.Name)
-		}
-		for _, v := range d.Spec.Template.Spec.Volumes {
-			if v.Name != vm.Name {
-				continue
+		volumes := d.Spec.Template.Spec.Volumes
+		for j := range volumes {
+			if volumes[j].Name == vm.Name {
+				return &c.VolumeMounts[i], &volumes[j], rel
 			}
-			switch {
-			case v.Secret != nil:
-				if err := k8sResolve(m, k8sRef{kind: "Secret", name: v.Secret.SecretName, key: rel, what: setting}); err != nil {
-					t.Errorf("%s %s: %v", setting, path, err)
-				}
-			case v.ConfigMap != nil:
-				if err := k8sResolve(m, k8sRef{kind: "ConfigMap", name: v.ConfigMap.Name, key: rel, what: setting}); err != nil {
-					t.Errorf("%s %s: %v", setting, path, err)
-				}
-			}
-			return
 		}
-		t.Errorf("%s: volume mount %s names no volume of the pod", setting, vm.Name)
-		return
+		return &c.VolumeMounts[i], nil, rel
 	}
-	t.Errorf("%s is %s, which lies in no volume mounted into the container: mount the Secret holding it there", setting, path)
+	return nil, nil, ""
 }
 
 // k8sRef is a ConfigMap or Secret a pod reads, and the key if one.
