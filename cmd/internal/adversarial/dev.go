@@ -18,9 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// dev is the `whistle dev` the suite plays against: a real process with its
-// in-process NATS and a fresh database.
+// dev is a `whistle dev` the suite plays against: a real process with a
+// fresh database, and its in-process NATS unless its settings name another.
 type dev struct {
+	name      string // how progress lines call it
 	data, log string
 	cmd       *exec.Cmd
 	done      chan struct{}
@@ -61,35 +62,49 @@ func repoRoot() string {
 	return dir
 }
 
-// startDev runs `whistle dev` on a folder of its own in work and waits until
-// it has written its endpoints. pgURL is the PostgreSQL server to make a
-// fresh database on; when it does not answer, dev runs its private one.
-func startDev(ctx context.Context, bin, work, pgURL string, out io.Writer) (*dev, error) {
-	d := &dev{data: filepath.Join(work, "data"), log: filepath.Join(work, "whistle-dev.log"), done: make(chan struct{})}
-	env := devEnv()
-	db, err := createDatabase(ctx, pgURL)
+// launcher starts `whistle dev`s: the binary, the work folder they keep
+// their data and logs in, and the PostgreSQL server (pgURL) each gets a fresh
+// database on; when that does not answer, dev runs its private one.
+type launcher struct {
+	bin, work, pgURL string
+	out              io.Writer
+}
+
+// start runs `whistle dev`, named name in progress lines, on the folder dir
+// of the work folder ("" for the work folder itself), with env added to dev's
+// defaults, and waits until it has written its endpoints. The dev returned
+// is to be stopped even when start fails.
+func (l launcher) start(ctx context.Context, name, dir string, env ...string) (*dev, error) {
+	dir = filepath.Join(l.work, dir)
+	d := &dev{name: name, data: filepath.Join(dir, "data"), log: filepath.Join(dir, "whistle-dev.log"), done: make(chan struct{})}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return d, err
+	}
+	env = append(devEnv(), env...)
+	db, err := createDatabase(ctx, l.pgURL)
 	if err != nil {
-		progress(out, "no PostgreSQL at %s (%v): whistle dev starts its private one (needs PostgreSQL's binaries)", redact(pgURL), err)
+		progress(l.out, "no PostgreSQL at %s (%v): %s starts its private one (needs PostgreSQL's binaries)", redact(l.pgURL), err, name)
 	} else {
 		d.db = db
 		env = append(env, "WHISTLE_DATABASE_URL="+db.url)
-		progress(out, "fresh database %s on %s", db.name, redact(pgURL))
+		progress(l.out, "fresh database %s on %s for %s", db.name, redact(l.pgURL), name)
 	}
 	metrics, err := freePort()
 	if err != nil {
 		return d, err
 	}
 	env = append(env, fmt.Sprintf("WHISTLE_METRICS_ADDR=127.0.0.1:%d", metrics))
-	if err := d.start(bin, env); err != nil {
+	if err := d.start(l.bin, env); err != nil {
 		return d, err
 	}
-	progress(out, "whistle dev started (pid %d, data %s, log %s); waiting for %s", d.cmd.Process.Pid, d.data, d.log,
+	progress(l.out, "%s started (pid %d, data %s, log %s); waiting for %s", name, d.cmd.Process.Pid, d.data, d.log,
 		filepath.Join(d.data, "endpoints.json"))
-	return d, d.waitReady(ctx, out)
+	return d, d.waitReady(ctx, l.out)
 }
 
 // devEnv is the suite's environment without any WHISTLE_* setting, so that
-// dev runs on its defaults: its own keys, NATS and rate limit.
+// dev runs on its defaults (its own keys, NATS and rate limit) but for those
+// the launcher adds.
 func devEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -141,19 +156,19 @@ func (d *dev) waitReady(ctx context.Context, out io.Writer) error {
 	for {
 		if e, err := readEndpoints(d.data); err == nil {
 			d.ends = e
-			progress(out, "whistle dev ready after %s: gRPC %s, NATS %s", time.Since(start).Round(100*time.Millisecond), e.GRPC, redact(e.NATS))
+			progress(out, "%s ready after %s: gRPC %s, NATS %s", d.name, time.Since(start).Round(100*time.Millisecond), e.GRPC, redact(e.NATS))
 			return nil
 		}
 		select {
 		case <-d.done:
-			return fmt.Errorf("whistle dev exited before it was ready; its log %s ends:\n%s", d.log, tail(d.log, 20))
+			return fmt.Errorf("%s exited before it was ready; its log %s ends:\n%s", d.name, d.log, tail(d.log, 20))
 		case <-deadline:
-			return fmt.Errorf("whistle dev not ready within %s; see its log %s", devReadyTimeout, d.log)
+			return fmt.Errorf("%s not ready within %s; see its log %s", d.name, devReadyTimeout, d.log)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 			if time.Since(said) > 5*time.Second {
-				progress(out, "still waiting for whistle dev (%s)", time.Since(start).Round(time.Second))
+				progress(out, "still waiting for %s (%s)", d.name, time.Since(start).Round(time.Second))
 				said = time.Now()
 			}
 		}
@@ -176,17 +191,17 @@ func readEndpoints(data string) (endpoints, error) {
 }
 
 // stop asks dev to stop (SIGINT, as Ctrl-C does), kills it after 30 s, and
-// drops the suite's database.
+// drops its database.
 func (d *dev) stop(out io.Writer) {
 	if d.cmd != nil && d.cmd.Process != nil {
 		_ = d.cmd.Process.Signal(syscall.SIGINT)
 		select {
 		case <-d.done:
-			progress(out, "whistle dev stopped")
+			progress(out, "%s stopped", d.name)
 		case <-time.After(30 * time.Second):
 			_ = d.cmd.Process.Kill()
 			<-d.done
-			progress(out, "whistle dev did not stop within 30 s of SIGINT and was killed; see %s", d.log)
+			progress(out, "%s did not stop within 30 s of SIGINT and was killed; see %s", d.name, d.log)
 		}
 	}
 	if d.db != nil {

@@ -6,7 +6,8 @@
 // of it, without a token, for an org unit that is not in the tree, naming
 // another acting unit or none; forged verdicts; personal data; bad input;
 // rate limits; forged tokens; anonymous NATS; and the audit log of all it
-// did. Each row says what it expected and what came back; the suite prints
+// did, dead letters replayed and discarded included (made on a second,
+// short-lived dev whose NATS the suite runs itself). Each row says what it expected and what came back; the suite prints
 // the failures, a count per check and "N passed, M failed", and exits
 // non-zero on any failure.
 package main
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) (bool, error) {
 		"PostgreSQL server to make a fresh database on (dev's private one when it does not answer)")
 	only := fs.String("checks", "", "comma-separated check numbers to run (default all), e.g. 1,3")
 	verbose := fs.Bool("v", false, "print every row, not only the failures")
-	keep := fs.Bool("keep", false, "keep the work folder (dev's data and log)")
+	keep := fs.Bool("keep", false, "keep the work folder (the devs' data and logs)")
 	if err := fs.Parse(args); err != nil {
 		return false, err
 	}
@@ -82,7 +83,8 @@ func run(ctx context.Context, args []string, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	d, err := startDev(ctx, bin, work, *pgURL, out)
+	launch := launcher{bin: bin, work: work, pgURL: *pgURL, out: out}
+	d, err := launch.start(ctx, "whistle dev", "")
 	defer d.stop(out)
 	if err != nil {
 		return false, err
@@ -92,6 +94,7 @@ func run(ctx context.Context, args []string, out io.Writer) (bool, error) {
 		return false, err
 	}
 	defer w.close()
+	w.launch = launch
 	if err := w.prepare(ctx); err != nil {
 		return false, fmt.Errorf("%w (dev's log: %s; rerun with -keep to keep it)", err, d.log)
 	}

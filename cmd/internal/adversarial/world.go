@@ -28,6 +28,7 @@ import (
 type world struct {
 	out    io.Writer
 	dev    *dev
+	launch launcher // starts the other devs a check needs
 	conn   *grpc.ClientConn
 	c      loop.Clients
 	keys   *keys
