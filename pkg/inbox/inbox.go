@@ -31,14 +31,38 @@ import (
 // rolls back and retries with backoff, then dead-letters.
 type ApplyFunc func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error)
 
+// Item is one event of a batch with the context it was delivered in (its
+// trace), joined to the batch's transaction.
+type Item struct {
+	Ctx   context.Context
+	Event *whistlev1.Event
+}
+
+// SetFunc applies a batch of events the inbox has not seen, in order, inside
+// the inbox transaction ctx carries, with a fixed number of statements for
+// the batch rather than per event, and returns one decision per item (Apply
+// or Stale). An error, a missing decision or a ticket.Later rolls the batch
+// back; it is then applied event by event with the Processor's Apply, whose
+// rules it must share.
+type SetFunc func(ctx context.Context, items []Item) ([]ticket.Decision, error)
+
 // Processor is an idempotent event handler for one consumer.
 type Processor struct {
 	// DB holds the inbox table (the service's schema).
 	DB *postgres.DB
 	// Consumer names the consumer in the inbox, e.g. "dispatch".
 	Consumer string
-	// Apply is the effect.
+	// Apply is the effect of one event.
 	Apply ApplyFunc
+	// ApplySet, when set, is the same effect applied to a whole batch at
+	// once; Apply remains for batches it cannot take whole. Default: none
+	// (each event of a batch goes through Apply).
+	ApplySet SetFunc
+	// Partitions splits each batch by ticket into up to this many parts,
+	// applied side by side, each in a transaction of its own; a ticket's
+	// events stay in one part, in order. The effect must then be safe to run
+	// concurrently for different tickets. Default 1.
+	Partitions int
 	// Telemetry for metrics. Default: none.
 	Telemetry *telemetry.Telemetry
 	// Log receives decisions at debug level. Default: discard.

@@ -54,6 +54,12 @@ type Consumer struct {
 	EventTypes []string
 	// Apply is the effect of one event (see inbox.ApplyFunc).
 	Apply inbox.ApplyFunc
+	// ApplySet is the same effect for a whole batch (see inbox.SetFunc).
+	// Default: none.
+	ApplySet inbox.SetFunc
+	// Partitions applies each batch in up to this many parts side by side,
+	// split by ticket (see inbox.Processor). Default 1.
+	Partitions int
 }
 
 // Run runs the service's outbox relay, its consumers, the consumer that keeps
@@ -67,7 +73,8 @@ func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
 	g.Go(func() error { return janitor(ctx, d.DB) })
 	consumers = append(consumers, Consumer{Name: d.DB.Schema + "-org", EventTypes: []string{events.OrgTree}, Apply: d.Tree().Apply})
 	for _, c := range consumers {
-		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, Telemetry: d.Telemetry, Log: d.Log}
+		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, ApplySet: c.ApplySet, Partitions: c.Partitions,
+			Telemetry: d.Telemetry, Log: d.Log}
 		cfg := bus.ConsumerConfig{Name: c.Name, EventTypes: c.EventTypes, Telemetry: d.Telemetry, Log: d.Log}
 		g.Go(func() error { return d.Bus.ConsumeBatch(ctx, cfg, p.HandleBatch) })
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
@@ -19,6 +20,11 @@ func (s *Service) applyEvent(ctx context.Context, ev *whistlev1.Event) (ticket.D
 		return ticket.Apply, nil // proactive events concern no ticket yet
 	}
 	return laterWhileRebuilding(s.Project(ctx, ev.GetTicketId(), fromEvent(ctx, ev)))
+}
+
+// applyEvents projects a batch of events at once (see projectSet).
+func (s *Service) applyEvents(ctx context.Context, items []inbox.Item) ([]ticket.Decision, error) {
+	return s.projectSet(ctx, items)
 }
 
 // fromEvent reads what an event says about its ticket.

@@ -90,8 +90,12 @@ const proactiveSource = 7
 // district. Each hot spot is saved with an event
 // that asks intake for one proactive ticket.
 func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
-	if st.Synthetic || st.M.Source == proactiveSource || len(st.Area) != 5 {
-		return nil // full areas only: a report from an unknown grid has no place
+	place := hotSpotPlace(st)
+	if place == "" {
+		return nil
+	}
+	if err := s.store.LockPlaces(ctx, []string{place}); err != nil {
+		return err
 	}
 	r := Report{TicketID: st.TicketID, Category: st.Category, Grid: st.Area[0], Community: st.Area[1], District: st.Area[3],
 		At: st.ReportedAt}
@@ -121,6 +125,19 @@ func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
 		}
 	}
 	return s.lookForRising(ctx, st, r)
+}
+
+// hotSpotPlace names what the hot spot rules of a routed report read and
+// write: its matter in its district, which holds every grid and community
+// the rules look at. Reports of one place are judged one transaction at a
+// time (a lock until commit), so batches applied side by side see each
+// other's reports. It is "" for a report the rules ignore: synthetic,
+// proactive, or from an area not fully known (an unknown grid has no place).
+func hotSpotPlace(st State) string {
+	if st.Synthetic || st.M.Source == proactiveSource || len(st.Area) != 5 {
+		return ""
+	}
+	return st.Category + "|" + st.Area[3]
 }
 
 // fresh returns the reports of the matter in a place within the window

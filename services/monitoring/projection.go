@@ -107,4 +107,9 @@ type projections interface {
 	Update(ctx context.Context, ticketID string, fn func(st *State) (*Entry, Effects, error)) error
 	Timeline(ctx context.Context, ticketID string) (State, []Entry, error)
 	Counts(ctx context.Context, includeSynthetic bool) (map[ticket.Status]int64, error)
+	// LockStates, SaveSet and LockPlaces are Update for a batch of events
+	// (see projectSet).
+	LockStates(ctx context.Context, ids []string) (map[string]State, error)
+	SaveSet(ctx context.Context, w *setWrite, states map[string]State) error
+	LockPlaces(ctx context.Context, places []string) error
 }
