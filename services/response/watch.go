@@ -27,7 +27,7 @@ func (s *Service) Watch(ctx context.Context, dept string, after int64, heartbeat
 		return err
 	}
 	for {
-		changes, err := s.store.Changes(ctx, dept, after, 256)
+		changes, err := s.store.Changes(ctx, dept, after, watchPage)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -42,8 +42,12 @@ func (s *Service) Watch(ctx context.Context, dept string, after int64, heartbeat
 		}
 		if len(changes) > 0 {
 			hb.Reset(heartbeat)
-			continue
 		}
+		if len(changes) == watchPage {
+			continue // there may be more at once
+		}
+		// A page short of full holds every change committed when it was
+		// read; one committed since wakes this watcher after its commit.
 		select {
 		case <-ctx.Done():
 			return nil
@@ -56,6 +60,9 @@ func (s *Service) Watch(ctx context.Context, dept string, after int64, heartbeat
 		}
 	}
 }
+
+// watchPage is how many changes a watcher reads at once.
+const watchPage = 256
 
 // LatestCursor returns the cursor of the newest change to dept's inbox (0 when none).
 func (s *Service) LatestCursor(ctx context.Context, dept string) (int64, error) {
