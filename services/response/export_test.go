@@ -2,6 +2,9 @@ package response
 
 import (
 	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -22,4 +25,24 @@ func Apply(s *Service) func(context.Context, *whistlev1.Event) (ticket.Decision,
 			return s.applyFinished(ctx, ev)
 		}
 	}
+}
+
+// ChangeLog exposes the inbox change log to the tests: Write logs one change
+// to dept's inbox in the transaction ctx carries, Sequence numbers what
+// committed, Changes reads a department's numbered changes.
+type ChangeLog struct{ s *store }
+
+// ChangeLogOf returns svc's change log.
+func ChangeLogOf(svc *Service) ChangeLog { return ChangeLog{svc.store.(*store)} }
+
+func (c ChangeLog) Write(ctx context.Context, dept, ticketID string) error {
+	return c.s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return writeChanges(ctx, tx, []pendingChange{{dept: dept, ticketID: ticketID, kind: changeUpsert, item: []byte{}, at: time.Now()}})
+	})
+}
+
+func (c ChangeLog) Sequence(ctx context.Context) (int, []string, error) { return c.s.Sequence(ctx) }
+
+func (c ChangeLog) Changes(ctx context.Context, dept string) ([]Change, error) {
+	return c.s.Changes(ctx, dept, 0, 1000)
 }

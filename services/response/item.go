@@ -136,6 +136,9 @@ type inbox interface {
 	Changes(ctx context.Context, dept string, after int64, limit int) ([]Change, error)
 	// Latest returns the cursor of dept's newest change (0 when none).
 	Latest(ctx context.Context, dept string) (int64, error)
+	// Sequence numbers the committed changes that have none yet; it returns
+	// how many and the departments concerned.
+	Sequence(ctx context.Context) (int, []string, error)
 }
 
 // Change is one change to a department's inbox, as the watch stream sends it.

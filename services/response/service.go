@@ -46,15 +46,17 @@ type Service struct {
 	purge     func(ctx context.Context, cutoff time.Time) error
 	hub       *hub
 	watchPoll time.Duration
-	clock     clock.Clock
-	log       *slog.Logger
-	tracer    trace.Tracer
+	// kick asks the inbox change sequencer to run (see runSequencer).
+	kick   chan struct{}
+	clock  clock.Clock
+	log    *slog.Logger
+	tracer trace.Tracer
 }
 
 // New builds the service on its dependencies.
 func New(d platform.Deps) *Service {
 	st := &store{db: d.DB}
-	return &Service{deps: d, store: st, purge: st.Purge, hub: newHub(), watchPoll: 2 * time.Second,
+	return &Service{deps: d, store: st, purge: st.Purge, hub: newHub(), kick: make(chan struct{}, 1), watchPoll: 2 * time.Second,
 		clock: d.Clock, log: d.Log, tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}
 }
 

@@ -254,43 +254,74 @@ type pendingChange struct {
 	at             time.Time
 }
 
-// writeChanges numbers a transaction's inbox changes and writes them. Each
-// department's counter is advanced once, in department order, under a row
-// lock held until commit, so a department's changes commit in the order of
-// their numbers: a reader that has seen number n has seen every change before
-// it, and resuming after n misses and repeats nothing. Taking the counters
-// last and in one order keeps concurrent transactions from deadlocking.
+// writeChanges writes a transaction's inbox changes, unnumbered, in one
+// COPY, and wakes the sequencer once the transaction commits (Sequence
+// numbers them). Taking no counter, it holds no lock another department's
+// or the same department's changes wait for.
 func writeChanges(ctx context.Context, tx pgx.Tx, changes []pendingChange) error {
-	count := map[string]int64{}
-	for _, c := range changes {
-		count[c.dept]++
-	}
-	depts := slices.Sorted(maps.Keys(count))
-	next := map[string]int64{}
-	for _, d := range depts {
-		var last int64
-		if err := tx.QueryRow(ctx, `INSERT INTO inbox_cursors (department_id, seq) VALUES ($1, $2)
-			ON CONFLICT (department_id) DO UPDATE SET seq = inbox_cursors.seq + $2 RETURNING seq`, d, count[d]).Scan(&last); err != nil {
-			return fmt.Errorf("next change of %s's inbox: %w", d, err)
-		}
-		next[d] = last - count[d] + 1
-	}
 	rows := make([][]any, len(changes))
 	for i, c := range changes {
-		rows[i] = []any{c.dept, next[c.dept], c.ticketID, c.kind, c.item, c.at}
-		next[c.dept]++
+		rows[i] = []any{c.dept, c.ticketID, c.kind, c.item, c.at}
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"inbox_changes"},
-		[]string{"department_id", "seq", "ticket_id", "kind", "item", "changed_at"}, pgx.CopyFromRows(rows))
+		[]string{"department_id", "ticket_id", "kind", "item", "changed_at"}, pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("log %d inbox changes: %w", len(changes), err)
 	}
-	for _, d := range depts { // wake the department's watchers once this commits
-		if err := postgres.Notify(ctx, tx, inboxChannel, d); err != nil {
-			return fmt.Errorf("wake the watchers of %s's inbox: %w", d, err)
-		}
+	if err := postgres.Notify(ctx, tx, pendingChannel, ""); err != nil {
+		return fmt.Errorf("wake the inbox change sequencer: %w", err)
 	}
 	return nil
+}
+
+// sequencePage is how many changes one Sequence numbers at most.
+const sequencePage = 5000
+
+// Sequence numbers committed inbox changes that have no number yet, per
+// department in the order they were written, and returns how many it
+// numbered and the departments whose inbox changed (their watchers are woken
+// once it commits). One sequencer runs at a time (a transaction lock), so a
+// department's numbers follow commit order: a change still being written
+// when Sequence reads is numbered by a later one, after those it saw.
+func (s *store) Sequence(ctx context.Context) (int, []string, error) {
+	var depts []string
+	n := 0
+	err := s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('response.inbox_changes.sequence', 0))`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `WITH pending AS (
+				SELECT id, department_id FROM inbox_changes WHERE seq IS NULL ORDER BY id LIMIT $1),
+			numbered AS (
+				SELECT id, department_id, row_number() OVER (PARTITION BY department_id ORDER BY id) AS k,
+					count(*) OVER (PARTITION BY department_id) AS n FROM pending),
+			bumped AS (
+				INSERT INTO inbox_cursors (department_id, seq)
+				SELECT department_id, max(n) FROM numbered GROUP BY department_id ORDER BY department_id
+				ON CONFLICT (department_id) DO UPDATE SET seq = inbox_cursors.seq + EXCLUDED.seq
+				RETURNING department_id, seq)
+			UPDATE inbox_changes c SET seq = b.seq - m.n + m.k
+			FROM numbered m JOIN bumped b USING (department_id)
+			WHERE c.id = m.id
+			RETURNING c.department_id`, sequencePage)
+		if err != nil {
+			return fmt.Errorf("number inbox changes: %w", err)
+		}
+		numbered, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("number inbox changes: %w", err)
+		}
+		n = len(numbered)
+		slices.Sort(numbered)
+		depts = slices.Compact(numbered)
+		for _, d := range depts { // wake the department's watchers once this commits
+			if err := postgres.Notify(ctx, tx, inboxChannel, d); err != nil {
+				return fmt.Errorf("wake the watchers of %s's inbox: %w", d, err)
+			}
+		}
+		return nil
+	})
+	return n, depts, err
 }
 
 // The kinds of inbox change; values equal whistle.v1.InboxChangeKind.
@@ -329,8 +360,8 @@ func (s *store) Latest(ctx context.Context, dept string) (int64, error) {
 
 // Purge deletes change log rows older than cutoff.
 func (s *store) Purge(ctx context.Context, cutoff time.Time) error {
-	_, err := s.db.Pool.Exec(ctx, `DELETE FROM inbox_changes WHERE (department_id, seq) IN (
-		SELECT department_id, seq FROM inbox_changes WHERE changed_at < $1 LIMIT 10000)`, cutoff)
+	_, err := s.db.Pool.Exec(ctx, `DELETE FROM inbox_changes WHERE id IN (
+		SELECT id FROM inbox_changes WHERE changed_at < $1 AND seq IS NOT NULL LIMIT 10000)`, cutoff)
 	return err
 }
 

@@ -73,9 +73,13 @@ func (s *Service) LatestCursor(ctx context.Context, dept string) (int64, error) 
 	return c, nil
 }
 
-// inboxChannel is the LISTEN/NOTIFY channel of inbox changes; the payload
-// is the department whose inbox changed.
-const inboxChannel = "response_inbox"
+// inboxChannel is the LISTEN/NOTIFY channel of numbered inbox changes; the
+// payload is the department whose inbox changed. pendingChannel tells the
+// sequencers that changes wait for their numbers.
+const (
+	inboxChannel   = "response_inbox"
+	pendingChannel = "response_inbox_pending"
+)
 
 // hub wakes watchers when their department's inbox changes: one LISTEN
 // connection per service instance, fanned out to every watcher.
@@ -114,8 +118,10 @@ func (h *hub) notify(dept string) {
 	}
 }
 
-// run listens for change notifications until ctx ends, reconnecting after
-// failures, and purges change log rows past retention once a minute.
+// runHub listens for change notifications until ctx ends, reconnecting
+// after failures; it runs the sequencer, which numbers new changes when told
+// of them (and every sequencePoll in case a notification was lost), and
+// purges change log rows past retention once a minute.
 func (s *Service) runHub(ctx context.Context) error {
 	go func() {
 		t := time.NewTicker(time.Minute)
@@ -129,6 +135,7 @@ func (s *Service) runHub(ctx context.Context) error {
 			}
 		}
 	}()
+	go s.runSequencer(ctx)
 	for ctx.Err() == nil {
 		err := s.listen(ctx)
 		if ctx.Err() != nil {
@@ -143,19 +150,70 @@ func (s *Service) runHub(ctx context.Context) error {
 	return nil
 }
 
+// sequencePoll is how often the sequencer looks for unnumbered changes
+// without being told of them.
+const sequencePoll = time.Second
+
+// runSequencer numbers inbox changes whenever kicked (or every
+// sequencePoll) until ctx ends, and wakes this instance's watchers of the
+// departments concerned at once; other instances hear of them by
+// notification.
+func (s *Service) runSequencer(ctx context.Context) {
+	t := time.NewTicker(sequencePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, depts, err := s.store.Sequence(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.WarnContext(ctx, "cannot number inbox changes; retrying", "err", err)
+				}
+				break
+			}
+			for _, d := range depts {
+				s.hub.notify(d)
+			}
+			if n < sequencePage {
+				break
+			}
+		}
+	}
+}
+
+// kickSequencer asks the sequencer to run soon.
+func (s *Service) kickSequencer() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
 func (s *Service) listen(ctx context.Context) error {
 	conn, err := pgx.ConnectConfig(ctx, s.deps.DB.Pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+inboxChannel); err != nil {
-		return err
+	for _, ch := range []string{inboxChannel, pendingChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return err
+		}
 	}
+	s.kickSequencer() // changes written while not listening
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
+		}
+		if n.Channel == pendingChannel {
+			s.kickSequencer()
+			continue
 		}
 		s.hub.notify(n.Payload)
 	}
