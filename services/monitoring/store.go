@@ -61,10 +61,9 @@ func (s *store) Update(ctx context.Context, ticketID string, fn func(st *State) 
 			st.Overdue, st.OverdueStage, postgres.NullTime(st.StageDue), memory)
 		if before.Status != st.Status {
 			if before.Status != ticket.StatusUnknown {
-				b.Queue(`UPDATE status_counts SET n = n - 1 WHERE status = $1 AND synthetic = $2`, before.Status, before.Synthetic)
+				queueStatus(b, []statusDelta{{before.Status, before.Synthetic, -1}})
 			}
-			b.Queue(`INSERT INTO status_counts (status, synthetic, n) VALUES ($1, $2, 1)
-				ON CONFLICT (status, synthetic) DO UPDATE SET n = status_counts.n + 1`, st.Status, st.Synthetic)
+			queueStatus(b, []statusDelta{{st.Status, st.Synthetic, 1}})
 		}
 		queueEffects(b, eff)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {

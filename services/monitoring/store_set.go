@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,7 +70,7 @@ type stateRow struct {
 }
 
 // SaveSet writes what a batch of events changed, in the transaction ctx
-// carries: the timeline entries (one COPY), the changed tickets' states (one
+// carries: the timeline entries (one insert), the changed tickets' states (one
 // upsert), and the status counts and figures (one upsert a table, summed per
 // row and written in key order, so concurrent batches lock rows in one order).
 func (s *store) SaveSet(ctx context.Context, w *setWrite, states map[string]State) error {
@@ -77,14 +78,6 @@ func (s *store) SaveSet(ctx context.Context, w *setWrite, states map[string]Stat
 		return nil
 	}
 	q := s.db.Q(ctx)
-	entries := make([][]any, len(w.entries))
-	for i, e := range w.entries {
-		entries[i] = []any{e.ticketID, e.EventID, e.EventType, e.Version, e.Transition, e.OccurredAt, e.ActorID,
-			e.ActorOrg, e.ActorName, e.Producer, e.TraceID, e.Status, e.Summary}
-	}
-	if _, err := q.CopyFrom(ctx, pgx.Identifier{"timeline"}, timelineColumns, pgx.CopyFromRows(entries)); err != nil {
-		return fmt.Errorf("record %d timeline entries: %w", len(entries), err)
-	}
 	rows := make([]stateRow, 0, len(w.changed))
 	for _, id := range w.changed {
 		row, err := toStateRow(states[id])
@@ -98,6 +91,7 @@ func (s *store) SaveSet(ctx context.Context, w *setWrite, states map[string]Stat
 		return err
 	}
 	b := &pgx.Batch{}
+	queueTimeline(b, w.entries)
 	b.Queue(`INSERT INTO tickets (`+stateColumns+`) SELECT `+stateColumns+`
 		FROM jsonb_populate_recordset(NULL::tickets, $1) ORDER BY ticket_id
 		ON CONFLICT (ticket_id) DO UPDATE SET ticket_number = EXCLUDED.ticket_number, status = EXCLUDED.status,
@@ -116,8 +110,22 @@ func (s *store) SaveSet(ctx context.Context, w *setWrite, states map[string]Stat
 	return nil
 }
 
-var timelineColumns = []string{"ticket_id", "event_id", "event_type", "version", "transition", "occurred_at", "actor_id",
-	"actor_org_unit_id", "actor_name", "producer", "trace_id", "status", "summary"}
+// queueTimeline adds the statement that records a batch's timeline entries.
+func queueTimeline(b *pgx.Batch, entries []setEntry) {
+	n := len(entries)
+	ticketID, eventID, typ, version, transition := make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]bool, n)
+	at, actor, org, name, producer := make([]time.Time, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	traceID, status, summary := make([]string, n), make([]int16, n), make([]string, n)
+	for i, e := range entries {
+		ticketID[i], eventID[i], typ[i], version[i], transition[i] = e.ticketID, e.EventID, e.EventType, e.Version, e.Transition
+		at[i], actor[i], org[i], name[i], producer[i] = e.OccurredAt, e.ActorID, e.ActorOrg, e.ActorName, e.Producer
+		traceID[i], status[i], summary[i] = e.TraceID, int16(e.Status), e.Summary
+	}
+	b.Queue(`INSERT INTO timeline (ticket_id, `+entryColumns+`)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::bool[], $6::timestamptz[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::smallint[], $13::text[])`,
+		ticketID, eventID, typ, version, transition, at, actor, org, name, producer, traceID, status, summary)
+}
 
 func toStateRow(st State) (stateRow, error) {
 	memory, err := json.Marshal(st.M)
@@ -140,6 +148,12 @@ func micros(t time.Time) *time.Time {
 	return postgres.NullTime(t.Truncate(time.Microsecond))
 }
 
+// statusShards is how many shards each status count is kept in (see the
+// migration 00003_status_counts_shards.sql); a transaction adds to one at
+// random.
+const statusShards = 8
+
+// queueStatus adds the statement that moves tickets between status counts.
 func queueStatus(b *pgx.Batch, deltas []statusDelta) {
 	if len(deltas) == 0 {
 		return
@@ -150,8 +164,9 @@ func queueStatus(b *pgx.Batch, deltas []statusDelta) {
 	for _, d := range deltas {
 		status, synthetic, n = append(status, int16(d.status)), append(synthetic, d.synthetic), append(n, d.n)
 	}
-	b.Queue(`INSERT INTO status_counts (status, synthetic, n)
-		SELECT s, y, sum(d) FROM unnest($1::smallint[], $2::bool[], $3::bigint[]) AS u(s, y, d)
+	b.Queue(`INSERT INTO status_counts (status, synthetic, shard, n)
+		SELECT s, y, $4, sum(d) FROM unnest($1::smallint[], $2::bool[], $3::bigint[]) AS u(s, y, d)
 		GROUP BY s, y ORDER BY s, y
-		ON CONFLICT (status, synthetic) DO UPDATE SET n = status_counts.n + EXCLUDED.n`, status, synthetic, n)
+		ON CONFLICT (status, synthetic, shard) DO UPDATE SET n = status_counts.n + EXCLUDED.n`,
+		status, synthetic, n, rand.N[int16](statusShards))
 }

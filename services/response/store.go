@@ -255,16 +255,18 @@ type pendingChange struct {
 }
 
 // writeChanges writes a transaction's inbox changes, unnumbered, in one
-// COPY, and wakes the sequencer once the transaction commits (Sequence
+// statement, and wakes the sequencer once the transaction commits (Sequence
 // numbers them). Taking no counter, it holds no lock another department's
 // or the same department's changes wait for.
 func writeChanges(ctx context.Context, tx pgx.Tx, changes []pendingChange) error {
-	rows := make([][]any, len(changes))
+	dept, ticketID, kind, item, at := make([]string, len(changes)), make([]string, len(changes)),
+		make([]int16, len(changes)), make([][]byte, len(changes)), make([]time.Time, len(changes))
 	for i, c := range changes {
-		rows[i] = []any{c.dept, c.ticketID, c.kind, c.item, c.at}
+		dept[i], ticketID[i], kind[i], item[i], at[i] = c.dept, c.ticketID, c.kind, c.item, c.at
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"inbox_changes"},
-		[]string{"department_id", "ticket_id", "kind", "item", "changed_at"}, pgx.CopyFromRows(rows))
+	_, err := tx.Exec(ctx, `INSERT INTO inbox_changes (department_id, ticket_id, kind, item, changed_at)
+		SELECT * FROM unnest($1::text[], $2::uuid[], $3::smallint[], $4::bytea[], $5::timestamptz[])`,
+		dept, ticketID, kind, item, at)
 	if err != nil {
 		return fmt.Errorf("log %d inbox changes: %w", len(changes), err)
 	}
