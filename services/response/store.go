@@ -44,7 +44,7 @@ func (s *store) Update(ctx context.Context, ticketID string, fn func(it *Item) (
 		if err != nil || !it.Dirty() {
 			return err
 		}
-		if err := save(ctx, tx, it); err != nil {
+		if err := save(ctx, tx, before, it); err != nil {
 			return err
 		}
 		if err := logChanges(ctx, tx, before, it); err != nil {
@@ -168,7 +168,7 @@ func assistsOf(ctx context.Context, q postgres.Querier, ticketIDs []string) ([]t
 	})
 }
 
-func save(ctx context.Context, tx pgx.Tx, it Item) error {
+func save(ctx context.Context, tx pgx.Tx, before, it Item) error {
 	if it.ReworkReasons == nil {
 		it.ReworkReasons = []string{}
 	}
@@ -186,18 +186,35 @@ func save(ctx context.Context, tx pgx.Tx, it Item) error {
 		postgres.NullTime(it.AcceptDue), postgres.NullTime(it.ResolveDue), it.DispatchedAt, it.UpdatedAt,
 		it.ReworkCount, it.ReworkReasons, it.ReworkComment, it.Result, it.TraceParent, it.Snapshot,
 		it.EscalationLevel, it.Paused, it.Binding, postgres.NullTime(it.ExtensionDue), it.Area, sortDue(it))
-	depts := make([]string, len(it.Assists))
-	for i, a := range it.Assists {
-		depts[i] = a.DepartmentID
-		b.Queue(`INSERT INTO assists (ticket_id, department_id, reported, note, reported_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (ticket_id, department_id) DO UPDATE SET reported = $3, note = $4, reported_at = $5`,
-			it.TicketID, a.DepartmentID, a.Reported, a.Note, postgres.NullTime(a.ReportedAt))
-	}
-	b.Queue(`DELETE FROM assists WHERE ticket_id = $1 AND NOT department_id = ANY($2)`, it.TicketID, depts)
+	queueAssists(b, it.TicketID, before.Assists, it.Assists)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("save inbox item %s: %w", it.TicketID, err)
 	}
 	return nil
+}
+
+// queueAssists adds the statements that save the assists that changed from
+// before to after: new or changed ones written, those gone deleted; none
+// when nothing changed.
+func queueAssists(b *pgx.Batch, ticketID string, before, after []Assist) {
+	was := make(map[string]Assist, len(before))
+	for _, a := range before {
+		was[a.DepartmentID] = a
+	}
+	for _, a := range after {
+		if old, ok := was[a.DepartmentID]; ok && old.Reported == a.Reported && old.Note == a.Note && old.ReportedAt.Equal(a.ReportedAt) {
+			delete(was, a.DepartmentID)
+			continue
+		}
+		delete(was, a.DepartmentID)
+		b.Queue(`INSERT INTO assists (ticket_id, department_id, reported, note, reported_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (ticket_id, department_id) DO UPDATE SET reported = $3, note = $4, reported_at = $5`,
+			ticketID, a.DepartmentID, a.Reported, a.Note, postgres.NullTime(a.ReportedAt))
+	}
+	if len(was) > 0 {
+		gone := slices.Sorted(maps.Keys(was))
+		b.Queue(`DELETE FROM assists WHERE ticket_id = $1 AND department_id = ANY($2)`, ticketID, gone)
+	}
 }
 
 // logChanges records what a change to an item means for each department's
