@@ -75,6 +75,8 @@ type Service struct {
 	clock  clock.Clock
 	log    *slog.Logger
 	tracer trace.Tracer
+	// traces remembers each ticket's trace for the calls on it.
+	traces *telemetry.TraceParents
 }
 
 // New builds the service on its dependencies. It fails on a calendar that
@@ -105,8 +107,9 @@ func New(d platform.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluation calendar: %w", err)
 	}
-	return &Service{deps: d, store: &store{db: d.DB}, cfg: cfg, window: calendar.Clock{Cal: cal}, clock: d.Clock,
-		log: d.Log, tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}, nil
+	st := &store{db: d.DB}
+	return &Service{deps: d, store: st, cfg: cfg, window: calendar.Clock{Cal: cal}, clock: d.Clock,
+		log: d.Log, tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name), traces: telemetry.NewTraceParents(0, st.TraceParent)}, nil
 }
 
 // Register adds the EvaluationService API to a gRPC server.
@@ -131,5 +134,5 @@ func (s *Service) Run(ctx context.Context) error {
 
 // ticketSpan starts a span in the ticket's own trace, linked to the caller's.
 func (s *Service) ticketSpan(ctx context.Context, name, ticketID string) (context.Context, trace.Span) {
-	return telemetry.StartTicketSpan(ctx, s.tracer, name, s.store.TraceParent(ctx, ticketID))
+	return telemetry.StartTicketSpan(ctx, s.tracer, name, s.traces.Get(ctx, ticketID))
 }

@@ -51,13 +51,16 @@ type Service struct {
 	clock  clock.Clock
 	log    *slog.Logger
 	tracer trace.Tracer
+	// traces remembers each ticket's trace for the calls on it.
+	traces *telemetry.TraceParents
 }
 
 // New builds the service on its dependencies.
 func New(d platform.Deps) *Service {
 	st := &store{db: d.DB}
 	return &Service{deps: d, store: st, purge: st.Purge, hub: newHub(), kick: make(chan struct{}, 1), watchPoll: 2 * time.Second,
-		clock: d.Clock, log: d.Log, tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name)}
+		clock: d.Clock, log: d.Log, tracer: d.Telemetry.Tracer.Tracer("whistle/" + Name),
+		traces: telemetry.NewTraceParents(0, st.TraceParent)}
 }
 
 // Register adds the ResponseService API to a gRPC server.
@@ -80,5 +83,5 @@ func (s *Service) Run(ctx context.Context) error {
 
 // ticketSpan starts a span in the ticket's own trace, linked to the caller's.
 func (s *Service) ticketSpan(ctx context.Context, name, ticketID string) (context.Context, trace.Span) {
-	return telemetry.StartTicketSpan(ctx, s.tracer, name, s.store.TraceParent(ctx, ticketID))
+	return telemetry.StartTicketSpan(ctx, s.tracer, name, s.traces.Get(ctx, ticketID))
 }
