@@ -22,16 +22,22 @@ var ErrReused = apperr.New(apperr.InvalidArgument,
 	"request_id was already used for another call: use a new request id for each new call")
 
 // Do returns fn's response for (scope, requestID), running fn only the first
-// time. fn runs in a transaction (joined by the service's own InTx calls);
-// failures are not stored, so a failed call may be retried with the same id.
-// An empty requestID runs fn without any of this.
+// time. fn runs in a transaction (joined by the service's own InTx calls)
+// that concurrent calls may share (postgres.DB.InGroupTx: fn may run twice,
+// and only its last run counts); failures are not stored, so a failed call
+// may be retried with the same id. An empty requestID runs fn without any of
+// this, in a shared transaction all the same.
 func Do[T proto.Message](ctx context.Context, db *postgres.DB, scope, requestID, method string, fn func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
-	if requestID == "" {
-		return fn(ctx)
-	}
 	var out T
-	err := db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	if requestID == "" {
+		err := db.InGroupTx(ctx, func(ctx context.Context, _ pgx.Tx) (err error) {
+			out, err = fn(ctx)
+			return err
+		})
+		return out, err
+	}
+	err := db.InGroupTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO requests (scope, request_id, method) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, scope, requestID, method)
 		if err != nil {

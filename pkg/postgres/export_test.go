@@ -11,3 +11,11 @@ func PlatformMigrations() fs.FS {
 	}
 	return sub
 }
+
+// GroupQueued counts the calls waiting for a group (InGroupTx).
+func GroupQueued(db *DB) int {
+	g := db.groupOf()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exaring/otelpgx"
@@ -69,6 +70,9 @@ type DB struct {
 	Schema string
 
 	notifier *notifier
+
+	groupOnce sync.Once
+	group     *group // see InGroupTx
 }
 
 // Open connects to PostgreSQL, retrying for up to cfg.ConnectWait while the

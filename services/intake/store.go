@@ -25,12 +25,13 @@ const ticketColumns = `id, number, kind, source, category, title, description,
 	reporter_org_unit_id, reporter_name, reporter_phone, synthetic, reported_at,
 	idempotency_key, fingerprint, trace_parent, related_ticket_ids`
 
-// Create stores t and its reported event in one transaction.
+// Create stores t and its reported event in one transaction, which
+// concurrent reports may share (postgres.DB.InGroupTx).
 func (s *store) Create(ctx context.Context, t Ticket) error {
 	if t.RelatedTicketIDs == nil {
 		t.RelatedTicketIDs = []string{}
 	}
-	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	return s.db.InGroupTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
 			ON CONFLICT (reporter_org_unit_id, idempotency_key) DO NOTHING`,
