@@ -80,7 +80,7 @@ WHISTLE_NATS_* credentials: a user allowed the floor's own subjects).`,
 	f.BoolVar(&noFloor, "no-floor", false, "skip every floor (the floor and the reference floors)")
 	f.BoolVar(&o.FloorOnly, "floor-only", false, "run only the floor, with --floor-commits, --floor-publishes, --floor-consumes per ticket")
 	f.BoolVar(&refs, "reference-floors", true, "also run the two reference floors, naive and batched, for --floor-duration each "+
-		"(default on when the loop runs; --reference-floors=false skips them)")
+		"(with --floor-only only when given; --reference-floors=false skips them)")
 	f.BoolVar(&o.ReferenceOnly, "reference-only", false, "run only the two reference floors (no loop, no floor)")
 	f.DurationVar(&o.FloorDuration, "floor-duration", 0, "how long each floor's tickets arrive (default --duration)")
 	f.IntVar(&o.FloorWork.Commits, "floor-commits", bench.DefaultFloorWork.Commits, "with --floor-only: PostgreSQL commits per ticket")
