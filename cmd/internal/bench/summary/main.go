@@ -32,7 +32,7 @@ type named struct {
 
 func run(paths []string, out, errw io.Writer) error {
 	if len(paths) == 0 {
-		return errors.New("usage: summary REPORT.json...")
+		return errors.New("usage: summary REPORT.json [REPORT.json]")
 	}
 	var reps []named
 	for _, p := range paths {
