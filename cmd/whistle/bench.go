@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -15,6 +16,7 @@ func benchCommand() *cobra.Command {
 		o        bench.Options
 		t        bench.Target
 		noFloor  bool
+		refs     bool
 		jsonPath string
 	)
 	cmd := &cobra.Command{
@@ -35,6 +37,13 @@ publishes and consumes per ticket as the loop did (counted in the services'
 outbox and inbox tables), with no business logic, on the same servers, and
 prints every loop figure also as a ratio to the floor (docs/performance.md).
 
+Then the two reference floors, fixed work on the same servers for
+--floor-duration each: tickets of 6 steps (a row committed, a message
+published and acked, consumed into an inbox table), done one by one by 64
+tickets in flight ("naive"), and group-committed by 256 ("batched"); the
+loop's throughput is printed as a ratio to each. --reference-only runs just
+those two; --no-floor skips every floor.
+
 Without --addr, --data or --config it starts a fresh whistle dev on a
 temporary folder and stops it at the end. --data uses a running whistle dev
 (its endpoints.json and whistlectl.yaml); --addr with --config (or
@@ -51,6 +60,12 @@ WHISTLE_NATS_* credentials: a user allowed the floor's own subjects).`,
 				return err
 			}
 			o.Floor = !noFloor
+			// The reference floors run with the loop unless asked otherwise;
+			// --floor-only runs them only when asked; --no-floor runs none.
+			o.ReferenceFloors = refs && !noFloor && !o.ReferenceOnly && (!o.FloorOnly || cmd.Flags().Changed("reference-floors"))
+			if noFloor && o.ReferenceOnly {
+				return errors.New("--reference-only runs only the reference floors, and --no-floor none: pass one")
+			}
 			t.Dev = t.Dev || (t.Addr == "" && t.Data == "" && t.Config == "")
 			return runBench(cmd, o, t, jsonPath)
 		},
@@ -62,9 +77,12 @@ WHISTLE_NATS_* credentials: a user allowed the floor's own subjects).`,
 	f.DurationVar(&o.Drain, "drain", time.Minute, "how long tickets still in flight may take to close afterwards")
 	f.Float64Var(&o.Unsatisfied, "unsatisfied", 0.1, "share of tickets judged unsatisfied once (then reworked)")
 	f.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "seed of the matters, grids and verdicts drawn")
-	f.BoolVar(&noFloor, "no-floor", false, "skip the floor")
+	f.BoolVar(&noFloor, "no-floor", false, "skip every floor (the floor and the reference floors)")
 	f.BoolVar(&o.FloorOnly, "floor-only", false, "run only the floor, with --floor-commits, --floor-publishes, --floor-consumes per ticket")
-	f.DurationVar(&o.FloorDuration, "floor-duration", 0, "how long floor tickets arrive (default --duration)")
+	f.BoolVar(&refs, "reference-floors", true, "also run the two reference floors, naive and batched, for --floor-duration each "+
+		"(with --floor-only only when given; --reference-floors=false skips them)")
+	f.BoolVar(&o.ReferenceOnly, "reference-only", false, "run only the two reference floors (no loop, no floor)")
+	f.DurationVar(&o.FloorDuration, "floor-duration", 0, "how long each floor's tickets arrive (default --duration)")
 	f.IntVar(&o.FloorWork.Commits, "floor-commits", bench.DefaultFloorWork.Commits, "with --floor-only: PostgreSQL commits per ticket")
 	f.IntVar(&o.FloorWork.Publishes, "floor-publishes", bench.DefaultFloorWork.Publishes, "with --floor-only: JetStream publishes per ticket")
 	f.IntVar(&o.FloorWork.Consumes, "floor-consumes", bench.DefaultFloorWork.Consumes, "with --floor-only: consumes per ticket")
@@ -113,6 +131,12 @@ func runBench(cmd *cobra.Command, o bench.Options, t bench.Target, jsonPath stri
 	if rep.Loop != nil && rep.Loop.Stuck > 0 {
 		return fmt.Errorf("%d of %d tickets did not close within --drain %s: see the errors above (a longer --drain or a lower --rate may help)",
 			rep.Loop.Stuck, rep.Loop.Reported, o.Drain)
+	}
+	for _, f := range rep.ReferenceFloors {
+		if f.Stuck > 0 {
+			return fmt.Errorf("the %s floor: %d of %d tickets were not done within --drain %s: see its errors above",
+				f.Name, f.Stuck, f.Started, o.Drain)
+		}
 	}
 	return nil
 }

@@ -6,7 +6,9 @@
 // and memory of the processes, and counts the durable work each ticket
 // cost. It then runs the floor (floor.go): the same durable work with no
 // business logic, on the same servers, and puts the loop's figures over
-// the floor's. docs/performance.md says what each figure means.
+// the floor's; and the two reference floors (reference.go), fixed work
+// done unbatched and group-committed, whose throughput it puts the loop's
+// under too. docs/performance.md says what each figure means.
 package bench
 
 import (
@@ -14,8 +16,9 @@ import (
 	"time"
 )
 
-// Run drives the loop (unless o.FloorOnly) against d, counts the work per
-// ticket, runs the floor when asked, and returns the report.
+// Run drives the loop (unless o.FloorOnly or o.ReferenceOnly) against d,
+// counts the work per ticket, runs the floor and the reference floors when
+// asked, and returns the report.
 func Run(ctx context.Context, d *Deployment, o Options) (*Report, error) {
 	o.defaults()
 	if err := o.Validate(); err != nil {
@@ -23,6 +26,13 @@ func Run(ctx context.Context, d *Deployment, o Options) (*Report, error) {
 	}
 	rep := &Report{Started: o.Now(), RunID: o.RunID, Target: d.Describe, Model: o.model(), Rate: o.Rate,
 		Concurrency: o.Concurrency, Unsatisfied: o.Unsatisfied, Seed: o.Seed}
+	if o.ReferenceOnly {
+		rep.Model = "reference floors only, each its own closed model"
+		if err := runReferenceFloors(ctx, d, o, rep); err != nil {
+			return nil, err
+		}
+		return rep, nil
+	}
 	work := o.FloorWork
 	if !o.FloorOnly {
 		l, err := runLoop(ctx, d, o)
@@ -37,21 +47,39 @@ func Run(ctx context.Context, d *Deployment, o Options) (*Report, error) {
 			work = rep.Work.Floor
 		}
 	}
-	if !o.Floor && !o.FloorOnly {
-		return rep, nil
+	if o.Floor || o.FloorOnly {
+		if rep.Work == nil && !o.FloorOnly {
+			rep.Notes = append(rep.Notes, "the floor ran with the default work per ticket: the loop's could not be counted")
+		}
+		f, err := RunFloor(ctx, d, o, work, FloorOptions{})
+		if err != nil {
+			return nil, err
+		}
+		rep.Floor = f
+		if rep.Loop != nil {
+			rep.Ratios = ratios(rep.Loop, f)
+		}
 	}
-	if rep.Work == nil && !o.FloorOnly {
-		rep.Notes = append(rep.Notes, "the floor ran with the default work per ticket: the loop's could not be counted")
-	}
-	f, err := RunFloor(ctx, d, o, work, FloorOptions{})
-	if err != nil {
-		return nil, err
-	}
-	rep.Floor = f
-	if rep.Loop != nil {
-		rep.Ratios = ratios(rep.Loop, f)
+	if o.ReferenceFloors {
+		if err := runReferenceFloors(ctx, d, o, rep); err != nil {
+			return nil, err
+		}
 	}
 	return rep, nil
+}
+
+// runReferenceFloors runs each reference floor in turn and puts the loop's
+// and the floor's throughput over theirs.
+func runReferenceFloors(ctx context.Context, d *Deployment, o Options, rep *Report) error {
+	for _, name := range ReferenceFloors {
+		r, err := RunReferenceFloor(ctx, d, o, name, FloorOptions{})
+		if err != nil {
+			return err
+		}
+		rep.ReferenceFloors = append(rep.ReferenceFloors, r)
+	}
+	rep.ReferenceRatios = referenceRatios(rep)
+	return nil
 }
 
 // measureWork counts the loop's durable work per ticket, when the database

@@ -230,14 +230,20 @@ func dropFloorDB(pool *pgxpool.Pool, keep bool) {
 // stream makes the floor's stream (anew) with the events stream's storage
 // and replicas, and describes them.
 func (f *floorRun) stream(ctx context.Context, events string) (string, error) {
+	return floorStream(ctx, f.js, events, floorSubjects+".>")
+}
+
+// floorStream makes FloorStream (anew) on subjects with the events stream's
+// storage and replicas, and describes them. Every floor uses it in turn.
+func floorStream(ctx context.Context, js jetstream.JetStream, events, subjects string) (string, error) {
 	storage, replicas := jetstream.FileStorage, 1
-	if s, err := f.js.Stream(ctx, events); err == nil {
+	if s, err := js.Stream(ctx, events); err == nil {
 		storage, replicas = s.CachedInfo().Config.Storage, s.CachedInfo().Config.Replicas
 	}
-	if err := f.js.DeleteStream(ctx, FloorStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if err := js.DeleteStream(ctx, FloorStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return "", fmt.Errorf("remove an old %s stream: %w", FloorStream, err)
 	}
-	_, err := f.js.CreateStream(ctx, jetstream.StreamConfig{Name: FloorStream, Subjects: []string{floorSubjects + ".>"},
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: FloorStream, Subjects: []string{subjects},
 		Storage: storage, Replicas: replicas, Duplicates: 2 * time.Minute})
 	if err != nil {
 		return "", fmt.Errorf("create the floor's stream %s: %w", FloorStream, err)

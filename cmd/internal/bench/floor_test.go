@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,8 +88,15 @@ func floorEnv(t *testing.T) (*natstest.Env, []nats.Option) {
 		t.Fatal(err)
 	}
 	env := natstest.NewSecured(t, u)
+	if env.Server == nil { // WHISTLE_TEST_NATS_URL: every floor's stream is BENCHFLOOR, one test at a time
+		sharedFloorStream.Lock()
+		t.Cleanup(sharedFloorStream.Unlock)
+	}
 	return env, append([]nats.Option{nats.UserInfo(u.Name, u.Password)}, env.Options...)
 }
+
+// sharedFloorStream is held by a floor test on a shared NATS server.
+var sharedFloorStream sync.Mutex
 
 func jetStream(t *testing.T, env *natstest.Env, opts []nats.Option) jetstream.JetStream {
 	t.Helper()

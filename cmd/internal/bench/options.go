@@ -31,7 +31,11 @@ type Options struct {
 	// Floor also measures the floor after the loop (see floor.go); FloorOnly
 	// measures only the floor, with FloorWork as the work per ticket.
 	Floor, FloorOnly bool
-	// FloorDuration is how long floor tickets arrive. Default Duration.
+	// ReferenceFloors also runs the reference floors (reference.go) after
+	// the loop and its floor; ReferenceOnly runs only the reference floors.
+	ReferenceFloors, ReferenceOnly bool
+	// FloorDuration is how long floor tickets arrive, for every floor.
+	// Default Duration.
 	FloorDuration time.Duration
 	// FloorWork is the floor's work per ticket when the loop does not run
 	// (FloorOnly). Default DefaultFloorWork.
@@ -85,6 +89,8 @@ func (o *Options) Validate() error {
 		return errors.New("the floor's work per ticket cannot be negative")
 	case o.FloorWork != (FloorWork{}) && o.FloorWork.Publishes == 0:
 		return errors.New("the floor needs at least one publish per ticket")
+	case o.ReferenceOnly && o.FloorOnly:
+		return errors.New("--reference-only and --floor-only each run only their floors: pass one")
 	}
 	if len(o.RunID) > 40 {
 		return fmt.Errorf("run id %q: at most 40 characters", o.RunID)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,6 +31,11 @@ type Report struct {
 	Work   *Work        `json:"work_per_ticket,omitempty"`
 	Floor  *FloorReport `json:"floor,omitempty"`
 	Ratios []Ratio      `json:"ratios,omitempty"`
+	// ReferenceFloors are the reference floors' runs (reference.go; nil
+	// without them); ReferenceRatios the loop's and the floor's throughput
+	// over each of theirs.
+	ReferenceFloors []*ReferenceFloorReport `json:"reference_floors,omitempty"`
+	ReferenceRatios []ReferenceRatio        `json:"reference_ratios,omitempty"`
 	// Notes say what could not be measured, and why.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -146,6 +153,57 @@ func ratios(l *LoopReport, f *FloorReport) []Ratio {
 	return out
 }
 
+// ReferenceRatio is a throughput of the run (tickets/s) over a reference
+// floor's.
+type ReferenceRatio struct {
+	// Figure is "loop tickets/s" or "floor tickets/s" (the loop's own work,
+	// unbatched); Value is it.
+	Figure string  `json:"figure"`
+	Value  float64 `json:"value"`
+	// Floor names the reference floor; FloorValue is its tickets/s.
+	Floor      string  `json:"reference_floor"`
+	FloorValue float64 `json:"reference_floor_tickets_per_second"`
+	Ratio      float64 `json:"ratio"`
+}
+
+// The figures of the reference ratios.
+const (
+	RefFigureLoop  = "loop tickets/s"
+	RefFigureFloor = "floor tickets/s"
+)
+
+// referenceRatios puts every throughput of the run over each reference
+// floor's: the loop's, and the floor's (the loop's own work, unbatched).
+func referenceRatios(r *Report) []ReferenceRatio {
+	var out []ReferenceRatio
+	add := func(figure string, v float64) {
+		for _, f := range r.ReferenceFloors {
+			rr := ReferenceRatio{Figure: figure, Value: v, Floor: f.Name, FloorValue: f.TicketsPerSecond}
+			if f.TicketsPerSecond != 0 {
+				rr.Ratio = v / f.TicketsPerSecond
+			}
+			out = append(out, rr)
+		}
+	}
+	if r.Loop != nil {
+		add(RefFigureLoop, r.Loop.TicketsPerSecond)
+	}
+	if r.Floor != nil {
+		add(RefFigureFloor, r.Floor.TicketsPerSecond)
+	}
+	return out
+}
+
+// ReferenceFloor returns the reference floor named name, if it ran.
+func (r *Report) ReferenceFloor(name string) (*ReferenceFloorReport, bool) {
+	for _, f := range r.ReferenceFloors {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
 // WriteJSON writes the report to path, indented.
 func (r *Report) WriteJSON(path string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -172,6 +230,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if len(r.Ratios) > 0 {
 		writeRatios(w, r.Ratios)
+	}
+	if len(r.ReferenceFloors) > 0 {
+		writeReferenceFloors(w, r.ReferenceFloors)
+	}
+	if len(r.ReferenceRatios) > 0 {
+		writeReferenceRatios(w, r.ReferenceRatios)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
@@ -249,7 +313,7 @@ func writeWork(w io.Writer, k *Work) {
 }
 
 func writeFloor(w io.Writer, f *FloorReport) {
-	fmt.Fprintf(w, "\nfloor: %s, %gs window (+%.1fs drain): per ticket %d commits, %d publishes, %d consumes (stream %s: %s)\n",
+	fmt.Fprintf(w, "\nfloor (the loop's own work, unbatched): %s, %gs window (+%.1fs drain): per ticket %d commits, %d publishes, %d consumes (stream %s: %s)\n",
 		f.Model, f.WindowSeconds, max(f.DrainedSeconds, 0), f.Work.Commits, f.Work.Publishes, f.Work.Consumes, f.Stream, f.StreamStorage)
 	fmt.Fprintf(w, "  arrivals %d (%d late), done %d (%d in the window), stuck %d; throughput %.2f tickets/s\n\n",
 		f.Arrivals, f.Late, f.Done, f.DoneInWindow, f.Stuck, f.TicketsPerSecond)
@@ -273,4 +337,91 @@ func ratioText(r Ratio) string {
 		return "—"
 	}
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", r.Ratio), "0"), ".") + "×"
+}
+
+func writeReferenceFloors(w io.Writer, floors []*ReferenceFloorReport) {
+	fmt.Fprintln(w, "\nreference floors: fixed work on the same servers (docs/performance.md, \"Reference floors\")")
+	var procs []string
+	for _, f := range floors {
+		for _, p := range f.Processes {
+			if !slices.Contains(procs, p.Name) {
+				procs = append(procs, p.Name)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := "FLOOR\tIN FLIGHT\t   DONE\tSTUCK\tERRORS\tTICKETS/S\tP50 ms\tP99 ms"
+	for _, p := range procs {
+		head += "\tCPU ms/ticket " + p
+	}
+	fmt.Fprintln(tw, head)
+	for _, f := range floors {
+		t, _ := f.Stage(RefStageTicket)
+		errs := 0
+		for _, e := range f.Errors {
+			errs += e.Count
+		}
+		row := fmt.Sprintf("%s\t%9d\t%7d\t%5d\t%6d\t%9.1f\t%6.1f\t%6.1f", f.Name, f.InFlight, f.Done, f.Stuck, errs, f.TicketsPerSecond, t.P50, t.P99)
+		for _, p := range procs {
+			if v, ok := f.CPUMsPerTicket[p]; ok {
+				row += fmt.Sprintf("\t%.2f", v)
+			} else {
+				row += "\t—"
+			}
+		}
+		fmt.Fprintln(tw, row)
+	}
+	_ = tw.Flush()
+	for _, f := range floors {
+		fmt.Fprintf(w, "\n%s floor: %s.\n", f.Name, f.Does)
+		fmt.Fprintf(w, "  %gs window (+%.1fs drain), started %d, done %d (%d in the window), stuck %d; throughput %.2f tickets/s (stream %s: %s)\n\n",
+			f.WindowSeconds, max(f.DrainedSeconds, 0), f.Started, f.Done, f.DoneInWindow, f.Stuck, f.TicketsPerSecond, f.Stream, f.StreamStorage)
+		writeStages(w, f.Stages)
+		for _, b := range f.Batches {
+			fmt.Fprintf(w, "  %s: %d batches, mean %.1f, max %d\n", b.What, b.Batches, b.Mean, b.Max)
+		}
+		writeErrors(w, f.Errors)
+		writeProcesses(w, f.Processes, f.Done)
+	}
+}
+
+// writeReferenceRatios prints one line per figure: "loop = 0.05× batched
+// floor, 0.2× naive floor".
+func writeReferenceRatios(w io.Writer, rs []ReferenceRatio) {
+	fmt.Fprintln(w, "\nthroughput ÷ reference floors:")
+	var figures []string
+	for _, r := range rs {
+		if !slices.Contains(figures, r.Figure) {
+			figures = append(figures, r.Figure)
+		}
+	}
+	for _, fig := range figures {
+		var parts []string
+		var value float64
+		for _, name := range []string{RefBatched, RefNaive} {
+			for _, r := range rs {
+				if r.Figure == fig && r.Floor == name {
+					value = r.Value
+					parts = append(parts, fmt.Sprintf("%s %s floor (%.1f tickets/s)", refRatioText(r), r.Floor, r.FloorValue))
+				}
+			}
+		}
+		who := "loop"
+		if fig == RefFigureFloor {
+			who = "floor (the loop's own work, unbatched)"
+		}
+		fmt.Fprintf(w, "  %s = %s; %.2f tickets/s\n", who, strings.Join(parts, ", "), value)
+	}
+}
+
+// refRatioText is a ratio with two significant digits below 1, two
+// decimals above: "0.048×", "0.2×", "1.35×".
+func refRatioText(r ReferenceRatio) string {
+	if r.FloorValue == 0 {
+		return "—×"
+	}
+	if r.Ratio >= 1 {
+		return ratioText(Ratio{Floor: r.FloorValue, Ratio: r.Ratio})
+	}
+	return strconv.FormatFloat(r.Ratio, 'g', 2, 64) + "×"
 }

@@ -26,9 +26,25 @@ func sampleReport() *Report {
 		Stages:    []Stage{stageOf(FloorStageTicket, clockClient, Summarize([]time.Duration{50 * time.Millisecond, 100 * time.Millisecond}))},
 		Processes: []ProcessReport{{Name: "whistle dev", PID: 42, CPUSeconds: 3, RSSSeries: []int64{1}}}}
 	work := (&counter{published: 2184, consumed: 5304, consumeTx: 3924, relayTx: 1632}).work(300, 1530)
-	return &Report{Started: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), RunID: "r1", Target: "a fresh whistle dev on 127.0.0.1:7000",
+	r := &Report{Started: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), RunID: "r1", Target: "a fresh whistle dev on 127.0.0.1:7000",
 		Model: loop.Model, Rate: 10, Concurrency: 16, Unsatisfied: 0.1, Seed: 7, Loop: loop, Work: work, Floor: floor,
-		Ratios: ratios(loop, floor), Notes: []string{"a note"}}
+		Ratios: ratios(loop, floor), Notes: []string{"a note"}, ReferenceFloors: sampleReferenceFloors()}
+	r.ReferenceRatios = referenceRatios(r)
+	return r
+}
+
+// sampleReferenceFloors are a naive floor at 50 tickets/s and a batched
+// one at 250.
+func sampleReferenceFloors() []*ReferenceFloorReport {
+	floor := func(name string, inFlight int, tps float64, p50 time.Duration) *ReferenceFloorReport {
+		return &ReferenceFloorReport{Name: name, Does: referenceDoes[name], StepsPerTicket: ReferenceSteps, InFlight: inFlight,
+			WindowSeconds: 10, Started: int(10 * tps), Done: int(10 * tps), DoneInWindow: int(10 * tps), TicketsPerSecond: tps,
+			Stages:         []Stage{stageOf(RefStageTicket, clockClient, Summarize([]time.Duration{p50, 2 * p50}))},
+			Processes:      []ProcessReport{{Name: "postgres", PID: 43, CPUSeconds: tps / 100, RSSSeries: []int64{1}}},
+			CPUMsPerTicket: map[string]float64{"postgres": 1}, Stream: FloorStream}
+	}
+	return []*ReferenceFloorReport{floor(RefNaive, NaiveInFlight, 50, 70*time.Millisecond),
+		floor(RefBatched, BatchedInFlight, 250, 40*time.Millisecond)}
 }
 
 func TestTableShowsEveryPart(t *testing.T) {
@@ -55,6 +71,12 @@ func TestTableShowsEveryPart(t *testing.T) {
 		{"throughput ratio", "0.97×"},
 		{"latency ratio", "5×"},
 		{"note", "note: a note"},
+		{"the measured floor named", "floor (the loop's own work, unbatched): open model"},
+		{"reference floors", "reference floors: fixed work on the same servers"},
+		{"a reference floor's row", "naive           64      500      0       0       50.0    70.0   140.0  1.00"},
+		{"what the batched floor does", "batched floor: 6 steps per ticket, one after another, group-committed"},
+		{"the loop over the reference floors", "loop = 0.039× batched floor (250.0 tickets/s), 0.19× naive floor (50.0 tickets/s); 9.67 tickets/s"},
+		{"the floor over the reference floors", "floor (the loop's own work, unbatched) = 0.04× batched floor (250.0 tickets/s), 0.2× naive floor"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,7 +91,7 @@ func TestTableShowsEveryPart(t *testing.T) {
 func TestTableSaysNoErrors(t *testing.T) {
 	t.Parallel()
 	r := sampleReport()
-	r.Loop.Errors, r.Floor, r.Ratios, r.Work = nil, nil, nil, nil
+	r.Loop.Errors, r.Floor, r.Ratios, r.Work, r.ReferenceFloors, r.ReferenceRatios = nil, nil, nil, nil, nil, nil
 	var buf bytes.Buffer
 	if err := r.WriteTable(&buf); err != nil {
 		t.Fatal(err)
@@ -137,15 +159,67 @@ func TestJSONRoundTrips(t *testing.T) {
 		{"floor work", got.Floor.Work, want.Floor.Work},
 		{"ratios", len(got.Ratios), len(want.Ratios)},
 		{"ticket ids stay out", len(got.Loop.TicketIDs), 0},
+		{"reference floors", len(got.ReferenceFloors), 2},
+		{"a reference floor's throughput", got.ReferenceFloors[1].TicketsPerSecond, 250.0},
+		{"a reference floor's CPU", got.ReferenceFloors[0].CPUMsPerTicket["postgres"], 1.0},
+		{"reference ratios", len(got.ReferenceRatios), 4},
+		{"a reference ratio", got.ReferenceRatios[1], want.ReferenceRatios[1]},
 	}
 	for _, tc := range tests {
 		if tc.got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
 		}
 	}
-	for _, key := range []string{`"p50_ms"`, `"tickets_per_second"`, `"work_per_ticket"`, `"peak_rss_bytes"`} {
+	for _, key := range []string{`"p50_ms"`, `"tickets_per_second"`, `"work_per_ticket"`, `"peak_rss_bytes"`, `"reference_floors"`,
+		`"reference_ratios"`, `"cpu_ms_per_ticket"`, `"reference_floor_tickets_per_second"`} {
 		if !bytes.Contains(b, []byte(key)) {
 			t.Errorf("JSON lacks %s", key)
 		}
+	}
+}
+
+func TestReferenceRatiosPutEachThroughputOverEachReferenceFloor(t *testing.T) {
+	t.Parallel()
+	r := sampleReport()
+	tests := []struct {
+		figure, floor     string
+		value, ref, ratio float64
+	}{
+		{RefFigureLoop, RefNaive, 290.0 / 30, 50, 290.0 / 30 / 50},
+		{RefFigureLoop, RefBatched, 290.0 / 30, 250, 290.0 / 30 / 250},
+		{RefFigureFloor, RefNaive, 10, 50, 0.2},
+		{RefFigureFloor, RefBatched, 10, 250, 0.04},
+	}
+	for _, tc := range tests {
+		t.Run(tc.figure+" over "+tc.floor, func(t *testing.T) {
+			t.Parallel()
+			for _, got := range r.ReferenceRatios {
+				if got.Figure != tc.figure || got.Floor != tc.floor {
+					continue
+				}
+				if math.Abs(got.Value-tc.value) > 1e-9 || got.FloorValue != tc.ref || math.Abs(got.Ratio-tc.ratio) > 1e-9 {
+					t.Fatalf("%+v, want %g over %g = %g", got, tc.value, tc.ref, tc.ratio)
+				}
+				return
+			}
+			t.Fatalf("no ratio of %s over the %s floor in %+v", tc.figure, tc.floor, r.ReferenceRatios)
+		})
+	}
+}
+
+// With --reference-only there is neither loop nor floor: the reference
+// floors print, and no ratio.
+func TestTableOfReferenceFloorsOnly(t *testing.T) {
+	t.Parallel()
+	r := &Report{RunID: "r2", Target: "t", ReferenceFloors: sampleReferenceFloors()}
+	r.ReferenceRatios = referenceRatios(r)
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if len(r.ReferenceRatios) != 0 || !strings.Contains(out, "naive floor: 6 steps") || !strings.Contains(out, "batched floor: 6 steps") ||
+		strings.Contains(out, "loop =") {
+		t.Fatalf("ratios %+v; table:\n%s", r.ReferenceRatios, out)
 	}
 }
