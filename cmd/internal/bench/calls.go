@@ -12,16 +12,15 @@ import (
 
 // The RPCs the run times and counts errors of.
 const (
-	rpcReport        = "Report"
-	rpcAccept        = "Accept"
-	rpcReportAssist  = "ReportAssist"
-	rpcResolve       = "Resolve"
-	rpcEvaluate      = "Evaluate"
-	rpcGetEvaluation = "GetEvaluation"
-	rpcGetTimeline   = "GetTimeline"
-	rpcGetCatalog    = "GetCatalog"
-	rpcWatchInbox    = "WatchInbox"
-	rpcWatchEvents   = "WatchEvents"
+	rpcReport       = "Report"
+	rpcAccept       = "Accept"
+	rpcReportAssist = "ReportAssist"
+	rpcResolve      = "Resolve"
+	rpcEvaluate     = "Evaluate"
+	rpcGetTimeline  = "GetTimeline"
+	rpcGetCatalog   = "GetCatalog"
+	rpcWatchInbox   = "WatchInbox"
+	rpcWatchEvents  = "WatchEvents"
 )
 
 // mutating names the calls that change state (one transaction each).

@@ -14,12 +14,12 @@ import (
 )
 
 // watchedTypes are the events the run follows.
-var watchedTypes = []string{"reported", "dispatched", "resolved", "evaluated", "reopened", "closed"}
+var watchedTypes = []string{"reported", "dispatched", "resolved", "evaluation_opened", "evaluated", "reopened", "closed"}
 
 // watchEvents follows every projected event as the city's monitor (the
 // monitoring service's WatchEvents: ticket id, event type and occurred_at
 // of each event, as soon as it is projected) and applies those of the run's
-// tickets: their server times, the closing, and, on "resolved", an
+// tickets: their server times, the closing, and, on "evaluation_opened", an
 // evaluator taking the round up. Events missed while the stream was broken
 // are found by the sweeper.
 func (r *loopRun) watchEvents(ctx context.Context, ready *readyOnce) {
@@ -65,16 +65,11 @@ func (r *loopRun) onEvent(id string, e *whistlev1.TimelineEntry, at time.Time) b
 	return fresh
 }
 
-// evaluate is the reporting community's evaluator: it waits until the round
-// is open (evaluation opens it when it hears of the resolution; no event
-// says so, so it polls GetEvaluation) and gives its verdict: unsatisfied in
-// round 1 for the planned share, else satisfied.
+// evaluate is the reporting community's evaluator, told that the round is
+// open (evaluation_opened): it gives its verdict, unsatisfied in round 1 for
+// the planned share, else satisfied.
 func (r *loopRun) evaluate(ctx context.Context, tk *ticket, round int) {
 	judge := r.d.As(ctx, auth.RoleCommunityOfficer, tk.plan.grid)
-	if err := r.waitOpen(judge, tk.id, round); err != nil {
-		r.tr.fail(tk)
-		return
-	}
 	r.tr.evalOpened(tk, round, r.now())
 	verdict := whistlev1.Verdict_VERDICT_SATISFIED
 	var reasons []string
@@ -89,36 +84,6 @@ func (r *loopRun) evaluate(ctx context.Context, tk *ticket, round int) {
 	})
 	if err != nil {
 		r.tr.fail(tk)
-	}
-}
-
-// waitOpen polls until the ticket's evaluation round is open: 5 ms apart,
-// growing by half each time up to 50 ms or a tenth of the time waited so
-// far, whichever is longer. So the moment it opened is known to within
-// 50 ms or 10 %, and slow rounds on an overloaded server are not polled
-// ever harder.
-func (r *loopRun) waitOpen(ctx context.Context, id string, round int) error {
-	start, delay := time.Now(), 5*time.Millisecond
-	for {
-		var e *whistlev1.Evaluation
-		err := r.call(ctx, rpcGetEvaluation, func(ctx context.Context) error {
-			resp, err := r.d.Clients.Evaluation.GetEvaluation(ctx, &whistlev1.GetEvaluationRequest{TicketId: id})
-			if status.Code(err) == codes.NotFound {
-				return nil // not yet
-			}
-			e = resp.GetEvaluation()
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if int(e.GetRound()) == round && e.GetState() == whistlev1.EvaluationState_EVALUATION_STATE_OPEN {
-			return nil
-		}
-		if !clock.Sleep(ctx, delay) {
-			return ctx.Err()
-		}
-		delay = min(delay*3/2, max(50*time.Millisecond, time.Since(start)/10))
 	}
 }
 

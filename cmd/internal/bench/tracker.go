@@ -28,6 +28,7 @@ type ticket struct {
 	accepting    bool            // a handler took it up
 	resolving    int             // rounds a handler resolved (or is resolving)
 	judging      int             // rounds an evaluator took up
+	opened       int             // rounds evaluation announced open
 	pendingRound int             // a round resolved before the run knew the ticket
 	progress     time.Time       // last time anything happened to it
 	checked      time.Time       // last time the sweeper read its timeline
@@ -98,7 +99,9 @@ func (t *tracker) event(id string, e *whistlev1.TimelineEntry, at time.Time) (tk
 		}
 	case "resolved":
 		tk.resolvedAt = append(tk.resolvedAt, when)
-		return tk, t.judge(tk, len(tk.resolvedAt)), true
+	case "evaluation_opened":
+		tk.opened++
+		return tk, t.judge(tk, tk.opened), true
 	case "evaluated":
 		tk.evaluated = append(tk.evaluated, when)
 	case "reopened":
