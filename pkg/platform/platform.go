@@ -69,10 +69,13 @@ type Consumer struct {
 	Replaces []string
 }
 
+// Routes are a consumer's effects by event type.
+type Routes = map[string]inbox.ApplyFunc
+
 // Route makes a consumer's event types (sorted) and its apply function of
 // one apply function per event type. An event of another type (which the
 // bus does not deliver) is dead-lettered at once.
-func Route(routes map[string]inbox.ApplyFunc) (types []string, apply inbox.ApplyFunc) {
+func Route(routes Routes) (types []string, apply inbox.ApplyFunc) {
 	types = slices.Sorted(maps.Keys(routes))
 	return types, func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
 		typ := events.TypeOf(ev)

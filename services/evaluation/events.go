@@ -5,9 +5,19 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
+
+// consumer is evaluation's one consumer: resolved tickets, who reported
+// them and where they lie. It took over the work of evaluation-reporters and
+// evaluation-areas (migration 00004 carries their inbox over).
+func (s *Service) consumer() platform.Consumer {
+	types, apply := platform.Route(platform.Routes{
+		events.Resolved: s.applyResolved, events.Reported: s.applyReported, events.Dispatched: s.applyDispatched})
+	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, Replaces: []string{Name + "-reporters", Name + "-areas"}}
+}
 
 func (s *Service) applyResolved(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
 	r := ev.GetResolved()
