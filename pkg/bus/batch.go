@@ -31,7 +31,7 @@ type Delivery struct {
 // ctx bounds the whole batch (ConsumerConfig.AckWait).
 type BatchHandler func(ctx context.Context, batch []Delivery) []error
 
-// ConsumeBatch is Consume for a BatchHandler: each durable consumer hands
+// ConsumeBatch is Consume for a BatchHandler: the durable consumer hands
 // over up to cfg.Batch messages at a time (default 64) — those already pulled
 // when the handler is free, so a quiet stream still gets each event at once.
 func (b *Bus) ConsumeBatch(ctx context.Context, cfg ConsumerConfig, h BatchHandler) error {
@@ -98,6 +98,10 @@ func (r *runner) handle(ctx context.Context, msgs []jetstream.Msg, durable strin
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait)
 	defer cancel()
+	msgs = r.skip(ctx, msgs, durable)
+	if len(msgs) == 0 {
+		return
+	}
 	ds := make([]*delivery, len(msgs))
 	spans := make([]trace.Span, len(msgs))
 	errs := make([]error, len(msgs))
@@ -134,9 +138,32 @@ func (r *runner) handle(ctx context.Context, msgs []jetstream.Msg, durable strin
 		}
 		spans[i].End()
 		attrs := metric.WithAttributes(attribute.String("consumer", durable), attribute.String("outcome", outcome))
-		r.processed.Add(ctx, 1, attrs)
+		r.processed.Add(ctx, 1, attrs, metric.WithAttributes(attribute.String("event_type", d.m.EventType)))
 		r.duration.Record(ctx, took, attrs)
 	}
+}
+
+// skip acknowledges the messages of event types the consumer does not take
+// (delivered because the servers filter on one subject per consumer),
+// without handing them to the handler, and returns the others.
+func (r *runner) skip(ctx context.Context, msgs []jetstream.Msg, durable string) []jetstream.Msg {
+	if r.types == nil {
+		return msgs
+	}
+	kept := msgs[:0]
+	for _, msg := range msgs {
+		typ := r.bus.EventType(msg.Subject())
+		if r.types[typ] {
+			kept = append(kept, msg)
+			continue
+		}
+		if err := msg.Ack(); err != nil {
+			r.cfg.Log.WarnContext(ctx, "ack of a skipped event failed; it will be redelivered and skipped again", "consumer", durable, "err", err)
+		}
+		r.processed.Add(ctx, 1, metric.WithAttributes(attribute.String("consumer", durable),
+			attribute.String("outcome", "skipped"), attribute.String("event_type", typ)))
+	}
+	return kept
 }
 
 // call runs the handler, turning a panic into an error for every message so

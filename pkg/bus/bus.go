@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -93,6 +94,9 @@ type Bus struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	cfg Config
+	// oneFilter is set once the servers refused several filter subjects for
+	// one consumer (see ConsumerConfig.Name).
+	oneFilter atomic.Bool
 }
 
 // Connect connects, then creates the events and dead-letter streams when

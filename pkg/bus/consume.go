@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -67,12 +64,22 @@ type Handler func(ctx context.Context, m *Message) error
 
 // ConsumerConfig describes a durable consumer.
 type ConsumerConfig struct {
-	// Name is the durable name, e.g. "dispatch"; with several event types,
-	// each gets its own durable consumer "<Name>-<type>", which keeps Whistle
-	// compatible with servers older than 2.10 (one filter subject each).
+	// Name is the durable consumer's name, e.g. "dispatch": one durable
+	// receives all of EventTypes, in stream order. On servers from 2.10 on it
+	// filters on their subjects; older servers take one filter subject per
+	// consumer, so there it receives every event and acknowledges those of
+	// other types without handing them to the handler (outcome "skipped").
 	Name string
 	// EventTypes to receive; empty receives every event.
 	EventTypes []string
+	// Replaces names consumers this one took the work of. At start their
+	// durables (each name, and "<name>-<type>" for each of EventTypes), and
+	// those the one-durable-per-type layout made of this consumer
+	// ("<Name>-<type>"), are deleted, and a new durable starts at the first
+	// event any of them had not yet acknowledged. Their handlers' inbox rows
+	// must be carried over to Name, so that what they handled already is
+	// recognised when delivered again.
+	Replaces []string
 	// MaxDeliveries is how often a failing message is tried before it goes to
 	// the dead-letter subject. Deliveries that ended in ErrLater do not count.
 	// Default 10.
@@ -133,12 +140,13 @@ func (c *ConsumerConfig) defaults() {
 	}
 }
 
-// Consume delivers events to h, one at a time per durable consumer, until ctx
+// Consume delivers events to h, one at a time and in stream order, until ctx
 // is cancelled; then it returns nil after the message in hand is finished.
-// It creates (or updates) the durable consumers first, retrying while
-// JetStream is unreachable, and returns an error only if that never succeeds
-// before ctx ends. While it runs, the consumers' lag, unacknowledged messages
-// and dead letters are observable gauges on cfg.Telemetry.Meter.
+// It creates (or updates) the durable consumer first, and deletes those it
+// replaces (see ConsumerConfig.Replaces), retrying while JetStream is
+// unreachable, and returns an error only if that never succeeds before ctx
+// ends. While it runs, the consumer's lag, unacknowledged messages and dead
+// letters are observable gauges on cfg.Telemetry.Meter.
 func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
 	if cfg.Batch == 0 {
 		cfg.Batch = 1
@@ -153,59 +161,29 @@ func (b *Bus) consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) e
 		// after MaxWait; one not seen for MaxWait+10 min was settled
 		// elsewhere, and its count is forgotten.
 		laters: &laters{idle: cfg.MaxWait + 10*time.Minute}}
+	if len(cfg.EventTypes) > 0 {
+		r.types = map[string]bool{}
+		for _, t := range cfg.EventTypes {
+			r.types[t] = true
+		}
+	}
 	meter := cfg.Telemetry.Meter.Meter("whistle/bus")
 	if err := r.instruments(meter); err != nil {
 		return err
 	}
-	filters := r.filters()
-	reg, err := r.gauges(meter, slices.Sorted(maps.Keys(filters)))
+	reg, err := r.gauges(meter, []string{cfg.Name})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = reg.Unregister() }()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(filters))
-	for durable, subject := range filters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.run(ctx, durable, subject); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return errors.Join(collect(errs)...)
-}
-
-// filters maps each durable consumer's name to its filter subject.
-func (r *runner) filters() map[string]string {
-	b, types := r.bus, r.cfg.EventTypes
-	switch len(types) {
-	case 0:
-		return map[string]string{r.cfg.Name: b.cfg.Prefix + ".v1.>"}
-	case 1:
-		return map[string]string{r.cfg.Name: b.Subject(types[0])}
-	}
-	filters := map[string]string{}
-	for _, t := range types {
-		filters[r.cfg.Name+"-"+t] = b.Subject(t)
-	}
-	return filters
-}
-
-func collect(ch <-chan error) []error {
-	var out []error
-	for err := range ch {
-		out = append(out, err)
-	}
-	return out
+	return r.run(ctx, cfg.Name)
 }
 
 type runner struct {
-	bus       *Bus
-	cfg       ConsumerConfig
+	bus *Bus
+	cfg ConsumerConfig
+	// types are the event types handed to the handler; nil: all.
+	types     map[string]bool
 	h         BatchHandler
 	tracer    trace.Tracer
 	processed metric.Int64Counter
@@ -216,7 +194,7 @@ type runner struct {
 
 func (r *runner) instruments(m metric.Meter) (err error) {
 	if r.processed, err = m.Int64Counter("whistle.consumer.messages",
-		metric.WithDescription("Messages handled by a consumer, by outcome (ack, retry, later, dead_letter)")); err != nil {
+		metric.WithDescription("Messages handled by a consumer, by event type and outcome (ack, retry, later, dead_letter, skipped)")); err != nil {
 		return err
 	}
 	if r.dead, err = m.Int64Counter("whistle.consumer.dead_letters",
@@ -228,8 +206,8 @@ func (r *runner) instruments(m metric.Meter) (err error) {
 	return err
 }
 
-func (r *runner) run(ctx context.Context, durable, subject string) error {
-	cons, err := r.consumer(ctx, durable, subject)
+func (r *runner) run(ctx context.Context, durable string) error {
+	cons, err := r.consumer(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -247,31 +225,6 @@ func (r *runner) run(ctx context.Context, durable, subject string) error {
 		it.Stop()
 	}
 	return nil
-}
-
-func (r *runner) consumer(ctx context.Context, durable, subject string) (jetstream.Consumer, error) {
-	cc := jetstream.ConsumerConfig{
-		Durable:       durable,
-		Description:   "Whistle consumer " + r.cfg.Name,
-		FilterSubject: subject,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       r.cfg.AckWait,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		// Deliveries are bounded by us (MaxDeliveries, then the dead-letter
-		// subject), not by the server, which would drop the message silently.
-		MaxDeliver:    -1,
-		MaxAckPending: 4 * r.cfg.Buffer,
-	}
-	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		c, err := r.bus.js.CreateOrUpdateConsumer(ctx, r.bus.cfg.Stream, cc)
-		if err == nil {
-			return c, nil
-		}
-		r.cfg.Log.Warn("cannot create consumer, retrying", "consumer", durable, "err", err)
-		if !clock.Sleep(ctx, delay) {
-			return nil, fmt.Errorf("create consumer %s: %w", durable, err)
-		}
-	}
 }
 
 // delivery is one delivery of a message and what is known of its history.

@@ -27,6 +27,8 @@ type consumerGauges struct {
 // the attribute consumer=<durable>: whistle.consumer.lag (messages not yet
 // delivered), whistle.consumer.ack_pending (delivered, not yet acknowledged)
 // and whistle.consumer.dead_letters.pending (held in the dead-letter stream).
+// On servers older than NATS 2.10 a consumer of some event types receives
+// every event, so there its lag counts the events it will skip as well.
 // The caller unregisters the callback when the consumers stop.
 func (r *runner) gauges(m metric.Meter, durables []string) (metric.Registration, error) {
 	g := &consumerGauges{bus: r.bus, durables: durables}

@@ -38,6 +38,7 @@ const (
 	Proactive          = "proactive"
 	Rescheduled        = "rescheduled"
 	OrgTree            = "org_tree"
+	EvaluationOpened   = "evaluation_opened"
 )
 
 // AboutTicket reports whether events of this type concern one ticket (and

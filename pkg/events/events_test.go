@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -20,6 +21,7 @@ func TestEveryTypeIsNamedAndClassified(t *testing.T) {
 		events.Accepted, events.Progressed, events.Returned, events.Arbitrated,
 		events.ExtensionRequested, events.ExtensionDecided, events.Escalated, events.Resolved,
 		events.Evaluated, events.Reopened, events.Closed, events.Proactive, events.Rescheduled, events.OrgTree,
+		events.EvaluationOpened,
 	}
 	types := events.Types()
 	if strings.Join(types, ",") != strings.Join(consts, ",") {
@@ -96,5 +98,31 @@ func TestDecodeRefusesBrokenEnvelopes(t *testing.T) {
 				t.Fatal("Decode accepted it")
 			}
 		})
+	}
+}
+
+// TestEvaluationOpened: the announcement of a round is an annotation about
+// a ticket that decodes like every other event, and only evaluation emits it.
+func TestEvaluationOpened(t *testing.T) {
+	t.Parallel()
+	due := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
+	ev := events.MustNew(events.Meta{TicketID: ids.New(), Version: 5, OccurredAt: due.Add(-72 * time.Hour), Producer: events.Evaluation},
+		&whistlev1.TicketEvaluationOpened{Round: 2, EvaluateDue: timestamppb.New(due), DepartmentId: "xc-water"})
+	if got := events.TypeOf(ev); got != events.EvaluationOpened {
+		t.Fatalf("TypeOf = %q, want %q", got, events.EvaluationOpened)
+	}
+	data, _ := proto.Marshal(ev)
+	back, err := events.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := back.GetEvaluationOpened(); o.GetRound() != 2 || !o.GetEvaluateDue().AsTime().Equal(due) || o.GetDepartmentId() != "xc-water" {
+		t.Fatalf("decoded %v", back)
+	}
+	if events.IsTransition(events.EvaluationOpened) || !events.AboutTicket(events.EvaluationOpened) {
+		t.Fatal("evaluation_opened must be an annotation about a ticket")
+	}
+	if got := events.Producers(events.EvaluationOpened); len(got) != 1 || got[0] != events.Evaluation {
+		t.Fatalf("producers %v; want evaluation alone", got)
 	}
 }

@@ -42,6 +42,7 @@ var producers = map[string][]string{
 	Returned:           {Response},
 	ExtensionRequested: {Response},
 	Resolved:           {Response},
+	EvaluationOpened:   {Evaluation},
 	Evaluated:          {Evaluation},
 	Closed:             {Evaluation},
 	Reopened:           {Evaluation},

@@ -5,18 +5,24 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/events"
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/outbox"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
 // Deps are a service's connections and tools.
@@ -46,13 +52,15 @@ func (d *Deps) Tree() *orgtree.Tree {
 	return d.OrgTree
 }
 
-// Consumer is one of a service's event consumers.
+// Consumer is one of a service's event consumers: one durable consumer
+// that receives its event types in stream order, and one inbox.
 type Consumer struct {
 	// Name is the durable consumer's and the inbox's name, e.g. "dispatch".
 	Name string
 	// EventTypes it receives; empty for all.
 	EventTypes []string
-	// Apply is the effect of one event (see inbox.ApplyFunc).
+	// Apply is the effect of one event (see inbox.ApplyFunc); Route makes it
+	// of one function per event type.
 	Apply inbox.ApplyFunc
 	// ApplySet is the same effect for a whole batch (see inbox.SetFunc).
 	// Default: none.
@@ -60,6 +68,29 @@ type Consumer struct {
 	// Partitions applies each batch in up to this many parts side by side,
 	// split by ticket (see inbox.Processor). Default 1.
 	Partitions int
+	// Replaces names consumers whose work this one took over: their durable
+	// consumers are deleted at start and this one's starts where they stood
+	// (see bus.ConsumerConfig.Replaces). The service's migrations carry their
+	// inbox rows over to Name (see the platform migration inbox_carry_over).
+	Replaces []string
+}
+
+// Routes are a consumer's effects by event type.
+type Routes = map[string]inbox.ApplyFunc
+
+// Route makes a consumer's event types (sorted) and its apply function of
+// one apply function per event type. An event of another type (which the
+// bus does not deliver) is dead-lettered at once.
+func Route(routes Routes) (types []string, apply inbox.ApplyFunc) {
+	types = slices.Sorted(maps.Keys(routes))
+	return types, func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+		typ := events.TypeOf(ev)
+		f, ok := routes[typ]
+		if !ok {
+			return 0, bus.Poison(fmt.Errorf("no effect for %q events: the consumer takes %s", typ, strings.Join(types, ", ")))
+		}
+		return f(ctx, ev)
+	}
 }
 
 // Run runs the service's outbox relay, its consumers, the consumer that keeps
@@ -75,7 +106,7 @@ func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
 	for _, c := range consumers {
 		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, ApplySet: c.ApplySet, Partitions: c.Partitions,
 			Telemetry: d.Telemetry, Log: d.Log}
-		cfg := bus.ConsumerConfig{Name: c.Name, EventTypes: c.EventTypes, Telemetry: d.Telemetry, Log: d.Log}
+		cfg := bus.ConsumerConfig{Name: c.Name, EventTypes: c.EventTypes, Replaces: c.Replaces, Telemetry: d.Telemetry, Log: d.Log}
 		g.Go(func() error { return d.Bus.ConsumeBatch(ctx, cfg, p.HandleBatch) })
 	}
 	return g.Wait()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
@@ -20,6 +21,21 @@ var (
 	followed  = []string{events.Accepted, events.Returned, events.Resolved, events.Reopened, events.Closed, events.Merged, events.Cancelled}
 	annotated = []string{events.Progressed, events.ExtensionRequested}
 )
+
+// consumer is dispatch's one consumer: reported tickets, what other
+// services do to them, and their notes. It took over the work of
+// dispatch-follow and dispatch-notes (migration 00004 carries their inbox over).
+func (s *Service) consumer() platform.Consumer {
+	routes := platform.Routes{events.Reported: s.applyReported}
+	for _, t := range followed {
+		routes[t] = s.applyFollowed
+	}
+	for _, t := range annotated {
+		routes[t] = s.applyAnnotated
+	}
+	types, apply := platform.Route(routes)
+	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, Replaces: []string{Name + "-follow", Name + "-notes"}}
+}
 
 // applyReported routes a newly reported ticket.
 func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {

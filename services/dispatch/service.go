@@ -27,7 +27,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
-	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -114,11 +113,7 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return platform.Run(ctx, s.deps,
-			platform.Consumer{Name: Name, EventTypes: []string{events.Reported}, Apply: s.applyReported},
-			platform.Consumer{Name: Name + "-follow", EventTypes: followed, Apply: s.applyFollowed},
-			platform.Consumer{Name: Name + "-notes", EventTypes: annotated, Apply: s.applyAnnotated},
-		)
+		return platform.Run(ctx, s.deps, s.consumer())
 	})
 	g.Go(func() error { return s.runScheduler(ctx, s.cfg.SchedulerEvery) })
 	g.Go(func() error { s.watch(ctx, s.cfg.CatalogPoll, s.reloadActive); return nil })

@@ -10,7 +10,6 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/grpcserver/grpctest"
 	"github.com/whistle-civic/whistle/pkg/ids"
-	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 )
 
 // TestOutOfBoundsRequestsChangeNothing sends verdicts evaluation would take
@@ -60,7 +59,7 @@ func TestOutOfBoundsRequestsChangeNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { grpctest.WantInvalidArgument(t, tt.call(), tt.field) })
 	}
-	if n := len(platformtest.Outbox(t, f.deps.DB)); n != 0 {
+	if n := len(f.verdicts(t)); n != 0 {
 		t.Fatalf("refused verdicts wrote %d events", n)
 	}
 	after, err := f.client.GetEvaluation(ctx, &whistlev1.GetEvaluationRequest{TicketId: id})

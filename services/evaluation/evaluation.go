@@ -20,7 +20,7 @@ const (
 )
 
 // Closes reports whether the verdict closes the ticket (otherwise it reopens it).
-func (v Verdict) Closes() bool { return v == Satisfied || v == BasicallySatisfied }
+func (v Verdict) Closes() bool { return ticket.Verdict(v).Satisfied() }
 
 // State says whether a round waits for a verdict; values equal whistle.v1.EvaluationState.
 type State int32
@@ -95,11 +95,15 @@ type Evaluation struct {
 	CodeFailures, CodeUsedRound int32
 	// escalate is set on an unsatisfied verdict past the rework limit (not stored).
 	escalate bool
+	// announced is when the round was opened, set only by the change that
+	// opens it, which then announces it (not stored).
+	announced time.Time
 }
 
 // rounds is what the use cases need from storage: Update locks a ticket's
 // latest round (zero if none), lets fn change it and saves it with the events
-// announcing the action fn returns ("" for none), atomically.
+// announcing the action fn returns ("" for none) or the round fn opened,
+// atomically.
 type rounds interface {
 	Update(ctx context.Context, ticketID string, fn func(e *Evaluation) (ticket.Action, error)) error
 	Get(ctx context.Context, ticketID string) (Evaluation, error)

@@ -89,6 +89,19 @@ func (f *fixture) resolved(t *testing.T, id string, version int64) {
 		Producer: "response"}, &whistlev1.TicketResolved{DepartmentId: "xc-urban", Result: "fixed"}))
 }
 
+// verdicts returns the events of the outbox but the announcements of rounds
+// (evaluation_opened, which TestOpeningARoundAnnouncesIt checks).
+func (f *fixture) verdicts(t *testing.T) []*whistlev1.Event {
+	t.Helper()
+	var out []*whistlev1.Event
+	for _, ev := range platformtest.Outbox(t, f.deps.DB) {
+		if events.TypeOf(ev) != events.EvaluationOpened {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 var community = &whistlev1.Actor{Id: "officer-7", OrgUnitId: "xc-hd-dj", DisplayName: "Zhao"}
 
 func TestUnsatisfiedReopensThenSatisfiedCloses(t *testing.T) {
@@ -103,14 +116,15 @@ func TestUnsatisfiedReopensThenSatisfiedCloses(t *testing.T) {
 		t.Fatalf("evaluate: %v, %v", resp, err)
 	}
 	evs := platformtest.Outbox(t, f.deps.DB)
-	if len(evs) != 2 || evs[0].GetEvaluated().GetRound() != 1 || evs[0].GetTicketVersion() != 4 ||
-		evs[1].GetReopened().GetReworkCount() != 1 || evs[1].GetTicketVersion() != 5 ||
-		evs[1].GetReopened().GetComment() != "still broken" {
+	if len(evs) != 3 || evs[0].GetEvaluationOpened().GetRound() != 1 || evs[0].GetTicketVersion() != 4 ||
+		evs[1].GetEvaluated().GetRound() != 1 || evs[1].GetTicketVersion() != 4 ||
+		evs[2].GetReopened().GetReworkCount() != 1 || evs[2].GetTicketVersion() != 5 ||
+		evs[2].GetReopened().GetComment() != "still broken" {
 		t.Fatalf("events %v", evs)
 	}
 	// A second verdict in the same round is refused and changes nothing.
 	_, err = f.client.Evaluate(ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: whistlev1.Verdict_VERDICT_SATISFIED, Evaluator: community})
-	if status.Code(err) != codes.FailedPrecondition || len(platformtest.Outbox(t, f.deps.DB)) != 2 {
+	if status.Code(err) != codes.FailedPrecondition || len(platformtest.Outbox(t, f.deps.DB)) != 3 {
 		t.Fatalf("second verdict: %v (%d events)", err, len(platformtest.Outbox(t, f.deps.DB)))
 	}
 	// Reworked and resolved again: round 2, satisfied closes at version 7.
@@ -119,8 +133,9 @@ func TestUnsatisfiedReopensThenSatisfiedCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs = platformtest.Outbox(t, f.deps.DB)
-	if len(evs) != 4 || evs[2].GetEvaluated().GetRound() != 2 || evs[2].GetTicketVersion() != 6 ||
-		evs[3].GetClosed().GetFinalVerdict() != whistlev1.Verdict_VERDICT_BASICALLY_SATISFIED || evs[3].GetTicketVersion() != 7 {
+	if len(evs) != 6 || evs[3].GetEvaluationOpened().GetRound() != 2 || evs[3].GetTicketVersion() != 6 ||
+		evs[4].GetEvaluated().GetRound() != 2 || evs[4].GetTicketVersion() != 6 ||
+		evs[5].GetClosed().GetFinalVerdict() != whistlev1.Verdict_VERDICT_BASICALLY_SATISFIED || evs[5].GetTicketVersion() != 7 {
 		t.Fatalf("events %v", evs)
 	}
 	// The old resolution delivered again changes nothing.
@@ -176,7 +191,7 @@ func TestBadVerdictsChangeNothing(t *testing.T) {
 			}
 		})
 	}
-	if n := len(platformtest.Outbox(t, f.deps.DB)); n != 0 {
+	if n := len(f.verdicts(t)); n != 0 {
 		t.Fatalf("bad verdicts wrote %d events", n)
 	}
 }

@@ -5,9 +5,20 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/pkg/ticket"
+	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
+
+// consumer is evaluation's one consumer: resolved tickets, who reported
+// them and where they lie. It took over the work of evaluation-reporters and
+// evaluation-areas (migration 00004 carries their inbox over).
+func (s *Service) consumer() platform.Consumer {
+	types, apply := platform.Route(platform.Routes{
+		events.Resolved: s.applyResolved, events.Reported: s.applyReported, events.Dispatched: s.applyDispatched})
+	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, Replaces: []string{Name + "-reporters", Name + "-areas"}}
+}
 
 func (s *Service) applyResolved(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
 	r := ev.GetResolved()
@@ -28,9 +39,20 @@ func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (tic
 	return ticket.Apply, s.Area(ctx, ev.GetTicketId(), ev.GetDispatched().GetAreaIds())
 }
 
-// toEvents announces a verdict: evaluated (at the resolved version), then
-// closed or reopened (the next version).
+// toEvents announces what a change to a round did: a round opened
+// (evaluation_opened, an annotation at the resolved version), or a verdict:
+// evaluated (at the resolved version), then closed or reopened (the next
+// version); nothing else.
 func toEvents(e Evaluation, action ticket.Action) []*whistlev1.Event {
+	if action == "" {
+		if e.announced.IsZero() {
+			return nil
+		}
+		return []*whistlev1.Event{events.MustNew(events.Meta{
+			TicketID: e.TicketID, TicketNumber: e.Number, Version: e.Version, OccurredAt: e.announced,
+			Producer: Name, Synthetic: e.Synthetic, Actor: &whistlev1.Actor{Id: "service:" + Name},
+		}, &whistlev1.TicketEvaluationOpened{Round: e.Round, EvaluateDue: timeconv.ToProto(e.DueAt), DepartmentId: e.DepartmentID})}
+	}
 	meta := events.Meta{
 		TicketID: e.TicketID, TicketNumber: e.Number, Version: e.Version - 1, OccurredAt: e.EvaluatedAt,
 		Producer: Name, Synthetic: e.Synthetic,

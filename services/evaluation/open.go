@@ -21,9 +21,15 @@ type Resolution struct {
 	TraceParent      string
 }
 
-// Open starts a new round of evaluation for a resolved ticket.
+// Open starts a new round of evaluation for a resolved ticket and announces
+// it (evaluation_opened) in the same transaction. A resolution it has seen
+// (or one older than what it knows) opens nothing.
 func (s *Service) Open(ctx context.Context, r Resolution) (ticket.Decision, error) {
 	var decision ticket.Decision
+	now := s.clock.Now()
+	if now.Before(r.ResolvedAt) { // never announced before the resolution, whatever the clocks say
+		now = r.ResolvedAt
+	}
 	err := s.store.Update(ctx, r.TicketID, func(e *Evaluation) (ticket.Action, error) {
 		decision = ticket.Order(ticket.Monotonic, e.Version, r.Version, true)
 		if decision != ticket.Apply {
@@ -31,7 +37,8 @@ func (s *Service) Open(ctx context.Context, r Resolution) (ticket.Decision, erro
 		}
 		*e = Evaluation{TicketID: r.TicketID, Number: r.Number, Round: e.Round + 1, State: Open, Version: r.Version,
 			DepartmentID: r.DepartmentID, Result: r.Result, OpenedAt: r.ResolvedAt, Synthetic: r.Synthetic,
-			TraceParent: r.TraceParent, DueAt: s.window.Due(r.ResolvedAt, calendar.Window{Days: s.cfg.WindowDays})}
+			TraceParent: r.TraceParent, DueAt: s.window.Due(r.ResolvedAt, calendar.Window{Days: s.cfg.WindowDays}),
+			announced: now}
 		return "", nil
 	})
 	if err != nil {

@@ -156,7 +156,7 @@ func TestWindowClosesWithTheDefaultVerdict(t *testing.T) {
 	if n, _ := f.svc.CloseExpired(ctx); n != 0 {
 		t.Fatalf("closed again: %d", n)
 	}
-	evs := platformtest.Outbox(t, f.deps.DB)
+	evs := f.verdicts(t)
 	if len(evs) != 2 || !evs[0].GetEvaluated().GetDefaultVerdict() || evs[0].GetEvaluated().GetSource() != whistlev1.EvaluationSource_EVALUATION_SOURCE_DEFAULT ||
 		evs[0].GetEvaluated().GetVerdict() != whistlev1.Verdict_VERDICT_BASICALLY_SATISFIED || !evs[1].GetClosed().GetDefaultVerdict() {
 		t.Fatalf("events %v", evs)

@@ -24,7 +24,6 @@ import (
 	"github.com/whistle-civic/whistle/pkg/calendar"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/evalcode"
-	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -122,11 +121,7 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return platform.Run(ctx, s.deps,
-			platform.Consumer{Name: Name, EventTypes: []string{events.Resolved}, Apply: s.applyResolved},
-			platform.Consumer{Name: Name + "-reporters", EventTypes: []string{events.Reported}, Apply: s.applyReported},
-			platform.Consumer{Name: Name + "-areas", EventTypes: []string{events.Dispatched}, Apply: s.applyDispatched},
-		)
+		return platform.Run(ctx, s.deps, s.consumer())
 	})
 	g.Go(func() error { return s.runWindows(ctx, s.cfg.SchedulerEvery) })
 	return g.Wait()

@@ -61,9 +61,6 @@ func apply(ctx context.Context, tx pgx.Tx, e *Evaluation, fn func(e *Evaluation)
 	if err := save(ctx, tx, *e); err != nil {
 		return err
 	}
-	if action == "" {
-		return nil
-	}
 	return outbox.Append(ctx, tx, toEvents(*e, action)...)
 }
 

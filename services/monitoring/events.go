@@ -93,11 +93,14 @@ func summary(ev *whistlev1.Event, c *Change) string {
 	case *whistlev1.Event_Resolved:
 		c.Department = b.Resolved.GetDepartmentId()
 		return "resolved by " + b.Resolved.GetDepartmentId() + ": " + b.Resolved.GetResult()
+	case *whistlev1.Event_EvaluationOpened:
+		o := b.EvaluationOpened
+		return fmt.Sprintf("evaluation open (round %d) for %s's work until %s", o.GetRound(), o.GetDepartmentId(),
+			o.GetEvaluateDue().AsTime().Format(time.RFC3339))
 	case *whistlev1.Event_Evaluated:
 		e := b.Evaluated
 		c.Department, c.Evaluated = e.GetDepartmentId(), !e.GetDefaultVerdict()
-		c.Satisfied = c.Evaluated && (e.GetVerdict() == whistlev1.Verdict_VERDICT_SATISFIED ||
-			e.GetVerdict() == whistlev1.Verdict_VERDICT_BASICALLY_SATISFIED)
+		c.Satisfied = c.Evaluated && ticket.Verdict(e.GetVerdict()).Satisfied()
 		if e.GetDefaultVerdict() {
 			return fmt.Sprintf("evaluation window passed (round %d): default verdict %s", e.GetRound(), short(e.GetVerdict().String()))
 		}

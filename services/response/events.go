@@ -7,6 +7,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
@@ -18,6 +19,23 @@ var (
 	finishing   = []string{events.Closed, events.Merged, events.Cancelled}
 	supervising = []string{events.Escalated, events.Rescheduled, events.ExtensionDecided}
 )
+
+// consumer is the response service's one consumer. It took over the work of
+// response-rework, response-finish and response-supervision (migration 00005
+// carries their inbox over).
+func (s *Service) consumer() platform.Consumer {
+	routes := platform.Routes{events.Dispatched: s.applyDispatched, events.Arbitrated: s.applyDispatched,
+		events.Reopened: s.applyReopened}
+	for _, t := range finishing {
+		routes[t] = s.applyFinished
+	}
+	for _, t := range supervising {
+		routes[t] = s.applySupervision
+	}
+	types, apply := platform.Route(routes)
+	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply,
+		Replaces: []string{Name + "-rework", Name + "-finish", Name + "-supervision"}}
+}
 
 func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
 	if a := ev.GetArbitrated(); a != nil {

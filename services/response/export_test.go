@@ -6,25 +6,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
-// Apply exposes the consumers' effects to the tests, by event type.
+// Apply exposes the consumer's effects to the tests, routed by event type
+// as the service's consumer routes them.
 func Apply(s *Service) func(context.Context, *whistlev1.Event) (ticket.Decision, error) {
-	return func(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-		switch events.TypeOf(ev) {
-		case events.Dispatched, events.Arbitrated:
-			return s.applyDispatched(ctx, ev)
-		case events.Escalated, events.Rescheduled, events.ExtensionDecided:
-			return s.applySupervision(ctx, ev)
-		case events.Reopened:
-			return s.applyReopened(ctx, ev)
-		default:
-			return s.applyFinished(ctx, ev)
-		}
-	}
+	return s.consumer().Apply
 }
 
 // ChangeLog exposes the inbox change log to the tests: Write logs one change
@@ -46,3 +36,6 @@ func (c ChangeLog) Sequence(ctx context.Context) (int, []string, error) { return
 func (c ChangeLog) Changes(ctx context.Context, dept string) ([]Change, error) {
 	return c.s.Changes(ctx, dept, 0, 1000)
 }
+
+// Consumer exposes the service's consumer.
+func Consumer(s *Service) platform.Consumer { return s.consumer() }

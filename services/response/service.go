@@ -21,7 +21,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
-	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
@@ -73,12 +72,7 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 // watchers when their inbox changes, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	go func() { _ = s.runHub(ctx) }()
-	return platform.Run(ctx, s.deps,
-		platform.Consumer{Name: Name, EventTypes: []string{events.Dispatched, events.Arbitrated}, Apply: s.applyDispatched},
-		platform.Consumer{Name: Name + "-rework", EventTypes: []string{events.Reopened}, Apply: s.applyReopened},
-		platform.Consumer{Name: Name + "-finish", EventTypes: finishing, Apply: s.applyFinished},
-		platform.Consumer{Name: Name + "-supervision", EventTypes: supervising, Apply: s.applySupervision},
-	)
+	return platform.Run(ctx, s.deps, s.consumer())
 }
 
 // ticketSpan starts a span in the ticket's own trace, linked to the caller's.

@@ -194,7 +194,7 @@ func TestDisputesDeadlinesAndTriage(t *testing.T) {
 	s.do("arbitrate", err)
 	eventually.True(t, "the binding assignment", func() bool { return s.item(disputed).GetBinding() })
 	s.finish(disputed, "xc-water", community)
-	if got, want := s.story(disputed), "reported@1 dispatched@2 returned@3 dispatched@4 returned@5 triaged@6 arbitrated@7 accepted@8 resolved@9 evaluated@9 closed@10"; got != want {
+	if got, want := s.story(disputed), "reported@1 dispatched@2 returned@3 dispatched@4 returned@5 triaged@6 arbitrated@7 accepted@8 resolved@9 evaluation_opened@9 evaluated@9 closed@10"; got != want {
 		t.Fatalf("disputed ticket\n got %s\nwant %s", got, want)
 	}
 	s.lostSeesNoLater(disputed, "xc-urban", "reported@1 dispatched@2 returned@3 dispatched@4 returned@5")
@@ -220,7 +220,7 @@ func TestDisputesDeadlinesAndTriage(t *testing.T) {
 		Actor: &whistlev1.Actor{Id: "street-officer", OrgUnitId: "xc-hd"}})
 	s.do("dispatch by hand", err)
 	s.finish(odd, "xc-env", community)
-	if got, want := s.story(odd), "reported@1 triaged@2 dispatched@3 accepted@4 resolved@5 evaluated@5 closed@6"; got != want {
+	if got, want := s.story(odd), "reported@1 triaged@2 dispatched@3 accepted@4 resolved@5 evaluation_opened@5 evaluated@5 closed@6"; got != want {
 		t.Fatalf("off-catalog ticket\n got %s\nwant %s", got, want)
 	}
 }

@@ -75,10 +75,10 @@ func checkTimeline(t *testing.T, r *stacktest.Running, id string, reopened bool)
 	}
 	// Each assisting department reports its part once, after the lead accepted.
 	assists := strings.Repeat(" progressed@3", len(item.GetItem().GetAssists()))
-	want := "reported@1 dispatched@2 accepted@3" + assists + " resolved@4 evaluated@4 closed@5"
+	want := "reported@1 dispatched@2 accepted@3" + assists + " resolved@4 evaluation_opened@4 evaluated@4 closed@5"
 	if reopened {
 		// dispatch restarts the resolve window on rework and says so.
-		want = "reported@1 dispatched@2 accepted@3" + assists + " resolved@4 evaluated@4 reopened@5 rescheduled@5 resolved@6 evaluated@6 closed@7"
+		want = "reported@1 dispatched@2 accepted@3" + assists + " resolved@4 evaluation_opened@4 evaluated@4 reopened@5 rescheduled@5 resolved@6 evaluation_opened@6 evaluated@6 closed@7"
 	}
 	var got []string
 	var last time.Time

@@ -28,7 +28,7 @@ type DeadLetter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// seq is its sequence in the dead-letter stream, which names it for replay and discard.
 	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	// consumer is the durable consumer that gave up on it, e.g. "dispatch" or "response-finish-closed".
+	// consumer is the durable consumer that gave up on it, e.g. "dispatch" or "response".
 	Consumer string `protobuf:"bytes,2,opt,name=consumer,proto3" json:"consumer,omitempty"`
 	// subject the event was published on, e.g. "whistle.v1.reported"; empty if unknown.
 	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`

@@ -184,6 +184,7 @@ type Event struct {
 	//	*Event_Proactive
 	//	*Event_Rescheduled
 	//	*Event_OrgTree
+	//	*Event_EvaluationOpened
 	Body          isEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -453,6 +454,15 @@ func (x *Event) GetOrgTree() *OrgTree {
 	return nil
 }
 
+func (x *Event) GetEvaluationOpened() *TicketEvaluationOpened {
+	if x != nil {
+		if x, ok := x.Body.(*Event_EvaluationOpened); ok {
+			return x.EvaluationOpened
+		}
+	}
+	return nil
+}
+
 type isEvent_Body interface {
 	isEvent_Body()
 }
@@ -553,6 +563,12 @@ type Event_OrgTree struct {
 	OrgTree *OrgTree `protobuf:"bytes,28,opt,name=org_tree,json=orgTree,proto3,oneof"`
 }
 
+type Event_EvaluationOpened struct {
+	// evaluation_opened: evaluation opened a round for a resolved ticket (after each resolved);
+	// the ticket may be evaluated from now until the window closes.
+	EvaluationOpened *TicketEvaluationOpened `protobuf:"bytes,29,opt,name=evaluation_opened,json=evaluationOpened,proto3,oneof"`
+}
+
 func (*Event_Reported) isEvent_Body() {}
 
 func (*Event_Merged) isEvent_Body() {}
@@ -590,6 +606,8 @@ func (*Event_Proactive) isEvent_Body() {}
 func (*Event_Rescheduled) isEvent_Body() {}
 
 func (*Event_OrgTree) isEvent_Body() {}
+
+func (*Event_EvaluationOpened) isEvent_Body() {}
 
 // Attachment is the metadata of a file kept outside Whistle. In requests every field is
 // required and checked as below; the file itself never passes through Whistle.
@@ -1779,6 +1797,74 @@ func (x *TicketEvaluated) GetSource() EvaluationSource {
 	return EvaluationSource_EVALUATION_SOURCE_UNSPECIFIED
 }
 
+// TicketEvaluationOpened announces a round of evaluation, opened when the ticket was resolved
+// (the first time, or again after a rework). It is an annotation: its event names the version of
+// the resolved it answers.
+type TicketEvaluationOpened struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// round counts evaluations of this ticket, from 1: 1 to 1000.
+	Round int32 `protobuf:"varint,1,opt,name=round,proto3" json:"round,omitempty"`
+	// evaluate_due is when the round's window closes: a round still open then gets the configured
+	// default verdict. From 2000-01-01T00:00:00Z to 5 years from now.
+	EvaluateDue *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=evaluate_due,json=evaluateDue,proto3" json:"evaluate_due,omitempty"`
+	// department_id is the department whose work is judged (the one that resolved it): 1 to 64
+	// lowercase letters, digits and hyphens, starting with a letter or digit.
+	DepartmentId  string `protobuf:"bytes,3,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketEvaluationOpened) Reset() {
+	*x = TicketEvaluationOpened{}
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketEvaluationOpened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketEvaluationOpened) ProtoMessage() {}
+
+func (x *TicketEvaluationOpened) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketEvaluationOpened.ProtoReflect.Descriptor instead.
+func (*TicketEvaluationOpened) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *TicketEvaluationOpened) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *TicketEvaluationOpened) GetEvaluateDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EvaluateDue
+	}
+	return nil
+}
+
+func (x *TicketEvaluationOpened) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
 // TicketReopened sends a ticket back for rework.
 type TicketReopened struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1798,7 +1884,7 @@ type TicketReopened struct {
 
 func (x *TicketReopened) Reset() {
 	*x = TicketReopened{}
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1810,7 +1896,7 @@ func (x *TicketReopened) String() string {
 func (*TicketReopened) ProtoMessage() {}
 
 func (x *TicketReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1823,7 +1909,7 @@ func (x *TicketReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReopened.ProtoReflect.Descriptor instead.
 func (*TicketReopened) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TicketReopened) GetDepartmentId() string {
@@ -1874,7 +1960,7 @@ type TicketClosed struct {
 
 func (x *TicketClosed) Reset() {
 	*x = TicketClosed{}
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +1972,7 @@ func (x *TicketClosed) String() string {
 func (*TicketClosed) ProtoMessage() {}
 
 func (x *TicketClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +1985,7 @@ func (x *TicketClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketClosed.ProtoReflect.Descriptor instead.
 func (*TicketClosed) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TicketClosed) GetFinalVerdict() Verdict {
@@ -1937,7 +2023,7 @@ type HotSpotDetected struct {
 
 func (x *HotSpotDetected) Reset() {
 	*x = HotSpotDetected{}
-	mi := &file_whistle_v1_events_proto_msgTypes[19]
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2035,7 @@ func (x *HotSpotDetected) String() string {
 func (*HotSpotDetected) ProtoMessage() {}
 
 func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[19]
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2048,7 @@ func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HotSpotDetected.ProtoReflect.Descriptor instead.
 func (*HotSpotDetected) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *HotSpotDetected) GetCategory() string {
@@ -2021,7 +2107,7 @@ type OrgTree struct {
 
 func (x *OrgTree) Reset() {
 	*x = OrgTree{}
-	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2119,7 @@ func (x *OrgTree) String() string {
 func (*OrgTree) ProtoMessage() {}
 
 func (x *OrgTree) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2132,7 @@ func (x *OrgTree) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgTree.ProtoReflect.Descriptor instead.
 func (*OrgTree) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OrgTree) GetCatalogVersion() string {
@@ -2078,7 +2164,7 @@ type OrgNode struct {
 
 func (x *OrgNode) Reset() {
 	*x = OrgNode{}
-	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	mi := &file_whistle_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2176,7 @@ func (x *OrgNode) String() string {
 func (*OrgNode) ProtoMessage() {}
 
 func (x *OrgNode) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	mi := &file_whistle_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2189,7 @@ func (x *OrgNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgNode.ProtoReflect.Descriptor instead.
 func (*OrgNode) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *OrgNode) GetId() string {
@@ -2132,7 +2218,7 @@ var File_whistle_v1_events_proto protoreflect.FileDescriptor
 const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17whistle/v1/events.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xc9\v\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\x9c\f\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12%\n" +
@@ -2168,7 +2254,8 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x06closed\x18\x19 \x01(\v2\x18.whistle.v1.TicketClosedH\x00R\x06closed\x12;\n" +
 	"\tproactive\x18\x1a \x01(\v2\x1b.whistle.v1.HotSpotDetectedH\x00R\tproactive\x12A\n" +
 	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduled\x120\n" +
-	"\borg_tree\x18\x1c \x01(\v2\x13.whistle.v1.OrgTreeH\x00R\aorgTreeB\x06\n" +
+	"\borg_tree\x18\x1c \x01(\v2\x13.whistle.v1.OrgTreeH\x00R\aorgTree\x12Q\n" +
+	"\x11evaluation_opened\x18\x1d \x01(\v2\".whistle.v1.TicketEvaluationOpenedH\x00R\x10evaluationOpenedB\x06\n" +
 	"\x04body\"\xa3\x03\n" +
 	"\n" +
 	"Attachment\x12\x86\x01\n" +
@@ -2264,7 +2351,13 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x0fdefault_verdict\x18\x04 \x01(\bR\x0edefaultVerdict\x12!\n" +
 	"\freason_codes\x18\x05 \x03(\tR\vreasonCodes\x12#\n" +
 	"\rdepartment_id\x18\x06 \x01(\tR\fdepartmentId\x124\n" +
-	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceR\x06source\"\xb1\x01\n" +
+	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceR\x06source\"\xcb\x01\n" +
+	"\x16TicketEvaluationOpened\x12 \n" +
+	"\x05round\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\x05round\x12I\n" +
+	"\fevaluate_due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\vevaluateDue\x12D\n" +
+	"\rdepartment_id\x18\x03 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\fdepartmentId\"\xb1\x01\n" +
 	"\x0eTicketReopened\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12!\n" +
 	"\freason_codes\x18\x02 \x03(\tR\vreasonCodes\x12\x18\n" +
@@ -2313,7 +2406,7 @@ func file_whistle_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_whistle_v1_events_proto_goTypes = []any{
 	(ReturnReason)(0),                // 0: whistle.v1.ReturnReason
 	(ClockChange)(0),                 // 1: whistle.v1.ClockChange
@@ -2334,20 +2427,21 @@ var file_whistle_v1_events_proto_goTypes = []any{
 	(*TicketEscalated)(nil),          // 16: whistle.v1.TicketEscalated
 	(*TicketResolved)(nil),           // 17: whistle.v1.TicketResolved
 	(*TicketEvaluated)(nil),          // 18: whistle.v1.TicketEvaluated
-	(*TicketReopened)(nil),           // 19: whistle.v1.TicketReopened
-	(*TicketClosed)(nil),             // 20: whistle.v1.TicketClosed
-	(*HotSpotDetected)(nil),          // 21: whistle.v1.HotSpotDetected
-	(*OrgTree)(nil),                  // 22: whistle.v1.OrgTree
-	(*OrgNode)(nil),                  // 23: whistle.v1.OrgNode
-	(*timestamppb.Timestamp)(nil),    // 24: google.protobuf.Timestamp
-	(*Actor)(nil),                    // 25: whistle.v1.Actor
-	(*Ticket)(nil),                   // 26: whistle.v1.Ticket
-	(Verdict)(0),                     // 27: whistle.v1.Verdict
-	(EvaluationSource)(0),            // 28: whistle.v1.EvaluationSource
+	(*TicketEvaluationOpened)(nil),   // 19: whistle.v1.TicketEvaluationOpened
+	(*TicketReopened)(nil),           // 20: whistle.v1.TicketReopened
+	(*TicketClosed)(nil),             // 21: whistle.v1.TicketClosed
+	(*HotSpotDetected)(nil),          // 22: whistle.v1.HotSpotDetected
+	(*OrgTree)(nil),                  // 23: whistle.v1.OrgTree
+	(*OrgNode)(nil),                  // 24: whistle.v1.OrgNode
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(*Actor)(nil),                    // 26: whistle.v1.Actor
+	(*Ticket)(nil),                   // 27: whistle.v1.Ticket
+	(Verdict)(0),                     // 28: whistle.v1.Verdict
+	(EvaluationSource)(0),            // 29: whistle.v1.EvaluationSource
 }
 var file_whistle_v1_events_proto_depIdxs = []int32{
-	24, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	25, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
+	25, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	26, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
 	4,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
 	5,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
 	6,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
@@ -2362,36 +2456,38 @@ var file_whistle_v1_events_proto_depIdxs = []int32{
 	16, // 13: whistle.v1.Event.escalated:type_name -> whistle.v1.TicketEscalated
 	17, // 14: whistle.v1.Event.resolved:type_name -> whistle.v1.TicketResolved
 	18, // 15: whistle.v1.Event.evaluated:type_name -> whistle.v1.TicketEvaluated
-	19, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
-	20, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
-	21, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
+	20, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
+	21, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
+	22, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
 	15, // 19: whistle.v1.Event.rescheduled:type_name -> whistle.v1.TicketRescheduled
-	22, // 20: whistle.v1.Event.org_tree:type_name -> whistle.v1.OrgTree
-	26, // 21: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
-	26, // 22: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
-	24, // 23: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
-	24, // 24: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
-	26, // 25: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
-	3,  // 26: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
-	1,  // 27: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
-	0,  // 28: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
-	24, // 29: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
-	24, // 30: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
-	24, // 31: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
-	24, // 32: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
-	24, // 33: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
-	24, // 34: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
-	24, // 35: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
-	3,  // 36: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
-	27, // 37: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
-	28, // 38: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
-	27, // 39: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
-	23, // 40: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
-	41, // [41:41] is the sub-list for method output_type
-	41, // [41:41] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	23, // 20: whistle.v1.Event.org_tree:type_name -> whistle.v1.OrgTree
+	19, // 21: whistle.v1.Event.evaluation_opened:type_name -> whistle.v1.TicketEvaluationOpened
+	27, // 22: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
+	27, // 23: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
+	25, // 24: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
+	25, // 25: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
+	27, // 26: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
+	3,  // 27: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
+	1,  // 28: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
+	0,  // 29: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
+	25, // 30: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
+	25, // 31: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
+	25, // 32: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	25, // 33: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
+	25, // 34: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
+	25, // 35: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
+	25, // 36: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
+	3,  // 37: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
+	28, // 38: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
+	29, // 39: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
+	25, // 40: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
+	28, // 41: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
+	24, // 42: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }
@@ -2399,6 +2495,7 @@ func file_whistle_v1_events_proto_init() {
 	if File_whistle_v1_events_proto != nil {
 		return
 	}
+	file_whistle_v1_bounds_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	file_whistle_v1_events_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_Reported)(nil),
@@ -2420,6 +2517,7 @@ func file_whistle_v1_events_proto_init() {
 		(*Event_Proactive)(nil),
 		(*Event_Rescheduled)(nil),
 		(*Event_OrgTree)(nil),
+		(*Event_EvaluationOpened)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2427,7 +2525,7 @@ func file_whistle_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_events_proto_rawDesc), len(file_whistle_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
