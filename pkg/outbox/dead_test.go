@@ -100,7 +100,7 @@ func TestUnpublishableEventIsDeadLetteredAndTheRestGoOutInOrder(t *testing.T) {
 			for _, ev := range []*whistlev1.Event{first, large, after1, after2} {
 				appendInTx(t, db, ev)
 			}
-			r := &outbox.Relay{DB: db, Bus: b, Retention: time.Nanosecond}
+			r := &outbox.Relay{DB: db, Bus: b}
 			if n, err := r.Flush(ctx); err != nil || n != 3 {
 				t.Fatalf("Flush = %d, %v; want the 3 others published and no error", n, err)
 			}
@@ -136,7 +136,9 @@ func TestUnpublishableEventIsDeadLetteredAndTheRestGoOutInOrder(t *testing.T) {
 			if n, err := r.Flush(ctx); err != nil || n != 0 {
 				t.Fatalf("second Flush = %d, %v; want nothing left", n, err)
 			}
-			outbox.Purge(ctx, r)
+			if err := outbox.Purge(ctx, db, time.Now()); err != nil {
+				t.Fatal(err)
+			}
 			var kept []string
 			rows, _ := db.Pool.Query(ctx, `SELECT event_id::text FROM outbox`)
 			if kept, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {

@@ -45,10 +45,6 @@ type Relay struct {
 	// Poll is the fallback interval between looks at the outbox when no
 	// notification arrives. Default 1 s.
 	Poll time.Duration
-	// Retention is how long sent rows, and dead rows whose event a dead letter
-	// holds, are kept before being deleted. Default 1 h. A dead row holding
-	// the only copy of its event is never deleted.
-	Retention time.Duration
 	// Telemetry for spans and metrics. Default: none.
 	Telemetry *telemetry.Telemetry
 	// Log receives failures. Default: discard.
@@ -63,9 +59,6 @@ func (r *Relay) defaults() {
 	}
 	if r.Poll == 0 {
 		r.Poll = time.Second
-	}
-	if r.Retention == 0 {
-		r.Retention = time.Hour
 	}
 	if r.Telemetry == nil {
 		r.Telemetry = telemetry.Noop()
@@ -87,8 +80,6 @@ func (r *Relay) Run(ctx context.Context) error {
 	go r.listen(ctx, wake)
 	poll := time.NewTicker(r.Poll)
 	defer poll.Stop()
-	purge := time.NewTicker(time.Minute)
-	defer purge.Stop()
 	failures := 0
 	for {
 		_, settled, err := r.flush(ctx)
@@ -111,8 +102,6 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-wake:
 		case <-poll.C:
-		case <-purge.C:
-			r.purge(ctx)
 		}
 	}
 }
@@ -236,43 +225,24 @@ func (r *Relay) publish(ctx context.Context, rows []row) ([]int64, []deadRow, er
 	return ids, dead, errors.Join(errs...)
 }
 
-func (r *Relay) purge(ctx context.Context) {
-	_, err := r.DB.Pool.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
-		WHERE sent_at < $1 AND (dead_reason IS NULL OR dead_letter_seq IS NOT NULL) LIMIT 10000)`, time.Now().Add(-r.Retention))
-	if err != nil && ctx.Err() == nil {
-		r.Log.Warn("purging sent outbox rows failed", "schema", r.DB.Schema, "err", err)
-	}
+// Retention is how long sent outbox rows, and dead rows whose event a dead
+// letter holds, are kept before Purge deletes them.
+const Retention = time.Hour
+
+// Purge deletes up to 10,000 outbox rows sent before cutoff (see Retention);
+// a dead row holding the only copy of its event is never deleted. The
+// platform's janitor runs it every minute.
+func Purge(ctx context.Context, db *postgres.DB, cutoff time.Time) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+		WHERE sent_at < $1 AND (dead_reason IS NULL OR dead_letter_seq IS NOT NULL) LIMIT 10000)`, cutoff)
+	return err
 }
 
 // listen signals wake whenever the outbox channel is notified, and once after
 // every (re)connection, since notifications sent while it was away are lost.
 func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
-	channel := Channel(r.DB.Schema)
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx, channel, wake)
-		if ctx.Err() != nil {
-			return
-		}
-		r.Log.Warn("outbox listener lost its connection; reconnecting", "channel", channel, "err", err)
-		clock.Sleep(ctx, time.Second)
-	}
-}
-
-func (r *Relay) listenOnce(ctx context.Context, channel string, wake chan<- struct{}) error {
-	conn, err := pgx.ConnectConfig(ctx, r.DB.Pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return err
-	}
-	for {
-		signal(wake)
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-	}
+	postgres.Listener{DB: r.DB, Channels: []string{Channel(r.DB.Schema)}, Log: r.Log,
+		Notify: func(string, string) { signal(wake) }, Connected: func() { signal(wake) }}.Run(ctx)
 }
 
 func signal(ch chan<- struct{}) {

@@ -41,6 +41,10 @@ type Deps struct {
 	// where. Run keeps it current (consumer "<schema>-org"). Default (nil):
 	// Run makes one, which only the service's background work then sees.
 	OrgTree *orgtree.Tree
+	// Purges are the service's own rows to delete past their retention,
+	// besides the platform tables'; Run's janitor runs them all once a
+	// minute. Default: none.
+	Purges []Purge
 }
 
 // Tree returns d.OrgTree, made on first use when unset (set it in Deps so
@@ -95,13 +99,13 @@ func Route(routes Routes) (types []string, apply inbox.ApplyFunc) {
 
 // Run runs the service's outbox relay, its consumers, the consumer that keeps
 // its org tree ("<schema>-org", see pkg/orgtree) and the janitor of the
-// platform tables until ctx is cancelled.
+// platform tables and d.Purges until ctx is cancelled.
 // It returns nil then, or the first error that stopped one of them.
 func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
 	g, ctx := errgroup.WithContext(ctx)
 	relay := &outbox.Relay{DB: d.DB, Bus: d.Bus, Telemetry: d.Telemetry, Log: d.Log}
 	g.Go(func() error { return relay.Run(ctx) })
-	g.Go(func() error { return janitor(ctx, d.DB) })
+	g.Go(func() error { return janitor(ctx, d, append(platformPurges(d.DB), d.Purges...)) })
 	consumers = append(consumers, Consumer{Name: d.DB.Schema + "-org", EventTypes: []string{events.OrgTree}, Apply: d.Tree().Apply})
 	for _, c := range consumers {
 		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, ApplySet: c.ApplySet, Partitions: c.Partitions,

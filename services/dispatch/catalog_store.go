@@ -93,17 +93,13 @@ func (s *store) ListCatalogs(ctx context.Context) ([]CatalogInfo, error) {
 // (LISTEN dispatch_catalog), and every poll as a fallback.
 func (s *store) watchCatalog(ctx context.Context, poll time.Duration, reload func(context.Context) error) {
 	wake := make(chan struct{}, 1)
-	go func() {
-		for ctx.Err() == nil {
-			_ = s.listen(ctx, wake)
-			t := time.NewTimer(time.Second)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
+	signal := func(string, string) {
+		select {
+		case wake <- struct{}{}:
+		default:
 		}
-	}()
+	}
+	go postgres.Listener{DB: s.db, Channels: []string{catalogChannel}, Notify: signal}.Run(ctx)
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -114,25 +110,5 @@ func (s *store) watchCatalog(ctx context.Context, poll time.Duration, reload fun
 		case <-t.C:
 		}
 		_ = reload(ctx)
-	}
-}
-
-func (s *store) listen(ctx context.Context, wake chan<- struct{}) error {
-	conn, err := pgx.ConnectConfig(ctx, s.db.Pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+catalogChannel); err != nil {
-		return err
-	}
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
 	}
 }

@@ -72,7 +72,9 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 // watchers when their inbox changes, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	go func() { _ = s.runHub(ctx) }()
-	return platform.Run(ctx, s.deps, s.consumer())
+	d := s.deps
+	d.Purges = append(d.Purges, platform.Purge{Name: "inbox changes", Retention: ChangeRetention, Delete: s.purge})
+	return platform.Run(ctx, d, s.consumer())
 }
 
 // ticketSpan starts a span in the ticket's own trace, linked to the caller's.

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/whistle-civic/whistle/pkg/postgres"
 )
 
 // Watch sends every change to dept's inbox after cursor, in order, and then
@@ -119,34 +119,20 @@ func (h *hub) notify(dept string) {
 }
 
 // runHub listens for change notifications until ctx ends, reconnecting
-// after failures; it runs the sequencer, which numbers new changes when told
-// of them (and every sequencePoll in case a notification was lost), and
-// purges change log rows past retention once a minute.
+// after failures, and runs the sequencer, which numbers new changes when
+// told of them (and every sequencePoll in case a notification was lost).
+// Change log rows past ChangeRetention are purged by the platform's janitor.
 func (s *Service) runHub(ctx context.Context) error {
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_ = s.purge(ctx, s.clock.Now().Add(-ChangeRetention))
-			}
-		}
-	}()
 	go s.runSequencer(ctx)
-	for ctx.Err() == nil {
-		err := s.listen(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		s.log.WarnContext(ctx, "inbox change listener lost its connection; reconnecting", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
+	postgres.Listener{DB: s.deps.DB, Channels: []string{inboxChannel, pendingChannel}, Log: s.log,
+		Connected: s.kickSequencer, // changes written while not listening
+		Notify: func(channel, payload string) {
+			if channel == pendingChannel {
+				s.kickSequencer()
+				return
+			}
+			s.hub.notify(payload)
+		}}.Run(ctx)
 	return nil
 }
 
@@ -191,31 +177,6 @@ func (s *Service) kickSequencer() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
-	}
-}
-
-func (s *Service) listen(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, s.deps.DB.Pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	for _, ch := range []string{inboxChannel, pendingChannel} {
-		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
-			return err
-		}
-	}
-	s.kickSequencer() // changes written while not listening
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		if n.Channel == pendingChannel {
-			s.kickSequencer()
-			continue
-		}
-		s.hub.notify(n.Payload)
 	}
 }
 
