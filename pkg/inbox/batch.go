@@ -33,18 +33,25 @@ func (p *Processor) HandleBatch(ctx context.Context, batch []bus.Delivery) []err
 	}
 	outcomes := make([]string, len(batch))
 	parts := p.partition(evs)
+	whole := make([]bool, len(parts))
 	var wg sync.WaitGroup
-	for _, idx := range parts {
+	for k, idx := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			part := subset{batch: batch, evs: evs, errs: errs, outcomes: outcomes, idx: idx}
-			if len(idx) == 1 || !p.applyAll(ctx, part) {
-				p.applyEach(ctx, part)
-			}
+			whole[k] = len(idx) > 1 && p.applyAll(ctx, subset{batch: batch, evs: evs, errs: errs, outcomes: outcomes, idx: idx})
 		}()
 	}
 	wg.Wait()
+	// The parts that could not be applied whole go event by event, one part
+	// after another once the others are done: applied event by event, a
+	// part takes its locks in event order, which could deadlock with a part
+	// applied whole.
+	for k, idx := range parts {
+		if !whole[k] {
+			p.applyEach(ctx, subset{batch: batch, evs: evs, errs: errs, outcomes: outcomes, idx: idx})
+		}
+	}
 	for i, d := range batch {
 		errs[i] = p.finish(d.Ctx, evs[i], outcomes[i], errs[i])
 	}
@@ -161,6 +168,10 @@ func (p *Processor) applySet(ctx context.Context, tx pgx.Tx, s subset, got map[i
 	}
 	decisions, err := p.ApplySet(ctx, items)
 	if err != nil || len(decisions) != len(items) {
+		if p.Log != nil {
+			p.Log.DebugContext(ctx, "a batch could not be applied set-based; applying it event by event",
+				"consumer", p.Consumer, "events", len(items), "err", err)
+		}
 		return errSomeFailed
 	}
 	var stale []string

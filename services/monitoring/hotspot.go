@@ -65,13 +65,18 @@ type HotSpot struct {
 // Report is one report as the hot spot rules see it.
 type Report struct {
 	TicketID, Category, Grid, Community, District string
-	At                                            time.Time
+	// Area is the report's place, grid up to city.
+	Area []string
+	At   time.Time
 }
 
 // hotSpotStore is what the hot spot rules need of storage. Writes join the
 // transaction ctx carries.
 type hotSpotStore interface {
 	RecordReport(ctx context.Context, r Report) error
+	// ReportsAfter returns the reports of r's matter and district made from
+	// r's time (r itself left out) up to until, oldest first.
+	ReportsAfter(ctx context.Context, r Report, until time.Time) ([]Report, error)
 	Recent(ctx context.Context, field, place, category string, since, until time.Time) ([]string, error)
 	Covered(ctx context.Context, category, unit string, since time.Time) ([]string, error)
 	HotSpotSince(ctx context.Context, rule, place, category string, since time.Time) (bool, error)
@@ -98,10 +103,31 @@ func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
 		return err
 	}
 	r := Report{TicketID: st.TicketID, Category: st.Category, Grid: st.Area[0], Community: st.Area[1], District: st.Area[3],
-		At: st.ReportedAt}
+		Area: st.Area, At: st.ReportedAt}
 	if err := s.hot.RecordReport(ctx, r); err != nil {
 		return err
 	}
+	if err := s.judge(ctx, r); err != nil {
+		return err
+	}
+	// Reports of the matter made after this one but recorded before it (they
+	// were routed first) are judged again, now that this one counts in their
+	// windows: whatever the order reports are routed in, each one's window
+	// is judged once every report in it is known.
+	later, err := s.hot.ReportsAfter(ctx, r, r.At.Add(s.cfg.HotSpots.Window))
+	if err != nil {
+		return err
+	}
+	for _, l := range later {
+		if err := s.judge(ctx, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// judge fires the rules that the window ending at report r completes.
+func (s *Service) judge(ctx context.Context, r Report) error {
 	cfg := s.cfg.HotSpots
 	since := r.At.Add(-cfg.Window)
 	for _, rule := range []struct {
@@ -109,8 +135,8 @@ func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
 		area               []string
 		min                int
 	}{
-		{"repeat_grid", "grid", r.Grid, st.Area, cfg.GridRepeats},
-		{"repeat_community", "community", r.Community, st.Area[1:], cfg.CommunityRepeats},
+		{"repeat_grid", "grid", r.Grid, r.Area, cfg.GridRepeats},
+		{"repeat_community", "community", r.Community, r.Area[1:], cfg.CommunityRepeats},
 	} {
 		ids, err := s.fresh(ctx, rule.field, rule.place, r, since)
 		if err != nil {
@@ -124,7 +150,7 @@ func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
 			}
 		}
 	}
-	return s.lookForRising(ctx, st, r)
+	return s.lookForRising(ctx, r)
 }
 
 // hotSpotPlace names what the hot spot rules of a routed report read and
@@ -156,7 +182,7 @@ func (s *Service) fresh(ctx context.Context, field, place string, r Report, sinc
 }
 
 // lookForRising fires the "rising" rule for the report's district.
-func (s *Service) lookForRising(ctx context.Context, st State, r Report) error {
+func (s *Service) lookForRising(ctx context.Context, r Report) error {
 	cfg := s.cfg.HotSpots
 	ids, err := s.fresh(ctx, "district", r.District, r, r.At.Add(-cfg.Window))
 	if err != nil || int64(len(ids)) < cfg.RisingMin {
@@ -168,7 +194,7 @@ func (s *Service) lookForRising(ctx context.Context, st State, r Report) error {
 	}
 	why := fmt.Sprintf("%d reports of %s in district %s within %s, against %d in the %s before (rule rising: at least %d, and %d times as many): %s",
 		len(ids), r.Category, r.District, cfg.Window, len(before), cfg.Window, cfg.RisingMin, cfg.RisingFactor, strings.Join(ids, ", "))
-	return s.raise(ctx, "rising", r.District, st.Area[3:], r, ids, why)
+	return s.raise(ctx, "rising", r.District, r.Area[3:], r, ids, why)
 }
 
 // raise saves a hot spot unless the rule fired for the place and matter

@@ -12,9 +12,27 @@ import (
 
 // RecordReport keeps a report for the hot spot rules' windows.
 func (s *store) RecordReport(ctx context.Context, r Report) error {
-	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO recent_reports (ticket_id, category, grid_id, community, district, reported_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, r.TicketID, r.Category, r.Grid, r.Community, r.District, r.At)
+	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO recent_reports (ticket_id, category, grid_id, community, district, reported_at, area_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, r.TicketID, r.Category, r.Grid, r.Community, r.District, r.At, r.Area)
 	return err
+}
+
+// ReportsAfter returns the reports of r's matter and district made from r's
+// time up to until, r itself left out, oldest first.
+func (s *store) ReportsAfter(ctx context.Context, r Report, until time.Time) ([]Report, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT ticket_id::text, category, grid_id, community, district, area_ids, reported_at
+		FROM recent_reports WHERE category = $1 AND district = $2 AND reported_at >= $3 AND reported_at <= $4
+			AND ticket_id <> $5 AND cardinality(area_ids) = 5
+		ORDER BY reported_at, ticket_id`, r.Category, r.District, r.At, until, r.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Report, error) {
+		var l Report
+		err := row.Scan(&l.TicketID, &l.Category, &l.Grid, &l.Community, &l.District, &l.Area, &l.At)
+		l.At = l.At.UTC()
+		return l, err
+	})
 }
 
 // placeColumns maps the places of the hot spot rules to their columns.

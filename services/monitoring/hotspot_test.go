@@ -45,6 +45,10 @@ func TestHotSpotRules(t *testing.T) {
 	}{
 		{name: "three in one grid within the window", stories: []*story{a, b, c},
 			want: []string{"repeat_grid xc-hd-dj-g01 drain_blocked"}, tickets: [][]string{idsOf(a, b, c)}},
+		{name: "three in one grid, routed latest first", stories: []*story{c, b, a},
+			want: []string{"repeat_grid xc-hd-dj-g01 drain_blocked"}, tickets: [][]string{idsOf(a, b, c)}},
+		{name: "four across the grids of one community, routed out of order", stories: []*story{c3, c1, c4, c2},
+			want: []string{"repeat_community xc-hd-wy garbage_overflow"}, tickets: [][]string{idsOf(c1, c2, c3, c4)}},
 		{name: "the first report left the window", stories: []*story{a, b, routed("xc-hd-dj-g01", "drain_blocked", day(9).Add(time.Hour))}},
 		{name: "another matter or another grid is not the same problem", stories: []*story{
 			a, b, routed("xc-hd-dj-g02", "drain_blocked", day(5)), routed("xc-hd-dj-g01", "road_damage", day(5))}},

@@ -47,6 +47,9 @@ func TestSetBasedBatchesProjectAsOneByOne(t *testing.T) {
 			r.p.ApplySet = func(ctx context.Context, items []inbox.Item) ([]ticket.Decision, error) {
 				sets.Add(1)
 				d, err := set(ctx, items)
+				if err != nil {
+					t.Logf("set-based batch refused: %v", err)
+				}
 				if err != nil || containsLater(d) {
 					refused.Add(1)
 				}
