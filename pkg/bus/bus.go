@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/whistle-civic/whistle/pkg/backoff"
 )
 
 // Config says how to reach JetStream and how the streams look.
@@ -161,7 +163,7 @@ func (b *Bus) ensureStreams(ctx context.Context, refused *lastError) error {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.ConnectWait)
 	defer cancel()
 	for _, sc := range b.streamConfigs() {
-		for delay := 100 * time.Millisecond; ; delay = min(delay*2, 2*time.Second) {
+		for try := 1; ; try++ {
 			err := b.ensureStream(ctx, sc)
 			if err == nil {
 				break
@@ -176,7 +178,7 @@ func (b *Bus) ensureStreams(ctx context.Context, refused *lastError) error {
 			select {
 			case <-ctx.Done():
 				return fmt.Errorf("stream %s: %w", sc.Name, err)
-			case <-time.After(delay):
+			case <-time.After(backoff.Delay(try, 100*time.Millisecond, 2*time.Second)):
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/whistle-civic/whistle/pkg/backoff"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
@@ -280,7 +280,7 @@ func (r *runner) settle(ctx context.Context, d *delivery, herr error) string {
 		r.laters.fail(d.key)
 		r.cfg.Log.WarnContext(ctx, "event failed; will retry", "consumer", d.durable, "subject", d.m.Subject,
 			"deliveries", d.m.Deliveries, "failed", d.failed, "err", herr)
-		_ = d.msg.NakWithDelay(backoff(d.failed, 500*time.Millisecond, time.Minute))
+		_ = d.msg.NakWithDelay(backoff.Delay(int(d.failed), 500*time.Millisecond, time.Minute))
 		return "retry"
 	}
 }
@@ -294,7 +294,7 @@ func (r *runner) later(ctx context.Context, d *delivery) string {
 			"rebuild is stuck, then replay it from the dead-letter stream", d.waited.Round(time.Millisecond), r.cfg.MaxWait))
 	}
 	n := r.laters.add(d.key)
-	_ = d.msg.NakWithDelay(backoff(n, 100*time.Millisecond, r.cfg.LaterDelay))
+	_ = d.msg.NakWithDelay(backoff.Delay(int(n), 100*time.Millisecond, r.cfg.LaterDelay))
 	return "later"
 }
 
@@ -302,7 +302,7 @@ func (r *runner) later(ctx context.Context, d *delivery) string {
 func (r *runner) bury(ctx context.Context, d *delivery, cause error) string {
 	if err := r.deadLetter(ctx, d.msg, d.m, d.durable, cause); err != nil {
 		r.cfg.Log.ErrorContext(ctx, "dead-lettering failed; retrying the event", "consumer", d.durable, "err", err, "cause", cause)
-		_ = d.msg.NakWithDelay(backoff(d.failed, time.Second, time.Minute))
+		_ = d.msg.NakWithDelay(backoff.Delay(int(d.failed), time.Second, time.Minute))
 		return "retry"
 	}
 	r.laters.drop(d.key)
@@ -342,14 +342,4 @@ func (r *runner) deadLetter(ctx context.Context, msg jetstream.Msg, m *Message, 
 	}
 	r.dead.Add(ctx, 1, metric.WithAttributes(attribute.String("consumer", durable)))
 	return msg.Term()
-}
-
-// backoff returns base·2^(n-1), capped at max, with ±20 % jitter.
-func backoff(n uint64, base, max time.Duration) time.Duration {
-	d := base
-	for i := uint64(1); i < n && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }

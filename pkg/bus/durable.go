@@ -11,19 +11,20 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/whistle-civic/whistle/pkg/backoff"
 	"github.com/whistle-civic/whistle/pkg/clock"
 )
 
 // consumer creates or updates the durable consumer, retrying while
 // JetStream cannot be reached, and returns it.
 func (r *runner) consumer(ctx context.Context) (jetstream.Consumer, error) {
-	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+	for try := 1; ; try++ {
 		c, err := r.ensure(ctx)
 		if err == nil {
 			return c, nil
 		}
 		r.cfg.Log.Warn("cannot create consumer, retrying", "consumer", r.cfg.Name, "err", err)
-		if !clock.Sleep(ctx, delay) {
+		if !clock.Sleep(ctx, backoff.Delay(try, 100*time.Millisecond, 5*time.Second)) {
 			return nil, fmt.Errorf("create consumer %s: %w", r.cfg.Name, err)
 		}
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/whistle-civic/whistle/pkg/backoff"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
@@ -42,8 +42,7 @@ func (c *Client) Watch(ctx context.Context, req *whistlev1.WatchInboxRequest, ha
 			failures = 0
 		}
 		failures++
-		wait := min(c.o.backoff<<min(failures-1, 10), c.o.maxBackoff)
-		wait = time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
+		wait := backoff.Delay(failures, c.o.backoff, c.o.maxBackoff)
 		select {
 		case <-ctx.Done():
 			return nil

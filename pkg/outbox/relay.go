@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/whistle-civic/whistle/pkg/backoff"
 	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/postgres"
@@ -86,7 +87,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			failures++
-			delay := min(time.Duration(failures)*250*time.Millisecond, 10*time.Second)
+			delay := backoff.Delay(failures, 250*time.Millisecond, 10*time.Second)
 			r.Log.Warn("outbox relay failed; retrying", "schema", r.DB.Schema, "err", err, "retry_in", delay)
 			if !clock.Sleep(ctx, delay) {
 				return nil

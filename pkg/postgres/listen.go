@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/whistle-civic/whistle/pkg/backoff"
 	"github.com/whistle-civic/whistle/pkg/clock"
 )
 
@@ -25,8 +26,8 @@ type Listener struct {
 	// Connected, when set, is called after every (re)connection: what was
 	// notified while the listener was away is lost, so catch up then.
 	Connected func()
-	// Retry is how long to wait before reconnecting after a failure.
-	// Default 1 s.
+	// Retry is the first wait before reconnecting after a failure; it
+	// doubles while failures repeat, up to 30 s (pkg/backoff). Default 1 s.
 	Retry time.Duration
 	// Log hears of lost connections. Default: discard.
 	Log *slog.Logger
@@ -40,13 +41,18 @@ func (l Listener) Run(ctx context.Context) {
 	if l.Log == nil {
 		l.Log = slog.New(slog.DiscardHandler)
 	}
-	for ctx.Err() == nil {
+	for failures := 1; ctx.Err() == nil; failures++ {
+		start := time.Now()
 		err := l.once(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		l.Log.Warn("LISTEN connection lost; reconnecting", "channels", l.Channels, "err", err, "retry_in", l.Retry)
-		clock.Sleep(ctx, l.Retry)
+		if time.Since(start) > time.Minute {
+			failures = 1 // it was up a while: this is a new failure, not one more of a row
+		}
+		wait := backoff.Delay(failures, l.Retry, 30*time.Second)
+		l.Log.Warn("LISTEN connection lost; reconnecting", "channels", l.Channels, "err", err, "retry_in", wait)
+		clock.Sleep(ctx, wait)
 	}
 }
 

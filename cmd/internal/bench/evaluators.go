@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
+	"github.com/whistle-civic/whistle/pkg/backoff"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
@@ -30,7 +31,7 @@ func (r *loopRun) watchEvents(ctx context.Context, ready *readyOnce) {
 		}
 		r.errs.Add(rpcWatchEvents, err)
 		r.reconnects.Add(1)
-		clock.Sleep(ctx, min(100*time.Millisecond<<min(failures, 5), 3*time.Second))
+		clock.Sleep(ctx, backoff.Delay(failures+1, 100*time.Millisecond, 3*time.Second))
 	}
 }
 

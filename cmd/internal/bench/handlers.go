@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
+	"github.com/whistle-civic/whistle/pkg/backoff"
 	"github.com/whistle-civic/whistle/pkg/clock"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
@@ -41,7 +42,7 @@ func (r *loopRun) watchInbox(ctx context.Context, dept string, ready *readyOnce)
 		}
 		r.errs.Add(rpcWatchInbox, err)
 		r.reconnects.Add(1)
-		clock.Sleep(ctx, min(100*time.Millisecond<<min(failures, 5), 3*time.Second))
+		clock.Sleep(ctx, backoff.Delay(failures+1, 100*time.Millisecond, 3*time.Second))
 	}
 }
 
