@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/whistle-civic/whistle/pkg/outbox"
@@ -70,11 +71,11 @@ func (s *store) TraceParent(ctx context.Context, ticketID string) string {
 }
 
 func (s *store) get(ctx context.Context, q postgres.Querier, ticketID, lock string) (Item, error) {
-	rows, err := q.Query(ctx, `SELECT `+itemColumns+` FROM items WHERE ticket_id = $1`+lock, ticketID)
+	rows, err := q.Query(ctx, `SELECT `+itemColumns+`, `+assistColumns+` FROM items WHERE ticket_id = $1`+lock, ticketID)
 	if err != nil {
 		return Item{}, err
 	}
-	it, err := pgx.CollectExactlyOneRow(rows, fromRow)
+	it, err := pgx.CollectExactlyOneRow(rows, fromRowWithAssists)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Item{}, ErrNotFound
 	}
@@ -82,11 +83,7 @@ func (s *store) get(ctx context.Context, q postgres.Querier, ticketID, lock stri
 		return Item{}, err
 	}
 	it.Role = RoleLead
-	all, err := assistsOf(ctx, q, []string{ticketID})
-	for _, a := range all {
-		it.Assists = append(it.Assists, a.Assist)
-	}
-	return it, err
+	return it, nil
 }
 
 // List returns a page of a department's inbox by next deadline, then ticket
@@ -385,12 +382,46 @@ func (s *store) Purge(ctx context.Context, cutoff time.Time) error {
 }
 
 func fromRow(row pgx.CollectableRow) (Item, error) {
+	return scanItem(row)
+}
+
+// assistColumns are an item's assists, as four arrays in department order.
+const assistColumns = `ARRAY(SELECT a.department_id FROM assists a WHERE a.ticket_id = items.ticket_id ORDER BY a.department_id),
+	ARRAY(SELECT a.reported FROM assists a WHERE a.ticket_id = items.ticket_id ORDER BY a.department_id),
+	ARRAY(SELECT a.note FROM assists a WHERE a.ticket_id = items.ticket_id ORDER BY a.department_id),
+	ARRAY(SELECT a.reported_at FROM assists a WHERE a.ticket_id = items.ticket_id ORDER BY a.department_id)`
+
+// fromRowWithAssists reads an item and its assists (itemColumns, then
+// assistColumns).
+func fromRowWithAssists(row pgx.CollectableRow) (Item, error) {
+	var depts, notes []string
+	var reported []bool
+	var at []pgtype.Timestamptz
+	it, err := scanItem(row, &depts, &reported, &notes, &at)
+	if err != nil {
+		return it, err
+	}
+	if len(reported) != len(depts) || len(notes) != len(depts) || len(at) != len(depts) {
+		return it, fmt.Errorf("assists of %s changed while read", it.TicketID)
+	}
+	for i, d := range depts {
+		a := Assist{DepartmentID: d, Reported: reported[i], Note: notes[i]}
+		if at[i].Valid {
+			a.ReportedAt = at[i].Time.UTC()
+		}
+		it.Assists = append(it.Assists, a)
+	}
+	return it, nil
+}
+
+// scanItem reads itemColumns, then into more, if any.
+func scanItem(row pgx.CollectableRow, more ...any) (Item, error) {
 	var it Item
 	var accept, resolve, extension *time.Time
-	err := row.Scan(&it.TicketID, &it.Number, &it.DepartmentID, &it.Status, &it.Version, &it.Category, &it.Title,
+	err := row.Scan(append([]any{&it.TicketID, &it.Number, &it.DepartmentID, &it.Status, &it.Version, &it.Category, &it.Title,
 		&it.Synthetic, &accept, &resolve, &it.DispatchedAt, &it.UpdatedAt, &it.ReworkCount, &it.ReworkReasons,
 		&it.ReworkComment, &it.Result, &it.TraceParent, &it.Snapshot, &it.EscalationLevel, &it.Paused, &it.Binding,
-		&extension, &it.Area)
+		&extension, &it.Area}, more...)...)
 	it.AcceptDue, it.ResolveDue, it.ExtensionDue = postgres.TimeOf(accept), postgres.TimeOf(resolve), postgres.TimeOf(extension)
 	it.DispatchedAt, it.UpdatedAt = it.DispatchedAt.UTC(), it.UpdatedAt.UTC()
 	return it, err

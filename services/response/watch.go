@@ -141,9 +141,7 @@ func (s *Service) runHub(ctx context.Context) error {
 const sequencePoll = time.Second
 
 // runSequencer numbers inbox changes whenever kicked (or every
-// sequencePoll) until ctx ends, and wakes this instance's watchers of the
-// departments concerned at once; other instances hear of them by
-// notification.
+// sequencePoll) until ctx ends.
 func (s *Service) runSequencer(ctx context.Context) {
 	t := time.NewTicker(sequencePoll)
 	defer t.Stop()
@@ -155,16 +153,15 @@ func (s *Service) runSequencer(ctx context.Context) {
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
-			n, depts, err := s.store.Sequence(ctx)
+			n, _, err := s.store.Sequence(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.WarnContext(ctx, "cannot number inbox changes; retrying", "err", err)
 				}
 				break
 			}
-			for _, d := range depts {
-				s.hub.notify(d)
-			}
+			// The departments' watchers, here as on every instance, are woken
+			// by the notification Sequence sends once it commits.
 			if n < sequencePage {
 				break
 			}
