@@ -70,7 +70,9 @@ type Consumer struct {
 	// Default: none.
 	ApplySet inbox.SetFunc
 	// Partitions applies each batch in up to this many parts side by side,
-	// split by ticket (see inbox.Processor). Default 1.
+	// split by ticket (see inbox.Processor): a service's effects must be safe
+	// for different tickets at once, as they are already for replicas.
+	// Default DefaultPartitions.
 	Partitions int
 	// Replaces names consumers whose work this one took over: their durable
 	// consumers are deleted at start and this one's starts where they stood
@@ -97,6 +99,10 @@ func Route(routes Routes) (types []string, apply inbox.ApplyFunc) {
 	}
 }
 
+// DefaultPartitions is how many parts of a batch a consumer applies side by
+// side unless told otherwise.
+const DefaultPartitions = 4
+
 // Run runs the service's outbox relay, its consumers, the consumer that keeps
 // its org tree ("<schema>-org", see pkg/orgtree) and the janitor of the
 // platform tables and d.Purges until ctx is cancelled.
@@ -108,6 +114,9 @@ func Run(ctx context.Context, d Deps, consumers ...Consumer) error {
 	g.Go(func() error { return janitor(ctx, d, append(platformPurges(d.DB), d.Purges...)) })
 	consumers = append(consumers, Consumer{Name: d.DB.Schema + "-org", EventTypes: []string{events.OrgTree}, Apply: d.Tree().Apply})
 	for _, c := range consumers {
+		if c.Partitions <= 0 {
+			c.Partitions = DefaultPartitions
+		}
 		p := &inbox.Processor{DB: d.DB, Consumer: c.Name, Apply: c.Apply, ApplySet: c.ApplySet, Partitions: c.Partitions,
 			Telemetry: d.Telemetry, Log: d.Log}
 		cfg := bus.ConsumerConfig{Name: c.Name, EventTypes: c.EventTypes, Replaces: c.Replaces, Telemetry: d.Telemetry, Log: d.Log}
