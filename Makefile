@@ -101,8 +101,9 @@ BENCH_RATE        ?= 250
 # open model that does not keep up leaves tickets stuck: its table still
 # prints, and the target goes on.
 bench: build ## Go benchmarks of the hot paths and the figure queries (5 runs each), then whistle bench: closed model at BENCH_CONCURRENCY with the reference floors, open model at BENCH_RATE tickets/s, the best closed figure over the batched floor (~16 min)
-	go test -p 1 -run '^$$' -bench '^Benchmark(RequestValidation|Verify|Next|RelayFlush|Consume)$$' -count 5 ./pkg/grpcserver/ ./pkg/auth/ ./pkg/ticket/ ./pkg/outbox/ ./pkg/inbox/
+	go test -p 1 -run '^$$' -bench '^Benchmark(RequestValidation|Verify|Next|RelayFlush|Consume|GroupCommit)$$' -count 5 ./pkg/grpcserver/ ./pkg/auth/ ./pkg/ticket/ ./pkg/outbox/ ./pkg/inbox/ ./pkg/postgres/
 	go test -p 1 -run '^$$' -bench '^Benchmark(Route|ProjectEvent)$$' -count 5 ./services/dispatch/ ./services/monitoring/
+	go test -p 1 -run '^$$' -bench '^BenchmarkProjectBatch$$' -benchtime 30x -count 5 ./services/monitoring/
 	go test -run '^$$' -bench '^BenchmarkQueriesByHistorySize$$' -benchtime 300x -count 5 ./services/monitoring/
 	@out=$$(mktemp -d); refs=true; files=""; \
 	for c in $(BENCH_CONCURRENCY); do \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -217,9 +218,18 @@ func TestWatchResumesAcrossARestart(t *testing.T) {
 		want = append(want, report(t, reporter, "noise_construction", "yq-ht-dls-g01").GetId())
 	}
 	got = append(got, collect(t, seen, 5)...)
+	// Each ticket once, before the restart those reported before it; tickets
+	// reported together may reach the inbox in either order (dispatch routes
+	// different tickets side by side), but the cursors run without a gap.
 	for i, ch := range got {
-		if ch.GetItem().GetTicketId() != want[i] {
-			t.Fatalf("change %d is about %s, want %s", i, ch.GetItem().GetTicketId(), want[i])
+		part := want[:3]
+		if i >= 3 {
+			part = want[3:]
+		}
+		if !slices.Contains(part, ch.GetItem().GetTicketId()) || slices.ContainsFunc(got[:i], func(c *whistlev1.InboxChange) bool {
+			return c.GetItem().GetTicketId() == ch.GetItem().GetTicketId()
+		}) {
+			t.Fatalf("change %d is about %s, want each of %v once, in its part", i, ch.GetItem().GetTicketId(), want)
 		}
 		if i > 0 && cursorNumber(t, ch) != cursorNumber(t, got[i-1])+1 {
 			t.Fatalf("cursor %s follows %s: a gap or a repeat", ch.GetCursor(), got[i-1].GetCursor())

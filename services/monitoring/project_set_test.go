@@ -145,7 +145,7 @@ func interleave(stories []*story) []*whistlev1.Event {
 	}
 }
 
-func deliveriesOf(t *testing.T, evs []*whistlev1.Event) []bus.Delivery {
+func deliveriesOf(t testing.TB, evs []*whistlev1.Event) []bus.Delivery {
 	t.Helper()
 	out := make([]bus.Delivery, len(evs))
 	for i, ev := range evs {

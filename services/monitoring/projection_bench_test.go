@@ -55,3 +55,58 @@ func BenchmarkProjectEvent(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkProjectBatch measures a batch of 64 events (16 fresh tickets, 4
+// events each, interleaved as a stream carries them) through the monitoring
+// consumer's inbox Processor: set-based in 4 partitions, as the service runs
+// it, against the same batch applied event by event in one transaction.
+func BenchmarkProjectBatch(b *testing.B) {
+	for _, tc := range []struct {
+		name       string
+		set        bool
+		partitions int
+	}{{"set_based_4_partitions", true, 4}, {"event_by_event", false, 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			deps := platformtest.Deps(b, monitoring.Name, monitoring.Migrations(), nil, nil)
+			svc, err := monitoring.New(deps, monitoring.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := &inbox.Processor{DB: deps.DB, Consumer: monitoring.Name, Apply: monitoring.Apply(svc), Partitions: tc.partitions}
+			if tc.set {
+				p.ApplySet = monitoring.ApplySet(svc)
+			}
+			ctx := context.Background()
+			batches := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				var stories []*story
+				for i := range 16 {
+					n := batches*16 + i
+					grid, category := benchGrids[n%len(benchGrids)], benchMatters[n%len(benchMatters)]
+					dept := strings.SplitN(grid, "-", 2)[0] + "-urban"
+					at := local(2, 8, 0).Add(time.Duration(n) * 7 * time.Minute)
+					stories = append(stories, report(grid, category, at).dispatch(dept, at.Add(5*time.Minute)).
+						accept(dept, at.Add(30*time.Minute)).resolve(dept, at.Add(26*time.Hour)))
+				}
+				batch := deliveriesOf(b, interleave(stories))
+				batches++
+				b.StartTimer()
+				for i, err := range p.HandleBatch(ctx, batch) {
+					if err != nil {
+						b.Fatalf("event %d: %v", i, err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// benchGrids and benchMatters spread a benchmark's tickets over places and
+// matters, as a city's are (so the hot spot rules see few of each).
+var (
+	benchGrids   = []string{"xc-hd-dj-g01", "xc-hd-wy-g02", "xc-xh-jy-g01", "hn-bt-lq-g01", "hn-qs-fx-g02", "yq-ht-dls-g01", "yq-ht-wjy-g02"}
+	benchMatters = []string{"road_damage", "water_leak", "street_light_out", "drain_blocked", "garbage_overflow"}
+)
