@@ -48,8 +48,8 @@ var errGroupCallFailed = errors.New("a call of the group failed")
 // every call of the group returns that error. Inside a transaction (ctx
 // carries one) fn simply joins it, as with InTx.
 func (db *DB) InGroupTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
-	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return fn(ctx, ctx.Value(txKey{}).(pgx.Tx))
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return fn(ctx, tx)
 	}
 	c := &groupCall{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	g := db.groupOf()

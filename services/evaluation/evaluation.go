@@ -9,18 +9,17 @@ import (
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
-// Verdict is an evaluation's judgement; values equal whistle.v1.Verdict.
-type Verdict int32
+// Verdict is an evaluation's judgement (pkg/ticket's); values equal
+// whistle.v1.Verdict. A satisfied one (Verdict.Satisfied) closes the ticket,
+// another reopens it.
+type Verdict = ticket.Verdict
 
 // The verdicts.
 const (
-	Satisfied          Verdict = 1
-	BasicallySatisfied Verdict = 2
-	Unsatisfied        Verdict = 3
+	Satisfied          = ticket.Satisfied
+	BasicallySatisfied = ticket.BasicallySatisfied
+	Unsatisfied        = ticket.Unsatisfied
 )
-
-// Closes reports whether the verdict closes the ticket (otherwise it reopens it).
-func (v Verdict) Closes() bool { return ticket.Verdict(v).Satisfied() }
 
 // State says whether a round waits for a verdict; values equal whistle.v1.EvaluationState.
 type State int32
@@ -126,7 +125,7 @@ func (e *Evaluation) judge(v Verdict, comment string, reasons []string, by Actor
 		return "", ErrWindowClosed
 	}
 	action := ticket.Reopen
-	if v.Closes() {
+	if v.Satisfied() {
 		action = ticket.Close
 	}
 	if _, err := ticket.Next(ticket.Resolved, action); err != nil {

@@ -87,7 +87,7 @@ func New(d platform.Deps, cfg Config) (*Service, error) {
 	if cfg.DefaultVerdict == 0 {
 		cfg.DefaultVerdict = Satisfied
 	}
-	if !cfg.DefaultVerdict.Closes() {
+	if !cfg.DefaultVerdict.Satisfied() {
 		return nil, fmt.Errorf("evaluation: the default verdict must close a ticket (satisfied or basically satisfied)")
 	}
 	if cfg.MaxReworks == 0 {

@@ -102,6 +102,13 @@ func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
 	if err := s.store.LockPlaces(ctx, []string{place}); err != nil {
 		return err
 	}
+	return s.judgeReport(ctx, st)
+}
+
+// judgeReport records a routed report (one hotSpotPlace names, its place
+// locked) and fires the rules it completes, its own window's and those of
+// the later reports recorded before it.
+func (s *Service) judgeReport(ctx context.Context, st State) error {
 	r := Report{TicketID: st.TicketID, Category: st.Category, Grid: st.Area[0], Community: st.Area[1], District: st.Area[3],
 		Area: st.Area, At: st.ReportedAt}
 	if err := s.hot.RecordReport(ctx, r); err != nil {

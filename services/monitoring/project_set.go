@@ -84,17 +84,18 @@ func (s *Service) afterSet(ctx context.Context, links [][2]string, routed []Stat
 		}
 	}
 	var places []string
+	reports := routed[:0]
 	for _, st := range routed {
 		if k := hotSpotPlace(st); k != "" {
-			places = append(places, k)
+			places, reports = append(places, k), append(reports, st)
 		}
 	}
 	slices.Sort(places)
 	if err := s.store.LockPlaces(ctx, slices.Compact(places)); err != nil {
 		return fmt.Errorf("hot spots: %w", err)
 	}
-	for _, st := range routed {
-		if err := s.lookForHotSpot(ctx, st); err != nil {
+	for _, st := range reports {
+		if err := s.judgeReport(ctx, st); err != nil {
 			return fmt.Errorf("hot spots: %w", err)
 		}
 	}
