@@ -46,42 +46,85 @@ var ErrEventTooLarge = apperr.New(apperr.InvalidArgument,
 // atomically with it. Changes made by event consumers carry no principal and
 // are not audited; the ticket's timeline has them.
 func Append(ctx context.Context, q postgres.Querier, evs ...*whistlev1.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	headers, err := json.Marshal(telemetry.Inject(ctx))
-	if err != nil {
-		return err
-	}
+	return AppendSet(ctx, q, []Entry{{Ctx: ctx, Events: evs}})
+}
+
+// Entry is events to append with the context they were made in: its trace
+// continues in their consumers, and its caller, if any, is audited.
+type Entry struct {
+	Ctx    context.Context
+	Events []*whistlev1.Event
+}
+
+// AppendSet is Append for the events of many changes made in one
+// transaction (a batch an event consumer applies at once): every event is
+// written with one statement, in order, each with its own entry's trace
+// context, and audited as Append audits it when its entry's context carries
+// a caller. Nothing is written when any event is too large or has no body.
+func AppendSet(ctx context.Context, q postgres.Querier, entries []Entry) error {
+	var ids, types []string
+	var payloads, headers [][]byte
 	b := &pgx.Batch{}
-	for _, ev := range evs {
-		typ := events.TypeOf(ev)
-		if typ == "" {
-			return fmt.Errorf("outbox: event %s has no body", ev.GetEventId())
+	for _, e := range entries {
+		if len(e.Events) == 0 {
+			continue
 		}
-		payload, err := proto.Marshal(ev)
+		h, err := json.Marshal(telemetry.Inject(e.Ctx))
 		if err != nil {
-			return fmt.Errorf("outbox: encode %s event: %w", typ, err)
+			return err
 		}
-		if len(payload) > MaxEventSize {
-			return fmt.Errorf("outbox: %s event %s is %d bytes, more than the %d an event may take: %w",
-				typ, ev.GetEventId(), len(payload), MaxEventSize, ErrEventTooLarge)
-		}
-		b.Queue(`INSERT INTO outbox (event_id, event_type, payload, headers) VALUES ($1, $2, $3, $4)`,
-			ev.GetEventId(), typ, payload, headers)
-	}
-	if _, ok := auth.FromContext(ctx); ok {
-		for _, ev := range evs {
-			err := audit.Queue(ctx, b, audit.Entry{Action: events.TypeOf(ev), TicketID: ev.GetTicketId(), EventID: ev.GetEventId()})
+		for _, ev := range e.Events {
+			typ, payload, err := encode(ev)
 			if err != nil {
 				return err
 			}
+			ids, types, payloads, headers = append(ids, ev.GetEventId()), append(types, typ), append(payloads, payload), append(headers, h)
+		}
+		if err := queueAudit(e.Ctx, b, e.Events); err != nil {
+			return err
 		}
 	}
+	if len(ids) == 0 {
+		return nil
+	}
+	b.Queue(`INSERT INTO outbox (event_id, event_type, payload, headers)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::jsonb[])`, ids, types, payloads, headers)
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("outbox: append %d events: %w", len(evs), err)
+		return fmt.Errorf("outbox: append %d events: %w", len(ids), err)
 	}
 	return wakeRelay(ctx, q)
+}
+
+// encode returns an event's type and wire form, refusing one without a body
+// or larger than MaxEventSize.
+func encode(ev *whistlev1.Event) (string, []byte, error) {
+	typ := events.TypeOf(ev)
+	if typ == "" {
+		return "", nil, fmt.Errorf("outbox: event %s has no body", ev.GetEventId())
+	}
+	payload, err := proto.Marshal(ev)
+	if err != nil {
+		return "", nil, fmt.Errorf("outbox: encode %s event: %w", typ, err)
+	}
+	if len(payload) > MaxEventSize {
+		return "", nil, fmt.Errorf("outbox: %s event %s is %d bytes, more than the %d an event may take: %w",
+			typ, ev.GetEventId(), len(payload), MaxEventSize, ErrEventTooLarge)
+	}
+	return typ, payload, nil
+}
+
+// queueAudit adds the audit rows of evs to b when ctx carries a caller.
+func queueAudit(ctx context.Context, b *pgx.Batch, evs []*whistlev1.Event) error {
+	if _, ok := auth.FromContext(ctx); !ok {
+		return nil
+	}
+	for _, ev := range evs {
+		err := audit.Queue(ctx, b, audit.Entry{Action: events.TypeOf(ev), TicketID: ev.GetTicketId(), EventID: ev.GetEventId()})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // wakeRelay has the schema's relays woken once the transaction commits (on

@@ -6,6 +6,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/calendar"
 	"time"
 
+	"github.com/whistle-civic/whistle/pkg/outbox"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
@@ -97,6 +98,11 @@ type Announcement struct {
 // events announcing what fn returns, atomically.
 type assignments interface {
 	Update(ctx context.Context, ticketID string, fn func(a *Assignment) ([]Announcement, error)) error
+	// LockSet reads and locks the assignments of many tickets in the
+	// transaction ctx carries (tickets without one are absent); SaveSet
+	// writes those changed and the events announcing the changes, in it.
+	LockSet(ctx context.Context, ids []string) (map[string]*Assignment, error)
+	SaveSet(ctx context.Context, list []*Assignment, evs []outbox.Entry) error
 	Get(ctx context.Context, ticketID string) (Assignment, error)
 	// EachDue applies fn to up to limit assignments whose NextCheck is not
 	// after now, each locked so that no other replica handles it at the same

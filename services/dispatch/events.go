@@ -24,35 +24,42 @@ var (
 
 // consumer is dispatch's one consumer: reported tickets, what other
 // services do to them, and their notes. It took over the work of
-// dispatch-follow and dispatch-notes (migration 00004 carries their inbox over).
+// dispatch-follow and dispatch-notes (migration 00004 carries their inbox
+// over). Each event type has a stepper; a batch is applied set-based
+// (applySet), one event at a time when it cannot be.
 func (s *Service) consumer() platform.Consumer {
-	routes := platform.Routes{events.Reported: s.applyReported}
+	steppers := map[string]stepper{events.Reported: s.reportedStep}
 	for _, t := range followed {
-		routes[t] = s.applyFollowed
+		steppers[t] = s.followedStep
 	}
 	for _, t := range annotated {
-		routes[t] = s.applyAnnotated
+		steppers[t] = s.annotatedStep
+	}
+	routes := platform.Routes{}
+	for t, f := range steppers {
+		routes[t] = s.applyOne(f)
 	}
 	types, apply := platform.Route(routes)
-	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, Replaces: []string{Name + "-follow", Name + "-notes"}}
+	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, ApplySet: s.applySet(steppers),
+		Replaces: []string{Name + "-follow", Name + "-notes"}}
 }
 
-// applyReported routes a newly reported ticket.
-func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+// reportedStep routes a newly reported ticket.
+func (s *Service) reportedStep(ctx context.Context, ev *whistlev1.Event) (step, error) {
 	t := ev.GetReported().GetTicket()
 	snapshot, err := proto.Marshal(t)
 	if err != nil {
-		return 0, fmt.Errorf("encode ticket snapshot: %w", err)
+		return nil, fmt.Errorf("encode ticket snapshot: %w", err)
 	}
-	return s.DispatchReported(ctx, Reported{
+	return s.routeReported(Reported{
 		TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
 		Facts:     Facts{Category: t.GetCategory(), GridID: t.GetLocation().GetGridId(), Kind: int32(t.GetKind())},
 		Synthetic: ev.GetSynthetic(), TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot,
-	})
+	}), nil
 }
 
-// applyFollowed records a move made elsewhere.
-func (s *Service) applyFollowed(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+// followedStep records a move made elsewhere.
+func (s *Service) followedStep(_ context.Context, ev *whistlev1.Event) (step, error) {
 	action, _ := events.ActionOf(events.TypeOf(ev))
 	tr := Transition{TicketID: ev.GetTicketId(), Version: ev.GetTicketVersion(), Action: action}
 	switch b := ev.GetBody().(type) {
@@ -64,24 +71,25 @@ func (s *Service) applyFollowed(ctx context.Context, ev *whistlev1.Event) (ticke
 	case *whistlev1.Event_Reopened:
 		tr.Escalate = b.Reopened.GetEscalate()
 	}
-	return s.Follow(ctx, tr)
+	return s.followStep(tr), nil
 }
 
-// applyAnnotated heeds progress notes that move the clock, and requests for more time.
-func (s *Service) applyAnnotated(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+// annotatedStep heeds progress notes that move the clock, and requests for
+// more time; other notes need no step.
+func (s *Service) annotatedStep(_ context.Context, ev *whistlev1.Event) (step, error) {
 	switch b := ev.GetBody().(type) {
 	case *whistlev1.Event_Progressed:
 		c := b.Progressed.GetClock()
 		if c == whistlev1.ClockChange_CLOCK_CHANGE_UNSPECIFIED {
-			return ticket.Apply, nil
+			return nil, nil
 		}
-		return s.FollowProgress(ctx, Progress{TicketID: ev.GetTicketId(), Version: ev.GetTicketVersion(), Note: b.Progressed.GetNote(),
-			Pause: c == whistlev1.ClockChange_CLOCK_CHANGE_PAUSE, Resume: c == whistlev1.ClockChange_CLOCK_CHANGE_RESUME})
+		return s.progressStep(Progress{TicketID: ev.GetTicketId(), Version: ev.GetTicketVersion(), Note: b.Progressed.GetNote(),
+			Pause: c == whistlev1.ClockChange_CLOCK_CHANGE_PAUSE, Resume: c == whistlev1.ClockChange_CLOCK_CHANGE_RESUME}), nil
 	case *whistlev1.Event_ExtensionRequested:
-		return s.FollowExtensionRequest(ctx, ev.GetTicketId(), ev.GetTicketVersion(), timeconv.FromProto(b.ExtensionRequested.GetRequestedResolveDue()),
-			b.ExtensionRequested.GetReason())
+		return s.extensionRequestStep(ev.GetTicketVersion(), timeconv.FromProto(b.ExtensionRequested.GetRequestedResolveDue()),
+			b.ExtensionRequested.GetReason()), nil
 	}
-	return ticket.Apply, nil
+	return nil, nil
 }
 
 func shortReason(r whistlev1.ReturnReason) string {

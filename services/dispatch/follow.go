@@ -25,22 +25,26 @@ type Transition struct {
 // the resolve window; a return re-routes the ticket to the matter's
 // alternative department or sends it to arbitration.
 func (s *Service) Follow(ctx context.Context, tr Transition) (ticket.Decision, error) {
-	var decision ticket.Decision
-	err := s.store.Update(ctx, tr.TicketID, func(a *Assignment) ([]Announcement, error) {
-		if a.Status == ticket.StatusUnknown {
-			decision = ticket.Later // its reported event is still on its way
-			return nil, nil
-		}
-		decision = ticket.Order(ticket.Monotonic, a.Version, tr.Version, true)
-		if decision != ticket.Apply {
-			return nil, nil
-		}
-		return s.follow(a, tr, s.clock.Now())
-	})
+	decision, err := s.update(ctx, tr.TicketID, s.followStep(tr))
 	if err != nil {
 		return 0, fmt.Errorf("follow %s of %s: %w", tr.Action, tr.TicketID, err)
 	}
 	return decision, nil
+}
+
+// followStep is the step that records tr.
+func (s *Service) followStep(tr Transition) step {
+	return func(a *Assignment) (ticket.Decision, []Announcement, error) {
+		if a.Status == ticket.StatusUnknown {
+			return ticket.Later, nil, nil // its reported event is still on its way
+		}
+		decision := ticket.Order(ticket.Monotonic, a.Version, tr.Version, true)
+		if decision != ticket.Apply {
+			return decision, nil, nil
+		}
+		anns, err := s.follow(a, tr, s.clock.Now())
+		return decision, anns, err
+	}
 }
 
 // follow applies a transition made elsewhere to a, by the event's word and
@@ -111,13 +115,19 @@ type Progress struct {
 // the ticket cannot go overdue; when it runs again the deadline moves by the
 // working time it stood still.
 func (s *Service) FollowProgress(ctx context.Context, p Progress) (ticket.Decision, error) {
-	var decision ticket.Decision
-	err := s.store.Update(ctx, p.TicketID, func(a *Assignment) ([]Announcement, error) {
-		if decision = annotationOrder(a, p.Version); decision != ticket.Apply {
-			return nil, nil
-		}
-		if a.Status != ticket.Accepted && a.Status != ticket.Reopened {
-			return nil, nil
+	decision, err := s.update(ctx, p.TicketID, s.progressStep(p))
+	if err != nil {
+		return 0, fmt.Errorf("follow progress of %s: %w", p.TicketID, err)
+	}
+	return decision, nil
+}
+
+// progressStep is the step that stops or restarts the resolve clock for p.
+func (s *Service) progressStep(p Progress) step {
+	return func(a *Assignment) (ticket.Decision, []Announcement, error) {
+		decision := annotationOrder(a, p.Version)
+		if decision != ticket.Apply || (a.Status != ticket.Accepted && a.Status != ticket.Reopened) {
+			return decision, nil, nil
 		}
 		now := s.clock.Now()
 		c := a.clock(s.catalog().Calendar)
@@ -125,20 +135,16 @@ func (s *Service) FollowProgress(ctx context.Context, p Progress) (ticket.Decisi
 		case p.Pause && a.PausedAt.IsZero():
 			a.PausedAt, a.NextCheck = now, time.Time{}
 			a.touch(now)
-			return []Announcement{{Kind: annRescheduled, Note: "clock paused: " + p.Note}}, nil
+			return decision, []Announcement{{Kind: annRescheduled, Note: "clock paused: " + p.Note}}, nil
 		case p.Resume && !a.PausedAt.IsZero():
 			left := c.Left(a.PausedAt, a.ResolveDue)
 			a.ResolveDue, a.PausedAt = c.After(now, left), time.Time{}
 			a.touch(now)
 			a.NextCheck = a.ResolveDue
-			return []Announcement{{Kind: annRescheduled, Note: fmt.Sprintf("clock resumed with %s left: %s", left, p.Note)}}, nil
+			return decision, []Announcement{{Kind: annRescheduled, Note: fmt.Sprintf("clock resumed with %s left: %s", left, p.Note)}}, nil
 		}
-		return nil, nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("follow progress of %s: %w", p.TicketID, err)
+		return decision, nil, nil
 	}
-	return decision, nil
 }
 
 // annotationOrder decides an annotation made at version v: dispatch follows
@@ -155,20 +161,22 @@ func annotationOrder(a *Assignment, v int64) ticket.Decision {
 // FollowExtensionRequest records a department's request for more time, for
 // the street to decide.
 func (s *Service) FollowExtensionRequest(ctx context.Context, ticketID string, version int64, due time.Time, reason string) (ticket.Decision, error) {
-	var decision ticket.Decision
-	err := s.store.Update(ctx, ticketID, func(a *Assignment) ([]Announcement, error) {
-		if decision = annotationOrder(a, version); decision != ticket.Apply {
-			return nil, nil
-		}
-		if a.Status != ticket.Accepted && a.Status != ticket.Reopened {
-			return nil, nil
-		}
-		a.ExtensionDue, a.ExtensionReason = due, reason
-		a.touch(s.clock.Now())
-		return nil, nil
-	})
+	decision, err := s.update(ctx, ticketID, s.extensionRequestStep(version, due, reason))
 	if err != nil {
 		return 0, fmt.Errorf("follow extension request of %s: %w", ticketID, err)
 	}
 	return decision, nil
+}
+
+// extensionRequestStep is the step that records a request for more time.
+func (s *Service) extensionRequestStep(version int64, due time.Time, reason string) step {
+	return func(a *Assignment) (ticket.Decision, []Announcement, error) {
+		decision := annotationOrder(a, version)
+		if decision != ticket.Apply || (a.Status != ticket.Accepted && a.Status != ticket.Reopened) {
+			return decision, nil, nil
+		}
+		a.ExtensionDue, a.ExtensionReason = due, reason
+		a.touch(s.clock.Now())
+		return decision, nil, nil
+	}
 }
