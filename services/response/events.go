@@ -9,7 +9,6 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
-	"github.com/whistle-civic/whistle/pkg/ticket"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
 
@@ -22,26 +21,31 @@ var (
 
 // consumer is the response service's one consumer. It took over the work of
 // response-rework, response-finish and response-supervision (migration 00005
-// carries their inbox over).
+// carries their inbox over). Each event type has a stepper; a batch is
+// applied set-based (applySet), one event at a time when it cannot be.
 func (s *Service) consumer() platform.Consumer {
-	routes := platform.Routes{events.Dispatched: s.applyDispatched, events.Arbitrated: s.applyDispatched,
-		events.Reopened: s.applyReopened}
+	steppers := map[string]stepper{events.Dispatched: s.dispatchedStep, events.Arbitrated: s.dispatchedStep,
+		events.Reopened: s.reopenedStep}
 	for _, t := range finishing {
-		routes[t] = s.applyFinished
+		steppers[t] = s.finishedStep
 	}
 	for _, t := range supervising {
-		routes[t] = s.applySupervision
+		steppers[t] = s.supervisionStep
+	}
+	routes := platform.Routes{}
+	for t, f := range steppers {
+		routes[t] = s.applyOne(f)
 	}
 	types, apply := platform.Route(routes)
-	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply,
+	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, ApplySet: s.applySet(steppers),
 		Replaces: []string{Name + "-rework", Name + "-finish", Name + "-supervision"}}
 }
 
-func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+func (s *Service) dispatchedStep(ctx context.Context, ev *whistlev1.Event) (step, error) {
 	if a := ev.GetArbitrated(); a != nil {
-		return s.Receive(ctx, Assigned{TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
+		return s.receiveStep(Assigned{TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
 			DepartmentID: a.GetDepartmentId(), AcceptDue: timeconv.FromProto(a.GetAcceptDue()),
-			ResolveDue: timeconv.FromProto(a.GetResolveDue()), Binding: true})
+			ResolveDue: timeconv.FromProto(a.GetResolveDue()), Binding: true}), nil
 	}
 	d := ev.GetDispatched()
 	// Departments work from their inbox, which keeps no personal data: the
@@ -52,30 +56,30 @@ func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (tic
 	}
 	snapshot, err := proto.Marshal(t)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return s.Receive(ctx, Assigned{
+	return s.receiveStep(Assigned{
 		TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
 		DepartmentID: d.GetLeadDepartmentId(), Category: d.GetTicket().GetCategory(), Title: d.GetTicket().GetTitle(),
 		Synthetic: ev.GetSynthetic(), AcceptDue: timeconv.FromProto(d.GetAcceptDue()),
 		ResolveDue: timeconv.FromProto(d.GetResolveDue()), EscalationLevel: d.GetEscalationLevel(),
 		TraceParent: telemetry.TraceParent(ctx), Snapshot: snapshot, Assisting: d.GetAssistingDepartmentIds(),
 		Area: d.GetAreaIds(),
-	})
+	}), nil
 }
 
-func (s *Service) applyReopened(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+func (s *Service) reopenedStep(_ context.Context, ev *whistlev1.Event) (step, error) {
 	r := ev.GetReopened()
-	return s.Rework(ctx, Reopening{TicketID: ev.GetTicketId(), Version: ev.GetTicketVersion(),
-		Reasons: r.GetReasonCodes(), Comment: r.GetComment(), ReworkCount: r.GetReworkCount()})
+	return s.reworkStep(Reopening{TicketID: ev.GetTicketId(), Version: ev.GetTicketVersion(),
+		Reasons: r.GetReasonCodes(), Comment: r.GetComment(), ReworkCount: r.GetReworkCount()}), nil
 }
 
-func (s *Service) applyFinished(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+func (s *Service) finishedStep(_ context.Context, ev *whistlev1.Event) (step, error) {
 	action, _ := events.ActionOf(events.TypeOf(ev))
-	return s.Finish(ctx, ev.GetTicketId(), ev.GetTicketVersion(), action)
+	return s.finishStep(ev.GetTicketVersion(), action), nil
 }
 
-func (s *Service) applySupervision(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+func (s *Service) supervisionStep(_ context.Context, ev *whistlev1.Event) (step, error) {
 	sv := Supervision{TicketID: ev.GetTicketId()}
 	switch b := ev.GetBody().(type) {
 	case *whistlev1.Event_Escalated:
@@ -89,7 +93,7 @@ func (s *Service) applySupervision(ctx context.Context, ev *whistlev1.Event) (ti
 			sv.Rescheduled, sv.ResolveDue = true, timeconv.FromProto(b.ExtensionDecided.GetResolveDue())
 		}
 	}
-	return s.Supervise(ctx, sv)
+	return s.superviseStep(sv), nil
 }
 
 // toEvent announces what a department just did.

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	eventinbox "github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
@@ -39,3 +40,6 @@ func (c ChangeLog) Changes(ctx context.Context, dept string) ([]Change, error) {
 
 // Consumer exposes the service's consumer.
 func Consumer(s *Service) platform.Consumer { return s.consumer() }
+
+// ApplySet exposes the consumer's batch effect to the tests.
+func ApplySet(s *Service) eventinbox.SetFunc { return s.consumer().ApplySet }

@@ -129,6 +129,11 @@ func (it *Item) Dirty() bool { return it.dirty }
 // what fn returns (nil for nothing), atomically.
 type inbox interface {
 	Update(ctx context.Context, ticketID string, fn func(it *Item) (*Announcement, error)) error
+	// LockSet reads and locks many tickets' items in the transaction ctx
+	// carries (tickets in no inbox are absent); SaveSet writes those a batch
+	// changed, in it.
+	LockSet(ctx context.Context, ids []string) (map[string]*lockedItem, error)
+	SaveSet(ctx context.Context, list []*lockedItem) error
 	Get(ctx context.Context, ticketID string) (Item, error)
 	List(ctx context.Context, f InboxFilter, now time.Time) ([]Item, error)
 	TraceParent(ctx context.Context, ticketID string) string

@@ -30,15 +30,23 @@ type Assigned struct {
 // Receive puts a dispatched or arbitrated ticket into its lead department's
 // inbox (moving it from another department's after a re-dispatch).
 func (s *Service) Receive(ctx context.Context, a Assigned) (ticket.Decision, error) {
-	var decision ticket.Decision
-	err := s.store.Update(ctx, a.TicketID, func(it *Item) (*Announcement, error) {
-		decision = ticket.Order(ticket.Monotonic, it.Version, a.Version, true)
+	decision, err := s.update(ctx, a.TicketID, s.receiveStep(a))
+	if err != nil {
+		return 0, fmt.Errorf("receive %s: %w", a.TicketID, err)
+	}
+	return decision, nil
+}
+
+// receiveStep is the step that puts a into its lead department's inbox.
+func (s *Service) receiveStep(a Assigned) step {
+	return func(it *Item) (ticket.Decision, error) {
+		a := a // a step may run again on a fresh item: never change what it was given
+		decision := ticket.Order(ticket.Monotonic, it.Version, a.Version, true)
 		if decision != ticket.Apply {
-			return nil, nil
+			return decision, nil
 		}
 		if a.Snapshot == nil && it.Snapshot == nil {
-			decision = ticket.Later // an arbitration of a ticket this inbox has not seen yet
-			return nil, nil
+			return ticket.Later, nil // an arbitration of a ticket this inbox has not seen yet
 		}
 		if a.Snapshot == nil { // an arbitration names only the department and deadlines
 			a.Snapshot, a.TraceParent, a.Category, a.Title, a.Synthetic = it.Snapshot, it.TraceParent, it.Category, it.Title, it.Synthetic
@@ -62,10 +70,6 @@ func (s *Service) Receive(ctx context.Context, a Assigned) (ticket.Decision, err
 			Binding: a.Binding, ReworkCount: it.ReworkCount, TraceParent: a.TraceParent, Snapshot: a.Snapshot,
 			Area: a.Area, Assists: assists}
 		it.touch(now)
-		return nil, nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("receive %s: %w", a.TicketID, err)
+		return decision, nil
 	}
-	return decision, nil
 }

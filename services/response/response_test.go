@@ -33,6 +33,7 @@ type fixture struct {
 	clock  *clock.Fake
 	deps   platform.Deps
 	p      *inbox.Processor
+	svc    *response.Service
 	client whistlev1.ResponseServiceClient
 }
 
@@ -46,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	done := make(chan struct{})
 	go func() { _ = svc.Run(ctx); close(done) }() // relay, consumers and the watch hub
 	t.Cleanup(func() { cancel(); <-done })
-	return &fixture{clock: clk, deps: deps, p: &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: response.Apply(svc)},
+	return &fixture{clock: clk, deps: deps, svc: svc, p: &inbox.Processor{DB: deps.DB, Consumer: "test", Apply: response.Apply(svc)},
 		client: whistlev1.NewResponseServiceClient(conn)}
 }
 

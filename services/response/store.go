@@ -194,24 +194,32 @@ func save(ctx context.Context, tx pgx.Tx, before, it Item) error {
 // before to after: new or changed ones written, those gone deleted; none
 // when nothing changed.
 func queueAssists(b *pgx.Batch, ticketID string, before, after []Assist) {
+	written, gone := assistChanges(before, after)
+	for _, a := range written {
+		b.Queue(`INSERT INTO assists (ticket_id, department_id, reported, note, reported_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (ticket_id, department_id) DO UPDATE SET reported = $3, note = $4, reported_at = $5`,
+			ticketID, a.DepartmentID, a.Reported, a.Note, postgres.NullTime(a.ReportedAt))
+	}
+	if len(gone) > 0 {
+		b.Queue(`DELETE FROM assists WHERE ticket_id = $1 AND department_id = ANY($2)`, ticketID, gone)
+	}
+}
+
+// assistChanges returns the assists new or changed from before to after,
+// and the departments whose part is gone, in department order.
+func assistChanges(before, after []Assist) (written []Assist, gone []string) {
 	was := make(map[string]Assist, len(before))
 	for _, a := range before {
 		was[a.DepartmentID] = a
 	}
 	for _, a := range after {
-		if old, ok := was[a.DepartmentID]; ok && old.Reported == a.Reported && old.Note == a.Note && old.ReportedAt.Equal(a.ReportedAt) {
-			delete(was, a.DepartmentID)
-			continue
-		}
+		old, ok := was[a.DepartmentID]
 		delete(was, a.DepartmentID)
-		b.Queue(`INSERT INTO assists (ticket_id, department_id, reported, note, reported_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (ticket_id, department_id) DO UPDATE SET reported = $3, note = $4, reported_at = $5`,
-			ticketID, a.DepartmentID, a.Reported, a.Note, postgres.NullTime(a.ReportedAt))
+		if !ok || old.Reported != a.Reported || old.Note != a.Note || !old.ReportedAt.Equal(a.ReportedAt) {
+			written = append(written, a)
+		}
 	}
-	if len(was) > 0 {
-		gone := slices.Sorted(maps.Keys(was))
-		b.Queue(`DELETE FROM assists WHERE ticket_id = $1 AND department_id = ANY($2)`, ticketID, gone)
-	}
+	return written, slices.Sorted(maps.Keys(was))
 }
 
 // logChanges records what a change to an item means for each department's
