@@ -68,6 +68,7 @@ func TestDevHealthEndpoints(t *testing.T) {
 	for _, svc := range stack.Names {
 		want = append(want, svc+".database", svc+".nats", svc+".outbox")
 	}
+	want = append(want, "dispatch.calendar") // passes; warns while the calendar covers under 60 days
 	slices.Sort(want)
 	var got []string
 	for name, res := range rep.Checks {
@@ -83,7 +84,8 @@ func TestDevHealthEndpoints(t *testing.T) {
 	if code, live := getReport(t, metrics, "/healthz"); code != http.StatusOK || live.Status != health.StatusOK {
 		t.Fatalf("/healthz: %d %+v", code, live)
 	}
-	if body := get(t, metrics, "/metrics"); !strings.Contains(body, `whistle_health_check_ok{check="intake.database"} 1`) {
+	if body := get(t, metrics, "/metrics"); !strings.Contains(body, `whistle_health_check_ok{check="intake.database"} 1`) ||
+		!strings.Contains(body, "whistle_calendar_days_ahead{") || !strings.Contains(body, `whistle_health_check_warning{check="dispatch.calendar"}`) {
 		t.Fatalf("/metrics lacks the health gauges:\n%s", body)
 	}
 

@@ -93,3 +93,29 @@ func TestDisputeAndTriageCommands(t *testing.T) {
 	mustCtl(t, r.Addr, "triage", "reject", other, "--reason", "a private matter", "--as", "xc-hd")
 	eventually(t, r.Addr, "CANCELLED", "show", other)
 }
+
+// TestCalendarCommands: the sample calendar lists 2026 only, so `calendar
+// show` says to add the next year; `calendar add` stores and activates a new
+// version with the days added, prints the change, and the calendar then
+// covers that year. A revision that is no calendar is refused with the reason.
+func TestCalendarCommands(t *testing.T) {
+	r := startStack(t)
+	if out := mustCtl(t, r.Addr, "calendar", "show"); !strings.Contains(out, "covers until 2026-12-31") ||
+		!strings.Contains(out, "add next year's holidays with whistlectl calendar add") || !strings.Contains(out, "2026-10-01") {
+		t.Fatalf("calendar show of the sample:\n%s", out)
+	}
+	out := mustCtl(t, r.Addr, "calendar", "add", "--version", "2040.01", "--holiday", "2040-01-01,2040-02-13",
+		"--make-up", "2040-02-11", "--activate", "--as", "hh")
+	if !strings.Contains(out, "stored catalog 2040.01 from 2026.11-sample (active: true)") ||
+		!strings.Contains(out, "changed calendar: holidays +2040-01-01 +2040-02-13; make_up_days +2040-02-11") ||
+		!regexp.MustCompile(`covers until 2040-12-31 \(\d+ days ahead\)\n`).MatchString(out) {
+		t.Fatalf("calendar add:\n%s", out)
+	}
+	if out := mustCtl(t, r.Addr, "catalog", "show"); !strings.Contains(out, "catalog 2040.01 (active: true)") {
+		t.Fatalf("catalog show after calendar add:\n%s", out)
+	}
+	if _, err := ctl(t, r.Addr, "calendar", "add", "--version", "2040.02", "--remove", "2039-05-01", "--as", "hh"); err == nil ||
+		!strings.Contains(err.Error(), "2039-05-01 is neither a holiday nor a make-up day") {
+		t.Fatalf("removing a day not listed: %v", err)
+	}
+}

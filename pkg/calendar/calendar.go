@@ -33,6 +33,10 @@ type Spec struct {
 	WorkingDays  []string // "mon"
 	Holidays     []string // "2026-10-01"
 	MakeUpDays   []string // "2026-10-10"
+	// CoversUntil is the last day ("2026-12-31") whose holidays and make-up
+	// days the calendar lists as officially published. Empty: the last day
+	// of the latest year a holiday or make-up day is listed in.
+	CoversUntil string
 }
 
 // Default is the calendar of a catalog that names none: Monday to
@@ -78,6 +82,11 @@ func New(s Spec) (*Calendar, error) {
 	}
 	problems = append(problems, dates(s.Holidays, "holiday", c.holidays)...)
 	problems = append(problems, dates(s.MakeUpDays, "make-up day", c.makeUp)...)
+	if s.CoversUntil != "" {
+		if _, err := time.Parse(time.DateOnly, s.CoversUntil); err != nil {
+			problems = append(problems, fmt.Sprintf("calendar: covers_until %q is not a date like 2026-12-31", s.CoversUntil))
+		}
+	}
 	if len(c.periods) == 0 || (len(s.WorkingDays) == 0 && len(s.MakeUpDays) == 0) {
 		problems = append(problems, "calendar: no working time at all (name working_hours and working_days)")
 	}

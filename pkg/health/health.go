@@ -37,6 +37,10 @@ type CheckResult struct {
 	// Value is what the check measured, if anything (e.g. the outbox's oldest
 	// unsent event's age in seconds).
 	Value float64 `json:"value"`
+	// Warning says what needs an operator's attention soon in a check that
+	// passes (e.g. a business calendar running out): the process stays
+	// ready. Empty when nothing does.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Report statuses.
@@ -67,6 +71,17 @@ func (r Report) Failing() []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(r.Checks)) {
 		if !r.Checks[name].OK {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Warnings lists the names of the checks that pass with a warning, sorted.
+func (r Report) Warnings() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(r.Checks)) {
+		if r.Checks[name].OK && r.Checks[name].Warning != "" {
 			out = append(out, name)
 		}
 	}
@@ -198,6 +213,8 @@ func write(w http.ResponseWriter, code int, rep Report) {
 var (
 	okDesc = prometheus.NewDesc("whistle_health_check_ok",
 		"1 when the health check passes, 0 when it fails (see /readyz for the details)", []string{"check"}, nil)
+	warningDesc = prometheus.NewDesc("whistle_health_check_warning",
+		"1 when the health check passes with a warning (see /readyz for what to do), else 0", []string{"check"}, nil)
 	valueDesc = prometheus.NewDesc("whistle_health_check_value",
 		"What the health check measured (database: round trip in s; nats: reconnections; outbox: oldest unsent event's age in s)",
 		[]string{"check"}, nil)
@@ -206,11 +223,13 @@ var (
 type collector struct{ src Source }
 
 // Collector exports the report at every scrape as the gauges
-// whistle_health_check_ok{check} (1 or 0) and whistle_health_check_value{check}.
+// whistle_health_check_ok{check} (1 or 0), whistle_health_check_warning{check}
+// (1 or 0) and whistle_health_check_value{check}.
 func Collector(src Source) prometheus.Collector { return collector{src} }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- okDesc
+	ch <- warningDesc
 	ch <- valueDesc
 }
 
@@ -221,7 +240,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if res.OK {
 			ok = 1
 		}
+		warned := 0.0
+		if res.OK && res.Warning != "" {
+			warned = 1
+		}
 		ch <- prometheus.MustNewConstMetric(okDesc, prometheus.GaugeValue, ok, name)
+		ch <- prometheus.MustNewConstMetric(warningDesc, prometheus.GaugeValue, warned, name)
 		ch <- prometheus.MustNewConstMetric(valueDesc, prometheus.GaugeValue, res.Value, name)
 	}
 }

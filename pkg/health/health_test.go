@@ -171,3 +171,39 @@ func TestStatusOnlyTellsNoDetails(t *testing.T) {
 		}
 	}
 }
+
+// A check that passes with a warning keeps the process ready, shows the
+// warning in /readyz and sets whistle_health_check_warning; a failing check
+// never counts as a warning.
+func TestWarningKeepsReady(t *testing.T) {
+	t.Parallel()
+	var c health.Checker
+	c.Add("dispatch.calendar", func(context.Context) (health.CheckResult, error) {
+		return health.CheckResult{Value: 29, Warning: "the business calendar covers only until 2026-12-31"}, nil
+	})
+	c.Add("dispatch.database", ok(0.001, ""))
+	c.Add("dispatch.nats", func(context.Context) (health.CheckResult, error) {
+		return health.CheckResult{Warning: "ignored"}, errors.New("NATS CLOSED")
+	})
+	code, rep := get(t, health.Readyz(c.Report))
+	if code != http.StatusServiceUnavailable || strings.Join(rep.Warnings(), ",") != "dispatch.calendar" ||
+		rep.Checks["dispatch.calendar"].Warning == "" || !rep.Checks["dispatch.calendar"].OK {
+		t.Fatalf("/readyz %d %+v, warnings %v", code, rep, rep.Warnings())
+	}
+	c.Add("dispatch.nats", ok(0, ""))
+	if code, rep := get(t, health.Readyz(c.Report)); code != http.StatusOK || rep.Status != health.StatusOK {
+		t.Fatalf("/readyz with only a warning: %d %+v; want ready", code, rep)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(health.Collector(c.Report))
+	want := `
+# HELP whistle_health_check_warning 1 when the health check passes with a warning (see /readyz for what to do), else 0
+# TYPE whistle_health_check_warning gauge
+whistle_health_check_warning{check="dispatch.calendar"} 1
+whistle_health_check_warning{check="dispatch.database"} 0
+whistle_health_check_warning{check="dispatch.nats"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "whistle_health_check_warning"); err != nil {
+		t.Fatal(err)
+	}
+}

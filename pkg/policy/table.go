@@ -89,6 +89,7 @@ var Table = map[string][]Rule{
 	"/whistle.v1.DispatchService/ListCatalogs":    everyone,
 	"/whistle.v1.DispatchService/DiffCatalogs":    everyone,
 	"/whistle.v1.DispatchService/ImportCatalog":   {r(admin, Anywhere)},
+	"/whistle.v1.DispatchService/ReviseCalendar":  {r(admin, Anywhere)},
 	"/whistle.v1.DispatchService/ActivateCatalog": {r(admin, Anywhere)},
 
 	"/whistle.v1.ResponseService/ListInbox":        handlers,

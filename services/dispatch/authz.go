@@ -19,6 +19,7 @@ const (
 	actListCatalogs    = "/whistle.v1.DispatchService/ListCatalogs"
 	actImportCatalog   = "/whistle.v1.DispatchService/ImportCatalog"
 	actActivateCatalog = "/whistle.v1.DispatchService/ActivateCatalog"
+	actReviseCalendar  = "/whistle.v1.DispatchService/ReviseCalendar"
 	actDiffCatalogs    = "/whistle.v1.DispatchService/DiffCatalogs"
 )
 

@@ -177,6 +177,7 @@ func (s *Service) reloadActive(ctx context.Context) error {
 	}
 	s.active.Store(cat)
 	s.log.InfoContext(ctx, "routing by catalog", "version", cat.Version)
+	s.logCoverage(ctx, cat)
 	return nil
 }
 

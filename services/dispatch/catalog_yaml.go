@@ -35,6 +35,7 @@ type calendarFile struct {
 	WorkingDays  []string `yaml:"working_days"`
 	Holidays     []string `yaml:"holidays"`
 	MakeUpDays   []string `yaml:"make_up_days"`
+	CoversUntil  string   `yaml:"covers_until"`
 }
 
 type orgFile struct {
@@ -109,7 +110,7 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 	c, err := NewCatalog(CatalogInput{Version: f.Version, CityCode: f.CityCode, Units: units, Departments: depts,
 		Matters: matters, Source: data, Calendar: calendar.Spec{TimeZone: f.Calendar.TimeZone,
 			WorkingHours: f.Calendar.WorkingHours, WorkingDays: f.Calendar.WorkingDays,
-			Holidays: f.Calendar.Holidays, MakeUpDays: f.Calendar.MakeUpDays}})
+			Holidays: f.Calendar.Holidays, MakeUpDays: f.Calendar.MakeUpDays, CoversUntil: f.Calendar.CoversUntil}})
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %v", ErrBadCatalog, errors.Join(append(problems, err)...))
 	}

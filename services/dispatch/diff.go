@@ -40,8 +40,8 @@ func Diff(a, b *Catalog) []Change {
 	if d := fields(pair("time_zone", x.TimeZone, y.TimeZone),
 		pair("working_hours", strings.Join(x.WorkingHours, ","), strings.Join(y.WorkingHours, ",")),
 		pair("working_days", strings.Join(x.WorkingDays, ","), strings.Join(y.WorkingDays, ",")),
-		pair("holidays", strings.Join(x.Holidays, ","), strings.Join(y.Holidays, ",")),
-		pair("make_up_days", strings.Join(x.MakeUpDays, ","), strings.Join(y.MakeUpDays, ","))); len(d) > 0 {
+		days("holidays", x.Holidays, y.Holidays), days("make_up_days", x.MakeUpDays, y.MakeUpDays),
+		pair("covers_until", x.CoversUntil, y.CoversUntil)); len(d) > 0 {
 		out = append(out, Change{Kind: "changed", Entity: "calendar", ID: "calendar", Detail: strings.Join(d, "; ")})
 	}
 	return out
@@ -81,6 +81,25 @@ func pair(name, x, y string) string {
 		return ""
 	}
 	return fmt.Sprintf("%s %s → %s", name, dash(x), dash(y))
+}
+
+// days says which days a list gained (+) and lost (-).
+func days(name string, x, y []string) string {
+	var d []string
+	for _, day := range y {
+		if !slices.Contains(x, day) {
+			d = append(d, "+"+day)
+		}
+	}
+	for _, day := range x {
+		if !slices.Contains(y, day) {
+			d = append(d, "-"+day)
+		}
+	}
+	if len(d) == 0 {
+		return ""
+	}
+	return name + " " + strings.Join(d, " ")
 }
 
 func dash(s string) string {

@@ -2,10 +2,11 @@ package dispatch
 
 import (
 	"context"
-	"github.com/whistle-civic/whistle/pkg/calendar"
+	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/whistle-civic/whistle/pkg/calendar"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/pagetoken"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
@@ -126,7 +127,7 @@ func (g *grpcServer) GetCatalog(ctx context.Context, req *whistlev1.GetCatalogRe
 	if err != nil {
 		return nil, err
 	}
-	return toProtoCatalog(cat, info), nil
+	return toProtoCatalog(cat, info, g.svc.clock.Now()), nil
 }
 
 func (g *grpcServer) ListCatalogs(ctx context.Context, _ *whistlev1.ListCatalogsRequest) (*whistlev1.ListCatalogsResponse, error) {
@@ -181,6 +182,25 @@ func (g *grpcServer) DiffCatalogs(ctx context.Context, req *whistlev1.DiffCatalo
 	return resp, nil
 }
 
+func (g *grpcServer) ReviseCalendar(ctx context.Context, req *whistlev1.ReviseCalendarRequest) (*whistlev1.ReviseCalendarResponse, error) {
+	if err := mayChange(ctx, actReviseCalendar, req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
+	r := CalendarRevision{Version: req.GetVersion(), Activate: req.GetActivate(), Revision: calendar.Revision{
+		AddHolidays: req.GetAddHolidays(), AddMakeUpDays: req.GetAddMakeUpDays(), Remove: req.GetRemove(),
+		CoversUntil: req.GetCoversUntil()}}
+	out, err := g.svc.ReviseCalendar(ctx, r, fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	resp := &whistlev1.ReviseCalendarResponse{Version: toProtoCatalogVersion(out.Info),
+		Calendar: toProtoCalendar(out.Calendar, g.svc.clock.Now()), Revised: out.Revised, Created: out.Created}
+	for _, c := range out.Changes {
+		resp.Changes = append(resp.Changes, &whistlev1.CatalogChange{Kind: c.Kind, Entity: c.Entity, Id: c.ID, Detail: c.Detail})
+	}
+	return resp, nil
+}
+
 func fromProtoActor(a *whistlev1.Actor) Actor {
 	return Actor{ID: a.GetId(), OrgUnitID: a.GetOrgUnitId(), Name: a.GetDisplayName()}
 }
@@ -202,11 +222,20 @@ func toProtoCatalogVersion(i CatalogInfo) *whistlev1.CatalogVersion {
 		Active: i.Active, ActivatedAt: timeconv.ToProto(i.ActivatedAt), Sha256: i.SHA256}
 }
 
-func toProtoCatalog(c *Catalog, info CatalogInfo) *whistlev1.GetCatalogResponse {
-	spec := c.Calendar.Spec()
+// toProtoCalendar is a calendar and how far it covers after now.
+func toProtoCalendar(cal *calendar.Calendar, now time.Time) *whistlev1.Calendar {
+	spec := cal.Spec()
+	out := &whistlev1.Calendar{TimeZone: spec.TimeZone, WorkingHours: spec.WorkingHours, WorkingDays: spec.WorkingDays,
+		Holidays: spec.Holidays, MakeUpDays: spec.MakeUpDays, DaysAhead: int32(cal.DaysAhead(now))}
+	if end := cal.CoversUntil(); !end.IsZero() {
+		out.CoversUntil = end.AddDate(0, 0, -1).In(cal.Location()).Format(time.DateOnly)
+	}
+	return out
+}
+
+func toProtoCatalog(c *Catalog, info CatalogInfo, now time.Time) *whistlev1.GetCatalogResponse {
 	resp := &whistlev1.GetCatalogResponse{Version: c.Version, Active: info.Active, Source: string(c.Source),
-		Calendar: &whistlev1.Calendar{TimeZone: spec.TimeZone, WorkingHours: spec.WorkingHours, WorkingDays: spec.WorkingDays,
-			Holidays: spec.Holidays, MakeUpDays: spec.MakeUpDays}}
+		Calendar: toProtoCalendar(c.Calendar, now)}
 	for _, u := range c.Units() {
 		resp.OrgUnits = append(resp.OrgUnits, &whistlev1.OrgUnit{
 			Id: u.ID, Name: u.Name, Level: whistlev1.OrgLevel(u.Level), ParentId: u.ParentID})

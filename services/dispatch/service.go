@@ -5,12 +5,15 @@
 // re-routes or arbitrates returned tickets, and decides extensions.
 //
 // Files: service.go wires the service. Use cases: dispatch.go (route a
-// reported ticket), follow.go (moves and notes from elsewhere), triage.go
-// (dispatch by hand, reject), arbitrate.go, extension.go, escalate.go (the
-// deadline scheduler), explain.go, catalog_admin.go (import, activate, diff).
-// Plain values and rules: assignment.go, catalog.go, calendar.go, window.go,
-// route.go, diff.go. Adapters: store.go and catalog_store.go (PostgreSQL),
-// catalog_yaml.go, grpc.go (the API) and events.go (JetStream).
+// reported ticket), follow.go (moves and notes from elsewhere), apply_set.go
+// (a batch of events at once), triage.go (dispatch by hand, reject),
+// arbitrate.go, extension.go, escalate.go (the deadline scheduler),
+// explain.go, catalog_admin.go (import, activate, diff), calendar_revise.go
+// (a calendar's next year, its coverage check and gauge). Plain values and
+// rules: assignment.go, catalog.go, calendar.go, window.go, route.go,
+// diff.go. Adapters: store.go, store_set.go and catalog_store.go
+// (PostgreSQL), catalog_yaml.go and calendar_yaml.go, grpc.go (the API) and
+// events.go (JetStream).
 package dispatch
 
 import (
@@ -98,6 +101,9 @@ func New(ctx context.Context, d platform.Deps, cfg Config) (*Service, error) {
 		}
 	}
 	if err := s.installSeed(ctx, seed); err != nil {
+		return nil, err
+	}
+	if err := s.instruments(); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/whistle-civic/whistle/pkg/outbox"
+	"github.com/whistle-civic/whistle/pkg/postgres"
 )
 
 // LockSet reads and locks the assignments of ids, in ticket order, in the
@@ -109,25 +110,18 @@ type assignmentRow struct {
 func toAssignmentRow(a Assignment) assignmentRow {
 	r := assignmentRow{TicketID: a.TicketID, Number: a.Number, Status: int16(a.Status), Version: a.Version,
 		Category: a.Facts.Category, GridID: a.Facts.GridID, Kind: a.Facts.Kind, Synthetic: a.Synthetic,
-		Lead: a.Lead, Assisting: nonNil(a.Assisting), AcceptDue: timeOrNil(a.AcceptDue), ResolveDue: timeOrNil(a.ResolveDue),
+		Lead: a.Lead, Assisting: nonNil(a.Assisting), AcceptDue: postgres.NullTime(a.AcceptDue), ResolveDue: postgres.NullTime(a.ResolveDue),
 		CatalogVersion: a.CatalogVersion, Rule: a.Rule, TriageOrgUnit: a.TriageOrgUnit, TraceParent: a.TraceParent,
 		UpdatedAt: a.UpdatedAt, Owner: a.Owner, WallClock: a.WallClock, AcceptWithin: windowText(a.AcceptWithin),
-		ResolveWithin: windowText(a.ResolveWithin), PausedAt: timeOrNil(a.PausedAt), EscalationLevel: a.EscalationLevel,
-		NextCheck: timeOrNil(a.NextCheck), ReturnCount: a.ReturnCount, Returners: nonNil(a.Returners), Binding: a.Binding,
-		Arbitration: a.Arbitration, ExtensionDue: timeOrNil(a.ExtensionDue), ExtensionReason: a.ExtensionReason,
+		ResolveWithin: windowText(a.ResolveWithin), PausedAt: postgres.NullTime(a.PausedAt), EscalationLevel: a.EscalationLevel,
+		NextCheck: postgres.NullTime(a.NextCheck), ReturnCount: a.ReturnCount, Returners: nonNil(a.Returners), Binding: a.Binding,
+		Arbitration: a.Arbitration, ExtensionDue: postgres.NullTime(a.ExtensionDue), ExtensionReason: a.ExtensionReason,
 		Area: nonNil(a.Area)}
 	if a.Snapshot != nil {
 		hexText := `\x` + hex.EncodeToString(a.Snapshot)
 		r.Snapshot = &hexText
 	}
 	return r
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }
 
 func nonNil(s []string) []string {

@@ -160,6 +160,10 @@ var cases = []rpcCase{
 	{name: "DispatchService.ImportCatalog", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Dispatch.ImportCatalog(ctx, &whistlev1.ImportCatalogRequest{Source: string(dispatch.SampleCatalog), Actor: act(k)})
 	}},
+	{name: "DispatchService.ReviseCalendar", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Dispatch.ReviseCalendar(ctx, &whistlev1.ReviseCalendarRequest{Version: "adversarial-calendar",
+			AddHolidays: []string{"2099-01-01"}, Actor: act(k)})
+	}},
 	{name: "DispatchService.ActivateCatalog", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Dispatch.ActivateCatalog(ctx, &whistlev1.ActivateCatalogRequest{Version: k.catalog, Actor: act(k)})
 	}},

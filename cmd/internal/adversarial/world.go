@@ -153,6 +153,8 @@ func noChange(reply any) bool {
 		return !r.GetCreated()
 	case *whistlev1.ImportCatalogResponse:
 		return !r.GetCreated()
+	case *whistlev1.ReviseCalendarResponse:
+		return !r.GetCreated()
 	}
 	return false
 }

@@ -355,16 +355,28 @@ func (s *Stack) locals() []deadletter.Local {
 	return out
 }
 
+// checked is a service with health checks of its own (dispatch's calendar).
+type checked interface {
+	HealthChecks() map[string]health.Check
+}
+
 // HealthChecks returns the health checks of every service the stack runs:
-// "<service>.database" (SELECT 1 within 1 s), "<service>.nats" (connected)
-// and "<service>.outbox" (the oldest unpublished event younger than
-// Config.OutboxLagLimit). See pkg/health.
+// "<service>.database" (SELECT 1 within 1 s), "<service>.nats" (connected),
+// "<service>.outbox" (the oldest unpublished event younger than
+// Config.OutboxLagLimit), and each service's own, such as
+// "dispatch.calendar" (warns while the business calendar covers fewer than
+// 60 days ahead). See pkg/health.
 func (s *Stack) HealthChecks() map[string]health.Check {
 	checks := map[string]health.Check{}
 	for i, name := range s.names {
 		checks[name+".database"] = health.Database(s.pools[i])
 		checks[name+".nats"] = health.NATS(s.buses[i].Conn())
 		checks[name+".outbox"] = health.Outbox(s.pools[i], s.cfg.OutboxLagLimit)
+		if c, ok := s.svcs[i].(checked); ok {
+			for own, check := range c.HealthChecks() {
+				checks[name+"."+own] = check
+			}
+		}
 	}
 	return checks
 }

@@ -868,7 +868,13 @@ type Calendar struct {
 	// holidays are dates (YYYY-MM-DD) off work.
 	Holidays []string `protobuf:"bytes,4,rep,name=holidays,proto3" json:"holidays,omitempty"`
 	// make_up_days are dates (YYYY-MM-DD) of weekends that work (调休).
-	MakeUpDays    []string `protobuf:"bytes,5,rep,name=make_up_days,json=makeUpDays,proto3" json:"make_up_days,omitempty"`
+	MakeUpDays []string `protobuf:"bytes,5,rep,name=make_up_days,json=makeUpDays,proto3" json:"make_up_days,omitempty"`
+	// covers_until is the last date (YYYY-MM-DD) whose holidays the calendar lists: the one the
+	// catalog names, else the last day of the latest year it lists a day of; empty when it lists none.
+	CoversUntil string `protobuf:"bytes,6,opt,name=covers_until,json=coversUntil,proto3" json:"covers_until,omitempty"`
+	// days_ahead is how many whole days after now the calendar still covers (negative once it ran
+	// out); below 60 the calendar check of /readyz warns.
+	DaysAhead     int32 `protobuf:"varint,7,opt,name=days_ahead,json=daysAhead,proto3" json:"days_ahead,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -936,6 +942,20 @@ func (x *Calendar) GetMakeUpDays() []string {
 		return x.MakeUpDays
 	}
 	return nil
+}
+
+func (x *Calendar) GetCoversUntil() string {
+	if x != nil {
+		return x.CoversUntil
+	}
+	return ""
+}
+
+func (x *Calendar) GetDaysAhead() int32 {
+	if x != nil {
+		return x.DaysAhead
+	}
+	return 0
 }
 
 // CatalogVersion describes a stored catalog.
@@ -1509,6 +1529,190 @@ func (x *DiffCatalogsResponse) GetChanges() []*CatalogChange {
 	return nil
 }
 
+// ReviseCalendarRequest names the new version and the days to add or remove.
+type ReviseCalendarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version names the new catalog version. Required: up to 64 ASCII letters, digits and "._-",
+	// starting with a letter or digit; not a version stored with other content.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// add_holidays are dates (YYYY-MM-DD) off work to add. Up to 100.
+	AddHolidays []string `protobuf:"bytes,2,rep,name=add_holidays,json=addHolidays,proto3" json:"add_holidays,omitempty"`
+	// add_make_up_days are weekend dates (YYYY-MM-DD) that work (调休) to add. Up to 100.
+	AddMakeUpDays []string `protobuf:"bytes,3,rep,name=add_make_up_days,json=addMakeUpDays,proto3" json:"add_make_up_days,omitempty"`
+	// remove are dates (YYYY-MM-DD) to take off either list. Up to 100.
+	Remove []string `protobuf:"bytes,4,rep,name=remove,proto3" json:"remove,omitempty"`
+	// covers_until is the last date (YYYY-MM-DD) the calendar now covers; empty: the last day of the
+	// latest year it lists a day of.
+	CoversUntil string `protobuf:"bytes,5,opt,name=covers_until,json=coversUntil,proto3" json:"covers_until,omitempty"`
+	// activate makes the new version the active catalog once stored.
+	Activate bool `protobuf:"varint,6,opt,name=activate,proto3" json:"activate,omitempty"`
+	// actor is the administrator revising it. Required.
+	Actor         *Actor `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviseCalendarRequest) Reset() {
+	*x = ReviseCalendarRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviseCalendarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviseCalendarRequest) ProtoMessage() {}
+
+func (x *ReviseCalendarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviseCalendarRequest.ProtoReflect.Descriptor instead.
+func (*ReviseCalendarRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReviseCalendarRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ReviseCalendarRequest) GetAddHolidays() []string {
+	if x != nil {
+		return x.AddHolidays
+	}
+	return nil
+}
+
+func (x *ReviseCalendarRequest) GetAddMakeUpDays() []string {
+	if x != nil {
+		return x.AddMakeUpDays
+	}
+	return nil
+}
+
+func (x *ReviseCalendarRequest) GetRemove() []string {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
+func (x *ReviseCalendarRequest) GetCoversUntil() string {
+	if x != nil {
+		return x.CoversUntil
+	}
+	return ""
+}
+
+func (x *ReviseCalendarRequest) GetActivate() bool {
+	if x != nil {
+		return x.Activate
+	}
+	return false
+}
+
+func (x *ReviseCalendarRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// ReviseCalendarResponse describes the stored version and what changed.
+type ReviseCalendarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version stored (or found: the same revision again changes nothing).
+	Version *CatalogVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// calendar of the new version.
+	Calendar *Calendar `protobuf:"bytes,2,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// changes from the version revised (the one active when asked) to the new one.
+	Changes []*CatalogChange `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	// revised is the version the calendar was taken from.
+	Revised string `protobuf:"bytes,4,opt,name=revised,proto3" json:"revised,omitempty"`
+	// created is false when this exact revision was stored before (a retry).
+	Created       bool `protobuf:"varint,5,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviseCalendarResponse) Reset() {
+	*x = ReviseCalendarResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviseCalendarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviseCalendarResponse) ProtoMessage() {}
+
+func (x *ReviseCalendarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviseCalendarResponse.ProtoReflect.Descriptor instead.
+func (*ReviseCalendarResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReviseCalendarResponse) GetVersion() *CatalogVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+func (x *ReviseCalendarResponse) GetCalendar() *Calendar {
+	if x != nil {
+		return x.Calendar
+	}
+	return nil
+}
+
+func (x *ReviseCalendarResponse) GetChanges() []*CatalogChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ReviseCalendarResponse) GetRevised() string {
+	if x != nil {
+		return x.Revised
+	}
+	return ""
+}
+
+func (x *ReviseCalendarResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
 // ExplainRoutingRequest names a ticket, or a category at a grid.
 type ExplainRoutingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1528,7 +1732,7 @@ type ExplainRoutingRequest struct {
 
 func (x *ExplainRoutingRequest) Reset() {
 	*x = ExplainRoutingRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1744,7 @@ func (x *ExplainRoutingRequest) String() string {
 func (*ExplainRoutingRequest) ProtoMessage() {}
 
 func (x *ExplainRoutingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1757,7 @@ func (x *ExplainRoutingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRoutingRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRoutingRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{19}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExplainRoutingRequest) GetTicketId() string {
@@ -1605,7 +1809,7 @@ type ExplainRoutingResponse struct {
 
 func (x *ExplainRoutingResponse) Reset() {
 	*x = ExplainRoutingResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1821,7 @@ func (x *ExplainRoutingResponse) String() string {
 func (*ExplainRoutingResponse) ProtoMessage() {}
 
 func (x *ExplainRoutingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1834,7 @@ func (x *ExplainRoutingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRoutingResponse.ProtoReflect.Descriptor instead.
 func (*ExplainRoutingResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{20}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExplainRoutingResponse) GetCatalogVersion() string {
@@ -1692,7 +1896,7 @@ type ListTriageRequest struct {
 
 func (x *ListTriageRequest) Reset() {
 	*x = ListTriageRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +1908,7 @@ func (x *ListTriageRequest) String() string {
 func (*ListTriageRequest) ProtoMessage() {}
 
 func (x *ListTriageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +1921,7 @@ func (x *ListTriageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTriageRequest.ProtoReflect.Descriptor instead.
 func (*ListTriageRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{21}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListTriageRequest) GetOrgUnitId() string {
@@ -1754,7 +1958,7 @@ type ListTriageResponse struct {
 
 func (x *ListTriageResponse) Reset() {
 	*x = ListTriageResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1970,7 @@ func (x *ListTriageResponse) String() string {
 func (*ListTriageResponse) ProtoMessage() {}
 
 func (x *ListTriageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1983,7 @@ func (x *ListTriageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTriageResponse.ProtoReflect.Descriptor instead.
 func (*ListTriageResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{22}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListTriageResponse) GetAssignments() []*Assignment {
@@ -1823,7 +2027,7 @@ type DispatchRequest struct {
 
 func (x *DispatchRequest) Reset() {
 	*x = DispatchRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +2039,7 @@ func (x *DispatchRequest) String() string {
 func (*DispatchRequest) ProtoMessage() {}
 
 func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +2052,7 @@ func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchRequest.ProtoReflect.Descriptor instead.
 func (*DispatchRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{23}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DispatchRequest) GetTicketId() string {
@@ -1911,7 +2115,7 @@ type DispatchResponse struct {
 
 func (x *DispatchResponse) Reset() {
 	*x = DispatchResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1923,7 +2127,7 @@ func (x *DispatchResponse) String() string {
 func (*DispatchResponse) ProtoMessage() {}
 
 func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1936,7 +2140,7 @@ func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchResponse.ProtoReflect.Descriptor instead.
 func (*DispatchResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{24}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DispatchResponse) GetAssignment() *Assignment {
@@ -1961,7 +2165,7 @@ type RejectTriageRequest struct {
 
 func (x *RejectTriageRequest) Reset() {
 	*x = RejectTriageRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +2177,7 @@ func (x *RejectTriageRequest) String() string {
 func (*RejectTriageRequest) ProtoMessage() {}
 
 func (x *RejectTriageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +2190,7 @@ func (x *RejectTriageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTriageRequest.ProtoReflect.Descriptor instead.
 func (*RejectTriageRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{25}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RejectTriageRequest) GetTicketId() string {
@@ -2021,7 +2225,7 @@ type RejectTriageResponse struct {
 
 func (x *RejectTriageResponse) Reset() {
 	*x = RejectTriageResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2237,7 @@ func (x *RejectTriageResponse) String() string {
 func (*RejectTriageResponse) ProtoMessage() {}
 
 func (x *RejectTriageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2250,7 @@ func (x *RejectTriageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTriageResponse.ProtoReflect.Descriptor instead.
 func (*RejectTriageResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{26}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RejectTriageResponse) GetAssignment() *Assignment {
@@ -2075,7 +2279,7 @@ type ArbitrateRequest struct {
 
 func (x *ArbitrateRequest) Reset() {
 	*x = ArbitrateRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2291,7 @@ func (x *ArbitrateRequest) String() string {
 func (*ArbitrateRequest) ProtoMessage() {}
 
 func (x *ArbitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,7 +2304,7 @@ func (x *ArbitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArbitrateRequest.ProtoReflect.Descriptor instead.
 func (*ArbitrateRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{27}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ArbitrateRequest) GetTicketId() string {
@@ -2142,7 +2346,7 @@ type ArbitrateResponse struct {
 
 func (x *ArbitrateResponse) Reset() {
 	*x = ArbitrateResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2358,7 @@ func (x *ArbitrateResponse) String() string {
 func (*ArbitrateResponse) ProtoMessage() {}
 
 func (x *ArbitrateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2371,7 @@ func (x *ArbitrateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArbitrateResponse.ProtoReflect.Descriptor instead.
 func (*ArbitrateResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{28}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ArbitrateResponse) GetAssignment() *Assignment {
@@ -2197,7 +2401,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2209,7 +2413,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2222,7 +2426,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{29}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DecideExtensionRequest) GetTicketId() string {
@@ -2271,7 +2475,7 @@ type DecideExtensionResponse struct {
 
 func (x *DecideExtensionResponse) Reset() {
 	*x = DecideExtensionResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2283,7 +2487,7 @@ func (x *DecideExtensionResponse) String() string {
 func (*DecideExtensionResponse) ProtoMessage() {}
 
 func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2296,7 +2500,7 @@ func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
 func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{30}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DecideExtensionResponse) GetAssignment() *Assignment {
@@ -2381,14 +2585,17 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\amatters\x18\x04 \x03(\v2\x16.whistle.v1.MatterTypeR\amatters\x12\x16\n" +
 	"\x06active\x18\x05 \x01(\bR\x06active\x120\n" +
 	"\bcalendar\x18\x06 \x01(\v2\x14.whistle.v1.CalendarR\bcalendar\x12\x16\n" +
-	"\x06source\x18\a \x01(\tR\x06source\"\xad\x01\n" +
+	"\x06source\x18\a \x01(\tR\x06source\"\xef\x01\n" +
 	"\bCalendar\x12\x1b\n" +
 	"\ttime_zone\x18\x01 \x01(\tR\btimeZone\x12#\n" +
 	"\rworking_hours\x18\x02 \x03(\tR\fworkingHours\x12!\n" +
 	"\fworking_days\x18\x03 \x03(\tR\vworkingDays\x12\x1a\n" +
 	"\bholidays\x18\x04 \x03(\tR\bholidays\x12 \n" +
 	"\fmake_up_days\x18\x05 \x03(\tR\n" +
-	"makeUpDays\"\xf7\x01\n" +
+	"makeUpDays\x12!\n" +
+	"\fcovers_until\x18\x06 \x01(\tR\vcoversUntil\x12\x1d\n" +
+	"\n" +
+	"days_ahead\x18\a \x01(\x05R\tdaysAhead\"\xf7\x01\n" +
 	"\x0eCatalogVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12;\n" +
 	"\vimported_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2422,7 +2629,21 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x16\n" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\"K\n" +
 	"\x14DiffCatalogsResponse\x123\n" +
-	"\achanges\x18\x01 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\"\xb2\x02\n" +
+	"\achanges\x18\x01 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\"\xda\x03\n" +
+	"\x15ReviseCalendarRequest\x12A\n" +
+	"\aversion\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9._-]*$R\aversion\x12M\n" +
+	"\fadd_holidays\x18\x02 \x03(\tB*\xbaH'\x92\x01$\x10d\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\vaddHolidays\x12S\n" +
+	"\x10add_make_up_days\x18\x03 \x03(\tB*\xbaH'\x92\x01$\x10d\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\raddMakeUpDays\x12B\n" +
+	"\x06remove\x18\x04 \x03(\tB*\xbaH'\x92\x01$\x10d\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x06remove\x12I\n" +
+	"\fcovers_until\x18\x05 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\vcoversUntil\x12\x1a\n" +
+	"\bactivate\x18\x06 \x01(\bR\bactivate\x12/\n" +
+	"\x05actor\x18\a \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"\xe9\x01\n" +
+	"\x16ReviseCalendarResponse\x124\n" +
+	"\aversion\x18\x01 \x01(\v2\x1a.whistle.v1.CatalogVersionR\aversion\x120\n" +
+	"\bcalendar\x18\x02 \x01(\v2\x14.whistle.v1.CalendarR\bcalendar\x123\n" +
+	"\achanges\x18\x03 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\x12\x18\n" +
+	"\arevised\x18\x04 \x01(\tR\arevised\x12\x18\n" +
+	"\acreated\x18\x05 \x01(\bR\acreated\"\xb2\x02\n" +
 	"\x15ExplainRoutingRequest\x12g\n" +
 	"\tticket_id\x18\x01 \x01(\tBJ\xbaHGrE\x18$2A^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$R\bticketId\x12>\n" +
 	"\bcategory\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x18@2\x19^([a-z0-9][a-z0-9_.-]*)?$R\bcategory\x129\n" +
@@ -2494,7 +2715,7 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x12ORG_LEVEL_DISTRICT\x10\x02\x12\x14\n" +
 	"\x10ORG_LEVEL_STREET\x10\x03\x12\x17\n" +
 	"\x13ORG_LEVEL_COMMUNITY\x10\x04\x12\x12\n" +
-	"\x0eORG_LEVEL_GRID\x10\x052\xf2\a\n" +
+	"\x0eORG_LEVEL_GRID\x10\x052\xcb\b\n" +
 	"\x0fDispatchService\x12T\n" +
 	"\rGetAssignment\x12 .whistle.v1.GetAssignmentRequest\x1a!.whistle.v1.GetAssignmentResponse\x12W\n" +
 	"\x0eExplainRouting\x12!.whistle.v1.ExplainRoutingRequest\x1a\".whistle.v1.ExplainRoutingResponse\x12K\n" +
@@ -2509,7 +2730,8 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\fListCatalogs\x12\x1f.whistle.v1.ListCatalogsRequest\x1a .whistle.v1.ListCatalogsResponse\x12T\n" +
 	"\rImportCatalog\x12 .whistle.v1.ImportCatalogRequest\x1a!.whistle.v1.ImportCatalogResponse\x12Z\n" +
 	"\x0fActivateCatalog\x12\".whistle.v1.ActivateCatalogRequest\x1a#.whistle.v1.ActivateCatalogResponse\x12Q\n" +
-	"\fDiffCatalogs\x12\x1f.whistle.v1.DiffCatalogsRequest\x1a .whistle.v1.DiffCatalogsResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\fDiffCatalogs\x12\x1f.whistle.v1.DiffCatalogsRequest\x1a .whistle.v1.DiffCatalogsResponse\x12W\n" +
+	"\x0eReviseCalendar\x12!.whistle.v1.ReviseCalendarRequest\x1a\".whistle.v1.ReviseCalendarResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_dispatch_service_proto_rawDescOnce sync.Once
@@ -2524,7 +2746,7 @@ func file_whistle_v1_dispatch_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_dispatch_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_whistle_v1_dispatch_service_proto_goTypes = []any{
 	(OrgLevel)(0),                   // 0: whistle.v1.OrgLevel
 	(*Assignment)(nil),              // 1: whistle.v1.Assignment
@@ -2546,88 +2768,96 @@ var file_whistle_v1_dispatch_service_proto_goTypes = []any{
 	(*DiffCatalogsRequest)(nil),     // 17: whistle.v1.DiffCatalogsRequest
 	(*CatalogChange)(nil),           // 18: whistle.v1.CatalogChange
 	(*DiffCatalogsResponse)(nil),    // 19: whistle.v1.DiffCatalogsResponse
-	(*ExplainRoutingRequest)(nil),   // 20: whistle.v1.ExplainRoutingRequest
-	(*ExplainRoutingResponse)(nil),  // 21: whistle.v1.ExplainRoutingResponse
-	(*ListTriageRequest)(nil),       // 22: whistle.v1.ListTriageRequest
-	(*ListTriageResponse)(nil),      // 23: whistle.v1.ListTriageResponse
-	(*DispatchRequest)(nil),         // 24: whistle.v1.DispatchRequest
-	(*DispatchResponse)(nil),        // 25: whistle.v1.DispatchResponse
-	(*RejectTriageRequest)(nil),     // 26: whistle.v1.RejectTriageRequest
-	(*RejectTriageResponse)(nil),    // 27: whistle.v1.RejectTriageResponse
-	(*ArbitrateRequest)(nil),        // 28: whistle.v1.ArbitrateRequest
-	(*ArbitrateResponse)(nil),       // 29: whistle.v1.ArbitrateResponse
-	(*DecideExtensionRequest)(nil),  // 30: whistle.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil), // 31: whistle.v1.DecideExtensionResponse
-	(TicketStatus)(0),               // 32: whistle.v1.TicketStatus
-	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 34: google.protobuf.Duration
-	(*Actor)(nil),                   // 35: whistle.v1.Actor
-	(WhistleKind)(0),                // 36: whistle.v1.WhistleKind
+	(*ReviseCalendarRequest)(nil),   // 20: whistle.v1.ReviseCalendarRequest
+	(*ReviseCalendarResponse)(nil),  // 21: whistle.v1.ReviseCalendarResponse
+	(*ExplainRoutingRequest)(nil),   // 22: whistle.v1.ExplainRoutingRequest
+	(*ExplainRoutingResponse)(nil),  // 23: whistle.v1.ExplainRoutingResponse
+	(*ListTriageRequest)(nil),       // 24: whistle.v1.ListTriageRequest
+	(*ListTriageResponse)(nil),      // 25: whistle.v1.ListTriageResponse
+	(*DispatchRequest)(nil),         // 26: whistle.v1.DispatchRequest
+	(*DispatchResponse)(nil),        // 27: whistle.v1.DispatchResponse
+	(*RejectTriageRequest)(nil),     // 28: whistle.v1.RejectTriageRequest
+	(*RejectTriageResponse)(nil),    // 29: whistle.v1.RejectTriageResponse
+	(*ArbitrateRequest)(nil),        // 30: whistle.v1.ArbitrateRequest
+	(*ArbitrateResponse)(nil),       // 31: whistle.v1.ArbitrateResponse
+	(*DecideExtensionRequest)(nil),  // 32: whistle.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil), // 33: whistle.v1.DecideExtensionResponse
+	(TicketStatus)(0),               // 34: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 36: google.protobuf.Duration
+	(*Actor)(nil),                   // 37: whistle.v1.Actor
+	(WhistleKind)(0),                // 38: whistle.v1.WhistleKind
 }
 var file_whistle_v1_dispatch_service_proto_depIdxs = []int32{
-	32, // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
-	33, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
-	33, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
-	33, // 3: whistle.v1.Assignment.extension_requested_due:type_name -> google.protobuf.Timestamp
+	34, // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
+	35, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
+	35, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
+	35, // 3: whistle.v1.Assignment.extension_requested_due:type_name -> google.protobuf.Timestamp
 	1,  // 4: whistle.v1.GetAssignmentResponse.assignment:type_name -> whistle.v1.Assignment
 	0,  // 5: whistle.v1.OrgUnit.level:type_name -> whistle.v1.OrgLevel
 	0,  // 6: whistle.v1.MatterType.lead_level:type_name -> whistle.v1.OrgLevel
-	34, // 7: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
-	34, // 8: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
+	36, // 7: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
+	36, // 8: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
 	4,  // 9: whistle.v1.GetCatalogResponse.org_units:type_name -> whistle.v1.OrgUnit
 	5,  // 10: whistle.v1.GetCatalogResponse.departments:type_name -> whistle.v1.Department
 	6,  // 11: whistle.v1.GetCatalogResponse.matters:type_name -> whistle.v1.MatterType
 	9,  // 12: whistle.v1.GetCatalogResponse.calendar:type_name -> whistle.v1.Calendar
-	33, // 13: whistle.v1.CatalogVersion.imported_at:type_name -> google.protobuf.Timestamp
-	33, // 14: whistle.v1.CatalogVersion.activated_at:type_name -> google.protobuf.Timestamp
+	35, // 13: whistle.v1.CatalogVersion.imported_at:type_name -> google.protobuf.Timestamp
+	35, // 14: whistle.v1.CatalogVersion.activated_at:type_name -> google.protobuf.Timestamp
 	10, // 15: whistle.v1.ListCatalogsResponse.versions:type_name -> whistle.v1.CatalogVersion
-	35, // 16: whistle.v1.ImportCatalogRequest.actor:type_name -> whistle.v1.Actor
+	37, // 16: whistle.v1.ImportCatalogRequest.actor:type_name -> whistle.v1.Actor
 	10, // 17: whistle.v1.ImportCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
-	35, // 18: whistle.v1.ActivateCatalogRequest.actor:type_name -> whistle.v1.Actor
+	37, // 18: whistle.v1.ActivateCatalogRequest.actor:type_name -> whistle.v1.Actor
 	10, // 19: whistle.v1.ActivateCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
 	18, // 20: whistle.v1.DiffCatalogsResponse.changes:type_name -> whistle.v1.CatalogChange
-	36, // 21: whistle.v1.ExplainRoutingRequest.kind:type_name -> whistle.v1.WhistleKind
-	1,  // 22: whistle.v1.ListTriageResponse.assignments:type_name -> whistle.v1.Assignment
-	34, // 23: whistle.v1.DispatchRequest.accept_within:type_name -> google.protobuf.Duration
-	34, // 24: whistle.v1.DispatchRequest.resolve_within:type_name -> google.protobuf.Duration
-	35, // 25: whistle.v1.DispatchRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 26: whistle.v1.DispatchResponse.assignment:type_name -> whistle.v1.Assignment
-	35, // 27: whistle.v1.RejectTriageRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 28: whistle.v1.RejectTriageResponse.assignment:type_name -> whistle.v1.Assignment
-	35, // 29: whistle.v1.ArbitrateRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 30: whistle.v1.ArbitrateResponse.assignment:type_name -> whistle.v1.Assignment
-	33, // 31: whistle.v1.DecideExtensionRequest.resolve_due:type_name -> google.protobuf.Timestamp
-	35, // 32: whistle.v1.DecideExtensionRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 33: whistle.v1.DecideExtensionResponse.assignment:type_name -> whistle.v1.Assignment
-	2,  // 34: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
-	20, // 35: whistle.v1.DispatchService.ExplainRouting:input_type -> whistle.v1.ExplainRoutingRequest
-	22, // 36: whistle.v1.DispatchService.ListTriage:input_type -> whistle.v1.ListTriageRequest
-	24, // 37: whistle.v1.DispatchService.Dispatch:input_type -> whistle.v1.DispatchRequest
-	26, // 38: whistle.v1.DispatchService.RejectTriage:input_type -> whistle.v1.RejectTriageRequest
-	28, // 39: whistle.v1.DispatchService.Arbitrate:input_type -> whistle.v1.ArbitrateRequest
-	30, // 40: whistle.v1.DispatchService.DecideExtension:input_type -> whistle.v1.DecideExtensionRequest
-	7,  // 41: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
-	11, // 42: whistle.v1.DispatchService.ListCatalogs:input_type -> whistle.v1.ListCatalogsRequest
-	13, // 43: whistle.v1.DispatchService.ImportCatalog:input_type -> whistle.v1.ImportCatalogRequest
-	15, // 44: whistle.v1.DispatchService.ActivateCatalog:input_type -> whistle.v1.ActivateCatalogRequest
-	17, // 45: whistle.v1.DispatchService.DiffCatalogs:input_type -> whistle.v1.DiffCatalogsRequest
-	3,  // 46: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
-	21, // 47: whistle.v1.DispatchService.ExplainRouting:output_type -> whistle.v1.ExplainRoutingResponse
-	23, // 48: whistle.v1.DispatchService.ListTriage:output_type -> whistle.v1.ListTriageResponse
-	25, // 49: whistle.v1.DispatchService.Dispatch:output_type -> whistle.v1.DispatchResponse
-	27, // 50: whistle.v1.DispatchService.RejectTriage:output_type -> whistle.v1.RejectTriageResponse
-	29, // 51: whistle.v1.DispatchService.Arbitrate:output_type -> whistle.v1.ArbitrateResponse
-	31, // 52: whistle.v1.DispatchService.DecideExtension:output_type -> whistle.v1.DecideExtensionResponse
-	8,  // 53: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
-	12, // 54: whistle.v1.DispatchService.ListCatalogs:output_type -> whistle.v1.ListCatalogsResponse
-	14, // 55: whistle.v1.DispatchService.ImportCatalog:output_type -> whistle.v1.ImportCatalogResponse
-	16, // 56: whistle.v1.DispatchService.ActivateCatalog:output_type -> whistle.v1.ActivateCatalogResponse
-	19, // 57: whistle.v1.DispatchService.DiffCatalogs:output_type -> whistle.v1.DiffCatalogsResponse
-	46, // [46:58] is the sub-list for method output_type
-	34, // [34:46] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	37, // 21: whistle.v1.ReviseCalendarRequest.actor:type_name -> whistle.v1.Actor
+	10, // 22: whistle.v1.ReviseCalendarResponse.version:type_name -> whistle.v1.CatalogVersion
+	9,  // 23: whistle.v1.ReviseCalendarResponse.calendar:type_name -> whistle.v1.Calendar
+	18, // 24: whistle.v1.ReviseCalendarResponse.changes:type_name -> whistle.v1.CatalogChange
+	38, // 25: whistle.v1.ExplainRoutingRequest.kind:type_name -> whistle.v1.WhistleKind
+	1,  // 26: whistle.v1.ListTriageResponse.assignments:type_name -> whistle.v1.Assignment
+	36, // 27: whistle.v1.DispatchRequest.accept_within:type_name -> google.protobuf.Duration
+	36, // 28: whistle.v1.DispatchRequest.resolve_within:type_name -> google.protobuf.Duration
+	37, // 29: whistle.v1.DispatchRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 30: whistle.v1.DispatchResponse.assignment:type_name -> whistle.v1.Assignment
+	37, // 31: whistle.v1.RejectTriageRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 32: whistle.v1.RejectTriageResponse.assignment:type_name -> whistle.v1.Assignment
+	37, // 33: whistle.v1.ArbitrateRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 34: whistle.v1.ArbitrateResponse.assignment:type_name -> whistle.v1.Assignment
+	35, // 35: whistle.v1.DecideExtensionRequest.resolve_due:type_name -> google.protobuf.Timestamp
+	37, // 36: whistle.v1.DecideExtensionRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 37: whistle.v1.DecideExtensionResponse.assignment:type_name -> whistle.v1.Assignment
+	2,  // 38: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
+	22, // 39: whistle.v1.DispatchService.ExplainRouting:input_type -> whistle.v1.ExplainRoutingRequest
+	24, // 40: whistle.v1.DispatchService.ListTriage:input_type -> whistle.v1.ListTriageRequest
+	26, // 41: whistle.v1.DispatchService.Dispatch:input_type -> whistle.v1.DispatchRequest
+	28, // 42: whistle.v1.DispatchService.RejectTriage:input_type -> whistle.v1.RejectTriageRequest
+	30, // 43: whistle.v1.DispatchService.Arbitrate:input_type -> whistle.v1.ArbitrateRequest
+	32, // 44: whistle.v1.DispatchService.DecideExtension:input_type -> whistle.v1.DecideExtensionRequest
+	7,  // 45: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
+	11, // 46: whistle.v1.DispatchService.ListCatalogs:input_type -> whistle.v1.ListCatalogsRequest
+	13, // 47: whistle.v1.DispatchService.ImportCatalog:input_type -> whistle.v1.ImportCatalogRequest
+	15, // 48: whistle.v1.DispatchService.ActivateCatalog:input_type -> whistle.v1.ActivateCatalogRequest
+	17, // 49: whistle.v1.DispatchService.DiffCatalogs:input_type -> whistle.v1.DiffCatalogsRequest
+	20, // 50: whistle.v1.DispatchService.ReviseCalendar:input_type -> whistle.v1.ReviseCalendarRequest
+	3,  // 51: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
+	23, // 52: whistle.v1.DispatchService.ExplainRouting:output_type -> whistle.v1.ExplainRoutingResponse
+	25, // 53: whistle.v1.DispatchService.ListTriage:output_type -> whistle.v1.ListTriageResponse
+	27, // 54: whistle.v1.DispatchService.Dispatch:output_type -> whistle.v1.DispatchResponse
+	29, // 55: whistle.v1.DispatchService.RejectTriage:output_type -> whistle.v1.RejectTriageResponse
+	31, // 56: whistle.v1.DispatchService.Arbitrate:output_type -> whistle.v1.ArbitrateResponse
+	33, // 57: whistle.v1.DispatchService.DecideExtension:output_type -> whistle.v1.DecideExtensionResponse
+	8,  // 58: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
+	12, // 59: whistle.v1.DispatchService.ListCatalogs:output_type -> whistle.v1.ListCatalogsResponse
+	14, // 60: whistle.v1.DispatchService.ImportCatalog:output_type -> whistle.v1.ImportCatalogResponse
+	16, // 61: whistle.v1.DispatchService.ActivateCatalog:output_type -> whistle.v1.ActivateCatalogResponse
+	19, // 62: whistle.v1.DispatchService.DiffCatalogs:output_type -> whistle.v1.DiffCatalogsResponse
+	21, // 63: whistle.v1.DispatchService.ReviseCalendar:output_type -> whistle.v1.ReviseCalendarResponse
+	51, // [51:64] is the sub-list for method output_type
+	38, // [38:51] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_dispatch_service_proto_init() }
@@ -2643,7 +2873,7 @@ func file_whistle_v1_dispatch_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_dispatch_service_proto_rawDesc), len(file_whistle_v1_dispatch_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,7 @@ const (
 	DispatchService_ImportCatalog_FullMethodName   = "/whistle.v1.DispatchService/ImportCatalog"
 	DispatchService_ActivateCatalog_FullMethodName = "/whistle.v1.DispatchService/ActivateCatalog"
 	DispatchService_DiffCatalogs_FullMethodName    = "/whistle.v1.DispatchService/DiffCatalogs"
+	DispatchService_ReviseCalendar_FullMethodName  = "/whistle.v1.DispatchService/ReviseCalendar"
 )
 
 // DispatchServiceClient is the client API for DispatchService service.
@@ -68,6 +69,10 @@ type DispatchServiceClient interface {
 	ActivateCatalog(ctx context.Context, in *ActivateCatalogRequest, opts ...grpc.CallOption) (*ActivateCatalogResponse, error)
 	// DiffCatalogs lists what changed between two stored versions.
 	DiffCatalogs(ctx context.Context, in *DiffCatalogsRequest, opts ...grpc.CallOption) (*DiffCatalogsResponse, error)
+	// ReviseCalendar stores the active catalog again as a new version whose business calendar lists
+	// the days given (a year's published holidays and make-up working days), active at once if asked.
+	// Deadlines already set keep the calendar they were computed with.
+	ReviseCalendar(ctx context.Context, in *ReviseCalendarRequest, opts ...grpc.CallOption) (*ReviseCalendarResponse, error)
 }
 
 type dispatchServiceClient struct {
@@ -198,6 +203,16 @@ func (c *dispatchServiceClient) DiffCatalogs(ctx context.Context, in *DiffCatalo
 	return out, nil
 }
 
+func (c *dispatchServiceClient) ReviseCalendar(ctx context.Context, in *ReviseCalendarRequest, opts ...grpc.CallOption) (*ReviseCalendarResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReviseCalendarResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ReviseCalendar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DispatchServiceServer is the server API for DispatchService service.
 // All implementations must embed UnimplementedDispatchServiceServer
 // for forward compatibility.
@@ -233,6 +248,10 @@ type DispatchServiceServer interface {
 	ActivateCatalog(context.Context, *ActivateCatalogRequest) (*ActivateCatalogResponse, error)
 	// DiffCatalogs lists what changed between two stored versions.
 	DiffCatalogs(context.Context, *DiffCatalogsRequest) (*DiffCatalogsResponse, error)
+	// ReviseCalendar stores the active catalog again as a new version whose business calendar lists
+	// the days given (a year's published holidays and make-up working days), active at once if asked.
+	// Deadlines already set keep the calendar they were computed with.
+	ReviseCalendar(context.Context, *ReviseCalendarRequest) (*ReviseCalendarResponse, error)
 	mustEmbedUnimplementedDispatchServiceServer()
 }
 
@@ -278,6 +297,9 @@ func (UnimplementedDispatchServiceServer) ActivateCatalog(context.Context, *Acti
 }
 func (UnimplementedDispatchServiceServer) DiffCatalogs(context.Context, *DiffCatalogsRequest) (*DiffCatalogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DiffCatalogs not implemented")
+}
+func (UnimplementedDispatchServiceServer) ReviseCalendar(context.Context, *ReviseCalendarRequest) (*ReviseCalendarResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReviseCalendar not implemented")
 }
 func (UnimplementedDispatchServiceServer) mustEmbedUnimplementedDispatchServiceServer() {}
 func (UnimplementedDispatchServiceServer) testEmbeddedByValue()                         {}
@@ -516,6 +538,24 @@ func _DispatchService_DiffCatalogs_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_ReviseCalendar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReviseCalendarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ReviseCalendar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ReviseCalendar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ReviseCalendar(ctx, req.(*ReviseCalendarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DispatchService_ServiceDesc is the grpc.ServiceDesc for DispatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -570,6 +610,10 @@ var DispatchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DiffCatalogs",
 			Handler:    _DispatchService_DiffCatalogs_Handler,
+		},
+		{
+			MethodName: "ReviseCalendar",
+			Handler:    _DispatchService_ReviseCalendar_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
