@@ -55,21 +55,17 @@ const (
 var FigureNames = []string{FigureResponseRate, FigureResolutionRate, FigureOnTimeResolutionRate, FigureClosingRate,
 	FigureSatisfactionRate, FigureReworkRate, FigureDefaultCloseRate, FigureReported, FigureDispatched}
 
-// figures computes the rates from a unit's fact totals. A department is never
-// counted as "reported", so its closing rate counts against what was
-// dispatched to it.
+// figures computes the rates from a unit's fact totals. Each rate counts
+// over what was due by now (accept_due, due, close_due, judged), never over
+// work whose deadline has not come, so fresh work cannot lower a figure.
 func figures(f map[string]int64) []Figure {
-	closingBase := f[FactReported]
-	if closingBase == 0 {
-		closingBase = f[FactDispatched]
-	}
 	return []Figure{
-		{FigureResponseRate, f[FactAcceptedOnTime], f[FactDispatched]},
+		{FigureResponseRate, f[FactAcceptedOnTime], f[FactAcceptDue]},
 		{FigureResolutionRate, f[FactResolved], f[FactDue]},
 		{FigureOnTimeResolutionRate, f[FactResolvedOnTime], f[FactDue]},
-		{FigureClosingRate, f[FactClosed], closingBase},
+		{FigureClosingRate, f[FactClosed], f[FactCloseDue]},
 		{FigureSatisfactionRate, f[FactSatisfied], f[FactEvaluated]},
-		{FigureReworkRate, f[FactReopened], f[FactResolved]},
+		{FigureReworkRate, f[FactReopened], f[FactJudged]},
 		{FigureDefaultCloseRate, f[FactDefaultClosed], f[FactClosed]},
 		{FigureReported, f[FactReported], 1},
 		{FigureDispatched, f[FactDispatched], 1},

@@ -95,15 +95,15 @@ func TestScorecardsMatchTheHandComputedDataset(t *testing.T) {
 	project(t, p, knownDataset()...)
 
 	for _, tc := range []struct{ unit, want string }{
-		{"xc-hd-dj", "response_rate=2/3 resolution_rate=2/3 on_time_resolution_rate=1/3 closing_rate=2/4 " +
+		{"xc-hd-dj", "response_rate=2/3 resolution_rate=2/3 on_time_resolution_rate=1/3 closing_rate=2/3 " +
 			"satisfaction_rate=1/1 rework_rate=0/2 default_close_rate=1/2 reported=4/1 dispatched=3/1 open=2 overdue=1"},
-		{"xc-hd", "response_rate=3/4 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/5 " +
+		{"xc-hd", "response_rate=3/4 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/4 " +
 			"satisfaction_rate=2/3 rework_rate=1/3 default_close_rate=1/3 reported=5/1 dispatched=4/1 open=2 overdue=1"},
-		{"xc-xh", "response_rate=0/1 resolution_rate=0/0 on_time_resolution_rate=0/0 closing_rate=0/1 " +
+		{"xc-xh", "response_rate=0/0 resolution_rate=0/0 on_time_resolution_rate=0/0 closing_rate=0/0 " +
 			"satisfaction_rate=0/0 rework_rate=0/0 default_close_rate=0/0 reported=1/1 dispatched=1/1 open=1 overdue=0"},
-		{"hh", "response_rate=3/5 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/6 " +
+		{"hh", "response_rate=3/4 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/4 " +
 			"satisfaction_rate=2/3 rework_rate=1/3 default_close_rate=1/3 reported=6/1 dispatched=5/1 open=3 overdue=1"},
-		{"xc-urban", "response_rate=1/3 resolution_rate=1/2 on_time_resolution_rate=1/2 closing_rate=1/3 " +
+		{"xc-urban", "response_rate=1/2 resolution_rate=1/2 on_time_resolution_rate=1/2 closing_rate=1/2 " +
 			"satisfaction_rate=1/1 rework_rate=0/1 default_close_rate=0/1 reported=0/1 dispatched=3/1 open=2 overdue=1"},
 		{"xc-water", "response_rate=2/2 resolution_rate=2/2 on_time_resolution_rate=1/2 closing_rate=2/2 " +
 			"satisfaction_rate=1/2 rework_rate=1/2 default_close_rate=1/2 reported=0/1 dispatched=2/1 open=0 overdue=0"},
@@ -188,10 +188,10 @@ func TestRankingsOrderUnitsAndShareTies(t *testing.T) {
 		figure, within string
 		want           string
 	}{
-		{whistlev1.RankingLevel_RANKING_LEVEL_STREET, "response_rate", "xc", "1:xc-hd=3/4 2:xc-xh=0/1"},
+		{whistlev1.RankingLevel_RANKING_LEVEL_STREET, "response_rate", "xc", "1:xc-hd=3/4 2:xc-xh=0/0"},
 		{whistlev1.RankingLevel_RANKING_LEVEL_DEPARTMENT, "satisfaction_rate", "", "1:xc-urban=1/1 2:xc-water=1/2"},
 		{whistlev1.RankingLevel_RANKING_LEVEL_DEPARTMENT, "resolution_rate", "", "1:xc-water=2/2 2:xc-urban=1/2"},
-		{whistlev1.RankingLevel_RANKING_LEVEL_COMMUNITY, "closing_rate", "xc-hd", "1:xc-hd-wy=1/1 2:xc-hd-dj=2/4"},
+		{whistlev1.RankingLevel_RANKING_LEVEL_COMMUNITY, "closing_rate", "xc-hd", "1:xc-hd-wy=1/1 2:xc-hd-dj=2/3"},
 		// A unit with nothing to count (nothing evaluated in xc-xh-jy) comes last.
 		{whistlev1.RankingLevel_RANKING_LEVEL_COMMUNITY, "satisfaction_rate", "", "1:xc-hd-dj=1/1 2:xc-hd-wy=1/2 3:xc-xh-jy=0/0"},
 		{whistlev1.RankingLevel_RANKING_LEVEL_DISTRICT, "rework_rate", "", "1:xc=1/3"},

@@ -47,6 +47,13 @@ type Memory struct {
 	ResolveDue     time.Time `json:"resolve_due,omitzero"`
 	DueCounted     bool      `json:"due_counted,omitempty"`
 	Reopened       bool      `json:"reopened,omitempty"`
+	// AcceptDueCounted, CloseDueCounted and Judged say accept_due,
+	// close_due and judged were counted in the areas; DeptsAcceptDue lists
+	// the departments accept_due was counted for.
+	AcceptDueCounted bool     `json:"accept_due_counted,omitempty"`
+	CloseDueCounted  bool     `json:"close_due_counted,omitempty"`
+	Judged           bool     `json:"judged,omitempty"`
+	DeptsAcceptDue   []string `json:"depts_accept_due,omitempty"`
 	// Depts are the departments the ticket was assigned to; DeptsAccepted
 	// those that accepted it.
 	Depts         []string `json:"depts,omitempty"`

@@ -12,10 +12,13 @@ const (
 	FactReported       = "reported"
 	FactDispatched     = "dispatched"
 	FactAcceptedOnTime = "accepted_on_time"
+	FactAcceptDue      = "accept_due"
 	FactDue            = "due"
 	FactResolved       = "resolved"
 	FactResolvedOnTime = "resolved_on_time"
 	FactClosed         = "closed"
+	FactCloseDue       = "close_due"
+	FactJudged         = "judged"
 	FactDefaultClosed  = "default_closed"
 	FactEvaluated      = "evaluated"
 	FactSatisfied      = "satisfied"
@@ -23,8 +26,8 @@ const (
 )
 
 // Facts lists the counted facts in a stable order.
-var Facts = []string{FactReported, FactDispatched, FactAcceptedOnTime, FactDue, FactResolved, FactResolvedOnTime,
-	FactClosed, FactDefaultClosed, FactEvaluated, FactSatisfied, FactReopened}
+var Facts = []string{FactReported, FactDispatched, FactAcceptedOnTime, FactAcceptDue, FactDue, FactResolved,
+	FactResolvedOnTime, FactClosed, FactCloseDue, FactDefaultClosed, FactEvaluated, FactSatisfied, FactJudged, FactReopened}
 
 // The measured stages.
 const (
@@ -109,6 +112,7 @@ func apply(st *State, c Change, loc *time.Location) Effects {
 	case "resolved":
 		s.resolved(at)
 	case "evaluated":
+		s.judged()
 		if c.Evaluated {
 			s.count(FactEvaluated, 1, s.areas(), c.Department)
 			if c.Satisfied {
@@ -116,11 +120,14 @@ func apply(st *State, c Change, loc *time.Location) Effects {
 			}
 		}
 	case "reopened":
+		s.judged()
 		if !st.M.Reopened {
 			st.M.Reopened = true
 			s.count(FactReopened, 1, s.areas(), st.LeadDepartmentID)
 		}
 	case "closed":
+		s.judged()
+		s.closeDue()
 		s.count(FactClosed, 1, s.areas(), st.LeadDepartmentID)
 		if c.DefaultClose {
 			s.count(FactDefaultClosed, 1, s.areas(), st.LeadDepartmentID)
@@ -222,6 +229,7 @@ func (s *scorer) accepted(at time.Time) {
 	if !at.After(st.M.AcceptDue) {
 		onTime = 1
 	}
+	s.acceptDue(dept)
 	if st.M.AcceptedAt.IsZero() {
 		st.M.AcceptedAt = at
 		s.count(FactAcceptedOnTime, onTime, s.areas(), "")
@@ -237,15 +245,22 @@ func (s *scorer) accepted(at time.Time) {
 	}
 }
 
-// escalated marks the ticket overdue; a missed resolve deadline makes it due.
+// escalated marks the ticket overdue; a missed accept deadline makes it due
+// to be accepted, a missed resolve deadline due to be resolved and closed.
 func (s *scorer) escalated(at time.Time) {
 	st, stage := s.st, s.c.Stage
 	if stage != "accept" && stage != "resolve" {
 		return
 	}
-	if stage == "resolve" && !st.M.DueCounted {
-		st.M.DueCounted = true
-		s.count(FactDue, 1, s.areas(), st.LeadDepartmentID)
+	if stage == "accept" && !slices.Contains(st.M.DeptsAccepted, st.LeadDepartmentID) {
+		s.acceptDue(st.LeadDepartmentID)
+	}
+	if stage == "resolve" {
+		s.closeDue()
+		if !st.M.DueCounted {
+			st.M.DueCounted = true
+			s.count(FactDue, 1, s.areas(), st.LeadDepartmentID)
+		}
 	}
 	if !st.Overdue {
 		st.Overdue, st.OverdueStage = true, stage
@@ -257,6 +272,41 @@ func (s *scorer) escalated(at time.Time) {
 			st.StageDue = at
 		}
 		s.live(0, 1)
+	}
+}
+
+// acceptDue counts the ticket as due to be accepted (应响应), once in its
+// areas and once for each department: at its first acceptance, or when a
+// department's accept deadline passed before it accepted.
+func (s *scorer) acceptDue(dept string) {
+	st := s.st
+	if !st.M.AcceptDueCounted {
+		st.M.AcceptDueCounted = true
+		s.count(FactAcceptDue, 1, s.areas(), "")
+	}
+	if dept != "" && !slices.Contains(st.M.DeptsAcceptDue, dept) {
+		st.M.DeptsAcceptDue = append(st.M.DeptsAcceptDue, dept)
+		s.count(FactAcceptDue, 1, nil, dept)
+	}
+}
+
+// closeDue counts the ticket as due to be closed (应办结), once, for its
+// areas and its lead department: when it closes, or when its resolve
+// deadline passed first.
+func (s *scorer) closeDue() {
+	if st := s.st; !st.M.CloseDueCounted {
+		st.M.CloseDueCounted = true
+		s.count(FactCloseDue, 1, s.areas(), st.LeadDepartmentID)
+	}
+}
+
+// judged counts the ticket's result as judged, once, for its areas and its
+// lead department: at its first verdict (a real or the default one), or its
+// close, whichever comes first; only then can it have been sent back.
+func (s *scorer) judged() {
+	if st := s.st; !st.M.Judged {
+		st.M.Judged = true
+		s.count(FactJudged, 1, s.areas(), st.LeadDepartmentID)
 	}
 }
 

@@ -141,6 +141,10 @@ var rpcs = []rpc{
 	{name: "Dispatch.ImportCatalog", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Dispatch.ImportCatalog(ctx, &whistlev1.ImportCatalogRequest{Source: string(dispatch.SampleCatalog), Actor: actor(k)}))
 	}},
+	{name: "Dispatch.ReviseCalendar", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Dispatch.ReviseCalendar(ctx, &whistlev1.ReviseCalendarRequest{Version: "authz-calendar",
+			AddHolidays: []string{"2099-01-01"}, Actor: actor(k)}))
+	}},
 	{name: "Dispatch.ActivateCatalog", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Dispatch.ActivateCatalog(ctx, &whistlev1.ActivateCatalogRequest{Version: "2026.11-sample", Actor: actor(k)}))
 	}},
