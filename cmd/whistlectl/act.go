@@ -64,7 +64,7 @@ func acceptCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("accept %s: %w", args[0], err)
 			}
 			return done(cmd, g, resp, "accepted %s for %s; resolve it by %s", resp.GetItem().GetTicketNumber(),
-				who.orgUnit, when(resp.GetItem().GetResolveDue()))
+				who.orgUnit, g.when(resp.GetItem().GetResolveDue()))
 		},
 	}
 	who.add(cmd, "the department you act for (the ticket's lead department)")

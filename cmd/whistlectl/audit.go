@@ -64,7 +64,7 @@ services themselves, in reaction to events, are not in it: "show" has them.`,
 			}
 			var rows [][]string
 			for _, e := range resp.GetEntries() {
-				rows = append(rows, []string{when(e.GetAt()), e.GetService(), who(e.GetSubject(), e.GetOrgUnitId()), e.GetAction(),
+				rows = append(rows, []string{g.when(e.GetAt()), e.GetService(), who(e.GetSubject(), e.GetOrgUnitId()), e.GetAction(),
 					dash(e.GetTicketId()), dash(e.GetRemoteAddr()), dash(e.GetTraceId())})
 			}
 			if err := table(cmd.OutOrStdout(), "AT\tSERVICE\tWHO\tACTION\tTICKET\tFROM\tTRACE", rows); err != nil {

@@ -70,7 +70,7 @@ func TestAuditCommand(t *testing.T) {
 
 	out := auditCtl("--ticket", ticket)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !regexp.MustCompile(`^AT\s+SERVICE\s+WHO\s+ACTION\s+TICKET\s+FROM\s+TRACE$`).MatchString(lines[0]) {
+	if len(lines) != 4 || lines[3]+"\n" != zoneNote || !regexp.MustCompile(`^AT\s+SERVICE\s+WHO\s+ACTION\s+TICKET\s+FROM\s+TRACE$`).MatchString(lines[0]) {
 		t.Fatalf("audit --ticket printed:\n%s", out)
 	}
 	for i, action := range []string{"resolved", "accepted"} { // newest first
@@ -123,7 +123,7 @@ func TestAuditCommand(t *testing.T) {
 	eventually(t, r.Addr, "dispatched", "show", number, "--token", adminToken) // dispatch has routed it
 	out = auditCtl("--ticket", number)
 	lines = strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !regexp.MustCompile(`\s+intake\s+\S+@xc-hd-dj-g01\s+reported\s+[0-9a-f-]{36}\s+127\.0\.0\.1:\d+\s+[0-9a-f]{32}$`).MatchString(lines[1]) {
+	if len(lines) != 3 || lines[2]+"\n" != zoneNote || !regexp.MustCompile(`\s+intake\s+\S+@xc-hd-dj-g01\s+reported\s+[0-9a-f-]{36}\s+127\.0\.0\.1:\d+\s+[0-9a-f]{32}$`).MatchString(lines[1]) {
 		t.Fatalf("audit --ticket %s after reporting it through the API:\n%s", number, out)
 	}
 

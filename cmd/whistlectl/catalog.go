@@ -90,7 +90,7 @@ func catalogList(g *globals) *cobra.Command {
 				if v.GetActive() {
 					active = "active"
 				}
-				rows = append(rows, []string{v.GetVersion(), active, when(v.GetImportedAt()), v.GetImportedBy(), v.GetSha256()[:12]})
+				rows = append(rows, []string{v.GetVersion(), active, g.when(v.GetImportedAt()), v.GetImportedBy(), v.GetSha256()[:12]})
 			}
 			return table(cmd.OutOrStdout(), "VERSION\t\tIMPORTED\tBY\tSHA256", rows)
 		},

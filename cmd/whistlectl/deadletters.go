@@ -67,7 +67,7 @@ func deadLettersList(g *globals) *cobra.Command {
 			}
 			var rows [][]string
 			for _, dl := range resp.GetDeadLetters() {
-				rows = append(rows, []string{strconv.FormatUint(dl.GetSeq(), 10), when(dl.GetDeadLetteredAt()), dl.GetConsumer(),
+				rows = append(rows, []string{strconv.FormatUint(dl.GetSeq(), 10), g.when(dl.GetDeadLetteredAt()), dl.GetConsumer(),
 					dash(dl.GetEventType()), dash(dl.GetTicketId()), strconv.FormatUint(dl.GetDeliveries(), 10),
 					dash(oneLine(dl.GetError(), deadLetterErrorWidth))})
 			}

@@ -36,7 +36,7 @@ func TestDeadLettersCommands(t *testing.T) {
 	row := `(?m)^(\d+)\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+dispatch\s+reported\s+-\s+1\s+poison event: decode event`
 	out := eventuallyMatch(t, r.Addr, row+`(?s:.*)`+row, "dead-letters", "list", "--consumer", "dispatch")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !regexp.MustCompile(`^SEQ\s+AT\s+CONSUMER\s+EVENT\s+TICKET\s+DELIVERIES\s+ERROR$`).MatchString(lines[0]) {
+	if len(lines) != 4 || lines[3]+"\n" != zoneNote || !regexp.MustCompile(`^SEQ\s+AT\s+CONSUMER\s+EVENT\s+TICKET\s+DELIVERIES\s+ERROR$`).MatchString(lines[0]) {
 		t.Fatalf("dead-letters list --consumer dispatch:\n%s", out)
 	}
 	var resp whistlev1.ListDeadLettersResponse
@@ -98,7 +98,7 @@ func TestDeadLettersCommands(t *testing.T) {
 	// published it again; the one that failed none.
 	for action, service := range map[string]string{"dead_letter.discard": "intake", "dead_letter.replay": "intake"} {
 		out := strings.TrimSpace(mustCtl(t, r.Addr, "audit", "--action", action))
-		if lines := strings.Split(out, "\n"); len(lines) != 2 || !regexp.MustCompile(`\s`+service+`\s.*\s`+action+`\s`).MatchString(lines[1]) {
+		if lines := strings.Split(out, "\n"); len(lines) != 3 || lines[2]+"\n" != zoneNote || !regexp.MustCompile(`\s`+service+`\s.*\s`+action+`\s`).MatchString(lines[1]) {
 			t.Errorf("whistlectl audit --action %s:\n%s\nwant one row, in %s", action, out, service)
 		}
 	}

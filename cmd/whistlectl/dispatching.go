@@ -80,7 +80,7 @@ func triageDispatch(g *globals) *cobra.Command {
 			}
 			a := resp.GetAssignment()
 			return done(cmd, g, resp, "dispatched %s to %s: accept by %s, resolve by %s", a.GetTicketNumber(), to,
-				when(a.GetAcceptDue()), when(a.GetResolveDue()))
+				g.when(a.GetAcceptDue()), g.when(a.GetResolveDue()))
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the department to handle it")

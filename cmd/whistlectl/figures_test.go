@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/whistle-civic/whistle/pkg/clock"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -141,7 +140,7 @@ func TestScorecardRankingsAndTopProblems(t *testing.T) {
 		})
 	}
 	wy := eventuallyMatch(t, r.Addr, `dispatched\s+1\n`, "scorecard", "xc-hd-wy")
-	mustMatch(t, "scorecard xc-hd-wy", wy, `closing_rate\s+0\.0%\s+0/1\n`, `satisfaction_rate\s+—\s+0/0\n`, `open 1, overdue 0`)
+	mustMatch(t, "scorecard xc-hd-wy", wy, `closing_rate\s+—\s+0/0\n`, `response_rate\s+—\s+0/0\n`, `satisfaction_rate\s+—\s+0/0\n`, `open 1, overdue 0`)
 	var js struct {
 		OrgUnitID string `json:"orgUnitId"`
 		Figures   []struct {
@@ -166,11 +165,11 @@ func TestScorecardRankingsAndTopProblems(t *testing.T) {
 	}{
 		{[]string{"community"}, []string{`^communities by satisfaction_rate, ` + monday.Format(time.DateOnly),
 			`RANK\s+ORG UNIT\s+RATE\s+N/D\n1\s+xc-hd-dj\s+100\.0%\s+2/2\n2\s+xc-hd-wy\s+—\s+0/0\n$`}},
-		{[]string{"community", "--by", "closing_rate", "--day", day}, []string{`\n1\s+xc-hd-dj\s+100\.0%\s+2/2\n2\s+xc-hd-wy\s+0\.0%\s+0/1\n$`}},
+		{[]string{"community", "--by", "closing_rate", "--day", day}, []string{`\n1\s+xc-hd-dj\s+100\.0%\s+2/2\n2\s+xc-hd-wy\s+—\s+0/0\n$`}},
 		{[]string{"community", "--by", "rework_rate"}, []string{`\n1\s+xc-hd-dj\s+0\.0%\s+0/2\n2\s+xc-hd-wy\s+—\s+0/0\n$`}},
 		{[]string{"street", "--within", "xc", "--by", "reported"}, []string{`^streets within xc by reported`, `\n1\s+xc-hd\s+3\n$`}},
 		{[]string{"district", "--by", "dispatched", "--month", today.Format("2006-01")}, []string{`\n1\s+xc\s+3\n$`}},
-		{[]string{"department", "--by", "response_rate"}, []string{`\n1\s+xc-urban\s+66\.7%\s+2/3\n$`}},
+		{[]string{"department", "--by", "response_rate"}, []string{`\n1\s+xc-urban\s+100\.0%\s+2/2\n$`}},
 	}
 	for _, tt := range rankings {
 		out := mustCtl(t, r.Addr, append([]string{"rankings"}, tt.args...)...)
@@ -209,12 +208,24 @@ func TestOverdueAndEscalationBoard(t *testing.T) {
 	}
 
 	clk.Set(time.Date(2026, 11, 26, 11, 0, 0, 0, cst))
-	due := when(timestamppb.New(time.Date(2026, 11, 26, 11, 0, 0, 0, cst)))
+	// Times read in the city's zone (the catalog's calendar), whatever the
+	// machine's, named once; --utc prints UTC.
+	due := "2026-11-26 11:00:00"
 	row := func(number, id string) string {
 		return number + `\s+1 \(street\)\s+accept\s+` + regexp.QuoteMeta(due) + `\s+xc-urban\s+road_damage\s+` + id + `\n`
 	}
 	out := eventuallyMatch(t, r.Addr, `(?s)`+row(first, firstID)+`.*`+row(second, secondID)+`|`+row(second, secondID)+`.*`+row(first, firstID), "overdue")
 	mustMatch(t, "overdue", out, `^TICKET NUMBER\s+LEVEL\s+STAGE\s+DUE\s+LEAD DEPT\s+CATEGORY\s+TICKET ID\n`)
+	if n := strings.Count(out, "times in Asia/Shanghai (UTC+08:00), the city's time zone"); n != 1 {
+		t.Errorf("the zone is named %d times, want once:\n%s", n, out)
+	}
+	utc := mustCtl(t, r.Addr, "overdue", "--utc")
+	if !strings.Contains(utc, "2026-11-26 03:00:00") || strings.Contains(utc, due) || !strings.HasSuffix(utc, "times in UTC\n") {
+		t.Errorf("overdue --utc:\n%s", utc)
+	}
+	if js := mustCtl(t, r.Addr, "overdue", "-o", "json"); !strings.Contains(js, `"2026-11-26T03:00:00Z"`) || strings.Contains(js, "times in") {
+		t.Errorf("overdue -o json keeps RFC 3339 and no note:\n%s", js)
+	}
 	if strings.Contains(out, "more:") {
 		t.Errorf("one page says there is more:\n%s", out)
 	}
@@ -263,7 +274,7 @@ func TestOverdueAndEscalationBoard(t *testing.T) {
 
 	// Accepting one takes it off the overdue list; it stays on the board, escalated.
 	mustCtl(t, r.Addr, "accept", first, "--as", "xc-urban")
-	eventuallyMatch(t, r.Addr, `^[^\n]*\n`+row(second, secondID)+`$`, "overdue")
+	eventuallyMatch(t, r.Addr, `^[^\n]*\n`+row(second, secondID)+zoneNoteRE+`$`, "overdue")
 	mustMatch(t, "board after the accept", mustCtl(t, r.Addr, "board"), `\nxc-urban\s+2\s+0\s+0\n`)
 }
 
@@ -278,13 +289,13 @@ func TestHotSpotsAndRebuild(t *testing.T) {
 	spot := `repeat_grid\s+xc-hd-dj-g01\s+drain_blocked\s+3\s+([0-9a-f-]{36})\n`
 	out := eventuallyMatch(t, r.Addr, spot, "hotspots") // found, and its proactive ticket raised
 	proactive := regexp.MustCompile(spot).FindStringSubmatch(out)[1]
-	mustMatch(t, "hotspots", out, `^DETECTED\s+RULE\s+PLACE\s+MATTER\s+TICKETS\s+PROACTIVE TICKET\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+`+spot+`$`)
+	mustMatch(t, "hotspots", out, `^DETECTED\s+RULE\s+PLACE\s+MATTER\s+TICKETS\s+PROACTIVE TICKET\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+`+spot+zoneNoteRE+`$`)
 	if got := strings.Count(out, "repeat_grid"); got != 1 {
 		t.Fatalf("%d hot spots, want one:\n%s", got, out)
 	}
 
 	explained := mustCtl(t, r.Addr, "hotspots", "--explain", "--unit", "xc-hd-dj")
-	mustMatch(t, "hotspots --explain", explained, spot+`    3 reports of drain_blocked in grid xc-hd-dj-g01 .*rule repeat_grid.*\n$`)
+	mustMatch(t, "hotspots --explain", explained, spot+`    3 reports of drain_blocked in grid xc-hd-dj-g01 .*rule repeat_grid.*\n`+zoneNoteRE+`$`)
 	for _, id := range ids {
 		if !strings.Contains(explained, id) {
 			t.Errorf("the explanation does not name ticket %s:\n%s", id, explained)

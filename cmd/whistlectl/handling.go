@@ -131,7 +131,7 @@ func extensionRequest(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("extension request %s: %w", args[0], err)
 			}
-			return done(cmd, g, resp, "asked for more time on %s, until %s; the street decides", resp.GetItem().GetTicketNumber(), when(timestamppb.New(due)))
+			return done(cmd, g, resp, "asked for more time on %s, until %s; the street decides", resp.GetItem().GetTicketNumber(), g.when(timestamppb.New(due)))
 		},
 	}
 	cmd.Flags().StringVar(&until, "until", "", `the deadline asked for: RFC 3339 or "2006-01-02 15:04" (local time)`)
@@ -176,7 +176,7 @@ func extensionDecide(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("extension decide %s: %w", args[0], err)
 			}
-			return done(cmd, g, resp, "%s: resolve by %s", resp.GetAssignment().GetTicketNumber(), when(resp.GetAssignment().GetResolveDue()))
+			return done(cmd, g, resp, "%s: resolve by %s", resp.GetAssignment().GetTicketNumber(), g.when(resp.GetAssignment().GetResolveDue()))
 		},
 	}
 	cmd.Flags().BoolVar(&grant, "grant", false, "grant the request")

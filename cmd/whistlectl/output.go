@@ -40,14 +40,6 @@ func table(w io.Writer, header string, rows [][]string) error {
 	return tw.Flush()
 }
 
-// when formats a timestamp in local time, or "-".
-func when(ts *timestamppb.Timestamp) string {
-	if ts == nil {
-		return "-"
-	}
-	return ts.AsTime().Local().Format("2006-01-02 15:04:05")
-}
-
 func durationUntil(ts *timestamppb.Timestamp) string {
 	if ts == nil {
 		return "-"

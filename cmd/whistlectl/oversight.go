@@ -59,7 +59,7 @@ func overdueCommand(g *globals) *cobra.Command {
 			var rows [][]string
 			for _, t := range resp.GetTickets() {
 				st := t.GetState()
-				rows = append(rows, []string{st.GetNumber(), levelName(st.GetEscalationLevel()), t.GetStage(), when(t.GetDueAt()),
+				rows = append(rows, []string{st.GetNumber(), levelName(st.GetEscalationLevel()), t.GetStage(), g.when(t.GetDueAt()),
 					dash(st.GetLeadDepartmentId()), st.GetCategory(), st.GetTicketId()})
 			}
 			if err := table(cmd.OutOrStdout(), "TICKET NUMBER\tLEVEL\tSTAGE\tDUE\tLEAD DEPT\tCATEGORY\tTICKET ID", rows); err != nil {
@@ -150,7 +150,7 @@ under each one which tickets fired which rule.`,
 			}
 			var rows, notes [][]string
 			for _, h := range resp.GetHotSpots() {
-				rows = append(rows, []string{when(h.GetDetectedAt()), h.GetRule(), h.GetOrgUnitId(), h.GetCategory(),
+				rows = append(rows, []string{g.when(h.GetDetectedAt()), h.GetRule(), h.GetOrgUnitId(), h.GetCategory(),
 					strconv.Itoa(len(h.GetTicketIds())), dash(h.GetProactiveTicketId())})
 				if explain {
 					notes = append(notes, strings.Split(h.GetExplanation(), "\n"))

@@ -57,7 +57,7 @@ func ticketsCommand(g *globals) *cobra.Command {
 			}
 			var rows [][]string
 			for _, t := range resp.GetTickets() {
-				rows = append(rows, []string{t.GetNumber(), when(t.GetReportedAt()), t.GetCategory(), t.GetReporter().GetOrgUnitId(),
+				rows = append(rows, []string{t.GetNumber(), g.when(t.GetReportedAt()), t.GetCategory(), t.GetReporter().GetOrgUnitId(),
 					enumName(t.GetSource()), t.GetId()})
 			}
 			if err := table(cmd.OutOrStdout(), "NUMBER\tREPORTED\tMATTER\tREPORTER\tSOURCE\tTICKET", rows); err != nil {
@@ -126,8 +126,8 @@ department.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Ticket      %s (%s)  %s  %s\n", it.GetTicketNumber(), it.GetTicketId(), it.GetCategory(), it.GetTitle())
 			fmt.Fprintf(out, "Department  %s  status %s  version %d\n", it.GetDepartmentId(), enumName(it.GetStatus()), it.GetVersion())
-			fmt.Fprintf(out, "Deadlines   accept %s, resolve %s  (paused: %v, escalation %d, binding: %v)\n", when(it.GetAcceptDue()),
-				when(it.GetResolveDue()), it.GetPaused(), it.GetEscalationLevel(), it.GetBinding())
+			fmt.Fprintf(out, "Deadlines   accept %s, resolve %s  (paused: %v, escalation %d, binding: %v)\n", g.when(it.GetAcceptDue()),
+				g.when(it.GetResolveDue()), it.GetPaused(), it.GetEscalationLevel(), it.GetBinding())
 			for _, a := range it.GetAssists() {
 				fmt.Fprintf(out, "Assist      %s  reported: %v  %s\n", a.GetDepartmentId(), a.GetReported(), a.GetNote())
 			}
@@ -188,7 +188,7 @@ func assignmentCommand(g *globals) *cobra.Command {
 				enumName(a.GetStatus()), a.GetVersion())
 			fmt.Fprintf(out, "Lead        %s  assisted by %s  owner %s  binding %v\n", dash(a.GetLeadDepartmentId()),
 				dash(strings.Join(a.GetAssistingDepartmentIds(), ", ")), dash(a.GetOwnerDepartmentId()), a.GetBinding())
-			fmt.Fprintf(out, "Deadlines   accept %s, resolve %s  paused %v  escalation %d\n", when(a.GetAcceptDue()), when(a.GetResolveDue()),
+			fmt.Fprintf(out, "Deadlines   accept %s, resolve %s  paused %v  escalation %d\n", g.when(a.GetAcceptDue()), g.when(a.GetResolveDue()),
 				a.GetPaused(), a.GetEscalationLevel())
 			fmt.Fprintf(out, "Returns     %d  waits at %s (arbitration %v)\n", a.GetReturnCount(), dash(a.GetTriageOrgUnitId()), a.GetArbitration())
 			fmt.Fprintf(out, "Rule        %s (catalog %s)\n", a.GetRule(), a.GetCatalogVersion())
@@ -257,7 +257,7 @@ func evaluationsCommand(g *globals) *cobra.Command {
 			}
 			var rows [][]string
 			for _, e := range resp.GetEvaluations() {
-				rows = append(rows, []string{e.GetTicketNumber(), fmt.Sprint(e.GetRound()), when(e.GetOpenedAt()), e.GetDepartmentId(),
+				rows = append(rows, []string{e.GetTicketNumber(), fmt.Sprint(e.GetRound()), g.when(e.GetOpenedAt()), e.GetDepartmentId(),
 					e.GetReporterOrgUnitId(), e.GetResult()})
 			}
 			if err := table(cmd.OutOrStdout(), "NUMBER\tROUND\tRESOLVED\tDEPARTMENT\tREPORTER\tRESULT", rows); err != nil {

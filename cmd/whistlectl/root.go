@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
@@ -32,6 +33,14 @@ type globals struct {
 	c                *client.Client
 
 	creds *credentials // who the calls act as: minted tokens or one token
+
+	// utc prints times in UTC; loc is the zone times are printed in (see
+	// zone.go), zoneErr why the city's could not be read; timesShown and
+	// zoneNoted say a time was printed and the zone named.
+	utc                   bool
+	loc                   *time.Location
+	zoneErr               error
+	timesShown, zoneNoted bool
 }
 
 // fileConfig is whistlectl's config file (YAML), at --config, WHISTLE_CONFIG
@@ -85,7 +94,10 @@ reporter for "report", the department (--as) for "accept", the street for
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: g.load,
-		PersistentPostRun: func(*cobra.Command, []string) {
+		PersistentPostRun: func(cmd *cobra.Command, _ []string) {
+			if g.timesShown {
+				g.zoneNote(cmd.OutOrStdout())
+			}
 			if g.c != nil {
 				_ = g.c.Close()
 			}
@@ -97,7 +109,8 @@ reporter for "report", the department (--as) for "accept", the street for
 	f.StringVar(&g.signingKey, "signing-key", "", "private JWK to mint a token for each call, acting as whoever makes it (env WHISTLE_SIGNING_KEY)")
 	f.StringVar(&g.city, "city", "", "the city's root org unit, which the city's monitor and administrator act for (env WHISTLE_CITY_UNIT)")
 	f.StringVar(&g.config, "config", "", "config file (env WHISTLE_CONFIG; default ~/.config/whistle/whistlectl.yaml)")
-	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json (protojson)")
+	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json (protojson, times in RFC 3339)")
+	f.BoolVar(&g.utc, "utc", false, "print times in UTC instead of the city's time zone (the active catalog's calendar)")
 	root.AddCommand(reportCommand(g), ticketsCommand(g), showCommand(g), traceCommand(g), inboxCommand(g), itemCommand(g), watchCommand(g),
 		acceptCommand(g), progressCommand(g), assistCommand(g), resolveCommand(g), returnCommand(g), extensionCommand(g),
 		evaluateCommand(g), evaluationCommand(g), evaluationsCommand(g), triageCommand(g), arbitrateCommand(g),

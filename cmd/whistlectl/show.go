@@ -45,17 +45,17 @@ func showCommand(g *globals) *cobra.Command {
 				}
 				return printJSON(cmd.OutOrStdout(), tl)
 			}
-			return printTicket(cmd, t.GetTicket(), tl)
+			return printTicket(cmd, g, t.GetTicket(), tl)
 		},
 	}
 }
 
-func printTicket(cmd *cobra.Command, t *whistlev1.Ticket, tl *whistlev1.GetTimelineResponse) error {
+func printTicket(cmd *cobra.Command, g *globals, t *whistlev1.Ticket, tl *whistlev1.GetTimelineResponse) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "Ticket    %s  (%s)\n", t.GetNumber(), t.GetId())
 	fmt.Fprintf(out, "Matter    %s  %s\n", t.GetCategory(), t.GetTitle())
 	fmt.Fprintf(out, "Where     grid %s %s\n", t.GetLocation().GetGridId(), t.GetLocation().GetAddress())
-	fmt.Fprintf(out, "Reported  %s by %s via %s (%s whistle)\n", when(t.GetReportedAt()), t.GetReporter().GetOrgUnitId(),
+	fmt.Fprintf(out, "Reported  %s by %s via %s (%s whistle)\n", g.when(t.GetReportedAt()), t.GetReporter().GetOrgUnitId(),
 		enumName(t.GetSource()), enumName(t.GetKind()))
 	fmt.Fprintf(out, "          %s\n", t.GetDescription())
 	fmt.Fprintf(out, "Trace     %s\n", t.GetTraceId())
@@ -69,7 +69,7 @@ func printTicket(cmd *cobra.Command, t *whistlev1.Ticket, tl *whistlev1.GetTimel
 		st.GetEscalationLevel(), st.GetReworkCount())
 	var rows [][]string
 	for _, e := range tl.GetEntries() {
-		rows = append(rows, []string{fmt.Sprint(e.GetVersion()), when(e.GetOccurredAt()), e.GetEventType(),
+		rows = append(rows, []string{fmt.Sprint(e.GetVersion()), g.when(e.GetOccurredAt()), e.GetEventType(),
 			e.GetProducer(), dash(e.GetActor().GetId()), e.GetSummary()})
 	}
 	return table(out, "V\tWHEN\tEVENT\tSERVICE\tACTOR\tWHAT", rows)

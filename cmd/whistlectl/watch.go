@@ -37,6 +37,7 @@ with the changes still kept, --after <cursor> after a cursor printed earlier.`,
 			out := cmd.OutOrStdout()
 			if g.output != "json" {
 				fmt.Fprintf(out, "watching %s's inbox (Ctrl-C stops)\n", args[0])
+				g.zoneNote(out) // before the stream, which ends only when stopped
 			}
 			return g.c.Watch(ctx, req, func(ch *whistlev1.InboxChange) error {
 				if g.output == "json" {
@@ -47,7 +48,7 @@ with the changes still kept, --after <cursor> after a cursor printed earlier.`,
 				if ch.GetKind() == whistlev1.InboxChangeKind_INBOX_CHANGE_KIND_REMOVED {
 					what = "left the inbox"
 				}
-				_, err := fmt.Fprintf(out, "%s  #%s  %s  %-6s %s  %s  due %s\n", when(ch.GetChangedAt()), ch.GetCursor(),
+				_, err := fmt.Fprintf(out, "%s  #%s  %s  %-6s %s  %s  due %s\n", g.when(ch.GetChangedAt()), ch.GetCursor(),
 					it.GetTicketNumber(), enumName(it.GetRole()), what, it.GetCategory(), durationUntil(nextDue(it)))
 				return err
 			})

@@ -60,6 +60,12 @@ func ctlArgs(addr string, args ...string) []string {
 }
 
 // ctl runs one whistlectl command line against addr.
+// zoneNote ends an output that prints times: they are in the city's zone.
+const zoneNote = "times in Asia/Shanghai (UTC+08:00), the city's time zone; --utc prints UTC\n"
+
+// zoneNoteRE matches zoneNote.
+var zoneNoteRE = regexp.QuoteMeta(zoneNote)
+
 func ctl(t *testing.T, addr string, args ...string) (string, error) {
 	t.Helper()
 	out, _, err := ctlAll(t, addr, args...)
