@@ -17,3 +17,12 @@ func TimeOf(t *time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// Texts returns s, or an empty list for nil: what a NOT NULL text[] column
+// takes (pgx encodes a nil slice as NULL).
+func Texts(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/prototext"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/inbox"
+	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 	"github.com/whistle-civic/whistle/services/dispatch"
 )
@@ -31,7 +30,7 @@ import (
 // back to one by one and ends as the same stream applied one by one.
 func TestSetBasedBatchesDispatchAsOneByOne(t *testing.T) {
 	t.Parallel()
-	stream := interleave(dispatchStories(24))
+	stream := platformtest.Interleave(dispatchStories(24))
 	one := newFixture(t, dispatch.Config{})
 	for _, ev := range stream {
 		if got := one.deliver(t, ev); got != inbox.OutcomeApplied {
@@ -81,7 +80,7 @@ func TestSetBasedBatchesDispatchAsOneByOne(t *testing.T) {
 				if i/tc.batch%3 == 1 {
 					msgs = slices.Concat(msgs, msgs) // redelivered within the batch
 				}
-				for k, err := range f.p.HandleBatch(context.Background(), deliveries(t, msgs)) {
+				for k, err := range f.p.HandleBatch(context.Background(), platformtest.Deliveries(t, msgs)) {
 					if err != nil && !tc.overtake {
 						t.Fatalf("event %d of the batch at %d: %v", k, i, err)
 					}
@@ -144,23 +143,6 @@ func dispatchStories(n int) [][]*whistlev1.Event {
 	return out
 }
 
-// interleave orders stories as a stream would carry them: by turns, each
-// ticket's events in order.
-func interleave(stories [][]*whistlev1.Event) []*whistlev1.Event {
-	var out []*whistlev1.Event
-	for k := 0; ; k++ {
-		n := len(out)
-		for _, s := range stories {
-			if k < len(s) {
-				out = append(out, s[k])
-			}
-		}
-		if len(out) == n {
-			return out
-		}
-	}
-}
-
 // overtaking moves each ticket's second event before its report, as events
 // of different consumers' making may arrive.
 func overtaking(stream []*whistlev1.Event) []*whistlev1.Event {
@@ -188,20 +170,6 @@ func redeliverUntilDone(t *testing.T, f *fixture, evs []*whistlev1.Event) {
 			t.Fatalf("redelivered %s@%d of %s: %s", events.TypeOf(ev), ev.GetTicketVersion(), ev.GetTicketId(), got)
 		}
 	}
-}
-
-func deliveries(t *testing.T, evs []*whistlev1.Event) []bus.Delivery {
-	t.Helper()
-	out := make([]bus.Delivery, len(evs))
-	for i, ev := range evs {
-		data, err := proto.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		typ := events.TypeOf(ev)
-		out[i] = bus.Delivery{Ctx: context.Background(), Msg: &bus.Message{Subject: "whistle.v1." + typ, EventType: typ, Data: data}}
-	}
-	return out
 }
 
 // state is every assignment and, per ticket in order, every event dispatch

@@ -117,15 +117,7 @@ func (s *store) get(ctx context.Context, q postgres.Querier, ticketID, lock stri
 }
 
 func save(ctx context.Context, tx pgx.Tx, a Assignment) error {
-	if a.Assisting == nil {
-		a.Assisting = []string{}
-	}
-	if a.Returners == nil {
-		a.Returners = []string{}
-	}
-	if a.Area == nil {
-		a.Area = []string{}
-	}
+	a.Assisting, a.Returners, a.Area = postgres.Texts(a.Assisting), postgres.Texts(a.Returners), postgres.Texts(a.Area)
 	_, err := tx.Exec(ctx, `INSERT INTO assignments (`+assignmentColumns+`)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
 			$28,$29,$30,$31,$32)

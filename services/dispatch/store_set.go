@@ -110,23 +110,16 @@ type assignmentRow struct {
 func toAssignmentRow(a Assignment) assignmentRow {
 	r := assignmentRow{TicketID: a.TicketID, Number: a.Number, Status: int16(a.Status), Version: a.Version,
 		Category: a.Facts.Category, GridID: a.Facts.GridID, Kind: a.Facts.Kind, Synthetic: a.Synthetic,
-		Lead: a.Lead, Assisting: nonNil(a.Assisting), AcceptDue: postgres.NullTime(a.AcceptDue), ResolveDue: postgres.NullTime(a.ResolveDue),
+		Lead: a.Lead, Assisting: postgres.Texts(a.Assisting), AcceptDue: postgres.NullTime(a.AcceptDue), ResolveDue: postgres.NullTime(a.ResolveDue),
 		CatalogVersion: a.CatalogVersion, Rule: a.Rule, TriageOrgUnit: a.TriageOrgUnit, TraceParent: a.TraceParent,
 		UpdatedAt: a.UpdatedAt, Owner: a.Owner, WallClock: a.WallClock, AcceptWithin: windowText(a.AcceptWithin),
 		ResolveWithin: windowText(a.ResolveWithin), PausedAt: postgres.NullTime(a.PausedAt), EscalationLevel: a.EscalationLevel,
-		NextCheck: postgres.NullTime(a.NextCheck), ReturnCount: a.ReturnCount, Returners: nonNil(a.Returners), Binding: a.Binding,
+		NextCheck: postgres.NullTime(a.NextCheck), ReturnCount: a.ReturnCount, Returners: postgres.Texts(a.Returners), Binding: a.Binding,
 		Arbitration: a.Arbitration, ExtensionDue: postgres.NullTime(a.ExtensionDue), ExtensionReason: a.ExtensionReason,
-		Area: nonNil(a.Area)}
+		Area: postgres.Texts(a.Area)}
 	if a.Snapshot != nil {
 		hexText := `\x` + hex.EncodeToString(a.Snapshot)
 		r.Snapshot = &hexText
 	}
 	return r
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

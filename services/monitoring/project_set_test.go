@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 
-	"github.com/whistle-civic/whistle/pkg/bus"
-	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
@@ -61,7 +58,7 @@ func TestSetBasedBatchesProjectAsOneByOne(t *testing.T) {
 				if i/tc.batch%3 == 1 {
 					msgs = slices.Concat(msgs, msgs) // redelivered within the batch
 				}
-				for k, err := range r.p.HandleBatch(context.Background(), deliveriesOf(t, msgs)) {
+				for k, err := range r.p.HandleBatch(context.Background(), platformtest.Deliveries(t, msgs)) {
 					if err != nil {
 						t.Fatalf("event %d of batch at %d: %v", k, i, err)
 					}
@@ -131,30 +128,9 @@ func moreStories() []*story {
 // interleave orders the stories' events as a stream would carry them: by
 // turns, each ticket's events in order.
 func interleave(stories []*story) []*whistlev1.Event {
-	var out []*whistlev1.Event
-	for k := 0; ; k++ {
-		n := len(out)
-		for _, s := range stories {
-			if k < len(s.events) {
-				out = append(out, s.events[k])
-			}
-		}
-		if len(out) == n {
-			return out
-		}
+	evs := make([][]*whistlev1.Event, len(stories))
+	for i, s := range stories {
+		evs[i] = s.events
 	}
-}
-
-func deliveriesOf(t testing.TB, evs []*whistlev1.Event) []bus.Delivery {
-	t.Helper()
-	out := make([]bus.Delivery, len(evs))
-	for i, ev := range evs {
-		data, err := proto.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		typ := events.TypeOf(ev)
-		out[i] = bus.Delivery{Ctx: context.Background(), Msg: &bus.Message{Subject: "whistle.v1." + typ, EventType: typ, Data: data}}
-	}
-	return out
+	return platformtest.Interleave(evs)
 }

@@ -90,7 +90,7 @@ func BenchmarkProjectBatch(b *testing.B) {
 					stories = append(stories, report(grid, category, at).dispatch(dept, at.Add(5*time.Minute)).
 						accept(dept, at.Add(30*time.Minute)).resolve(dept, at.Add(26*time.Hour)))
 				}
-				batch := deliveriesOf(b, interleave(stories))
+				batch := platformtest.Deliveries(b, interleave(stories))
 				batches++
 				b.StartTimer()
 				for i, err := range p.HandleBatch(ctx, batch) {

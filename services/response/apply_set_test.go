@@ -12,11 +12,11 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/whistle-civic/whistle/pkg/bus"
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/inbox"
+	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 	"github.com/whistle-civic/whistle/services/response"
 )
@@ -31,7 +31,7 @@ import (
 // batch must take the set-based path.
 func TestSetBasedBatchesFillInboxesAsOneByOne(t *testing.T) {
 	t.Parallel()
-	stream := interleave(responseStories(24))
+	stream := platformtest.Interleave(responseStories(24))
 	one := newFixture(t)
 	for _, ev := range stream {
 		one.deliver(t, ev)
@@ -66,7 +66,7 @@ func TestSetBasedBatchesFillInboxesAsOneByOne(t *testing.T) {
 				if i/tc.batch%3 == 1 {
 					msgs = slices.Concat(msgs, msgs) // redelivered within the batch
 				}
-				for k, err := range f.p.HandleBatch(context.Background(), deliveries(t, msgs)) {
+				for k, err := range f.p.HandleBatch(context.Background(), platformtest.Deliveries(t, msgs)) {
 					if err != nil {
 						t.Fatalf("event %d of the batch at %d: %v", k, i, err)
 					}
@@ -121,37 +121,6 @@ func responseStories(n int) [][]*whistlev1.Event {
 			s = []*whistlev1.Event{ev(id, 3, &whistlev1.TicketClosed{})}
 		}
 		out = append(out, s)
-	}
-	return out
-}
-
-// interleave orders stories as a stream would carry them: by turns, each
-// ticket's events in order.
-func interleave(stories [][]*whistlev1.Event) []*whistlev1.Event {
-	var out []*whistlev1.Event
-	for k := 0; ; k++ {
-		n := len(out)
-		for _, s := range stories {
-			if k < len(s) {
-				out = append(out, s[k])
-			}
-		}
-		if len(out) == n {
-			return out
-		}
-	}
-}
-
-func deliveries(t *testing.T, evs []*whistlev1.Event) []bus.Delivery {
-	t.Helper()
-	out := make([]bus.Delivery, len(evs))
-	for i, ev := range evs {
-		data, err := proto.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		typ := events.TypeOf(ev)
-		out[i] = bus.Delivery{Ctx: context.Background(), Msg: &bus.Message{Subject: "whistle.v1." + typ, EventType: typ, Data: data}}
 	}
 	return out
 }

@@ -166,12 +166,7 @@ func assistsOf(ctx context.Context, q postgres.Querier, ticketIDs []string) ([]t
 }
 
 func save(ctx context.Context, tx pgx.Tx, before, it Item) error {
-	if it.ReworkReasons == nil {
-		it.ReworkReasons = []string{}
-	}
-	if it.Area == nil {
-		it.Area = []string{}
-	}
+	it.ReworkReasons, it.Area = postgres.Texts(it.ReworkReasons), postgres.Texts(it.Area)
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO items (`+itemColumns+`, next_due)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)

@@ -149,19 +149,12 @@ func toItemRow(it Item) itemRow {
 		Version: it.Version, Category: it.Category, Title: it.Title, Synthetic: it.Synthetic,
 		AcceptDue: postgres.NullTime(it.AcceptDue), ResolveDue: postgres.NullTime(it.ResolveDue),
 		DispatchedAt: it.DispatchedAt, UpdatedAt: it.UpdatedAt, ReworkCount: it.ReworkCount,
-		ReworkReasons: nonNil(it.ReworkReasons), ReworkComment: it.ReworkComment, Result: it.Result,
+		ReworkReasons: postgres.Texts(it.ReworkReasons), ReworkComment: it.ReworkComment, Result: it.Result,
 		TraceParent: it.TraceParent, EscalationLevel: it.EscalationLevel, Paused: it.Paused, Binding: it.Binding,
-		ExtensionDue: postgres.NullTime(it.ExtensionDue), Area: nonNil(it.Area), NextDue: sortDue(it)}
+		ExtensionDue: postgres.NullTime(it.ExtensionDue), Area: postgres.Texts(it.Area), NextDue: sortDue(it)}
 	if it.Snapshot != nil {
 		hexText := `\x` + hex.EncodeToString(it.Snapshot)
 		r.Snapshot = &hexText
 	}
 	return r
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
