@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
