@@ -2629,13 +2629,17 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x16\n" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\"K\n" +
 	"\x14DiffCatalogsResponse\x123\n" +
-	"\achanges\x18\x01 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\"\xda\x03\n" +
+	"\achanges\x18\x01 \x03(\v2\x19.whistle.v1.CatalogChangeR\achanges\"\xe2\x03\n" +
 	"\x15ReviseCalendarRequest\x12A\n" +
-	"\aversion\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9._-]*$R\aversion\x12M\n" +
-	"\fadd_holidays\x18\x02 \x03(\tB*\xbaH'\x92\x01$\x10d\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\vaddHolidays\x12S\n" +
-	"\x10add_make_up_days\x18\x03 \x03(\tB*\xbaH'\x92\x01$\x10d\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\raddMakeUpDays\x12B\n" +
-	"\x06remove\x18\x04 \x03(\tB*\xbaH'\x92\x01$\x10d\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x06remove\x12I\n" +
-	"\fcovers_until\x18\x05 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\vcoversUntil\x12\x1a\n" +
+	"\aversion\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9._-]*$R\aversion\x12O\n" +
+	"\fadd_holidays\x18\x02 \x03(\tB,\xbaH)\x92\x01&\x10d\"\"r \x18\n" +
+	"2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\vaddHolidays\x12U\n" +
+	"\x10add_make_up_days\x18\x03 \x03(\tB,\xbaH)\x92\x01&\x10d\"\"r \x18\n" +
+	"2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\raddMakeUpDays\x12D\n" +
+	"\x06remove\x18\x04 \x03(\tB,\xbaH)\x92\x01&\x10d\"\"r \x18\n" +
+	"2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x06remove\x12K\n" +
+	"\fcovers_until\x18\x05 \x01(\tB(\xbaH%r#\x18\n" +
+	"2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\vcoversUntil\x12\x1a\n" +
 	"\bactivate\x18\x06 \x01(\bR\bactivate\x12/\n" +
 	"\x05actor\x18\a \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"\xe9\x01\n" +
 	"\x16ReviseCalendarResponse\x124\n" +
