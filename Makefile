@@ -105,6 +105,7 @@ bench: build ## Go benchmarks of the hot paths and the figure queries (5 runs ea
 	go test -p 1 -run '^$$' -bench '^Benchmark(Route|ProjectEvent)$$' -count 5 ./services/dispatch/ ./services/monitoring/
 	go test -p 1 -run '^$$' -bench '^BenchmarkProjectBatch$$' -benchtime 30x -count 5 ./services/monitoring/
 	go test -run '^$$' -bench '^BenchmarkQueriesByHistorySize$$' -benchtime 300x -count 5 ./services/monitoring/
+	go test -run '^$$' -bench '^BenchmarkNearbyAtAMillion$$' -benchtime 2000x -count 5 ./pkg/geo/
 	@out=$$(mktemp -d); refs=true; files=""; \
 	for c in $(BENCH_CONCURRENCY); do \
 		echo "== whistle bench: closed model, concurrency $$c, $(BENCH_DURATION), reference floors $$refs"; \
