@@ -113,6 +113,10 @@ type rounds interface {
 	// each locked against other replicas, and returns how many.
 	EachDue(ctx context.Context, now time.Time, limit int, fn func(e *Evaluation) (ticket.Action, error)) (int, error)
 	TraceParent(ctx context.Context, ticketID string) string
+	// LockLatest reads and locks many tickets' latest rounds in the
+	// transaction ctx carries; SaveSet writes what a batch changed, in it.
+	LockLatest(ctx context.Context, ids []string) (map[string]*Evaluation, error)
+	SaveSet(ctx context.Context, w batchWrite) error
 }
 
 // judge records a verdict on an open round at now and returns the action it

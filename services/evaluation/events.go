@@ -17,16 +17,22 @@ import (
 func (s *Service) consumer() platform.Consumer {
 	types, apply := platform.Route(platform.Routes{
 		events.Resolved: s.applyResolved, events.Reported: s.applyReported, events.Dispatched: s.applyDispatched})
-	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, Replaces: []string{Name + "-reporters", Name + "-areas"}}
+	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, ApplySet: s.applySet,
+		Replaces: []string{Name + "-reporters", Name + "-areas"}}
 }
 
 func (s *Service) applyResolved(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	return s.Open(ctx, resolutionOf(ctx, ev))
+}
+
+// resolutionOf reads a resolved event, in the trace ctx carries.
+func resolutionOf(ctx context.Context, ev *whistlev1.Event) Resolution {
 	r := ev.GetResolved()
-	return s.Open(ctx, Resolution{
+	return Resolution{
 		TicketID: ev.GetTicketId(), Number: ev.GetTicketNumber(), Version: ev.GetTicketVersion(),
 		DepartmentID: r.GetDepartmentId(), Result: r.GetResult(), ResolvedAt: ev.GetOccurredAt().AsTime(),
 		Synthetic: ev.GetSynthetic(), TraceParent: telemetry.TraceParent(ctx),
-	})
+	}
 }
 
 func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {

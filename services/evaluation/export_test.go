@@ -4,6 +4,7 @@ import (
 	"context"
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	eventinbox "github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
@@ -16,3 +17,6 @@ func Apply(s *Service) func(context.Context, *whistlev1.Event) (ticket.Decision,
 
 // Consumer exposes the service's consumer.
 func Consumer(s *Service) platform.Consumer { return s.consumer() }
+
+// ApplySet exposes the consumer's batch effect to the tests.
+func ApplySet(s *Service) eventinbox.SetFunc { return s.consumer().ApplySet }

@@ -26,25 +26,36 @@ type Resolution struct {
 // (or one older than what it knows) opens nothing.
 func (s *Service) Open(ctx context.Context, r Resolution) (ticket.Decision, error) {
 	var decision ticket.Decision
-	now := s.clock.Now()
-	if now.Before(r.ResolvedAt) { // never announced before the resolution, whatever the clocks say
-		now = r.ResolvedAt
-	}
+	open := s.openStep(r)
 	err := s.store.Update(ctx, r.TicketID, func(e *Evaluation) (ticket.Action, error) {
-		decision = ticket.Order(ticket.Monotonic, e.Version, r.Version, true)
-		if decision != ticket.Apply {
-			return "", nil
-		}
-		*e = Evaluation{TicketID: r.TicketID, Number: r.Number, Round: e.Round + 1, State: Open, Version: r.Version,
-			DepartmentID: r.DepartmentID, Result: r.Result, OpenedAt: r.ResolvedAt, Synthetic: r.Synthetic,
-			TraceParent: r.TraceParent, DueAt: s.window.Due(r.ResolvedAt, calendar.Window{Days: s.cfg.WindowDays}),
-			announced: now}
+		decision = open(e)
 		return "", nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("open evaluation of %s: %w", r.TicketID, err)
 	}
 	return decision, nil
+}
+
+// openStep is what a resolution does to its ticket's latest round, given
+// locked: a new round opens unless the resolution is one seen before (or
+// older than what is known).
+func (s *Service) openStep(r Resolution) func(e *Evaluation) ticket.Decision {
+	now := s.clock.Now()
+	if now.Before(r.ResolvedAt) { // never announced before the resolution, whatever the clocks say
+		now = r.ResolvedAt
+	}
+	return func(e *Evaluation) ticket.Decision {
+		decision := ticket.Order(ticket.Monotonic, e.Version, r.Version, true)
+		if decision != ticket.Apply {
+			return decision
+		}
+		*e = Evaluation{TicketID: r.TicketID, Number: r.Number, Round: e.Round + 1, State: Open, Version: r.Version,
+			DepartmentID: r.DepartmentID, Result: r.Result, OpenedAt: r.ResolvedAt, Synthetic: r.Synthetic,
+			TraceParent: r.TraceParent, DueAt: s.window.Due(r.ResolvedAt, calendar.Window{Days: s.cfg.WindowDays}),
+			announced: now}
+		return decision
+	}
 }
 
 // Reporter records who reported a ticket, so that its community may
