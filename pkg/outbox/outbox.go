@@ -80,7 +80,7 @@ func AppendSet(ctx context.Context, q postgres.Querier, entries []Entry) error {
 			}
 			ids, types, payloads, headers = append(ids, ev.GetEventId()), append(types, typ), append(payloads, payload), append(headers, h)
 		}
-		if err := queueAudit(e.Ctx, b, e.Events); err != nil {
+		if err := recordAudit(e.Ctx, q, b, e.Events); err != nil {
 			return err
 		}
 	}
@@ -113,20 +113,28 @@ func encode(ev *whistlev1.Event) (string, []byte, error) {
 	return typ, payload, nil
 }
 
-// queueAudit adds the audit rows of evs to b when ctx carries a caller.
-func queueAudit(ctx context.Context, b *pgx.Batch, evs []*whistlev1.Event) error {
+// recordAudit records the audit rows of evs when ctx carries a caller:
+// deferred to the commit of q's transaction (one statement for every call a
+// group commit joins, see audit.Defer), else in b.
+func recordAudit(ctx context.Context, q postgres.Querier, b *pgx.Batch, evs []*whistlev1.Event) error {
 	if _, ok := auth.FromContext(ctx); !ok {
 		return nil
 	}
+	tx, inTx := q.(pgx.Tx)
 	for _, ev := range evs {
-		err := audit.Queue(ctx, b, audit.Entry{Action: events.TypeOf(ev), TicketID: ev.GetTicketId(), EventID: ev.GetEventId()})
+		e := audit.Entry{Action: events.TypeOf(ev), TicketID: ev.GetTicketId(), EventID: ev.GetEventId()}
+		var err error
+		if inTx {
+			err = audit.Defer(ctx, tx, e)
+		} else {
+			err = audit.Queue(ctx, b, e)
+		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
 // wakeRelay has the schema's relays woken once the transaction commits (on
 // channel "<schema>_outbox", sent after the commit: see postgres.Notify).
 func wakeRelay(ctx context.Context, q postgres.Querier) error {
