@@ -68,4 +68,6 @@ func TestDeferWritesEveryEntryAtCommit(t *testing.T) {
 
 // postgresTx returns caller's context (principal, peer, span) joined to the
 // transaction txCtx carries, as a group commit joins its callers.
-func postgresTx(txCtx, caller context.Context) context.Context { return postgres.WithTxOf(caller, txCtx) }
+func postgresTx(txCtx, caller context.Context) context.Context {
+	return postgres.WithTxOf(caller, txCtx)
+}

@@ -135,6 +135,7 @@ func recordAudit(ctx context.Context, q postgres.Querier, b *pgx.Batch, evs []*w
 	}
 	return nil
 }
+
 // wakeRelay has the schema's relays woken once the transaction commits (on
 // channel "<schema>_outbox", sent after the commit: see postgres.Notify).
 func wakeRelay(ctx context.Context, q postgres.Querier) error {
