@@ -16,6 +16,7 @@ BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 STATICCHECK_VERSION        := v0.8.2
+VERSITYGW_VERSION          := v1.8.0
 
 MODULES  := pkg services/intake services/dispatch services/response services/evaluation services/monitoring cmd deploy
 PACKAGES := $(addsuffix /...,$(addprefix ./,$(MODULES)))
@@ -36,9 +37,11 @@ $(BIN)/protoc-gen-go-grpc:
 	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(BIN)/versitygw:
+	GOBIN=$(BIN) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 .PHONY: tools
-tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/staticcheck ## Install the pinned tools into .bin/
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/staticcheck $(BIN)/versitygw ## Install the pinned tools into .bin/
 
 .PHONY: generate
 generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## Regenerate the protobuf Go code and the dispatch service's copy of the sample catalog
@@ -61,7 +64,7 @@ build: ## Build whistle and whistlectl into bin/
 	go build -o bin/ ./cmd/whistle ./cmd/whistlectl
 
 .PHONY: test
-test: ## Run every test (unit, PostgreSQL and JetStream integration, end to end)
+test: $(BIN)/versitygw ## Run every test (unit, PostgreSQL and JetStream integration, end to end)
 	go test -race -count=1 $(PACKAGES)
 
 .PHONY: test-external

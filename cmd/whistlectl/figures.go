@@ -23,11 +23,11 @@ import (
 // figureNames are the figures a scorecard shows and a ranking ranks by, in
 // scorecard order (services/monitoring, docs/metrics.md).
 var figureNames = []string{"response_rate", "resolution_rate", "on_time_resolution_rate", "closing_rate",
-	"satisfaction_rate", "rework_rate", "default_close_rate", "reported", "dispatched"}
+	"satisfaction_rate", "rework_rate", "default_close_rate", "reported", "dispatched", "cancelled", "withdrawn", "merged"}
 
 // countFigures are plain counts, not rates: the server sends them over a
 // denominator of 1.
-var countFigures = map[string]bool{"reported": true, "dispatched": true}
+var countFigures = map[string]bool{"reported": true, "dispatched": true, "cancelled": true, "withdrawn": true, "merged": true}
 
 // periodFlags choose the days counted: one of --day, --week, --month, or
 // --from with --to; the current week (in the city's time zone) by default.

@@ -37,13 +37,47 @@ const (
 
 // Error is an error with a Kind.
 type Error struct {
-	kind Kind
-	msg  string
+	kind   Kind
+	msg    string
+	reason string
 }
 
 // New returns an error of the given kind. The message should say what is wrong
 // and what to do next.
 func New(kind Kind, msg string) *Error { return &Error{kind: kind, msg: msg} }
+
+// WithReason returns a copy of e that also names a machine-readable reason
+// (UPPER_SNAKE_CASE, e.g. "HELD_BY_RESPONSE"), for callers that act on it
+// rather than on the message; the API edge sends it as a google.rpc.ErrorInfo
+// detail. The copy is a distinct sentinel: errors.Is tells the two apart.
+func (e *Error) WithReason(reason string) *Error {
+	c := *e
+	c.reason = reason
+	return &c
+}
+
+// Domain is the google.rpc.ErrorInfo domain of the reasons errors name.
+const Domain = "whistle.v1"
+
+// The reasons callers act on.
+const (
+	// ReasonHeldByResponse: the ticket is in a department's inbox; the
+	// ResponseService takes the call instead (WithdrawFromInbox, MergeFromInbox).
+	ReasonHeldByResponse = "HELD_BY_RESPONSE"
+	// ReasonHeldByDispatch: the ticket is not in a department's inbox; the
+	// DispatchService takes the call instead (Withdraw, Merge).
+	ReasonHeldByDispatch = "HELD_BY_DISPATCH"
+)
+
+// ReasonOf returns the reason of the first *Error in err's chain ("" when it
+// names none).
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.reason
+	}
+	return ""
+}
 
 // Error returns the message.
 func (e *Error) Error() string { return e.msg }

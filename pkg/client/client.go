@@ -1,7 +1,8 @@
 // Package client is the thin Go client of Whistle for department handlers'
 // tools and for other government systems (12345 platforms, grid systems).
 //
-// It wraps the IntakeService and ResponseService APIs with typed methods that
+// It wraps the IntakeService and ResponseService APIs (and, for a ticket
+// ended before work starts, DispatchService's) with typed methods that
 // name every mutating call with a fresh request id (or idempotency key), so
 // that the client may retry a call safely: it retries, with exponential
 // backoff and jitter, only when the server is unavailable. Watch follows a
@@ -35,6 +36,7 @@ import (
 type Client struct {
 	conn     *grpc.ClientConn
 	intake   whistlev1.IntakeServiceClient
+	dispatch whistlev1.DispatchServiceClient
 	response whistlev1.ResponseServiceClient
 	o        options
 }
@@ -113,7 +115,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("whistle client for %q: %w", addr, err)
 	}
-	return &Client{conn: conn, intake: whistlev1.NewIntakeServiceClient(conn),
+	return &Client{conn: conn, intake: whistlev1.NewIntakeServiceClient(conn), dispatch: whistlev1.NewDispatchServiceClient(conn),
 		response: whistlev1.NewResponseServiceClient(conn), o: o}, nil
 }
 

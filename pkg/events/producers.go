@@ -20,8 +20,8 @@ var Services = []string{Intake, Dispatch, Response, Evaluation, Monitoring}
 
 // producers says which services append events of each type to their outbox:
 // the "emits" column of docs/architecture.md ("Who owns what"), as the code
-// does it. A type may have several producers. A type not listed (merged:
-// nothing links duplicates yet) has none, so no service may publish it.
+// does it. A type may have several producers. A type not listed has none, so no
+// service may publish it.
 //
 // This table is the NATS authorization of every deployment: each service's
 // user may publish only the subjects of its own event types (see
@@ -32,7 +32,8 @@ var producers = map[string][]string{
 	Triaged:            {Dispatch},
 	Dispatched:         {Dispatch},
 	Arbitrated:         {Dispatch},
-	Cancelled:          {Dispatch}, // a triage rejection
+	Cancelled:          {Dispatch, Response}, // a triage rejection or a withdrawal (by whoever holds the ticket)
+	Merged:             {Dispatch, Response}, // by whoever holds the duplicate
 	Escalated:          {Dispatch},
 	Rescheduled:        {Dispatch},
 	ExtensionDecided:   {Dispatch},

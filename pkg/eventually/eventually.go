@@ -24,3 +24,21 @@ func True(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Seen is True for a condition that also says what it saw: on a timeout the
+// failure reports the last state seen, so that a stuck test tells how far
+// the work got.
+func Seen(tb testing.TB, what string, cond func() (ok bool, seen string)) {
+	tb.Helper()
+	deadline := time.Now().Add(Timeout)
+	for {
+		ok, seen := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s; last seen: %s", Timeout, what, seen)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

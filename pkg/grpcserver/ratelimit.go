@@ -66,10 +66,10 @@ const (
 )
 
 // readOnlyPrefixes start the names of methods that change nothing.
-var readOnlyPrefixes = []string{"Get", "List", "Explain", "Diff", "Watch"}
+var readOnlyPrefixes = []string{"Get", "List", "Explain", "Diff", "Watch", "Find"}
 
 // IsMutating is RateLimit's default Mutating: every method whose name does
-// not start with Get, List, Explain, Diff or Watch, except those of the gRPC
+// not start with Get, List, Explain, Diff, Watch or Find, except those of the gRPC
 // health and reflection services, which probes and tools call and which
 // change nothing.
 func IsMutating(fullMethod string) bool {

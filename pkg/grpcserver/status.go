@@ -31,7 +31,8 @@ var kindCodes = map[apperr.Kind]codes.Code{
 // through; errors with an apperr kind get its code and their own message
 // (NotFound errors the bare message of their kind's error, so that a thing
 // outside the caller's place reads exactly like a missing one),
-// and a google.rpc.RetryInfo detail when they carry apperr.WithRetryAfter;
+// a google.rpc.RetryInfo detail when they carry apperr.WithRetryAfter and an
+// ErrorInfo detail when they name a reason (apperr.Error.WithReason);
 // invalid ticket transitions are FailedPrecondition; an unreachable database
 // (postgres.IsUnavailable) is Unavailable, with a message saying to retry;
 // a deadlock or serialization failure (postgres.IsConflict) is Aborted;
@@ -53,6 +54,11 @@ func ToStatus(ctx context.Context, err error) *status.Status {
 		st := status.New(code, msg)
 		if d, ok := apperr.RetryAfterOf(err); ok { // a hint of when to retry: a RetryInfo detail
 			if detailed, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); derr == nil {
+				st = detailed
+			}
+		}
+		if reason := apperr.ReasonOf(err); reason != "" { // a reason a caller acts on: an ErrorInfo detail
+			if detailed, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: apperr.Domain}); derr == nil {
 				st = detailed
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -64,5 +65,27 @@ func TestToStatus(t *testing.T) {
 				t.Fatalf("internal details leaked: %q", st.Message())
 			}
 		})
+	}
+}
+
+func TestToStatusNamesTheReason(t *testing.T) {
+	t.Parallel()
+	held := apperr.New(apperr.FailedPrecondition, "in an inbox").WithReason(apperr.ReasonHeldByResponse)
+	st := grpcserver.ToStatus(context.Background(), fmt.Errorf("withdraw x: %w", held))
+	var got []string
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			got = append(got, info.GetDomain()+"/"+info.GetReason())
+		}
+	}
+	if st.Code() != codes.FailedPrecondition || len(got) != 1 || got[0] != apperr.Domain+"/"+apperr.ReasonHeldByResponse {
+		t.Fatalf("ToStatus = %s %q, ErrorInfo %v; want FailedPrecondition with %s/%s", st.Code(), st.Message(), got,
+			apperr.Domain, apperr.ReasonHeldByResponse)
+	}
+	if plain := grpcserver.ToStatus(context.Background(), apperr.New(apperr.FailedPrecondition, "in an inbox")); len(plain.Details()) != 0 {
+		t.Fatalf("an error without a reason got details %v", plain.Details())
+	}
+	if errors.Is(held, apperr.New(apperr.FailedPrecondition, "in an inbox")) || apperr.ReasonOf(held) != apperr.ReasonHeldByResponse {
+		t.Fatal("WithReason's copy is not its own sentinel with its reason")
 	}
 }

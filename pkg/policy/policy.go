@@ -43,6 +43,9 @@ type Resource struct {
 	Departments []string
 	// Code is set when the request carries a resident's evaluation code.
 	Code bool
+	// ReportedFrom is where the ticket was reported from: the reporting org
+	// unit up to the city (empty when the service does not know).
+	ReportedFrom []string
 }
 
 // Allowed reports whether any of p's roles may take the action somewhere.
@@ -135,6 +138,8 @@ func holds(s Scope, p auth.Principal, res Resource) bool {
 		return slices.Contains(res.Departments, p.OrgUnit)
 	case WithCode:
 		return res.Code
+	case ReportedFrom:
+		return slices.Contains(res.ReportedFrom, p.OrgUnit)
 	}
 	return false
 }

@@ -62,7 +62,7 @@ func TestEveryRuleNamesAKnownRoleAndScope(t *testing.T) {
 				t.Errorf("%s: %v", method, err)
 			}
 			switch r.Scope {
-			case policy.Anywhere, policy.InArea, policy.InDepartment, policy.WithCode:
+			case policy.Anywhere, policy.InArea, policy.InDepartment, policy.WithCode, policy.ReportedFrom:
 			default:
 				t.Errorf("%s: scope %q", method, r.Scope)
 			}

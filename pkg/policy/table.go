@@ -22,6 +22,9 @@ const (
 	InDepartment Scope = "department"
 	// WithCode: a resident's one-time evaluation code; the service checks it.
 	WithCode Scope = "code"
+	// ReportedFrom: the ticket was reported from the caller's org unit or a
+	// unit below it (the reporter, or the reporting unit above a grid).
+	ReportedFrom Scope = "reported"
 )
 
 // Rule lets a role take an action within a scope.
@@ -69,14 +72,23 @@ var handlers = []Rule{r(handler, InDepartment), r(lead, InDepartment)}
 // streetDecisions are a street's: triage, arbitration, extensions.
 var streetDecisions = []Rule{r(street, InArea), r(admin, Anywhere)}
 
+// withdrawers may take a whistle back: the unit that reported it, or one
+// above it (a community for its grids), and an administrator.
+var withdrawers = []Rule{r(reporter, ReportedFrom), r(community, ReportedFrom), r(system, ReportedFrom), r(admin, Anywhere)}
+
+// mergers link a duplicate to its original: a street (or above) in both
+// tickets' area.
+var mergers = []Rule{r(street, InArea), r(admin, Anywhere)}
+
 // Table is the whole policy: for each gRPC method, the roles that may call
 // it and where. A method missing here is refused to everyone but the
 // public ones (health, reflection), which need no principal at all.
 var Table = map[string][]Rule{
 	"/whistle.v1.IntakeService/Report": {r(reporter, InArea), r(community, InArea), r(street, InArea),
 		r(system, InArea), r(admin, Anywhere)},
-	"/whistle.v1.IntakeService/GetTicket":   reportReaders,
-	"/whistle.v1.IntakeService/ListTickets": reportReaders,
+	"/whistle.v1.IntakeService/GetTicket":      reportReaders,
+	"/whistle.v1.IntakeService/ListTickets":    reportReaders,
+	"/whistle.v1.IntakeService/FindDuplicates": reportReaders,
 
 	"/whistle.v1.DispatchService/GetAssignment":   ticketReaders,
 	"/whistle.v1.DispatchService/ExplainRouting":  everyone,
@@ -91,16 +103,20 @@ var Table = map[string][]Rule{
 	"/whistle.v1.DispatchService/ImportCatalog":   {r(admin, Anywhere)},
 	"/whistle.v1.DispatchService/ReviseCalendar":  {r(admin, Anywhere)},
 	"/whistle.v1.DispatchService/ActivateCatalog": {r(admin, Anywhere)},
+	"/whistle.v1.DispatchService/Withdraw":        withdrawers,
+	"/whistle.v1.DispatchService/Merge":           mergers,
 
-	"/whistle.v1.ResponseService/ListInbox":        handlers,
-	"/whistle.v1.ResponseService/GetInboxItem":     handlers,
-	"/whistle.v1.ResponseService/Accept":           handlers,
-	"/whistle.v1.ResponseService/Resolve":          handlers,
-	"/whistle.v1.ResponseService/Return":           handlers,
-	"/whistle.v1.ResponseService/AddProgress":      handlers,
-	"/whistle.v1.ResponseService/RequestExtension": handlers,
-	"/whistle.v1.ResponseService/ReportAssist":     handlers,
-	"/whistle.v1.ResponseService/WatchInbox":       handlers,
+	"/whistle.v1.ResponseService/ListInbox":         handlers,
+	"/whistle.v1.ResponseService/GetInboxItem":      handlers,
+	"/whistle.v1.ResponseService/Accept":            handlers,
+	"/whistle.v1.ResponseService/Resolve":           handlers,
+	"/whistle.v1.ResponseService/Return":            handlers,
+	"/whistle.v1.ResponseService/AddProgress":       handlers,
+	"/whistle.v1.ResponseService/RequestExtension":  handlers,
+	"/whistle.v1.ResponseService/ReportAssist":      handlers,
+	"/whistle.v1.ResponseService/WatchInbox":        handlers,
+	"/whistle.v1.ResponseService/WithdrawFromInbox": withdrawers,
+	"/whistle.v1.ResponseService/MergeFromInbox":    mergers,
 
 	"/whistle.v1.EvaluationService/GetEvaluation": ticketReaders,
 	"/whistle.v1.EvaluationService/ListOpenEvaluations": {r(community, InArea), r(street, InArea), r(monitor, InArea),

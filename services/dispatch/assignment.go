@@ -70,6 +70,7 @@ const (
 	annTriaged          = "triaged"
 	annArbitrated       = "arbitrated"
 	annCancelled        = "cancelled"
+	annMerged           = "merged"
 	annEscalated        = "escalated"
 	annRescheduled      = "rescheduled"
 	annExtensionDecided = "extension_decided"
@@ -91,6 +92,11 @@ type Announcement struct {
 	// Extension decisions.
 	Granted   bool
 	DecidedBy string
+	// Withdrawn marks a cancellation asked for by the reporter.
+	Withdrawn bool
+	// A merge: the original and whether its matter type differs.
+	Original, OriginalNumber string
+	AcrossMatters            bool
 }
 
 // assignments is what the use cases need from storage: Update locks a

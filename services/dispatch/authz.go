@@ -21,6 +21,8 @@ const (
 	actActivateCatalog = "/whistle.v1.DispatchService/ActivateCatalog"
 	actReviseCalendar  = "/whistle.v1.DispatchService/ReviseCalendar"
 	actDiffCatalogs    = "/whistle.v1.DispatchService/DiffCatalogs"
+	actWithdraw        = "/whistle.v1.DispatchService/Withdraw"
+	actMerge           = "/whistle.v1.DispatchService/Merge"
 )
 
 // placeOf is where an assignment lies: its area and its departments.
@@ -33,6 +35,20 @@ func placeOf(a Assignment) policy.Resource {
 // one that does not exist.
 func (g *grpcServer) mayTouch(ctx context.Context, action, ticketID, actorOrgUnit string) error {
 	return policy.Touch(ctx, action, actorOrgUnit, g.place(ctx, ticketID), ErrNotFound)
+}
+
+// mayTouchReport checks a change that the unit that reported the ticket
+// (or one above it) may make, as mayTouch does.
+func (g *grpcServer) mayTouchReport(ctx context.Context, action, ticketID, actorOrgUnit string) error {
+	return policy.Touch(ctx, action, actorOrgUnit, func() (policy.Resource, error) {
+		a, err := g.svc.GetAssignment(ctx, ticketID)
+		res := placeOf(a)
+		unit := snapshot(a).GetReporter().GetOrgUnitId()
+		if res.ReportedFrom = g.svc.catalog().Path(unit); len(res.ReportedFrom) == 0 && unit != "" {
+			res.ReportedFrom = []string{unit} // a reporting system outside the org tree
+		}
+		return res, err
+	}, ErrNotFound)
 }
 
 // mayRead checks that the caller may read the ticket, as mayTouch does.

@@ -41,3 +41,19 @@ var (
 	ErrNothingToExplain = apperr.New(apperr.InvalidArgument,
 		"name a ticket_id, or a category (and grid_id) to explain")
 )
+
+// Withdrawal's and merge's refusals.
+var (
+	// ErrHeldByResponse: the ticket waits in a department's inbox, where the
+	// response service decides (WithdrawFromInbox, MergeFromInbox).
+	ErrHeldByResponse = apperr.New(apperr.FailedPrecondition,
+		"the ticket is in a department's inbox: call ResponseService.WithdrawFromInbox or MergeFromInbox "+
+			"(whistlectl and the Go client do so by themselves)").WithReason(apperr.ReasonHeldByResponse)
+	// ErrInHand: a department accepted the ticket; it can no longer be taken back.
+	ErrInHand = apperr.New(apperr.FailedPrecondition,
+		"a department has accepted the ticket, so it can no longer be withdrawn or merged: ask the department "+
+			"(it may return it if it is not theirs), or judge its result when it is resolved")
+)
+
+// ErrOriginalNotFound: dispatch knows no such original (or it lies outside the caller's area).
+var ErrOriginalNotFound = apperr.New(apperr.NotFound, "no such original ticket: check original_ticket_id")

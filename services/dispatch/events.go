@@ -131,7 +131,10 @@ func toEvent(a Assignment, an Announcement) *whistlev1.Event {
 		body = &whistlev1.TicketArbitrated{DepartmentId: a.Lead, DecidedByOrgUnitId: an.DecidedBy, Note: an.Note,
 			AcceptDue: timestamppb.New(a.AcceptDue), ResolveDue: timestamppb.New(a.ResolveDue)}
 	case annCancelled:
-		body = &whistlev1.TicketCancelled{Reason: an.Note}
+		body = &whistlev1.TicketCancelled{Reason: an.Note, Withdrawn: an.Withdrawn}
+	case annMerged:
+		body = &whistlev1.TicketMerged{OriginalTicketId: an.Original, OriginalTicketNumber: an.OriginalNumber, Note: an.Note,
+			AcrossMatters: an.AcrossMatters}
 	case annEscalated:
 		body = &whistlev1.TicketEscalated{Level: an.Level, Stage: an.Stage, NotifiedOrgUnitId: an.Notified,
 			DueAt: timestamppb.New(an.DueAt)}

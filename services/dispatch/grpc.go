@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -9,6 +10,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/calendar"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/pagetoken"
+	"github.com/whistle-civic/whistle/pkg/policy"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
 
@@ -255,4 +257,33 @@ func toProtoCatalog(c *Catalog, info CatalogInfo, now time.Time) *whistlev1.GetC
 		})
 	}
 	return resp
+}
+
+func (g *grpcServer) Withdraw(ctx context.Context, req *whistlev1.WithdrawRequest) (*whistlev1.WithdrawResponse, error) {
+	if err := g.mayTouchReport(ctx, actWithdraw, req.GetTicketId(), req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
+	a, err := g.svc.Withdraw(ctx, req.GetTicketId(), req.GetReason(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.WithdrawResponse{Assignment: toProtoAssignment(a)}, nil
+}
+
+func (g *grpcServer) Merge(ctx context.Context, req *whistlev1.MergeRequest) (*whistlev1.MergeResponse, error) {
+	if err := g.mayTouch(ctx, actMerge, req.GetTicketId(), req.GetActor().GetOrgUnitId()); err != nil {
+		return nil, err
+	}
+	if err := policy.Read(ctx, actMerge, g.place(ctx, req.GetOriginalTicketId()), ErrOriginalNotFound); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = ErrOriginalNotFound
+		}
+		return nil, err
+	}
+	a, err := g.svc.Merge(ctx, Merging{TicketID: req.GetTicketId(), OriginalID: req.GetOriginalTicketId(), Note: req.GetNote(),
+		AcrossMatters: req.GetAcrossMatters(), By: fromProtoActor(req.GetActor())})
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.MergeResponse{Assignment: toProtoAssignment(a)}, nil
 }

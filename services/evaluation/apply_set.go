@@ -12,11 +12,12 @@ import (
 )
 
 // batchWrite is what a batch of events changes, written by SaveSet: the
-// tickets' reporters and areas (the last of each ticket's), the rounds
+// tickets' reporters, areas and merges (the last of each ticket's), the rounds
 // opened, the code states that changed, and the events announcing the rounds.
 type batchWrite struct {
 	reporters map[string]string
 	areas     map[string][]string
+	merges    map[string]string
 	rounds    []Evaluation
 	codes     map[string]Evaluation
 	events    []outbox.Entry
@@ -29,7 +30,8 @@ type batchWrite struct {
 // each resolution's step run on them in order in memory, and the rounds
 // opened and their evaluation_opened events written with one statement each.
 func (s *Service) applySet(ctx context.Context, items []inbox.Item) ([]ticket.Decision, error) {
-	w := batchWrite{reporters: map[string]string{}, areas: map[string][]string{}, codes: map[string]Evaluation{}}
+	w := batchWrite{reporters: map[string]string{}, areas: map[string][]string{}, merges: map[string]string{},
+		codes: map[string]Evaluation{}}
 	decisions := make([]ticket.Decision, len(items))
 	var resolved []int
 	var ids []string
@@ -41,6 +43,8 @@ func (s *Service) applySet(ctx context.Context, items []inbox.Item) ([]ticket.De
 			w.reporters[id] = ev.GetReported().GetTicket().GetReporter().GetOrgUnitId()
 		case events.Dispatched:
 			w.areas[id] = ev.GetDispatched().GetAreaIds()
+		case events.Merged:
+			w.merges[id] = ev.GetMerged().GetOriginalTicketId()
 		case events.Resolved:
 			resolved, ids = append(resolved, i), append(ids, id)
 		default:

@@ -16,7 +16,7 @@ func TestOneConsumer(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	c := evaluation.Consumer(f.svc)
-	want := []string{events.Resolved, events.Reported, events.Dispatched}
+	want := []string{events.Resolved, events.Reported, events.Dispatched, events.Merged}
 	slices.Sort(want)
 	if c.Name != evaluation.Name || !slices.Equal(c.EventTypes, want) {
 		t.Fatalf("consumer %s of %v; want %s of %v", c.Name, c.EventTypes, evaluation.Name, want)

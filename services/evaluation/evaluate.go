@@ -21,6 +21,9 @@ type Judgement struct {
 	// Source says who judges (default: the community); a resident gives Code.
 	Source Source
 	Code   string
+	// CodeFor is the ticket the code was given for, when it is not TicketID:
+	// a duplicate merged into TicketID (see Original).
+	CodeFor string
 }
 
 // TryCode counts a resident's try of an evaluation code on a ticket, in a
@@ -30,7 +33,10 @@ type Judgement struct {
 // that guessing is hopeless, while other tickets' residents are unaffected.
 // Call it before Evaluate, outside any transaction (an idempotent call's
 // would roll the count back).
-func (s *Service) TryCode(ctx context.Context, ticketID, code string) error {
+//
+// codeFor is the ticket the code was given for: ticketID itself, or a
+// duplicate merged into it (see Original).
+func (s *Service) TryCode(ctx context.Context, ticketID, codeFor, code string) error {
 	if s.cfg.Codes == nil {
 		return fmt.Errorf("evaluation code for %s: %w", ticketID, ErrCodesOff)
 	}
@@ -39,7 +45,7 @@ func (s *Service) TryCode(ctx context.Context, ticketID, code string) error {
 		if e.Round == 0 {
 			return "", ErrNotFound
 		}
-		refused = e.tryCode(s.cfg.Codes.Check(ticketID, code), s.cfg.MaxCodeFailures)
+		refused = e.tryCode(s.cfg.Codes.Check(codeFor, code), s.cfg.MaxCodeFailures)
 		return "", nil
 	})
 	if err == nil {
@@ -49,6 +55,29 @@ func (s *Service) TryCode(ctx context.Context, ticketID, code string) error {
 		return fmt.Errorf("evaluation code for %s: %w", ticketID, err)
 	}
 	return nil
+}
+
+// maxMergeHops bounds how far Original follows merges (an original merged
+// in turn, a rare chain).
+const maxMergeHops = 8
+
+// Original returns the ticket whose result a verdict on ticketID judges:
+// ticketID itself, or, for a duplicate merged into another ticket (同一事项),
+// the original it follows (the end of the chain, if the original was merged
+// in turn).
+func (s *Service) Original(ctx context.Context, ticketID string) (string, error) {
+	id := ticketID
+	for range maxMergeHops {
+		into, err := s.store.MergedInto(ctx, id)
+		if err != nil {
+			return "", fmt.Errorf("original of %s: %w", ticketID, err)
+		}
+		if into == "" {
+			return id, nil
+		}
+		id = into
+	}
+	return id, nil
 }
 
 // Evaluate gives the verdict for a ticket's open round: satisfied or basically
@@ -78,7 +107,11 @@ func (s *Service) Evaluate(ctx context.Context, j Judgement) (Evaluation, error)
 			return "", err
 		}
 		if j.Caller.Resident {
-			if !s.cfg.Codes.Check(j.TicketID, j.Code) {
+			codeFor := j.CodeFor
+			if codeFor == "" {
+				codeFor = j.TicketID
+			}
+			if !s.cfg.Codes.Check(codeFor, j.Code) {
 				return "", ErrBadCode
 			}
 			if err := e.useCode(); err != nil {

@@ -109,6 +109,9 @@ type rounds interface {
 	ListOpen(ctx context.Context, f OpenFilter) ([]Evaluation, error)
 	SaveReporter(ctx context.Context, ticketID, orgUnitID string) error
 	SaveArea(ctx context.Context, ticketID string, area []string) error
+	// SaveMergedInto records a duplicate's original; MergedInto reads it ("" for none).
+	SaveMergedInto(ctx context.Context, ticketID, originalID string) error
+	MergedInto(ctx context.Context, ticketID string) (string, error)
 	// EachDue applies fn to up to limit open rounds whose window closed by now,
 	// each locked against other replicas, and returns how many.
 	EachDue(ctx context.Context, now time.Time, limit int, fn func(e *Evaluation) (ticket.Action, error)) (int, error)

@@ -12,11 +12,12 @@ import (
 )
 
 // consumer is evaluation's one consumer: resolved tickets, who reported
-// them and where they lie. It took over the work of evaluation-reporters and
+// them, where they lie and which duplicates were merged into which. It took over the work of evaluation-reporters and
 // evaluation-areas (migration 00004 carries their inbox over).
 func (s *Service) consumer() platform.Consumer {
 	types, apply := platform.Route(platform.Routes{
-		events.Resolved: s.applyResolved, events.Reported: s.applyReported, events.Dispatched: s.applyDispatched})
+		events.Resolved: s.applyResolved, events.Reported: s.applyReported, events.Dispatched: s.applyDispatched,
+		events.Merged: s.applyMerged})
 	return platform.Consumer{Name: Name, EventTypes: types, Apply: apply, ApplySet: s.applySet,
 		Replaces: []string{Name + "-reporters", Name + "-areas"}}
 }
@@ -39,6 +40,10 @@ func (s *Service) applyReported(ctx context.Context, ev *whistlev1.Event) (ticke
 	r := ev.GetReported()
 	err := s.Reporter(ctx, ev.GetTicketId(), r.GetTicket().GetReporter().GetOrgUnitId())
 	return ticket.Apply, err
+}
+
+func (s *Service) applyMerged(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
+	return ticket.Apply, s.MergedInto(ctx, ev.GetTicketId(), ev.GetMerged().GetOriginalTicketId())
 }
 
 func (s *Service) applyDispatched(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {

@@ -62,18 +62,25 @@ func (g *grpcServer) Evaluate(ctx context.Context, req *whistlev1.EvaluateReques
 	if caller.Resident {
 		scope = "resident:" + req.GetTicketId()
 	}
-	if err := g.mayEvaluate(ctx, req.GetTicketId(), acting, req.GetEvaluationCode() != ""); err != nil {
+	target := req.GetTicketId()
+	if caller.Resident { // a duplicate's resident judges the original it was merged into, with their own code
+		var err error
+		if target, err = g.svc.Original(ctx, req.GetTicketId()); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.mayEvaluate(ctx, target, acting, req.GetEvaluationCode() != ""); err != nil {
 		return nil, err
 	}
 	if caller.Resident {
-		if err := g.svc.TryCode(ctx, req.GetTicketId(), req.GetEvaluationCode()); err != nil {
+		if err := g.svc.TryCode(ctx, target, req.GetTicketId(), req.GetEvaluationCode()); err != nil {
 			return nil, err
 		}
 	}
 	return idempotency.Do(ctx, g.svc.deps.DB, scope, req.GetRequestId(), "evaluation.Evaluate",
 		func(ctx context.Context) (*whistlev1.EvaluateResponse, error) {
 			e, err := g.svc.Evaluate(ctx, Judgement{
-				TicketID: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
+				TicketID: target, CodeFor: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
 				ReasonCodes: req.GetReasonCodes(), Caller: caller,
 				Evaluator: Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
 				Source:    Source(req.GetSource()), Code: req.GetEvaluationCode(),

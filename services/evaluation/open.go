@@ -67,6 +67,15 @@ func (s *Service) Reporter(ctx context.Context, ticketID, orgUnitID string) erro
 	return nil
 }
 
+// MergedInto records that a duplicate was merged into its original: the
+// duplicate's resident judges the original's result with their own code.
+func (s *Service) MergedInto(ctx context.Context, ticketID, originalID string) error {
+	if err := s.store.SaveMergedInto(ctx, ticketID, originalID); err != nil {
+		return fmt.Errorf("record merge of %s into %s: %w", ticketID, originalID, err)
+	}
+	return nil
+}
+
 // Area records where a dispatched ticket lies (grid up to city), which
 // decides the community that may evaluate it.
 func (s *Service) Area(ctx context.Context, ticketID string, area []string) error {

@@ -133,6 +133,23 @@ func saveCode(ctx context.Context, tx pgx.Tx, e Evaluation) error {
 	return nil
 }
 
+// SaveMergedInto records that a duplicate was merged into its original.
+func (s *store) SaveMergedInto(ctx context.Context, ticketID, originalID string) error {
+	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO tickets (ticket_id, merged_into) VALUES ($1, $2)
+		ON CONFLICT (ticket_id) DO UPDATE SET merged_into = $2`, ticketID, originalID)
+	return err
+}
+
+// MergedInto returns the original a duplicate was merged into ("" for none).
+func (s *store) MergedInto(ctx context.Context, ticketID string) (string, error) {
+	var into *string
+	err := s.db.Q(ctx).QueryRow(ctx, `SELECT merged_into::text FROM tickets WHERE ticket_id = $1`, ticketID).Scan(&into)
+	if errors.Is(err, pgx.ErrNoRows) || into == nil {
+		return "", nil
+	}
+	return *into, err
+}
+
 // SaveArea records where a ticket lies.
 func (s *store) SaveArea(ctx context.Context, ticketID string, area []string) error {
 	if area == nil {

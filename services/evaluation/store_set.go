@@ -63,6 +63,14 @@ func (s *store) SaveSet(ctx context.Context, w batchWrite) error {
 			SELECT id, ARRAY(SELECT jsonb_array_elements_text(a)) FROM unnest($1::uuid[], $2::jsonb[]) AS u(id, a)
 			ON CONFLICT (ticket_id) DO UPDATE SET area_ids = EXCLUDED.area_ids`, ids, areas)
 	}
+	if ids := slices.Sorted(maps.Keys(w.merges)); len(ids) > 0 {
+		into := make([]string, len(ids))
+		for i, id := range ids {
+			into[i] = w.merges[id]
+		}
+		b.Queue(`INSERT INTO tickets (ticket_id, merged_into) SELECT * FROM unnest($1::uuid[], $2::uuid[])
+			ON CONFLICT (ticket_id) DO UPDATE SET merged_into = EXCLUDED.merged_into`, ids, into)
+	}
 	if ids := slices.Sorted(maps.Keys(w.codes)); len(ids) > 0 {
 		failures, used := make([]int32, len(ids)), make([]int32, len(ids))
 		for i, id := range ids {

@@ -7,6 +7,7 @@ import (
 
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/pagetoken"
+	"github.com/whistle-civic/whistle/pkg/policy"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
 
@@ -24,11 +25,51 @@ func (g *grpcServer) Report(ctx context.Context, req *whistlev1.ReportRequest) (
 	if err := g.mayReport(ctx, in); err != nil {
 		return nil, err
 	}
+	in.Sees = g.sees(ctx)
 	t, rc, err := g.svc.Report(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	return &whistlev1.ReportResponse{Ticket: toProtoTicket(t), Created: rc.Created, EvaluationCode: rc.Code}, nil
+	resp := &whistlev1.ReportResponse{Created: rc.Created, EvaluationCode: rc.Code, Duplicates: toProtoCandidates(rc.Duplicates),
+		FollowedTicketId: rc.Followed}
+	if rc.Followed == "" {
+		resp.Ticket = toProtoTicket(t)
+	}
+	return resp, nil
+}
+
+func (g *grpcServer) FindDuplicates(ctx context.Context, req *whistlev1.FindDuplicatesRequest) (*whistlev1.FindDuplicatesResponse, error) {
+	t, err := g.svc.GetTicket(ctx, req.GetTicket())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.mayRead(ctx, t); err != nil {
+		return nil, err
+	}
+	cs, err := g.svc.FindDuplicates(ctx, t, g.sees(ctx))
+	return &whistlev1.FindDuplicatesResponse{Duplicates: toProtoCandidates(cs)}, err
+}
+
+// sees tells which candidates the caller may be told of: those it may read.
+// A report never learns of tickets outside its reporter's sight.
+func (g *grpcServer) sees(ctx context.Context) func(Candidate) bool {
+	if policy.Everywhere(ctx, actGetTicket) {
+		return nil
+	}
+	return func(c Candidate) bool {
+		path, err := g.places.Path(ctx, c.Place)
+		return err == nil && policy.Authorize(ctx, actGetTicket, policy.Resource{Ticket: true, Areas: path}) == nil
+	}
+}
+
+func toProtoCandidates(cs []Candidate) []*whistlev1.DuplicateCandidate {
+	var out []*whistlev1.DuplicateCandidate
+	for _, c := range cs {
+		out = append(out, &whistlev1.DuplicateCandidate{TicketId: c.TicketID, TicketNumber: c.Number,
+			Status: whistlev1.TicketStatus(c.Status), DistanceMeters: c.Distance, SameGrid: c.SameGrid,
+			ReportedAt: timestamppb.New(c.ReportedAt)})
+	}
+	return out
 }
 
 func (g *grpcServer) GetTicket(ctx context.Context, req *whistlev1.GetTicketRequest) (*whistlev1.GetTicketResponse, error) {
@@ -90,7 +131,8 @@ func fromProtoReport(req *whistlev1.ReportRequest) ReportInput {
 			Name:      req.GetReporter().GetName(),
 			Phone:     req.GetReporter().GetPhone(),
 		},
-		Synthetic: req.GetSynthetic(),
+		Synthetic:      req.GetSynthetic(),
+		FollowOriginal: req.GetFollowOriginal(),
 	}
 }
 

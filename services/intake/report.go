@@ -25,6 +25,12 @@ type ReportInput struct {
 	Reporter         Reporter
 	Synthetic        bool
 	RelatedTicketIDs []string
+	// FollowOriginal asks not to create a ticket when likely duplicates
+	// exist (Receipt.Followed names the one to follow instead).
+	FollowOriginal bool
+	// Sees tells which likely duplicates the reporter may be told of (those
+	// it may read). Default (nil): all.
+	Sees func(Candidate) bool
 }
 
 // reportStore is what Report needs from storage.
@@ -43,7 +49,16 @@ type Receipt struct {
 	// Code is the one-time code the reporting resident judges the result
 	// with: given only when the ticket is created, and only with Config.Codes.
 	Code string
+	// Duplicates are the open tickets that likely report the same matter,
+	// nearest first (none for proactive tickets).
+	Duplicates []Candidate
+	// Followed is the ticket to follow instead, when FollowOriginal found
+	// one: then nothing was created.
+	Followed string
 }
+
+// maxOffered is how many likely duplicates a report is told of.
+const maxOffered = 5
 
 // Report accepts a whistle and returns its ticket and, for a ticket created
 // now, the one-time code the reporting resident judges the result with. When
@@ -63,11 +78,23 @@ func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Tic
 	}
 	fp := fingerprint(in)
 	if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
-		return t, Receipt{}, err
+		if err != nil || !limited {
+			return t, Receipt{}, err
+		}
+		dups, err := s.duplicates(ctx, t, in.Sees, maxOffered)
+		return t, Receipt{Duplicates: dups}, err
 	}
+	var dups []Candidate
 	if limited {
 		if err := s.pressure.check(); err != nil {
 			return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
+		}
+		var err error
+		if dups, err = s.duplicates(ctx, Ticket{Category: in.Category, Location: in.Location, Synthetic: in.Synthetic, ReportedAt: s.clock.Now()}, in.Sees, maxOffered); err != nil {
+			return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
+		}
+		if in.FollowOriginal && len(dups) > 0 {
+			return Ticket{}, Receipt{Duplicates: dups, Followed: dups[0].TicketID}, nil
 		}
 	}
 	ctx, span := s.tracer.Start(ctx, "intake.report")
@@ -85,14 +112,14 @@ func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Tic
 	if err := s.store.Create(ctx, t); err != nil {
 		if err == errDuplicateKey { // a concurrent retry won the race
 			if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
-				return t, Receipt{}, err
+				return t, Receipt{Duplicates: dups}, err
 			}
 		}
 		return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
 	}
 	s.log.InfoContext(ctx, "whistle reported", "ticket", t.ID, "number", t.Number, "category", t.Category,
 		"reporter", t.Reporter.OrgUnitID, "synthetic", t.Synthetic)
-	return t, Receipt{Created: true, Code: s.evaluationCode(t.ID)}, nil
+	return t, Receipt{Created: true, Code: s.evaluationCode(t.ID), Duplicates: dups}, nil
 }
 
 // evaluationCode is the ticket's one-time evaluation code ("" without keys).

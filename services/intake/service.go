@@ -21,7 +21,6 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/evalcode"
-	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"log/slog"
@@ -52,6 +51,9 @@ type Config struct {
 	// resident judges the result with (evaluation checks it with the same
 	// keys). Default (nil): no code is given.
 	Codes *evalcode.Keys
+	// Duplicates says what makes two reports likely the same matter
+	// (radius, window). Zero values: the defaults (see Likeness).
+	Duplicates Likeness
 }
 
 // Service is the intake service.
@@ -61,7 +63,9 @@ type Service struct {
 		reportStore
 		ticketReader
 		ticketLister
+		duplicateStore
 	}
+	likeness Likeness
 	numbers  *numbers
 	pressure *pressure
 	codes    *evalcode.Keys
@@ -84,6 +88,7 @@ func New(d platform.Deps, cfg Config) *Service {
 		numbers:  &numbers{city: cfg.City, loc: cfg.TimeZone, src: st},
 		pressure: newPressure(cfg.Backpressure, d.DB, d.Bus, d.Log),
 		codes:    cfg.Codes,
+		likeness: cfg.Duplicates.withDefaults(),
 		tracer:   d.Telemetry.Tracer.Tracer("whistle/" + Name),
 	}
 }
@@ -93,7 +98,8 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s, places: s.deps.Tree()})
 }
 
-// Run relays the outbox, consumes proactive events, keeps the org tree
+// Run relays the outbox, consumes proactive events and follows every ticket's
+// status (for the duplicates it offers), keeps the org tree
 // dispatch announces and reads the backlog figures Report's backpressure
 // decides on, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
@@ -101,9 +107,8 @@ func (s *Service) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.pressure.run(ctx) })
-	err := platform.Run(ctx, s.deps, platform.Consumer{
-		Name: Name, EventTypes: []string{events.Proactive}, Apply: s.applyProactive,
-	})
+	types, apply := platform.Route(s.routes())
+	err := platform.Run(ctx, s.deps, platform.Consumer{Name: Name, EventTypes: types, Apply: apply, ApplySet: s.applySet})
 	cancel()
 	wg.Wait()
 	return err

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/whistle-civic/whistle/pkg/geo"
 	"github.com/whistle-civic/whistle/pkg/outbox"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 )
@@ -32,13 +35,13 @@ func (s *store) Create(ctx context.Context, t Ticket) error {
 		t.RelatedTicketIDs = []string{}
 	}
 	return s.db.InGroupTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`, cell)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
 			ON CONFLICT (reporter_org_unit_id, idempotency_key) DO NOTHING`,
 			t.ID, t.Number, t.Kind, t.Source, t.Category, t.Title, t.Description,
 			t.Location.GridID, t.Location.HasCoordinates, t.Location.Latitude, t.Location.Longitude, t.Location.Address,
 			t.Reporter.OrgUnitID, t.Reporter.Name, t.Reporter.Phone, t.Synthetic, t.ReportedAt,
-			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs)
+			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs, cellOf(t.Location))
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
@@ -139,4 +142,69 @@ func fromRow(row pgx.CollectableRow) (Ticket, error) {
 		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs)
 	t.ReportedAt = t.ReportedAt.UTC()
 	return t, err
+}
+
+// Nearby returns up to q.Limit open tickets of q.Category reported since
+// q.Since, in one of q.Cover's cell ranges or in q.GridID, with their places.
+func (s *store) Nearby(ctx context.Context, q NearbyQuery) ([]near, error) {
+	args := []any{q.Category, q.Synthetic, q.Since, q.Except}
+	var places []string
+	if len(q.Cover) > 0 {
+		cond, cargs := geo.Where("cell", q.Cover, len(args)+1)
+		places, args = append(places, cond), append(args, cargs...)
+	}
+	if q.GridID != "" {
+		args = append(args, q.GridID)
+		places = append(places, "grid_id = $"+strconv.Itoa(len(args)))
+	}
+	if len(places) == 0 {
+		return nil, nil
+	}
+	args = append(args, q.Limit)
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT id, number, status, reported_at, grid_id, has_coordinates, latitude, longitude,
+			COALESCE(NULLIF(grid_id, ''), reporter_org_unit_id)
+		FROM tickets WHERE category = $1 AND synthetic = $2 AND reported_at >= $3 AND id::text <> $4
+			AND status NOT IN (6, 9, 10) AND (`+strings.Join(places, " OR ")+`)
+		ORDER BY reported_at DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("nearby tickets: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (near, error) {
+		var n near
+		err := row.Scan(&n.TicketID, &n.Number, &n.Status, &n.ReportedAt, &n.Location.GridID, &n.Location.HasCoordinates,
+			&n.Location.Latitude, &n.Location.Longitude, &n.Place)
+		return n, err
+	})
+}
+
+// Follow records status changes with one statement, each over an older
+// version only (the last of a ticket's, when a batch holds several).
+func (s *store) Follow(ctx context.Context, cs []StatusChange) (int, error) {
+	latest := map[string]StatusChange{}
+	for _, c := range cs {
+		if l, ok := latest[c.TicketID]; !ok || c.Version > l.Version {
+			latest[c.TicketID] = c
+		}
+	}
+	ids := slices.Sorted(maps.Keys(latest))
+	statuses, versions := make([]int16, len(ids)), make([]int64, len(ids))
+	for i, id := range ids {
+		statuses[i], versions[i] = int16(latest[id].Status), latest[id].Version
+	}
+	tag, err := s.db.Q(ctx).Exec(ctx, `UPDATE tickets t SET status = c.status, version = c.version
+		FROM unnest($1::uuid[], $2::smallint[], $3::bigint[]) AS c(id, status, version)
+		WHERE t.id = c.id AND t.version < c.version`, ids, statuses, versions)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// cellOf is the S2 cell a place is indexed by (nil without coordinates).
+func cellOf(l Location) *int64 {
+	if !l.HasCoordinates {
+		return nil
+	}
+	c := geo.Cell(geo.Point{Lat: l.Latitude, Lng: l.Longitude})
+	return &c
 }

@@ -55,9 +55,21 @@ func summary(ev *whistlev1.Event, c *Change) string {
 		}
 		return fmt.Sprintf("waits for a person at %s: %s", b.Triaged.GetOrgUnitId(), b.Triaged.GetReason())
 	case *whistlev1.Event_Cancelled:
+		if c.Withdrawn = b.Cancelled.GetWithdrawn(); c.Withdrawn {
+			return "withdrawn by the reporter: " + b.Cancelled.GetReason()
+		}
 		return "cancelled: " + b.Cancelled.GetReason()
 	case *whistlev1.Event_Merged:
-		return "merged into " + b.Merged.GetOriginalTicketId()
+		m := b.Merged
+		c.MergedInto = m.GetOriginalTicketId()
+		into := m.GetOriginalTicketNumber()
+		if into == "" {
+			into = m.GetOriginalTicketId()
+		}
+		if m.GetAcrossMatters() {
+			return fmt.Sprintf("merged into %s (another matter type): %s", into, m.GetNote())
+		}
+		return fmt.Sprintf("merged into %s: %s", into, m.GetNote())
 	case *whistlev1.Event_Rescheduled:
 		c.AcceptDue, c.ResolveDue = timeconv.FromProto(b.Rescheduled.GetAcceptDue()), timeconv.FromProto(b.Rescheduled.GetResolveDue())
 		return "deadlines rescheduled: " + b.Rescheduled.GetReason()

@@ -46,14 +46,20 @@ const (
 	FigureReworkRate           = "rework_rate"
 	// FigureDefaultCloseRate is the share of closes made by the default verdict.
 	FigureDefaultCloseRate = "default_close_rate"
-	// FigureReported and FigureDispatched are plain counts (denominator 1).
+	// FigureReported and FigureDispatched are plain counts (denominator 1),
+	// as are the tickets that ended without being handled: cancelled (of
+	// them, withdrawn by the reporter) and merged into an original.
 	FigureReported   = "reported"
 	FigureDispatched = "dispatched"
+	FigureCancelled  = "cancelled"
+	FigureWithdrawn  = "withdrawn"
+	FigureMerged     = "merged"
 )
 
 // FigureNames lists the figures in scorecard order: the rates, then the counts.
 var FigureNames = []string{FigureResponseRate, FigureResolutionRate, FigureOnTimeResolutionRate, FigureClosingRate,
-	FigureSatisfactionRate, FigureReworkRate, FigureDefaultCloseRate, FigureReported, FigureDispatched}
+	FigureSatisfactionRate, FigureReworkRate, FigureDefaultCloseRate, FigureReported, FigureDispatched, FigureCancelled,
+	FigureWithdrawn, FigureMerged}
 
 // figures computes the rates from a unit's fact totals. Each rate counts
 // over what was due by now (accept_due, due, close_due, judged), never over
@@ -69,6 +75,9 @@ func figures(f map[string]int64) []Figure {
 		{FigureDefaultCloseRate, f[FactDefaultClosed], f[FactClosed]},
 		{FigureReported, f[FactReported], 1},
 		{FigureDispatched, f[FactDispatched], 1},
+		{FigureCancelled, f[FactCancelled], 1},
+		{FigureWithdrawn, f[FactWithdrawn], 1},
+		{FigureMerged, f[FactMerged], 1},
 	}
 }
 

@@ -38,7 +38,9 @@ type Memory struct {
 	Source int32  `json:"source,omitempty"`
 	// Routed is set once dispatch routed the ticket (dispatched or triaged):
 	// the area is known and the ticket is counted as reported there.
-	Routed         bool      `json:"routed,omitempty"`
+	Routed bool `json:"routed,omitempty"`
+	// MergedInto is the original a duplicate was merged into.
+	MergedInto     string    `json:"merged_into,omitempty"`
 	DispatchedAt   time.Time `json:"dispatched_at,omitzero"`
 	AcceptedAt     time.Time `json:"accepted_at,omitzero"`
 	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
@@ -98,6 +100,10 @@ type Change struct {
 	Evaluated, Satisfied bool
 	// DefaultClose marks a close by the default verdict.
 	DefaultClose bool
+	// Withdrawn marks a cancellation by the reporter; MergedInto is the
+	// original a duplicate was merged into.
+	Withdrawn  bool
+	MergedInto string
 	// Reported facts: where, through which channel, and for proactive
 	// tickets the idempotency key that names their hot spot.
 	Grid, IdempotencyKey string

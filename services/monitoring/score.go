@@ -23,11 +23,14 @@ const (
 	FactEvaluated      = "evaluated"
 	FactSatisfied      = "satisfied"
 	FactReopened       = "reopened"
+	FactCancelled      = "cancelled"
+	FactWithdrawn      = "withdrawn"
+	FactMerged         = "merged"
 )
 
 // Facts lists the counted facts in a stable order.
 var Facts = []string{FactReported, FactDispatched, FactAcceptedOnTime, FactAcceptDue, FactDue, FactResolved,
-	FactResolvedOnTime, FactClosed, FactCloseDue, FactDefaultClosed, FactEvaluated, FactSatisfied, FactJudged, FactReopened}
+	FactResolvedOnTime, FactClosed, FactCloseDue, FactDefaultClosed, FactEvaluated, FactSatisfied, FactJudged, FactReopened, FactCancelled, FactWithdrawn, FactMerged}
 
 // The measured stages.
 const (
@@ -125,6 +128,15 @@ func apply(st *State, c Change, loc *time.Location) Effects {
 			st.M.Reopened = true
 			s.count(FactReopened, 1, s.areas(), st.LeadDepartmentID)
 		}
+	case "cancelled":
+		s.count(FactCancelled, 1, s.areas(), st.LeadDepartmentID)
+		if c.Withdrawn {
+			s.count(FactWithdrawn, 1, s.areas(), st.LeadDepartmentID)
+		}
+	case "merged":
+		st.M.MergedInto = c.MergedInto
+		s.uncount()
+		s.count(FactMerged, 1, s.areas(), st.LeadDepartmentID)
 	case "closed":
 		s.judged()
 		s.closeDue()
@@ -344,6 +356,42 @@ func (s *scorer) resolved(at time.Time) {
 		s.count(FactResolvedOnTime, 1, s.areas(), dept)
 	}
 	s.sample(StageAcceptToResolve, st.M.AcceptedAt, at, s.areas(), dept)
+}
+
+// uncount takes back every fact a duplicate was counted in before it was
+// merged, so that its matter counts once, in its original: reported (and
+// its matter's count), dispatched, and what fell due before the merge. A
+// merge comes before any acceptance, so nothing later was counted. Stage
+// times measured stay: they did take that long.
+func (s *scorer) uncount() {
+	st := s.st
+	if !st.M.Routed {
+		return
+	}
+	s.count(FactReported, -1, s.areas(), "")
+	if st.M.Source != proactiveSource {
+		for _, u := range s.areas() {
+			s.e.Categories = append(s.e.Categories, Count{Unit: u, Day: s.day(), Fact: st.Category, N: -1})
+		}
+	}
+	if !st.M.DispatchedAt.IsZero() {
+		s.count(FactDispatched, -1, s.areas(), "")
+	}
+	for _, d := range st.M.Depts {
+		s.count(FactDispatched, -1, nil, d)
+	}
+	if st.M.AcceptDueCounted {
+		s.count(FactAcceptDue, -1, s.areas(), "")
+	}
+	for _, d := range st.M.DeptsAcceptDue {
+		s.count(FactAcceptDue, -1, nil, d)
+	}
+	if st.M.DueCounted {
+		s.count(FactDue, -1, s.areas(), st.LeadDepartmentID)
+	}
+	if st.M.CloseDueCounted {
+		s.count(FactCloseDue, -1, s.areas(), st.LeadDepartmentID)
+	}
 }
 
 // finished takes a ticket off the open (and overdue) counts.

@@ -3,6 +3,9 @@ package response
 import (
 	"context"
 
+	"google.golang.org/protobuf/proto"
+
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/policy"
 )
 
@@ -28,6 +31,36 @@ func placeOf(it Item) policy.Resource {
 // found", as one that does not exist.
 func (g *grpcServer) mayTouch(ctx context.Context, action, ticketID, actorOrgUnit string) error {
 	return policy.Touch(ctx, action, actorOrgUnit, g.place(ctx, ticketID), ErrNotFound)
+}
+
+// placeReported finds where a ticket's item lies and where the ticket was
+// reported from.
+func (g *grpcServer) placeReported(ctx context.Context, ticketID string) func() (policy.Resource, error) {
+	return func() (policy.Resource, error) {
+		it, err := g.svc.GetItem(ctx, ticketID)
+		if err != nil {
+			return policy.Resource{}, err
+		}
+		res := placeOf(it)
+		res.ReportedFrom, err = g.reportedFrom(ctx, it)
+		return res, err
+	}
+}
+
+// reportedFrom is the path from the unit that reported the item's ticket up to the city.
+func (g *grpcServer) reportedFrom(ctx context.Context, it Item) ([]string, error) {
+	snap := &whistlev1.Ticket{}
+	_ = proto.Unmarshal(it.Snapshot, snap) // written from a decoded event
+	unit := snap.GetReporter().GetOrgUnitId()
+	if unit == "" {
+		return nil, nil
+	}
+	if tree := g.svc.deps.OrgTree; tree != nil {
+		if path, err := tree.Path(ctx, unit); err != nil || len(path) > 0 {
+			return path, err
+		}
+	}
+	return []string{unit}, nil // a reporting system outside the org tree
 }
 
 // mayReadItem checks that the caller may read the ticket's item, as mayTouch does.

@@ -47,3 +47,26 @@ var (
 	ErrBadPageToken = apperr.New(apperr.InvalidArgument,
 		"page_token is not valid: pass the next_page_token of the previous response, or none for the first page")
 )
+
+// Withdrawal's and merge's refusals.
+var (
+	// ErrHeldByDispatch: the ticket is in no department's inbox now (it was
+	// returned, or never dispatched); dispatch decides (Withdraw, Merge).
+	ErrHeldByDispatch = apperr.New(apperr.FailedPrecondition,
+		"the ticket is not in a department's inbox now: call DispatchService.Withdraw or Merge "+
+			"(whistlectl and the Go client do so by themselves)").WithReason(apperr.ReasonHeldByDispatch)
+	// ErrInHand: a department accepted the ticket; it can no longer be taken back.
+	ErrInHand = apperr.New(apperr.FailedPrecondition,
+		"a department has accepted the ticket, so it can no longer be withdrawn or merged: ask the department "+
+			"(it may return it if it is not theirs), or judge its result when it is resolved")
+)
+
+// Merge's refusals about the original.
+var (
+	// ErrOriginalNotFound: no such original in any inbox (or outside the caller's area).
+	ErrOriginalNotFound = apperr.New(apperr.NotFound, "no such original ticket: check original_ticket_id")
+	// ErrOriginalNotInInbox: the original waits for routing or in triage.
+	ErrOriginalNotInInbox = apperr.New(apperr.FailedPrecondition,
+		"the original is in no department's inbox (it waits for routing, in triage, or was returned): "+
+			"merge the other way round, or once the original is dispatched")
+)

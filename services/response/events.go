@@ -122,6 +122,11 @@ func toEvent(it Item, a Announcement) *whistlev1.Event {
 	case events.ExtensionRequested:
 		body = &whistlev1.TicketExtensionRequested{DepartmentId: dept,
 			RequestedResolveDue: timeconv.ToProto(a.RequestedDue), Reason: a.Note}
+	case events.Merged:
+		body = &whistlev1.TicketMerged{OriginalTicketId: a.Original, OriginalTicketNumber: a.OriginalNumber, Note: a.Note,
+			AcrossMatters: a.AcrossMatters}
+	case events.Cancelled:
+		body = &whistlev1.TicketCancelled{Reason: a.Note, Withdrawn: a.Withdrawn}
 	default:
 		panic("response announces no " + a.Kind + " events")
 	}

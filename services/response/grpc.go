@@ -2,6 +2,7 @@ package response
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/idempotency"
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/pagetoken"
+	"github.com/whistle-civic/whistle/pkg/policy"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 	"github.com/whistle-civic/whistle/pkg/timeconv"
 )
@@ -215,4 +217,36 @@ func fromCursor(c string) (int64, error) {
 		return 0, ErrBadCursor
 	}
 	return n, nil
+}
+
+func (g *grpcServer) WithdrawFromInbox(ctx context.Context, req *whistlev1.WithdrawFromInboxRequest) (*whistlev1.WithdrawFromInboxResponse, error) {
+	if err := policy.Touch(ctx, service+"WithdrawFromInbox", req.GetActor().GetOrgUnitId(), g.placeReported(ctx, req.GetTicketId()),
+		ErrNotFound); err != nil {
+		return nil, err
+	}
+	it, err := g.svc.Withdraw(ctx, req.GetTicketId(), req.GetReason(), fromProtoActor(req.GetActor()))
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.WithdrawFromInboxResponse{TicketId: it.TicketID, Status: whistlev1.TicketStatus(it.Status),
+		Version: it.Version}, nil
+}
+
+func (g *grpcServer) MergeFromInbox(ctx context.Context, req *whistlev1.MergeFromInboxRequest) (*whistlev1.MergeFromInboxResponse, error) {
+	const action = service + "MergeFromInbox"
+	if err := policy.Touch(ctx, action, req.GetActor().GetOrgUnitId(), g.place(ctx, req.GetTicketId()), ErrNotFound); err != nil {
+		return nil, err
+	}
+	if err := policy.Read(ctx, action, g.place(ctx, req.GetOriginalTicketId()), ErrOriginalNotFound); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = ErrOriginalNotFound
+		}
+		return nil, err
+	}
+	it, err := g.svc.Merge(ctx, Merging{TicketID: req.GetTicketId(), OriginalID: req.GetOriginalTicketId(), Note: req.GetNote(),
+		AcrossMatters: req.GetAcrossMatters(), By: fromProtoActor(req.GetActor())})
+	if err != nil {
+		return nil, err
+	}
+	return &whistlev1.MergeFromInboxResponse{TicketId: it.TicketID, Status: whistlev1.TicketStatus(it.Status), Version: it.Version}, nil
 }

@@ -108,6 +108,11 @@ type Announcement struct {
 	Department string
 	// MissingAssists explains resolving before every assist was in.
 	MissingAssists string
+	// Withdrawn marks a cancellation asked for by the reporter.
+	Withdrawn bool
+	// A merge: the original and whether its matter type differs.
+	Original, OriginalNumber string
+	AcrossMatters            bool
 }
 
 // Attachment is the metadata of a file kept outside Whistle.

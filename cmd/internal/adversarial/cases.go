@@ -116,6 +116,9 @@ var cases = []rpcCase{
 	{name: "IntakeService.GetTicket", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: k.ticket.id})
 	}},
+	{name: "IntakeService.FindDuplicates", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Intake.FindDuplicates(ctx, &whistlev1.FindDuplicatesRequest{Ticket: k.ticket.id})
+	}},
 	{name: "IntakeService.GetTicket(number)", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: k.ticket.number})
 	}},
@@ -148,6 +151,13 @@ var cases = []rpcCase{
 	{name: "DispatchService.DecideExtension", scope: onTicket, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Dispatch.DecideExtension(ctx, &whistlev1.DecideExtensionRequest{TicketId: k.ticket.id, Note: "no", Actor: act(k)})
 	}},
+	{name: "DispatchService.Withdraw", scope: onTicket, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Dispatch.Withdraw(ctx, &whistlev1.WithdrawRequest{TicketId: k.ticket.id, Reason: "taken back", Actor: act(k)})
+	}},
+	{name: "DispatchService.Merge", scope: onTicket, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Dispatch.Merge(ctx, &whistlev1.MergeRequest{TicketId: k.ticket.id, OriginalTicketId: k.ticket.id, Note: "the same",
+			Actor: act(k)})
+	}},
 	{name: "DispatchService.GetCatalog", scope: onNothing, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Dispatch.GetCatalog(ctx, &whistlev1.GetCatalogRequest{})
 	}},
@@ -166,6 +176,13 @@ var cases = []rpcCase{
 	}},
 	{name: "DispatchService.ActivateCatalog", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Dispatch.ActivateCatalog(ctx, &whistlev1.ActivateCatalogRequest{Version: k.catalog, Actor: act(k)})
+	}},
+	{name: "ResponseService.WithdrawFromInbox", scope: onTicket, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Response.WithdrawFromInbox(ctx, &whistlev1.WithdrawFromInboxRequest{TicketId: k.ticket.id, Reason: "taken back", Actor: act(k)})
+	}},
+	{name: "ResponseService.MergeFromInbox", scope: onTicket, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Response.MergeFromInbox(ctx, &whistlev1.MergeFromInboxRequest{TicketId: k.ticket.id, OriginalTicketId: k.ticket.id,
+			Note: "the same", Actor: act(k)})
 	}},
 	{name: "ResponseService.ListInbox", scope: onUnit, sees: true, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Response.ListInbox(ctx, &whistlev1.ListInboxRequest{DepartmentId: k.unit, PageSize: 500,

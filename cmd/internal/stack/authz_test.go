@@ -103,6 +103,9 @@ var rpcs = []rpc{
 		resp, err := c.Intake.ListTickets(ctx, &whistlev1.ListTicketsRequest{Category: "water_leak", PageSize: 500})
 		return slices.ContainsFunc(resp.GetTickets(), func(t *whistlev1.Ticket) bool { return t.GetId() == k.handled }), err
 	}},
+	{name: "Intake.FindDuplicates", allow: "rep com str mon adm sys", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Intake.FindDuplicates(ctx, &whistlev1.FindDuplicatesRequest{Ticket: k.handled}))
+	}},
 	{name: "Dispatch.GetAssignment", allow: "rep com str han lea mon adm sys", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Dispatch.GetAssignment(ctx, &whistlev1.GetAssignmentRequest{TicketId: k.handled}))
 	}},
@@ -125,6 +128,13 @@ var rpcs = []rpc{
 	{name: "Dispatch.Arbitrate", allow: "str adm", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Dispatch.Arbitrate(ctx, &whistlev1.ArbitrateRequest{TicketId: k.handled, DepartmentId: "xc-urban", Note: "decided",
 			Actor: actor(k)}))
+	}},
+	{name: "Dispatch.Withdraw", allow: "rep com sys adm", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Dispatch.Withdraw(ctx, &whistlev1.WithdrawRequest{TicketId: k.handled, Reason: "taken back", Actor: actor(k)}))
+	}},
+	{name: "Dispatch.Merge", allow: "str adm", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Dispatch.Merge(ctx, &whistlev1.MergeRequest{TicketId: k.handled, OriginalTicketId: k.judged, Note: "the same",
+			AcrossMatters: true, Actor: actor(k)}))
 	}},
 	{name: "Dispatch.DecideExtension", allow: "str adm", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Dispatch.DecideExtension(ctx, &whistlev1.DecideExtensionRequest{TicketId: k.handled, Note: "no", Actor: actor(k)}))
@@ -173,6 +183,13 @@ var rpcs = []rpc{
 	}},
 	{name: "Response.ReportAssist", allow: "han lea", ticket: true, dept: "xc-urban", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Response.ReportAssist(ctx, &whistlev1.ReportAssistRequest{TicketId: k.handled, Note: "helped", Actor: actor(k)}))
+	}},
+	{name: "Response.WithdrawFromInbox", allow: "rep com sys adm", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Response.WithdrawFromInbox(ctx, &whistlev1.WithdrawFromInboxRequest{TicketId: k.handled, Reason: "taken back", Actor: actor(k)}))
+	}},
+	{name: "Response.MergeFromInbox", allow: "str adm", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Response.MergeFromInbox(ctx, &whistlev1.MergeFromInboxRequest{TicketId: k.handled, OriginalTicketId: k.judged,
+			Note: "the same", AcrossMatters: true, Actor: actor(k)}))
 	}},
 	{name: "Response.WatchInbox", allow: "han lea", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		stream, err := c.Response.WatchInbox(ctx, &whistlev1.WatchInboxRequest{DepartmentId: k.unit, FromNow: true})

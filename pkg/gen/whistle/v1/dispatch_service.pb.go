@@ -2510,6 +2510,245 @@ func (x *DecideExtensionResponse) GetAssignment() *Assignment {
 	return nil
 }
 
+// WithdrawRequest takes a whistle back.
+type WithdrawRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket to withdraw. Required: a UUID.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// reason says why, for the timeline. Required: 1 to 500 characters (any script).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// actor is who withdraws it; actor.org_unit_id must be the reporting unit or a unit above it.
+	// Required.
+	Actor         *Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawRequest) Reset() {
+	*x = WithdrawRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawRequest) ProtoMessage() {}
+
+func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *WithdrawRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *WithdrawRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *WithdrawRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// WithdrawResponse returns the assignment.
+type WithdrawResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// assignment after the withdrawal: status CANCELLED.
+	Assignment    *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawResponse) Reset() {
+	*x = WithdrawResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawResponse) ProtoMessage() {}
+
+func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *WithdrawResponse) GetAssignment() *Assignment {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+// MergeRequest links a duplicate to its original.
+type MergeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the duplicate. Required: a UUID.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// original_ticket_id is the ticket it duplicates. Required: a UUID.
+	OriginalTicketId string `protobuf:"bytes,2,opt,name=original_ticket_id,json=originalTicketId,proto3" json:"original_ticket_id,omitempty"`
+	// note says why they are the same matter. Required: 1 to 500 characters (any script).
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// across_matters allows an original of another matter type (a report filed under the wrong one).
+	AcrossMatters bool `protobuf:"varint,4,opt,name=across_matters,json=acrossMatters,proto3" json:"across_matters,omitempty"`
+	// actor is the officer; actor.org_unit_id must be the caller's own. Required.
+	Actor         *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeRequest) Reset() {
+	*x = MergeRequest{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeRequest) ProtoMessage() {}
+
+func (x *MergeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
+func (*MergeRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *MergeRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *MergeRequest) GetOriginalTicketId() string {
+	if x != nil {
+		return x.OriginalTicketId
+	}
+	return ""
+}
+
+func (x *MergeRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *MergeRequest) GetAcrossMatters() bool {
+	if x != nil {
+		return x.AcrossMatters
+	}
+	return false
+}
+
+func (x *MergeRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// MergeResponse returns the duplicate's assignment.
+type MergeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// assignment of the duplicate after the merge: status MERGED.
+	Assignment    *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeResponse) Reset() {
+	*x = MergeResponse{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeResponse) ProtoMessage() {}
+
+func (x *MergeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
+func (*MergeResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *MergeResponse) GetAssignment() *Assignment {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
 var File_whistle_v1_dispatch_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
@@ -2712,6 +2951,26 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x17DecideExtensionResponse\x126\n" +
 	"\n" +
 	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
+	"assignment\"\x8d\x01\n" +
+	"\x0fWithdrawRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\x12/\n" +
+	"\x05actor\x18\x03 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"J\n" +
+	"\x10WithdrawResponse\x126\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
+	"assignment\"\xe5\x01\n" +
+	"\fMergeRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x126\n" +
+	"\x12original_ticket_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x10originalTicketId\x12\x1e\n" +
+	"\x04note\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x04note\x12%\n" +
+	"\x0eacross_matters\x18\x04 \x01(\bR\racrossMatters\x12/\n" +
+	"\x05actor\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"G\n" +
+	"\rMergeResponse\x126\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
 	"assignment*\x94\x01\n" +
 	"\bOrgLevel\x12\x19\n" +
 	"\x15ORG_LEVEL_UNSPECIFIED\x10\x00\x12\x12\n" +
@@ -2719,7 +2978,7 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x12ORG_LEVEL_DISTRICT\x10\x02\x12\x14\n" +
 	"\x10ORG_LEVEL_STREET\x10\x03\x12\x17\n" +
 	"\x13ORG_LEVEL_COMMUNITY\x10\x04\x12\x12\n" +
-	"\x0eORG_LEVEL_GRID\x10\x052\xcb\b\n" +
+	"\x0eORG_LEVEL_GRID\x10\x052\xd0\t\n" +
 	"\x0fDispatchService\x12T\n" +
 	"\rGetAssignment\x12 .whistle.v1.GetAssignmentRequest\x1a!.whistle.v1.GetAssignmentResponse\x12W\n" +
 	"\x0eExplainRouting\x12!.whistle.v1.ExplainRoutingRequest\x1a\".whistle.v1.ExplainRoutingResponse\x12K\n" +
@@ -2735,7 +2994,9 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\rImportCatalog\x12 .whistle.v1.ImportCatalogRequest\x1a!.whistle.v1.ImportCatalogResponse\x12Z\n" +
 	"\x0fActivateCatalog\x12\".whistle.v1.ActivateCatalogRequest\x1a#.whistle.v1.ActivateCatalogResponse\x12Q\n" +
 	"\fDiffCatalogs\x12\x1f.whistle.v1.DiffCatalogsRequest\x1a .whistle.v1.DiffCatalogsResponse\x12W\n" +
-	"\x0eReviseCalendar\x12!.whistle.v1.ReviseCalendarRequest\x1a\".whistle.v1.ReviseCalendarResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\x0eReviseCalendar\x12!.whistle.v1.ReviseCalendarRequest\x1a\".whistle.v1.ReviseCalendarResponse\x12E\n" +
+	"\bWithdraw\x12\x1b.whistle.v1.WithdrawRequest\x1a\x1c.whistle.v1.WithdrawResponse\x12<\n" +
+	"\x05Merge\x12\x18.whistle.v1.MergeRequest\x1a\x19.whistle.v1.MergeResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_dispatch_service_proto_rawDescOnce sync.Once
@@ -2750,7 +3011,7 @@ func file_whistle_v1_dispatch_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_dispatch_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_whistle_v1_dispatch_service_proto_goTypes = []any{
 	(OrgLevel)(0),                   // 0: whistle.v1.OrgLevel
 	(*Assignment)(nil),              // 1: whistle.v1.Assignment
@@ -2786,82 +3047,94 @@ var file_whistle_v1_dispatch_service_proto_goTypes = []any{
 	(*ArbitrateResponse)(nil),       // 31: whistle.v1.ArbitrateResponse
 	(*DecideExtensionRequest)(nil),  // 32: whistle.v1.DecideExtensionRequest
 	(*DecideExtensionResponse)(nil), // 33: whistle.v1.DecideExtensionResponse
-	(TicketStatus)(0),               // 34: whistle.v1.TicketStatus
-	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 36: google.protobuf.Duration
-	(*Actor)(nil),                   // 37: whistle.v1.Actor
-	(WhistleKind)(0),                // 38: whistle.v1.WhistleKind
+	(*WithdrawRequest)(nil),         // 34: whistle.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),        // 35: whistle.v1.WithdrawResponse
+	(*MergeRequest)(nil),            // 36: whistle.v1.MergeRequest
+	(*MergeResponse)(nil),           // 37: whistle.v1.MergeResponse
+	(TicketStatus)(0),               // 38: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 40: google.protobuf.Duration
+	(*Actor)(nil),                   // 41: whistle.v1.Actor
+	(WhistleKind)(0),                // 42: whistle.v1.WhistleKind
 }
 var file_whistle_v1_dispatch_service_proto_depIdxs = []int32{
-	34, // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
-	35, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
-	35, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
-	35, // 3: whistle.v1.Assignment.extension_requested_due:type_name -> google.protobuf.Timestamp
+	38, // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
+	39, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
+	39, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
+	39, // 3: whistle.v1.Assignment.extension_requested_due:type_name -> google.protobuf.Timestamp
 	1,  // 4: whistle.v1.GetAssignmentResponse.assignment:type_name -> whistle.v1.Assignment
 	0,  // 5: whistle.v1.OrgUnit.level:type_name -> whistle.v1.OrgLevel
 	0,  // 6: whistle.v1.MatterType.lead_level:type_name -> whistle.v1.OrgLevel
-	36, // 7: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
-	36, // 8: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
+	40, // 7: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
+	40, // 8: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
 	4,  // 9: whistle.v1.GetCatalogResponse.org_units:type_name -> whistle.v1.OrgUnit
 	5,  // 10: whistle.v1.GetCatalogResponse.departments:type_name -> whistle.v1.Department
 	6,  // 11: whistle.v1.GetCatalogResponse.matters:type_name -> whistle.v1.MatterType
 	9,  // 12: whistle.v1.GetCatalogResponse.calendar:type_name -> whistle.v1.Calendar
-	35, // 13: whistle.v1.CatalogVersion.imported_at:type_name -> google.protobuf.Timestamp
-	35, // 14: whistle.v1.CatalogVersion.activated_at:type_name -> google.protobuf.Timestamp
+	39, // 13: whistle.v1.CatalogVersion.imported_at:type_name -> google.protobuf.Timestamp
+	39, // 14: whistle.v1.CatalogVersion.activated_at:type_name -> google.protobuf.Timestamp
 	10, // 15: whistle.v1.ListCatalogsResponse.versions:type_name -> whistle.v1.CatalogVersion
-	37, // 16: whistle.v1.ImportCatalogRequest.actor:type_name -> whistle.v1.Actor
+	41, // 16: whistle.v1.ImportCatalogRequest.actor:type_name -> whistle.v1.Actor
 	10, // 17: whistle.v1.ImportCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
-	37, // 18: whistle.v1.ActivateCatalogRequest.actor:type_name -> whistle.v1.Actor
+	41, // 18: whistle.v1.ActivateCatalogRequest.actor:type_name -> whistle.v1.Actor
 	10, // 19: whistle.v1.ActivateCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
 	18, // 20: whistle.v1.DiffCatalogsResponse.changes:type_name -> whistle.v1.CatalogChange
-	37, // 21: whistle.v1.ReviseCalendarRequest.actor:type_name -> whistle.v1.Actor
+	41, // 21: whistle.v1.ReviseCalendarRequest.actor:type_name -> whistle.v1.Actor
 	10, // 22: whistle.v1.ReviseCalendarResponse.version:type_name -> whistle.v1.CatalogVersion
 	9,  // 23: whistle.v1.ReviseCalendarResponse.calendar:type_name -> whistle.v1.Calendar
 	18, // 24: whistle.v1.ReviseCalendarResponse.changes:type_name -> whistle.v1.CatalogChange
-	38, // 25: whistle.v1.ExplainRoutingRequest.kind:type_name -> whistle.v1.WhistleKind
+	42, // 25: whistle.v1.ExplainRoutingRequest.kind:type_name -> whistle.v1.WhistleKind
 	1,  // 26: whistle.v1.ListTriageResponse.assignments:type_name -> whistle.v1.Assignment
-	36, // 27: whistle.v1.DispatchRequest.accept_within:type_name -> google.protobuf.Duration
-	36, // 28: whistle.v1.DispatchRequest.resolve_within:type_name -> google.protobuf.Duration
-	37, // 29: whistle.v1.DispatchRequest.actor:type_name -> whistle.v1.Actor
+	40, // 27: whistle.v1.DispatchRequest.accept_within:type_name -> google.protobuf.Duration
+	40, // 28: whistle.v1.DispatchRequest.resolve_within:type_name -> google.protobuf.Duration
+	41, // 29: whistle.v1.DispatchRequest.actor:type_name -> whistle.v1.Actor
 	1,  // 30: whistle.v1.DispatchResponse.assignment:type_name -> whistle.v1.Assignment
-	37, // 31: whistle.v1.RejectTriageRequest.actor:type_name -> whistle.v1.Actor
+	41, // 31: whistle.v1.RejectTriageRequest.actor:type_name -> whistle.v1.Actor
 	1,  // 32: whistle.v1.RejectTriageResponse.assignment:type_name -> whistle.v1.Assignment
-	37, // 33: whistle.v1.ArbitrateRequest.actor:type_name -> whistle.v1.Actor
+	41, // 33: whistle.v1.ArbitrateRequest.actor:type_name -> whistle.v1.Actor
 	1,  // 34: whistle.v1.ArbitrateResponse.assignment:type_name -> whistle.v1.Assignment
-	35, // 35: whistle.v1.DecideExtensionRequest.resolve_due:type_name -> google.protobuf.Timestamp
-	37, // 36: whistle.v1.DecideExtensionRequest.actor:type_name -> whistle.v1.Actor
+	39, // 35: whistle.v1.DecideExtensionRequest.resolve_due:type_name -> google.protobuf.Timestamp
+	41, // 36: whistle.v1.DecideExtensionRequest.actor:type_name -> whistle.v1.Actor
 	1,  // 37: whistle.v1.DecideExtensionResponse.assignment:type_name -> whistle.v1.Assignment
-	2,  // 38: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
-	22, // 39: whistle.v1.DispatchService.ExplainRouting:input_type -> whistle.v1.ExplainRoutingRequest
-	24, // 40: whistle.v1.DispatchService.ListTriage:input_type -> whistle.v1.ListTriageRequest
-	26, // 41: whistle.v1.DispatchService.Dispatch:input_type -> whistle.v1.DispatchRequest
-	28, // 42: whistle.v1.DispatchService.RejectTriage:input_type -> whistle.v1.RejectTriageRequest
-	30, // 43: whistle.v1.DispatchService.Arbitrate:input_type -> whistle.v1.ArbitrateRequest
-	32, // 44: whistle.v1.DispatchService.DecideExtension:input_type -> whistle.v1.DecideExtensionRequest
-	7,  // 45: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
-	11, // 46: whistle.v1.DispatchService.ListCatalogs:input_type -> whistle.v1.ListCatalogsRequest
-	13, // 47: whistle.v1.DispatchService.ImportCatalog:input_type -> whistle.v1.ImportCatalogRequest
-	15, // 48: whistle.v1.DispatchService.ActivateCatalog:input_type -> whistle.v1.ActivateCatalogRequest
-	17, // 49: whistle.v1.DispatchService.DiffCatalogs:input_type -> whistle.v1.DiffCatalogsRequest
-	20, // 50: whistle.v1.DispatchService.ReviseCalendar:input_type -> whistle.v1.ReviseCalendarRequest
-	3,  // 51: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
-	23, // 52: whistle.v1.DispatchService.ExplainRouting:output_type -> whistle.v1.ExplainRoutingResponse
-	25, // 53: whistle.v1.DispatchService.ListTriage:output_type -> whistle.v1.ListTriageResponse
-	27, // 54: whistle.v1.DispatchService.Dispatch:output_type -> whistle.v1.DispatchResponse
-	29, // 55: whistle.v1.DispatchService.RejectTriage:output_type -> whistle.v1.RejectTriageResponse
-	31, // 56: whistle.v1.DispatchService.Arbitrate:output_type -> whistle.v1.ArbitrateResponse
-	33, // 57: whistle.v1.DispatchService.DecideExtension:output_type -> whistle.v1.DecideExtensionResponse
-	8,  // 58: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
-	12, // 59: whistle.v1.DispatchService.ListCatalogs:output_type -> whistle.v1.ListCatalogsResponse
-	14, // 60: whistle.v1.DispatchService.ImportCatalog:output_type -> whistle.v1.ImportCatalogResponse
-	16, // 61: whistle.v1.DispatchService.ActivateCatalog:output_type -> whistle.v1.ActivateCatalogResponse
-	19, // 62: whistle.v1.DispatchService.DiffCatalogs:output_type -> whistle.v1.DiffCatalogsResponse
-	21, // 63: whistle.v1.DispatchService.ReviseCalendar:output_type -> whistle.v1.ReviseCalendarResponse
-	51, // [51:64] is the sub-list for method output_type
-	38, // [38:51] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	41, // 38: whistle.v1.WithdrawRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 39: whistle.v1.WithdrawResponse.assignment:type_name -> whistle.v1.Assignment
+	41, // 40: whistle.v1.MergeRequest.actor:type_name -> whistle.v1.Actor
+	1,  // 41: whistle.v1.MergeResponse.assignment:type_name -> whistle.v1.Assignment
+	2,  // 42: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
+	22, // 43: whistle.v1.DispatchService.ExplainRouting:input_type -> whistle.v1.ExplainRoutingRequest
+	24, // 44: whistle.v1.DispatchService.ListTriage:input_type -> whistle.v1.ListTriageRequest
+	26, // 45: whistle.v1.DispatchService.Dispatch:input_type -> whistle.v1.DispatchRequest
+	28, // 46: whistle.v1.DispatchService.RejectTriage:input_type -> whistle.v1.RejectTriageRequest
+	30, // 47: whistle.v1.DispatchService.Arbitrate:input_type -> whistle.v1.ArbitrateRequest
+	32, // 48: whistle.v1.DispatchService.DecideExtension:input_type -> whistle.v1.DecideExtensionRequest
+	7,  // 49: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
+	11, // 50: whistle.v1.DispatchService.ListCatalogs:input_type -> whistle.v1.ListCatalogsRequest
+	13, // 51: whistle.v1.DispatchService.ImportCatalog:input_type -> whistle.v1.ImportCatalogRequest
+	15, // 52: whistle.v1.DispatchService.ActivateCatalog:input_type -> whistle.v1.ActivateCatalogRequest
+	17, // 53: whistle.v1.DispatchService.DiffCatalogs:input_type -> whistle.v1.DiffCatalogsRequest
+	20, // 54: whistle.v1.DispatchService.ReviseCalendar:input_type -> whistle.v1.ReviseCalendarRequest
+	34, // 55: whistle.v1.DispatchService.Withdraw:input_type -> whistle.v1.WithdrawRequest
+	36, // 56: whistle.v1.DispatchService.Merge:input_type -> whistle.v1.MergeRequest
+	3,  // 57: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
+	23, // 58: whistle.v1.DispatchService.ExplainRouting:output_type -> whistle.v1.ExplainRoutingResponse
+	25, // 59: whistle.v1.DispatchService.ListTriage:output_type -> whistle.v1.ListTriageResponse
+	27, // 60: whistle.v1.DispatchService.Dispatch:output_type -> whistle.v1.DispatchResponse
+	29, // 61: whistle.v1.DispatchService.RejectTriage:output_type -> whistle.v1.RejectTriageResponse
+	31, // 62: whistle.v1.DispatchService.Arbitrate:output_type -> whistle.v1.ArbitrateResponse
+	33, // 63: whistle.v1.DispatchService.DecideExtension:output_type -> whistle.v1.DecideExtensionResponse
+	8,  // 64: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
+	12, // 65: whistle.v1.DispatchService.ListCatalogs:output_type -> whistle.v1.ListCatalogsResponse
+	14, // 66: whistle.v1.DispatchService.ImportCatalog:output_type -> whistle.v1.ImportCatalogResponse
+	16, // 67: whistle.v1.DispatchService.ActivateCatalog:output_type -> whistle.v1.ActivateCatalogResponse
+	19, // 68: whistle.v1.DispatchService.DiffCatalogs:output_type -> whistle.v1.DiffCatalogsResponse
+	21, // 69: whistle.v1.DispatchService.ReviseCalendar:output_type -> whistle.v1.ReviseCalendarResponse
+	35, // 70: whistle.v1.DispatchService.Withdraw:output_type -> whistle.v1.WithdrawResponse
+	37, // 71: whistle.v1.DispatchService.Merge:output_type -> whistle.v1.MergeResponse
+	57, // [57:72] is the sub-list for method output_type
+	42, // [42:57] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_dispatch_service_proto_init() }
@@ -2877,7 +3150,7 @@ func file_whistle_v1_dispatch_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_dispatch_service_proto_rawDesc), len(file_whistle_v1_dispatch_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

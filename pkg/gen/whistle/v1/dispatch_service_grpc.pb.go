@@ -32,6 +32,8 @@ const (
 	DispatchService_ActivateCatalog_FullMethodName = "/whistle.v1.DispatchService/ActivateCatalog"
 	DispatchService_DiffCatalogs_FullMethodName    = "/whistle.v1.DispatchService/DiffCatalogs"
 	DispatchService_ReviseCalendar_FullMethodName  = "/whistle.v1.DispatchService/ReviseCalendar"
+	DispatchService_Withdraw_FullMethodName        = "/whistle.v1.DispatchService/Withdraw"
+	DispatchService_Merge_FullMethodName           = "/whistle.v1.DispatchService/Merge"
 )
 
 // DispatchServiceClient is the client API for DispatchService service.
@@ -73,6 +75,22 @@ type DispatchServiceClient interface {
 	// the days given (a year's published holidays and make-up working days), active at once if asked.
 	// Deadlines already set keep the calendar they were computed with.
 	ReviseCalendar(ctx context.Context, in *ReviseCalendarRequest, opts ...grpc.CallOption) (*ReviseCalendarResponse, error)
+	// Withdraw takes a whistle back (撤回) for the unit that reported it, with a reason, while no
+	// department has it in hand: waiting to be routed, in triage, or returned. The ticket becomes
+	// CANCELLED and is counted apart from closures. While the ticket is in a department's inbox (not
+	// yet accepted) the answer is FAILED_PRECONDITION with the google.rpc.ErrorInfo reason
+	// HELD_BY_RESPONSE: withdraw it with ResponseService.WithdrawFromInbox (the Go client and
+	// whistlectl do both). Once a department accepted it: FAILED_PRECONDITION. Withdrawing a
+	// cancelled ticket again answers it as it is and changes nothing.
+	Withdraw(ctx context.Context, in *WithdrawRequest, opts ...grpc.CallOption) (*WithdrawResponse, error)
+	// Merge links a duplicate to its original (同一事项) while dispatch holds the duplicate (waiting to
+	// be routed, or in triage): it becomes MERGED, its reporter follows the original's outcome, and
+	// monitoring counts the matter once. A street officer (or above) of both tickets' area decides.
+	// A closed, cancelled or merged ticket, one merged into itself, or tickets of different matters
+	// without across_matters are refused with the reason. While the duplicate is in a department's
+	// inbox the answer is FAILED_PRECONDITION with the ErrorInfo reason HELD_BY_RESPONSE: merge it with
+	// ResponseService.MergeFromInbox (the Go client and whistlectl do both).
+	Merge(ctx context.Context, in *MergeRequest, opts ...grpc.CallOption) (*MergeResponse, error)
 }
 
 type dispatchServiceClient struct {
@@ -213,6 +231,26 @@ func (c *dispatchServiceClient) ReviseCalendar(ctx context.Context, in *ReviseCa
 	return out, nil
 }
 
+func (c *dispatchServiceClient) Withdraw(ctx context.Context, in *WithdrawRequest, opts ...grpc.CallOption) (*WithdrawResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawResponse)
+	err := c.cc.Invoke(ctx, DispatchService_Withdraw_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) Merge(ctx context.Context, in *MergeRequest, opts ...grpc.CallOption) (*MergeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeResponse)
+	err := c.cc.Invoke(ctx, DispatchService_Merge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DispatchServiceServer is the server API for DispatchService service.
 // All implementations must embed UnimplementedDispatchServiceServer
 // for forward compatibility.
@@ -252,6 +290,22 @@ type DispatchServiceServer interface {
 	// the days given (a year's published holidays and make-up working days), active at once if asked.
 	// Deadlines already set keep the calendar they were computed with.
 	ReviseCalendar(context.Context, *ReviseCalendarRequest) (*ReviseCalendarResponse, error)
+	// Withdraw takes a whistle back (撤回) for the unit that reported it, with a reason, while no
+	// department has it in hand: waiting to be routed, in triage, or returned. The ticket becomes
+	// CANCELLED and is counted apart from closures. While the ticket is in a department's inbox (not
+	// yet accepted) the answer is FAILED_PRECONDITION with the google.rpc.ErrorInfo reason
+	// HELD_BY_RESPONSE: withdraw it with ResponseService.WithdrawFromInbox (the Go client and
+	// whistlectl do both). Once a department accepted it: FAILED_PRECONDITION. Withdrawing a
+	// cancelled ticket again answers it as it is and changes nothing.
+	Withdraw(context.Context, *WithdrawRequest) (*WithdrawResponse, error)
+	// Merge links a duplicate to its original (同一事项) while dispatch holds the duplicate (waiting to
+	// be routed, or in triage): it becomes MERGED, its reporter follows the original's outcome, and
+	// monitoring counts the matter once. A street officer (or above) of both tickets' area decides.
+	// A closed, cancelled or merged ticket, one merged into itself, or tickets of different matters
+	// without across_matters are refused with the reason. While the duplicate is in a department's
+	// inbox the answer is FAILED_PRECONDITION with the ErrorInfo reason HELD_BY_RESPONSE: merge it with
+	// ResponseService.MergeFromInbox (the Go client and whistlectl do both).
+	Merge(context.Context, *MergeRequest) (*MergeResponse, error)
 	mustEmbedUnimplementedDispatchServiceServer()
 }
 
@@ -300,6 +354,12 @@ func (UnimplementedDispatchServiceServer) DiffCatalogs(context.Context, *DiffCat
 }
 func (UnimplementedDispatchServiceServer) ReviseCalendar(context.Context, *ReviseCalendarRequest) (*ReviseCalendarResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReviseCalendar not implemented")
+}
+func (UnimplementedDispatchServiceServer) Withdraw(context.Context, *WithdrawRequest) (*WithdrawResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Withdraw not implemented")
+}
+func (UnimplementedDispatchServiceServer) Merge(context.Context, *MergeRequest) (*MergeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Merge not implemented")
 }
 func (UnimplementedDispatchServiceServer) mustEmbedUnimplementedDispatchServiceServer() {}
 func (UnimplementedDispatchServiceServer) testEmbeddedByValue()                         {}
@@ -556,6 +616,42 @@ func _DispatchService_ReviseCalendar_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_Withdraw_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).Withdraw(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_Withdraw_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).Withdraw(ctx, req.(*WithdrawRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_Merge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).Merge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_Merge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).Merge(ctx, req.(*MergeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DispatchService_ServiceDesc is the grpc.ServiceDesc for DispatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -614,6 +710,14 @@ var DispatchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReviseCalendar",
 			Handler:    _DispatchService_ReviseCalendar_Handler,
+		},
+		{
+			MethodName: "Withdraw",
+			Handler:    _DispatchService_Withdraw_Handler,
+		},
+		{
+			MethodName: "Merge",
+			Handler:    _DispatchService_Merge_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

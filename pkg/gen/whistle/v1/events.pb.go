@@ -748,10 +748,16 @@ func (x *TicketReported) GetEvaluationCodeSha256() string {
 // TicketMerged links a duplicate to its original.
 type TicketMerged struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// original_ticket_id is the ticket this one duplicates.
+	// original_ticket_id is the ticket this one duplicates; its outcome is this one's.
 	OriginalTicketId string `protobuf:"bytes,1,opt,name=original_ticket_id,json=originalTicketId,proto3" json:"original_ticket_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// original_ticket_number is the original's human-readable number, for timelines.
+	OriginalTicketNumber string `protobuf:"bytes,2,opt,name=original_ticket_number,json=originalTicketNumber,proto3" json:"original_ticket_number,omitempty"`
+	// note says why the two are the same matter.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// across_matters is set when the original is of another matter type and the officer said so.
+	AcrossMatters bool `protobuf:"varint,4,opt,name=across_matters,json=acrossMatters,proto3" json:"across_matters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TicketMerged) Reset() {
@@ -791,11 +797,35 @@ func (x *TicketMerged) GetOriginalTicketId() string {
 	return ""
 }
 
-// TicketCancelled records a withdrawal.
+func (x *TicketMerged) GetOriginalTicketNumber() string {
+	if x != nil {
+		return x.OriginalTicketNumber
+	}
+	return ""
+}
+
+func (x *TicketMerged) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *TicketMerged) GetAcrossMatters() bool {
+	if x != nil {
+		return x.AcrossMatters
+	}
+	return false
+}
+
+// TicketCancelled records a withdrawal by the reporter, or a triage rejection.
 type TicketCancelled struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// reason for the withdrawal.
-	Reason        string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// reason for the withdrawal or the rejection.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// withdrawn is set when the reporter (or the reporting unit) took the whistle back; unset for a
+	// triage rejection.
+	Withdrawn     bool `protobuf:"varint,2,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -835,6 +865,13 @@ func (x *TicketCancelled) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *TicketCancelled) GetWithdrawn() bool {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return false
 }
 
 // TicketTriaged sends a ticket to a person: for dispatch by hand, or, after
@@ -2268,11 +2305,15 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x14attachment.url.https\x12Omust be an https URL with a host, e.g. https://files.example.gov/evidence/1.jpg\x1a this.matches('^https://[^/?#]+')r\x06\x18\x80\x10\x88\x01\x01R\x03url\"v\n" +
 	"\x0eTicketReported\x12*\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x128\n" +
-	"\x16evaluation_code_sha256\x18\x02 \x01(\tB\x02\x18\x01R\x14evaluationCodeSha256\"<\n" +
+	"\x16evaluation_code_sha256\x18\x02 \x01(\tB\x02\x18\x01R\x14evaluationCodeSha256\"\xad\x01\n" +
 	"\fTicketMerged\x12,\n" +
-	"\x12original_ticket_id\x18\x01 \x01(\tR\x10originalTicketId\")\n" +
+	"\x12original_ticket_id\x18\x01 \x01(\tR\x10originalTicketId\x124\n" +
+	"\x16original_ticket_number\x18\x02 \x01(\tR\x14originalTicketNumber\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12%\n" +
+	"\x0eacross_matters\x18\x04 \x01(\bR\racrossMatters\"G\n" +
 	"\x0fTicketCancelled\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x89\x02\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x1c\n" +
+	"\twithdrawn\x18\x02 \x01(\bR\twithdrawn\"\x89\x02\n" +
 	"\rTicketTriaged\x12\x1e\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12'\n" +

@@ -46,9 +46,13 @@ type ReportRequest struct {
 	// reporter who blows the whistle. Required.
 	Reporter *Reporter `protobuf:"bytes,8,opt,name=reporter,proto3" json:"reporter,omitempty"`
 	// synthetic marks test traffic (smoke, benchmarks).
-	Synthetic     bool `protobuf:"varint,9,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Synthetic bool `protobuf:"varint,9,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
+	// follow_original asks not to create a ticket when likely duplicates exist: the response then
+	// lists them, names the nearest in followed_ticket_id and holds no ticket. Without it a report
+	// is always accepted and the duplicates are only listed.
+	FollowOriginal bool `protobuf:"varint,10,opt,name=follow_original,json=followOriginal,proto3" json:"follow_original,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReportRequest) Reset() {
@@ -144,24 +148,128 @@ func (x *ReportRequest) GetSynthetic() bool {
 	return false
 }
 
+func (x *ReportRequest) GetFollowOriginal() bool {
+	if x != nil {
+		return x.FollowOriginal
+	}
+	return false
+}
+
+// DuplicateCandidate is an open ticket that likely reports the same matter.
+type DuplicateCandidate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id of the candidate.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// ticket_number of the candidate, e.g. "HH-20261126-00042".
+	TicketNumber string `protobuf:"bytes,2,opt,name=ticket_number,json=ticketNumber,proto3" json:"ticket_number,omitempty"`
+	// status of the candidate as intake last heard of it.
+	Status TicketStatus `protobuf:"varint,3,opt,name=status,proto3,enum=whistle.v1.TicketStatus" json:"status,omitempty"`
+	// distance_meters from the report to the candidate, when both have coordinates.
+	DistanceMeters float64 `protobuf:"fixed64,4,opt,name=distance_meters,json=distanceMeters,proto3" json:"distance_meters,omitempty"`
+	// same_grid is set when the candidate was found by grid (no coordinates on one of the two).
+	SameGrid bool `protobuf:"varint,5,opt,name=same_grid,json=sameGrid,proto3" json:"same_grid,omitempty"`
+	// reported_at is when the candidate was reported.
+	ReportedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DuplicateCandidate) Reset() {
+	*x = DuplicateCandidate{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DuplicateCandidate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DuplicateCandidate) ProtoMessage() {}
+
+func (x *DuplicateCandidate) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DuplicateCandidate.ProtoReflect.Descriptor instead.
+func (*DuplicateCandidate) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DuplicateCandidate) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *DuplicateCandidate) GetTicketNumber() string {
+	if x != nil {
+		return x.TicketNumber
+	}
+	return ""
+}
+
+func (x *DuplicateCandidate) GetStatus() TicketStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TicketStatus_TICKET_STATUS_UNSPECIFIED
+}
+
+func (x *DuplicateCandidate) GetDistanceMeters() float64 {
+	if x != nil {
+		return x.DistanceMeters
+	}
+	return 0
+}
+
+func (x *DuplicateCandidate) GetSameGrid() bool {
+	if x != nil {
+		return x.SameGrid
+	}
+	return false
+}
+
+func (x *DuplicateCandidate) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
 // ReportResponse returns the ticket.
 type ReportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ticket created, or the one created earlier with the same idempotency key.
 	Ticket *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	// created is false when the ticket already existed for this idempotency key.
+	// created is false when the ticket already existed for this idempotency key, or when
+	// follow_original found a ticket to follow instead.
 	Created bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
 	// evaluation_code is the one-time code the reporting resident uses to judge the result
 	// (EvaluateRequest.evaluation_code, with no credentials): 8 characters, given only when the ticket is
 	// created. It is derived from the ticket id with a server key; neither it nor a hash of it is stored.
 	EvaluationCode string `protobuf:"bytes,3,opt,name=evaluation_code,json=evaluationCode,proto3" json:"evaluation_code,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// duplicates are the open tickets that likely report the same matter, nearest first (up to 5):
+	// "already reported — follow that one instead".
+	Duplicates []*DuplicateCandidate `protobuf:"bytes,4,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// followed_ticket_id is the ticket to follow, when follow_original found one (nothing created).
+	FollowedTicketId string `protobuf:"bytes,5,opt,name=followed_ticket_id,json=followedTicketId,proto3" json:"followed_ticket_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[1]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -173,7 +281,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[1]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -186,7 +294,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{1}
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReportResponse) GetTicket() *Ticket {
@@ -210,6 +318,20 @@ func (x *ReportResponse) GetEvaluationCode() string {
 	return ""
 }
 
+func (x *ReportResponse) GetDuplicates() []*DuplicateCandidate {
+	if x != nil {
+		return x.Duplicates
+	}
+	return nil
+}
+
+func (x *ReportResponse) GetFollowedTicketId() string {
+	if x != nil {
+		return x.FollowedTicketId
+	}
+	return ""
+}
+
 // GetTicketRequest names a ticket by id or number.
 type GetTicketRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -222,7 +344,7 @@ type GetTicketRequest struct {
 
 func (x *GetTicketRequest) Reset() {
 	*x = GetTicketRequest{}
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[2]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -234,7 +356,7 @@ func (x *GetTicketRequest) String() string {
 func (*GetTicketRequest) ProtoMessage() {}
 
 func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[2]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -247,7 +369,7 @@ func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{2}
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetTicketRequest) GetTicket() string {
@@ -268,7 +390,7 @@ type GetTicketResponse struct {
 
 func (x *GetTicketResponse) Reset() {
 	*x = GetTicketResponse{}
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[3]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +402,7 @@ func (x *GetTicketResponse) String() string {
 func (*GetTicketResponse) ProtoMessage() {}
 
 func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[3]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +415,7 @@ func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketResponse.ProtoReflect.Descriptor instead.
 func (*GetTicketResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{3}
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetTicketResponse) GetTicket() *Ticket {
@@ -333,7 +455,7 @@ type ListTicketsRequest struct {
 
 func (x *ListTicketsRequest) Reset() {
 	*x = ListTicketsRequest{}
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[4]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +467,7 @@ func (x *ListTicketsRequest) String() string {
 func (*ListTicketsRequest) ProtoMessage() {}
 
 func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[4]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +480,7 @@ func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{4}
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListTicketsRequest) GetReporterOrgUnitId() string {
@@ -430,7 +552,7 @@ type ListTicketsResponse struct {
 
 func (x *ListTicketsResponse) Reset() {
 	*x = ListTicketsResponse{}
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[5]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +564,7 @@ func (x *ListTicketsResponse) String() string {
 func (*ListTicketsResponse) ProtoMessage() {}
 
 func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_intake_service_proto_msgTypes[5]
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +577,7 @@ func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{5}
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListTicketsResponse) GetTickets() []*Ticket {
@@ -472,12 +594,104 @@ func (x *ListTicketsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// FindDuplicatesRequest names a ticket.
+type FindDuplicatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket is the ticket's id (UUID) or number. Required: 1 to 64 ASCII letters, digits and hyphens.
+	Ticket        string `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindDuplicatesRequest) Reset() {
+	*x = FindDuplicatesRequest{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindDuplicatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindDuplicatesRequest) ProtoMessage() {}
+
+func (x *FindDuplicatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindDuplicatesRequest.ProtoReflect.Descriptor instead.
+func (*FindDuplicatesRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FindDuplicatesRequest) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+// FindDuplicatesResponse lists the likely duplicates.
+type FindDuplicatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// duplicates are the open tickets of the same matter nearby, nearest first (up to 20).
+	Duplicates    []*DuplicateCandidate `protobuf:"bytes,1,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindDuplicatesResponse) Reset() {
+	*x = FindDuplicatesResponse{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindDuplicatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindDuplicatesResponse) ProtoMessage() {}
+
+func (x *FindDuplicatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindDuplicatesResponse.ProtoReflect.Descriptor instead.
+func (*FindDuplicatesResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FindDuplicatesResponse) GetDuplicates() []*DuplicateCandidate {
+	if x != nil {
+		return x.Duplicates
+	}
+	return nil
+}
+
 var File_whistle_v1_intake_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fwhistle/v1/intake_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xe4\x03\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\x8d\x04\n" +
 	"\rReportRequest\x12C\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\x0eidempotencyKey\x127\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.whistle.v1.WhistleKindB\n" +
@@ -490,11 +704,25 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\vdescription\x128\n" +
 	"\blocation\x18\a \x01(\v2\x14.whistle.v1.LocationB\x06\xbaH\x03\xc8\x01\x01R\blocation\x128\n" +
 	"\breporter\x18\b \x01(\v2\x14.whistle.v1.ReporterB\x06\xbaH\x03\xc8\x01\x01R\breporter\x12\x1c\n" +
-	"\tsynthetic\x18\t \x01(\bR\tsynthetic\"\x7f\n" +
+	"\tsynthetic\x18\t \x01(\bR\tsynthetic\x12'\n" +
+	"\x0ffollow_original\x18\n" +
+	" \x01(\bR\x0efollowOriginal\"\x8b\x02\n" +
+	"\x12DuplicateCandidate\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
+	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\x120\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x18.whistle.v1.TicketStatusR\x06status\x12'\n" +
+	"\x0fdistance_meters\x18\x04 \x01(\x01R\x0edistanceMeters\x12\x1b\n" +
+	"\tsame_grid\x18\x05 \x01(\bR\bsameGrid\x12;\n" +
+	"\vreported_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\"\xed\x01\n" +
 	"\x0eReportResponse\x12*\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x12'\n" +
-	"\x0fevaluation_code\x18\x03 \x01(\tR\x0eevaluationCode\"F\n" +
+	"\x0fevaluation_code\x18\x03 \x01(\tR\x0eevaluationCode\x12>\n" +
+	"\n" +
+	"duplicates\x18\x04 \x03(\v2\x1e.whistle.v1.DuplicateCandidateR\n" +
+	"duplicates\x12,\n" +
+	"\x12followed_ticket_id\x18\x05 \x01(\tR\x10followedTicketId\"F\n" +
 	"\x10GetTicketRequest\x122\n" +
 	"\x06ticket\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18@2\x0f^[A-Za-z0-9-]+$R\x06ticket\"?\n" +
 	"\x11GetTicketResponse\x12*\n" +
@@ -515,11 +743,18 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\x13list_tickets.period\x121reported_before must be later than reported_after\x1ae!has(this.reported_after) || !has(this.reported_before) || this.reported_after < this.reported_before\"k\n" +
 	"\x13ListTicketsResponse\x12,\n" +
 	"\atickets\x18\x01 \x03(\v2\x12.whistle.v1.TicketR\atickets\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xea\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"K\n" +
+	"\x15FindDuplicatesRequest\x122\n" +
+	"\x06ticket\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18@2\x0f^[A-Za-z0-9-]+$R\x06ticket\"X\n" +
+	"\x16FindDuplicatesResponse\x12>\n" +
+	"\n" +
+	"duplicates\x18\x01 \x03(\v2\x1e.whistle.v1.DuplicateCandidateR\n" +
+	"duplicates2\xc3\x02\n" +
 	"\rIntakeService\x12?\n" +
 	"\x06Report\x12\x19.whistle.v1.ReportRequest\x1a\x1a.whistle.v1.ReportResponse\x12H\n" +
 	"\tGetTicket\x12\x1c.whistle.v1.GetTicketRequest\x1a\x1d.whistle.v1.GetTicketResponse\x12N\n" +
-	"\vListTickets\x12\x1e.whistle.v1.ListTicketsRequest\x1a\x1f.whistle.v1.ListTicketsResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\vListTickets\x12\x1e.whistle.v1.ListTicketsRequest\x1a\x1f.whistle.v1.ListTicketsResponse\x12W\n" +
+	"\x0eFindDuplicates\x12!.whistle.v1.FindDuplicatesRequest\x1a\".whistle.v1.FindDuplicatesResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_intake_service_proto_rawDescOnce sync.Once
@@ -533,43 +768,53 @@ func file_whistle_v1_intake_service_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_intake_service_proto_rawDescData
 }
 
-var file_whistle_v1_intake_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_whistle_v1_intake_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_whistle_v1_intake_service_proto_goTypes = []any{
-	(*ReportRequest)(nil),         // 0: whistle.v1.ReportRequest
-	(*ReportResponse)(nil),        // 1: whistle.v1.ReportResponse
-	(*GetTicketRequest)(nil),      // 2: whistle.v1.GetTicketRequest
-	(*GetTicketResponse)(nil),     // 3: whistle.v1.GetTicketResponse
-	(*ListTicketsRequest)(nil),    // 4: whistle.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),   // 5: whistle.v1.ListTicketsResponse
-	(WhistleKind)(0),              // 6: whistle.v1.WhistleKind
-	(Source)(0),                   // 7: whistle.v1.Source
-	(*Location)(nil),              // 8: whistle.v1.Location
-	(*Reporter)(nil),              // 9: whistle.v1.Reporter
-	(*Ticket)(nil),                // 10: whistle.v1.Ticket
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*ReportRequest)(nil),          // 0: whistle.v1.ReportRequest
+	(*DuplicateCandidate)(nil),     // 1: whistle.v1.DuplicateCandidate
+	(*ReportResponse)(nil),         // 2: whistle.v1.ReportResponse
+	(*GetTicketRequest)(nil),       // 3: whistle.v1.GetTicketRequest
+	(*GetTicketResponse)(nil),      // 4: whistle.v1.GetTicketResponse
+	(*ListTicketsRequest)(nil),     // 5: whistle.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),    // 6: whistle.v1.ListTicketsResponse
+	(*FindDuplicatesRequest)(nil),  // 7: whistle.v1.FindDuplicatesRequest
+	(*FindDuplicatesResponse)(nil), // 8: whistle.v1.FindDuplicatesResponse
+	(WhistleKind)(0),               // 9: whistle.v1.WhistleKind
+	(Source)(0),                    // 10: whistle.v1.Source
+	(*Location)(nil),               // 11: whistle.v1.Location
+	(*Reporter)(nil),               // 12: whistle.v1.Reporter
+	(TicketStatus)(0),              // 13: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
+	(*Ticket)(nil),                 // 15: whistle.v1.Ticket
 }
 var file_whistle_v1_intake_service_proto_depIdxs = []int32{
-	6,  // 0: whistle.v1.ReportRequest.kind:type_name -> whistle.v1.WhistleKind
-	7,  // 1: whistle.v1.ReportRequest.source:type_name -> whistle.v1.Source
-	8,  // 2: whistle.v1.ReportRequest.location:type_name -> whistle.v1.Location
-	9,  // 3: whistle.v1.ReportRequest.reporter:type_name -> whistle.v1.Reporter
-	10, // 4: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
-	10, // 5: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
-	7,  // 6: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
-	11, // 7: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
-	11, // 8: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
-	10, // 9: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
-	0,  // 10: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
-	2,  // 11: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
-	4,  // 12: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
-	1,  // 13: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
-	3,  // 14: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
-	5,  // 15: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	9,  // 0: whistle.v1.ReportRequest.kind:type_name -> whistle.v1.WhistleKind
+	10, // 1: whistle.v1.ReportRequest.source:type_name -> whistle.v1.Source
+	11, // 2: whistle.v1.ReportRequest.location:type_name -> whistle.v1.Location
+	12, // 3: whistle.v1.ReportRequest.reporter:type_name -> whistle.v1.Reporter
+	13, // 4: whistle.v1.DuplicateCandidate.status:type_name -> whistle.v1.TicketStatus
+	14, // 5: whistle.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
+	15, // 6: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
+	1,  // 7: whistle.v1.ReportResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
+	15, // 8: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
+	10, // 9: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
+	14, // 10: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
+	14, // 11: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
+	15, // 12: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
+	1,  // 13: whistle.v1.FindDuplicatesResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
+	0,  // 14: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
+	3,  // 15: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
+	5,  // 16: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
+	7,  // 17: whistle.v1.IntakeService.FindDuplicates:input_type -> whistle.v1.FindDuplicatesRequest
+	2,  // 18: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
+	4,  // 19: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
+	6,  // 20: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
+	8,  // 21: whistle.v1.IntakeService.FindDuplicates:output_type -> whistle.v1.FindDuplicatesResponse
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_intake_service_proto_init() }
@@ -585,7 +830,7 @@ func file_whistle_v1_intake_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_intake_service_proto_rawDesc), len(file_whistle_v1_intake_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_Report_FullMethodName      = "/whistle.v1.IntakeService/Report"
-	IntakeService_GetTicket_FullMethodName   = "/whistle.v1.IntakeService/GetTicket"
-	IntakeService_ListTickets_FullMethodName = "/whistle.v1.IntakeService/ListTickets"
+	IntakeService_Report_FullMethodName         = "/whistle.v1.IntakeService/Report"
+	IntakeService_GetTicket_FullMethodName      = "/whistle.v1.IntakeService/GetTicket"
+	IntakeService_ListTickets_FullMethodName    = "/whistle.v1.IntakeService/ListTickets"
+	IntakeService_FindDuplicates_FullMethodName = "/whistle.v1.IntakeService/FindDuplicates"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -38,6 +39,10 @@ type IntakeServiceClient interface {
 	GetTicket(ctx context.Context, in *GetTicketRequest, opts ...grpc.CallOption) (*GetTicketResponse, error)
 	// ListTickets lists reported tickets, newest first, one page at a time.
 	ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error)
+	// FindDuplicates lists the open tickets that likely report the same matter as a ticket (同一事项):
+	// of its matter type, reported within the window before it (default 14 days), within the radius
+	// of its coordinates (default 250 m) or, without coordinates, in its grid; nearest first.
+	FindDuplicates(ctx context.Context, in *FindDuplicatesRequest, opts ...grpc.CallOption) (*FindDuplicatesResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -78,6 +83,16 @@ func (c *intakeServiceClient) ListTickets(ctx context.Context, in *ListTicketsRe
 	return out, nil
 }
 
+func (c *intakeServiceClient) FindDuplicates(ctx context.Context, in *FindDuplicatesRequest, opts ...grpc.CallOption) (*FindDuplicatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FindDuplicatesResponse)
+	err := c.cc.Invoke(ctx, IntakeService_FindDuplicates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -92,6 +107,10 @@ type IntakeServiceServer interface {
 	GetTicket(context.Context, *GetTicketRequest) (*GetTicketResponse, error)
 	// ListTickets lists reported tickets, newest first, one page at a time.
 	ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error)
+	// FindDuplicates lists the open tickets that likely report the same matter as a ticket (同一事项):
+	// of its matter type, reported within the window before it (default 14 days), within the radius
+	// of its coordinates (default 250 m) or, without coordinates, in its grid; nearest first.
+	FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -110,6 +129,9 @@ func (UnimplementedIntakeServiceServer) GetTicket(context.Context, *GetTicketReq
 }
 func (UnimplementedIntakeServiceServer) ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTickets not implemented")
+}
+func (UnimplementedIntakeServiceServer) FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FindDuplicates not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -186,6 +208,24 @@ func _IntakeService_ListTickets_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_FindDuplicates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FindDuplicatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).FindDuplicates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_FindDuplicates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).FindDuplicates(ctx, req.(*FindDuplicatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -204,6 +244,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTickets",
 			Handler:    _IntakeService_ListTickets_Handler,
+		},
+		{
+			MethodName: "FindDuplicates",
+			Handler:    _IntakeService_FindDuplicates_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

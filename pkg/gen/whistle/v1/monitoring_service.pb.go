@@ -432,8 +432,8 @@ type GetScorecardResponse struct {
 	// to_date is the period's last day.
 	ToDate string `protobuf:"bytes,3,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
 	// figures: response_rate, resolution_rate, on_time_resolution_rate, closing_rate,
-	// satisfaction_rate, rework_rate, default_close_rate, and the plain counts reported and
-	// dispatched (denominator 1).
+	// satisfaction_rate, rework_rate, default_close_rate, and the plain counts reported,
+	// dispatched, cancelled, withdrawn (cancelled by the reporter) and merged (denominator 1).
 	Figures []*Figure `protobuf:"bytes,4,rep,name=figures,proto3" json:"figures,omitempty"`
 	// stage_times per stage.
 	StageTimes []*StageTime `protobuf:"bytes,5,rep,name=stage_times,json=stageTimes,proto3" json:"stage_times,omitempty"`

@@ -1758,6 +1758,281 @@ func (*WatchInboxResponse_Change) isWatchInboxResponse_Event() {}
 
 func (*WatchInboxResponse_HeartbeatCursor) isWatchInboxResponse_Event() {}
 
+// WithdrawFromInboxRequest takes a whistle back from a department's inbox.
+type WithdrawFromInboxRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket to withdraw. Required: a UUID.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// reason says why, for the timeline. Required: 1 to 500 characters (any script).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// actor is who withdraws it; actor.org_unit_id must be the reporting unit or a unit above it.
+	// Required.
+	Actor         *Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawFromInboxRequest) Reset() {
+	*x = WithdrawFromInboxRequest{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawFromInboxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawFromInboxRequest) ProtoMessage() {}
+
+func (x *WithdrawFromInboxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawFromInboxRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawFromInboxRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WithdrawFromInboxRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *WithdrawFromInboxRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *WithdrawFromInboxRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// WithdrawFromInboxResponse says where the ticket stands.
+type WithdrawFromInboxResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the ticket withdrawn.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// status is CANCELLED.
+	Status TicketStatus `protobuf:"varint,2,opt,name=status,proto3,enum=whistle.v1.TicketStatus" json:"status,omitempty"`
+	// version is the ticket's version after the withdrawal.
+	Version       int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawFromInboxResponse) Reset() {
+	*x = WithdrawFromInboxResponse{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawFromInboxResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawFromInboxResponse) ProtoMessage() {}
+
+func (x *WithdrawFromInboxResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawFromInboxResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawFromInboxResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *WithdrawFromInboxResponse) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *WithdrawFromInboxResponse) GetStatus() TicketStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TicketStatus_TICKET_STATUS_UNSPECIFIED
+}
+
+func (x *WithdrawFromInboxResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// MergeFromInboxRequest links a duplicate in a department's inbox to its original.
+type MergeFromInboxRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the duplicate. Required: a UUID.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// original_ticket_id is the ticket it duplicates. Required: a UUID.
+	OriginalTicketId string `protobuf:"bytes,2,opt,name=original_ticket_id,json=originalTicketId,proto3" json:"original_ticket_id,omitempty"`
+	// note says why they are the same matter. Required: 1 to 500 characters (any script).
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// across_matters allows an original of another matter type.
+	AcrossMatters bool `protobuf:"varint,4,opt,name=across_matters,json=acrossMatters,proto3" json:"across_matters,omitempty"`
+	// actor is the officer; actor.org_unit_id must be the caller's own. Required.
+	Actor         *Actor `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeFromInboxRequest) Reset() {
+	*x = MergeFromInboxRequest{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeFromInboxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeFromInboxRequest) ProtoMessage() {}
+
+func (x *MergeFromInboxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeFromInboxRequest.ProtoReflect.Descriptor instead.
+func (*MergeFromInboxRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *MergeFromInboxRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *MergeFromInboxRequest) GetOriginalTicketId() string {
+	if x != nil {
+		return x.OriginalTicketId
+	}
+	return ""
+}
+
+func (x *MergeFromInboxRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *MergeFromInboxRequest) GetAcrossMatters() bool {
+	if x != nil {
+		return x.AcrossMatters
+	}
+	return false
+}
+
+func (x *MergeFromInboxRequest) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// MergeFromInboxResponse says where the duplicate stands.
+type MergeFromInboxResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the duplicate.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// status is MERGED.
+	Status TicketStatus `protobuf:"varint,2,opt,name=status,proto3,enum=whistle.v1.TicketStatus" json:"status,omitempty"`
+	// version is the duplicate's version after the merge.
+	Version       int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeFromInboxResponse) Reset() {
+	*x = MergeFromInboxResponse{}
+	mi := &file_whistle_v1_response_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeFromInboxResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeFromInboxResponse) ProtoMessage() {}
+
+func (x *MergeFromInboxResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_response_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeFromInboxResponse.ProtoReflect.Descriptor instead.
+func (*MergeFromInboxResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_response_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *MergeFromInboxResponse) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *MergeFromInboxResponse) GetStatus() TicketStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TicketStatus_TICKET_STATUS_UNSPECIFIED
+}
+
+func (x *MergeFromInboxResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_whistle_v1_response_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_response_service_proto_rawDesc = "" +
@@ -1899,7 +2174,27 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\x12WatchInboxResponse\x121\n" +
 	"\x06change\x18\x01 \x01(\v2\x17.whistle.v1.InboxChangeH\x00R\x06change\x12+\n" +
 	"\x10heartbeat_cursor\x18\x02 \x01(\tH\x00R\x0fheartbeatCursorB\a\n" +
-	"\x05event*S\n" +
+	"\x05event\"\x96\x01\n" +
+	"\x18WithdrawFromInboxRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\x12/\n" +
+	"\x05actor\x18\x03 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"\x84\x01\n" +
+	"\x19WithdrawFromInboxResponse\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x120\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x18.whistle.v1.TicketStatusR\x06status\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\"\xee\x01\n" +
+	"\x15MergeFromInboxRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x126\n" +
+	"\x12original_ticket_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x10originalTicketId\x12\x1e\n" +
+	"\x04note\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x04note\x12%\n" +
+	"\x0eacross_matters\x18\x04 \x01(\bR\racrossMatters\x12/\n" +
+	"\x05actor\x18\x05 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"\x81\x01\n" +
+	"\x16MergeFromInboxResponse\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x120\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x18.whistle.v1.TicketStatusR\x06status\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion*S\n" +
 	"\tInboxRole\x12\x1a\n" +
 	"\x16INBOX_ROLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fINBOX_ROLE_LEAD\x10\x01\x12\x15\n" +
@@ -1907,7 +2202,7 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\x0fInboxChangeKind\x12!\n" +
 	"\x1dINBOX_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18INBOX_CHANGE_KIND_UPSERT\x10\x01\x12\x1d\n" +
-	"\x19INBOX_CHANGE_KIND_REMOVED\x10\x022\xc5\x05\n" +
+	"\x19INBOX_CHANGE_KIND_REMOVED\x10\x022\x80\a\n" +
 	"\x0fResponseService\x12H\n" +
 	"\tListInbox\x12\x1c.whistle.v1.ListInboxRequest\x1a\x1d.whistle.v1.ListInboxResponse\x12Q\n" +
 	"\fGetInboxItem\x12\x1f.whistle.v1.GetInboxItemRequest\x1a .whistle.v1.GetInboxItemResponse\x12?\n" +
@@ -1918,7 +2213,9 @@ const file_whistle_v1_response_service_proto_rawDesc = "" +
 	"\x10RequestExtension\x12#.whistle.v1.RequestExtensionRequest\x1a$.whistle.v1.RequestExtensionResponse\x12Q\n" +
 	"\fReportAssist\x12\x1f.whistle.v1.ReportAssistRequest\x1a .whistle.v1.ReportAssistResponse\x12M\n" +
 	"\n" +
-	"WatchInbox\x12\x1d.whistle.v1.WatchInboxRequest\x1a\x1e.whistle.v1.WatchInboxResponse0\x01B?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"WatchInbox\x12\x1d.whistle.v1.WatchInboxRequest\x1a\x1e.whistle.v1.WatchInboxResponse0\x01\x12`\n" +
+	"\x11WithdrawFromInbox\x12$.whistle.v1.WithdrawFromInboxRequest\x1a%.whistle.v1.WithdrawFromInboxResponse\x12W\n" +
+	"\x0eMergeFromInbox\x12!.whistle.v1.MergeFromInboxRequest\x1a\".whistle.v1.MergeFromInboxResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_response_service_proto_rawDescOnce sync.Once
@@ -1933,103 +2230,115 @@ func file_whistle_v1_response_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_response_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_response_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_whistle_v1_response_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_whistle_v1_response_service_proto_goTypes = []any{
-	(InboxRole)(0),                   // 0: whistle.v1.InboxRole
-	(InboxChangeKind)(0),             // 1: whistle.v1.InboxChangeKind
-	(*AssistPart)(nil),               // 2: whistle.v1.AssistPart
-	(*InboxItem)(nil),                // 3: whistle.v1.InboxItem
-	(*ListInboxRequest)(nil),         // 4: whistle.v1.ListInboxRequest
-	(*ListInboxResponse)(nil),        // 5: whistle.v1.ListInboxResponse
-	(*GetInboxItemRequest)(nil),      // 6: whistle.v1.GetInboxItemRequest
-	(*GetInboxItemResponse)(nil),     // 7: whistle.v1.GetInboxItemResponse
-	(*AcceptRequest)(nil),            // 8: whistle.v1.AcceptRequest
-	(*AcceptResponse)(nil),           // 9: whistle.v1.AcceptResponse
-	(*ResolveRequest)(nil),           // 10: whistle.v1.ResolveRequest
-	(*ResolveResponse)(nil),          // 11: whistle.v1.ResolveResponse
-	(*ReturnRequest)(nil),            // 12: whistle.v1.ReturnRequest
-	(*ReturnResponse)(nil),           // 13: whistle.v1.ReturnResponse
-	(*AddProgressRequest)(nil),       // 14: whistle.v1.AddProgressRequest
-	(*AddProgressResponse)(nil),      // 15: whistle.v1.AddProgressResponse
-	(*RequestExtensionRequest)(nil),  // 16: whistle.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil), // 17: whistle.v1.RequestExtensionResponse
-	(*ReportAssistRequest)(nil),      // 18: whistle.v1.ReportAssistRequest
-	(*ReportAssistResponse)(nil),     // 19: whistle.v1.ReportAssistResponse
-	(*WatchInboxRequest)(nil),        // 20: whistle.v1.WatchInboxRequest
-	(*InboxChange)(nil),              // 21: whistle.v1.InboxChange
-	(*WatchInboxResponse)(nil),       // 22: whistle.v1.WatchInboxResponse
-	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
-	(TicketStatus)(0),                // 24: whistle.v1.TicketStatus
-	(*Location)(nil),                 // 25: whistle.v1.Location
-	(WhistleKind)(0),                 // 26: whistle.v1.WhistleKind
-	(*Actor)(nil),                    // 27: whistle.v1.Actor
-	(*Attachment)(nil),               // 28: whistle.v1.Attachment
-	(ReturnReason)(0),                // 29: whistle.v1.ReturnReason
-	(ClockChange)(0),                 // 30: whistle.v1.ClockChange
-	(*durationpb.Duration)(nil),      // 31: google.protobuf.Duration
+	(InboxRole)(0),                    // 0: whistle.v1.InboxRole
+	(InboxChangeKind)(0),              // 1: whistle.v1.InboxChangeKind
+	(*AssistPart)(nil),                // 2: whistle.v1.AssistPart
+	(*InboxItem)(nil),                 // 3: whistle.v1.InboxItem
+	(*ListInboxRequest)(nil),          // 4: whistle.v1.ListInboxRequest
+	(*ListInboxResponse)(nil),         // 5: whistle.v1.ListInboxResponse
+	(*GetInboxItemRequest)(nil),       // 6: whistle.v1.GetInboxItemRequest
+	(*GetInboxItemResponse)(nil),      // 7: whistle.v1.GetInboxItemResponse
+	(*AcceptRequest)(nil),             // 8: whistle.v1.AcceptRequest
+	(*AcceptResponse)(nil),            // 9: whistle.v1.AcceptResponse
+	(*ResolveRequest)(nil),            // 10: whistle.v1.ResolveRequest
+	(*ResolveResponse)(nil),           // 11: whistle.v1.ResolveResponse
+	(*ReturnRequest)(nil),             // 12: whistle.v1.ReturnRequest
+	(*ReturnResponse)(nil),            // 13: whistle.v1.ReturnResponse
+	(*AddProgressRequest)(nil),        // 14: whistle.v1.AddProgressRequest
+	(*AddProgressResponse)(nil),       // 15: whistle.v1.AddProgressResponse
+	(*RequestExtensionRequest)(nil),   // 16: whistle.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil),  // 17: whistle.v1.RequestExtensionResponse
+	(*ReportAssistRequest)(nil),       // 18: whistle.v1.ReportAssistRequest
+	(*ReportAssistResponse)(nil),      // 19: whistle.v1.ReportAssistResponse
+	(*WatchInboxRequest)(nil),         // 20: whistle.v1.WatchInboxRequest
+	(*InboxChange)(nil),               // 21: whistle.v1.InboxChange
+	(*WatchInboxResponse)(nil),        // 22: whistle.v1.WatchInboxResponse
+	(*WithdrawFromInboxRequest)(nil),  // 23: whistle.v1.WithdrawFromInboxRequest
+	(*WithdrawFromInboxResponse)(nil), // 24: whistle.v1.WithdrawFromInboxResponse
+	(*MergeFromInboxRequest)(nil),     // 25: whistle.v1.MergeFromInboxRequest
+	(*MergeFromInboxResponse)(nil),    // 26: whistle.v1.MergeFromInboxResponse
+	(*timestamppb.Timestamp)(nil),     // 27: google.protobuf.Timestamp
+	(TicketStatus)(0),                 // 28: whistle.v1.TicketStatus
+	(*Location)(nil),                  // 29: whistle.v1.Location
+	(WhistleKind)(0),                  // 30: whistle.v1.WhistleKind
+	(*Actor)(nil),                     // 31: whistle.v1.Actor
+	(*Attachment)(nil),                // 32: whistle.v1.Attachment
+	(ReturnReason)(0),                 // 33: whistle.v1.ReturnReason
+	(ClockChange)(0),                  // 34: whistle.v1.ClockChange
+	(*durationpb.Duration)(nil),       // 35: google.protobuf.Duration
 }
 var file_whistle_v1_response_service_proto_depIdxs = []int32{
-	23, // 0: whistle.v1.AssistPart.reported_at:type_name -> google.protobuf.Timestamp
-	24, // 1: whistle.v1.InboxItem.status:type_name -> whistle.v1.TicketStatus
-	25, // 2: whistle.v1.InboxItem.location:type_name -> whistle.v1.Location
-	26, // 3: whistle.v1.InboxItem.kind:type_name -> whistle.v1.WhistleKind
-	23, // 4: whistle.v1.InboxItem.accept_due:type_name -> google.protobuf.Timestamp
-	23, // 5: whistle.v1.InboxItem.resolve_due:type_name -> google.protobuf.Timestamp
-	23, // 6: whistle.v1.InboxItem.dispatched_at:type_name -> google.protobuf.Timestamp
-	23, // 7: whistle.v1.InboxItem.updated_at:type_name -> google.protobuf.Timestamp
-	23, // 8: whistle.v1.InboxItem.extension_requested_due:type_name -> google.protobuf.Timestamp
+	27, // 0: whistle.v1.AssistPart.reported_at:type_name -> google.protobuf.Timestamp
+	28, // 1: whistle.v1.InboxItem.status:type_name -> whistle.v1.TicketStatus
+	29, // 2: whistle.v1.InboxItem.location:type_name -> whistle.v1.Location
+	30, // 3: whistle.v1.InboxItem.kind:type_name -> whistle.v1.WhistleKind
+	27, // 4: whistle.v1.InboxItem.accept_due:type_name -> google.protobuf.Timestamp
+	27, // 5: whistle.v1.InboxItem.resolve_due:type_name -> google.protobuf.Timestamp
+	27, // 6: whistle.v1.InboxItem.dispatched_at:type_name -> google.protobuf.Timestamp
+	27, // 7: whistle.v1.InboxItem.updated_at:type_name -> google.protobuf.Timestamp
+	27, // 8: whistle.v1.InboxItem.extension_requested_due:type_name -> google.protobuf.Timestamp
 	0,  // 9: whistle.v1.InboxItem.role:type_name -> whistle.v1.InboxRole
 	2,  // 10: whistle.v1.InboxItem.assists:type_name -> whistle.v1.AssistPart
-	24, // 11: whistle.v1.ListInboxRequest.statuses:type_name -> whistle.v1.TicketStatus
+	28, // 11: whistle.v1.ListInboxRequest.statuses:type_name -> whistle.v1.TicketStatus
 	0,  // 12: whistle.v1.ListInboxRequest.role:type_name -> whistle.v1.InboxRole
 	3,  // 13: whistle.v1.ListInboxResponse.items:type_name -> whistle.v1.InboxItem
 	3,  // 14: whistle.v1.GetInboxItemResponse.item:type_name -> whistle.v1.InboxItem
-	27, // 15: whistle.v1.AcceptRequest.actor:type_name -> whistle.v1.Actor
+	31, // 15: whistle.v1.AcceptRequest.actor:type_name -> whistle.v1.Actor
 	3,  // 16: whistle.v1.AcceptResponse.item:type_name -> whistle.v1.InboxItem
-	27, // 17: whistle.v1.ResolveRequest.actor:type_name -> whistle.v1.Actor
-	28, // 18: whistle.v1.ResolveRequest.evidence:type_name -> whistle.v1.Attachment
+	31, // 17: whistle.v1.ResolveRequest.actor:type_name -> whistle.v1.Actor
+	32, // 18: whistle.v1.ResolveRequest.evidence:type_name -> whistle.v1.Attachment
 	3,  // 19: whistle.v1.ResolveResponse.item:type_name -> whistle.v1.InboxItem
-	29, // 20: whistle.v1.ReturnRequest.reason_code:type_name -> whistle.v1.ReturnReason
-	27, // 21: whistle.v1.ReturnRequest.actor:type_name -> whistle.v1.Actor
+	33, // 20: whistle.v1.ReturnRequest.reason_code:type_name -> whistle.v1.ReturnReason
+	31, // 21: whistle.v1.ReturnRequest.actor:type_name -> whistle.v1.Actor
 	3,  // 22: whistle.v1.ReturnResponse.item:type_name -> whistle.v1.InboxItem
-	28, // 23: whistle.v1.AddProgressRequest.attachments:type_name -> whistle.v1.Attachment
-	30, // 24: whistle.v1.AddProgressRequest.clock:type_name -> whistle.v1.ClockChange
-	27, // 25: whistle.v1.AddProgressRequest.actor:type_name -> whistle.v1.Actor
+	32, // 23: whistle.v1.AddProgressRequest.attachments:type_name -> whistle.v1.Attachment
+	34, // 24: whistle.v1.AddProgressRequest.clock:type_name -> whistle.v1.ClockChange
+	31, // 25: whistle.v1.AddProgressRequest.actor:type_name -> whistle.v1.Actor
 	3,  // 26: whistle.v1.AddProgressResponse.item:type_name -> whistle.v1.InboxItem
-	23, // 27: whistle.v1.RequestExtensionRequest.requested_resolve_due:type_name -> google.protobuf.Timestamp
-	27, // 28: whistle.v1.RequestExtensionRequest.actor:type_name -> whistle.v1.Actor
+	27, // 27: whistle.v1.RequestExtensionRequest.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	31, // 28: whistle.v1.RequestExtensionRequest.actor:type_name -> whistle.v1.Actor
 	3,  // 29: whistle.v1.RequestExtensionResponse.item:type_name -> whistle.v1.InboxItem
-	28, // 30: whistle.v1.ReportAssistRequest.attachments:type_name -> whistle.v1.Attachment
-	27, // 31: whistle.v1.ReportAssistRequest.actor:type_name -> whistle.v1.Actor
+	32, // 30: whistle.v1.ReportAssistRequest.attachments:type_name -> whistle.v1.Attachment
+	31, // 31: whistle.v1.ReportAssistRequest.actor:type_name -> whistle.v1.Actor
 	3,  // 32: whistle.v1.ReportAssistResponse.item:type_name -> whistle.v1.InboxItem
-	31, // 33: whistle.v1.WatchInboxRequest.heartbeat_interval:type_name -> google.protobuf.Duration
+	35, // 33: whistle.v1.WatchInboxRequest.heartbeat_interval:type_name -> google.protobuf.Duration
 	1,  // 34: whistle.v1.InboxChange.kind:type_name -> whistle.v1.InboxChangeKind
 	3,  // 35: whistle.v1.InboxChange.item:type_name -> whistle.v1.InboxItem
-	23, // 36: whistle.v1.InboxChange.changed_at:type_name -> google.protobuf.Timestamp
+	27, // 36: whistle.v1.InboxChange.changed_at:type_name -> google.protobuf.Timestamp
 	21, // 37: whistle.v1.WatchInboxResponse.change:type_name -> whistle.v1.InboxChange
-	4,  // 38: whistle.v1.ResponseService.ListInbox:input_type -> whistle.v1.ListInboxRequest
-	6,  // 39: whistle.v1.ResponseService.GetInboxItem:input_type -> whistle.v1.GetInboxItemRequest
-	8,  // 40: whistle.v1.ResponseService.Accept:input_type -> whistle.v1.AcceptRequest
-	10, // 41: whistle.v1.ResponseService.Resolve:input_type -> whistle.v1.ResolveRequest
-	12, // 42: whistle.v1.ResponseService.Return:input_type -> whistle.v1.ReturnRequest
-	14, // 43: whistle.v1.ResponseService.AddProgress:input_type -> whistle.v1.AddProgressRequest
-	16, // 44: whistle.v1.ResponseService.RequestExtension:input_type -> whistle.v1.RequestExtensionRequest
-	18, // 45: whistle.v1.ResponseService.ReportAssist:input_type -> whistle.v1.ReportAssistRequest
-	20, // 46: whistle.v1.ResponseService.WatchInbox:input_type -> whistle.v1.WatchInboxRequest
-	5,  // 47: whistle.v1.ResponseService.ListInbox:output_type -> whistle.v1.ListInboxResponse
-	7,  // 48: whistle.v1.ResponseService.GetInboxItem:output_type -> whistle.v1.GetInboxItemResponse
-	9,  // 49: whistle.v1.ResponseService.Accept:output_type -> whistle.v1.AcceptResponse
-	11, // 50: whistle.v1.ResponseService.Resolve:output_type -> whistle.v1.ResolveResponse
-	13, // 51: whistle.v1.ResponseService.Return:output_type -> whistle.v1.ReturnResponse
-	15, // 52: whistle.v1.ResponseService.AddProgress:output_type -> whistle.v1.AddProgressResponse
-	17, // 53: whistle.v1.ResponseService.RequestExtension:output_type -> whistle.v1.RequestExtensionResponse
-	19, // 54: whistle.v1.ResponseService.ReportAssist:output_type -> whistle.v1.ReportAssistResponse
-	22, // 55: whistle.v1.ResponseService.WatchInbox:output_type -> whistle.v1.WatchInboxResponse
-	47, // [47:56] is the sub-list for method output_type
-	38, // [38:47] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	31, // 38: whistle.v1.WithdrawFromInboxRequest.actor:type_name -> whistle.v1.Actor
+	28, // 39: whistle.v1.WithdrawFromInboxResponse.status:type_name -> whistle.v1.TicketStatus
+	31, // 40: whistle.v1.MergeFromInboxRequest.actor:type_name -> whistle.v1.Actor
+	28, // 41: whistle.v1.MergeFromInboxResponse.status:type_name -> whistle.v1.TicketStatus
+	4,  // 42: whistle.v1.ResponseService.ListInbox:input_type -> whistle.v1.ListInboxRequest
+	6,  // 43: whistle.v1.ResponseService.GetInboxItem:input_type -> whistle.v1.GetInboxItemRequest
+	8,  // 44: whistle.v1.ResponseService.Accept:input_type -> whistle.v1.AcceptRequest
+	10, // 45: whistle.v1.ResponseService.Resolve:input_type -> whistle.v1.ResolveRequest
+	12, // 46: whistle.v1.ResponseService.Return:input_type -> whistle.v1.ReturnRequest
+	14, // 47: whistle.v1.ResponseService.AddProgress:input_type -> whistle.v1.AddProgressRequest
+	16, // 48: whistle.v1.ResponseService.RequestExtension:input_type -> whistle.v1.RequestExtensionRequest
+	18, // 49: whistle.v1.ResponseService.ReportAssist:input_type -> whistle.v1.ReportAssistRequest
+	20, // 50: whistle.v1.ResponseService.WatchInbox:input_type -> whistle.v1.WatchInboxRequest
+	23, // 51: whistle.v1.ResponseService.WithdrawFromInbox:input_type -> whistle.v1.WithdrawFromInboxRequest
+	25, // 52: whistle.v1.ResponseService.MergeFromInbox:input_type -> whistle.v1.MergeFromInboxRequest
+	5,  // 53: whistle.v1.ResponseService.ListInbox:output_type -> whistle.v1.ListInboxResponse
+	7,  // 54: whistle.v1.ResponseService.GetInboxItem:output_type -> whistle.v1.GetInboxItemResponse
+	9,  // 55: whistle.v1.ResponseService.Accept:output_type -> whistle.v1.AcceptResponse
+	11, // 56: whistle.v1.ResponseService.Resolve:output_type -> whistle.v1.ResolveResponse
+	13, // 57: whistle.v1.ResponseService.Return:output_type -> whistle.v1.ReturnResponse
+	15, // 58: whistle.v1.ResponseService.AddProgress:output_type -> whistle.v1.AddProgressResponse
+	17, // 59: whistle.v1.ResponseService.RequestExtension:output_type -> whistle.v1.RequestExtensionResponse
+	19, // 60: whistle.v1.ResponseService.ReportAssist:output_type -> whistle.v1.ReportAssistResponse
+	22, // 61: whistle.v1.ResponseService.WatchInbox:output_type -> whistle.v1.WatchInboxResponse
+	24, // 62: whistle.v1.ResponseService.WithdrawFromInbox:output_type -> whistle.v1.WithdrawFromInboxResponse
+	26, // 63: whistle.v1.ResponseService.MergeFromInbox:output_type -> whistle.v1.MergeFromInboxResponse
+	53, // [53:64] is the sub-list for method output_type
+	42, // [42:53] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_response_service_proto_init() }
@@ -2050,7 +2359,7 @@ func file_whistle_v1_response_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_response_service_proto_rawDesc), len(file_whistle_v1_response_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,15 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ResponseService_ListInbox_FullMethodName        = "/whistle.v1.ResponseService/ListInbox"
-	ResponseService_GetInboxItem_FullMethodName     = "/whistle.v1.ResponseService/GetInboxItem"
-	ResponseService_Accept_FullMethodName           = "/whistle.v1.ResponseService/Accept"
-	ResponseService_Resolve_FullMethodName          = "/whistle.v1.ResponseService/Resolve"
-	ResponseService_Return_FullMethodName           = "/whistle.v1.ResponseService/Return"
-	ResponseService_AddProgress_FullMethodName      = "/whistle.v1.ResponseService/AddProgress"
-	ResponseService_RequestExtension_FullMethodName = "/whistle.v1.ResponseService/RequestExtension"
-	ResponseService_ReportAssist_FullMethodName     = "/whistle.v1.ResponseService/ReportAssist"
-	ResponseService_WatchInbox_FullMethodName       = "/whistle.v1.ResponseService/WatchInbox"
+	ResponseService_ListInbox_FullMethodName         = "/whistle.v1.ResponseService/ListInbox"
+	ResponseService_GetInboxItem_FullMethodName      = "/whistle.v1.ResponseService/GetInboxItem"
+	ResponseService_Accept_FullMethodName            = "/whistle.v1.ResponseService/Accept"
+	ResponseService_Resolve_FullMethodName           = "/whistle.v1.ResponseService/Resolve"
+	ResponseService_Return_FullMethodName            = "/whistle.v1.ResponseService/Return"
+	ResponseService_AddProgress_FullMethodName       = "/whistle.v1.ResponseService/AddProgress"
+	ResponseService_RequestExtension_FullMethodName  = "/whistle.v1.ResponseService/RequestExtension"
+	ResponseService_ReportAssist_FullMethodName      = "/whistle.v1.ResponseService/ReportAssist"
+	ResponseService_WatchInbox_FullMethodName        = "/whistle.v1.ResponseService/WatchInbox"
+	ResponseService_WithdrawFromInbox_FullMethodName = "/whistle.v1.ResponseService/WithdrawFromInbox"
+	ResponseService_MergeFromInbox_FullMethodName    = "/whistle.v1.ResponseService/MergeFromInbox"
 )
 
 // ResponseServiceClient is the client API for ResponseService service.
@@ -59,6 +61,17 @@ type ResponseServiceClient interface {
 	// WatchInbox streams a department's inbox changes as they happen, starting after a cursor:
 	// every change comes once, in order, across reconnects; heartbeats show the stream is alive.
 	WatchInbox(ctx context.Context, in *WatchInboxRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchInboxResponse], error)
+	// WithdrawFromInbox takes a whistle back (撤回) for the unit that reported it while it waits in a
+	// department's inbox, not yet accepted; it leaves every inbox at once. Once a department accepted
+	// it: FAILED_PRECONDITION saying what to do instead. A ticket not (or no longer) in an inbox:
+	// FAILED_PRECONDITION with the ErrorInfo reason HELD_BY_DISPATCH (use DispatchService.Withdraw),
+	// or UNAVAILABLE while its dispatch is still on its way (retry).
+	WithdrawFromInbox(ctx context.Context, in *WithdrawFromInboxRequest, opts ...grpc.CallOption) (*WithdrawFromInboxResponse, error)
+	// MergeFromInbox links a duplicate waiting in a department's inbox (not yet accepted) to its
+	// original, as DispatchService.Merge does for a ticket dispatch holds. The original must be in a
+	// department's inbox too (dispatched or further), open, and of the same matter unless
+	// across_matters.
+	MergeFromInbox(ctx context.Context, in *MergeFromInboxRequest, opts ...grpc.CallOption) (*MergeFromInboxResponse, error)
 }
 
 type responseServiceClient struct {
@@ -168,6 +181,26 @@ func (c *responseServiceClient) WatchInbox(ctx context.Context, in *WatchInboxRe
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ResponseService_WatchInboxClient = grpc.ServerStreamingClient[WatchInboxResponse]
 
+func (c *responseServiceClient) WithdrawFromInbox(ctx context.Context, in *WithdrawFromInboxRequest, opts ...grpc.CallOption) (*WithdrawFromInboxResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawFromInboxResponse)
+	err := c.cc.Invoke(ctx, ResponseService_WithdrawFromInbox_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *responseServiceClient) MergeFromInbox(ctx context.Context, in *MergeFromInboxRequest, opts ...grpc.CallOption) (*MergeFromInboxResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeFromInboxResponse)
+	err := c.cc.Invoke(ctx, ResponseService_MergeFromInbox_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ResponseServiceServer is the server API for ResponseService service.
 // All implementations must embed UnimplementedResponseServiceServer
 // for forward compatibility.
@@ -197,6 +230,17 @@ type ResponseServiceServer interface {
 	// WatchInbox streams a department's inbox changes as they happen, starting after a cursor:
 	// every change comes once, in order, across reconnects; heartbeats show the stream is alive.
 	WatchInbox(*WatchInboxRequest, grpc.ServerStreamingServer[WatchInboxResponse]) error
+	// WithdrawFromInbox takes a whistle back (撤回) for the unit that reported it while it waits in a
+	// department's inbox, not yet accepted; it leaves every inbox at once. Once a department accepted
+	// it: FAILED_PRECONDITION saying what to do instead. A ticket not (or no longer) in an inbox:
+	// FAILED_PRECONDITION with the ErrorInfo reason HELD_BY_DISPATCH (use DispatchService.Withdraw),
+	// or UNAVAILABLE while its dispatch is still on its way (retry).
+	WithdrawFromInbox(context.Context, *WithdrawFromInboxRequest) (*WithdrawFromInboxResponse, error)
+	// MergeFromInbox links a duplicate waiting in a department's inbox (not yet accepted) to its
+	// original, as DispatchService.Merge does for a ticket dispatch holds. The original must be in a
+	// department's inbox too (dispatched or further), open, and of the same matter unless
+	// across_matters.
+	MergeFromInbox(context.Context, *MergeFromInboxRequest) (*MergeFromInboxResponse, error)
 	mustEmbedUnimplementedResponseServiceServer()
 }
 
@@ -233,6 +277,12 @@ func (UnimplementedResponseServiceServer) ReportAssist(context.Context, *ReportA
 }
 func (UnimplementedResponseServiceServer) WatchInbox(*WatchInboxRequest, grpc.ServerStreamingServer[WatchInboxResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchInbox not implemented")
+}
+func (UnimplementedResponseServiceServer) WithdrawFromInbox(context.Context, *WithdrawFromInboxRequest) (*WithdrawFromInboxResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawFromInbox not implemented")
+}
+func (UnimplementedResponseServiceServer) MergeFromInbox(context.Context, *MergeFromInboxRequest) (*MergeFromInboxResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeFromInbox not implemented")
 }
 func (UnimplementedResponseServiceServer) mustEmbedUnimplementedResponseServiceServer() {}
 func (UnimplementedResponseServiceServer) testEmbeddedByValue()                         {}
@@ -410,6 +460,42 @@ func _ResponseService_WatchInbox_Handler(srv interface{}, stream grpc.ServerStre
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ResponseService_WatchInboxServer = grpc.ServerStreamingServer[WatchInboxResponse]
 
+func _ResponseService_WithdrawFromInbox_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawFromInboxRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponseServiceServer).WithdrawFromInbox(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResponseService_WithdrawFromInbox_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponseServiceServer).WithdrawFromInbox(ctx, req.(*WithdrawFromInboxRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResponseService_MergeFromInbox_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeFromInboxRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResponseServiceServer).MergeFromInbox(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResponseService_MergeFromInbox_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResponseServiceServer).MergeFromInbox(ctx, req.(*MergeFromInboxRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ResponseService_ServiceDesc is the grpc.ServiceDesc for ResponseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -448,6 +534,14 @@ var ResponseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportAssist",
 			Handler:    _ResponseService_ReportAssist_Handler,
+		},
+		{
+			MethodName: "WithdrawFromInbox",
+			Handler:    _ResponseService_WithdrawFromInbox_Handler,
+		},
+		{
+			MethodName: "MergeFromInbox",
+			Handler:    _ResponseService_MergeFromInbox_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
