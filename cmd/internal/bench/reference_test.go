@@ -46,8 +46,12 @@ func TestReferenceFloors(t *testing.T) {
 			if rep.Done == 0 || rep.Done != rep.Started || rep.Stuck != 0 || len(rep.Errors) > 0 {
 				t.Fatalf("%d started, %d done, %d stuck, errors %v: want tickets, every one done", rep.Started, rep.Done, rep.Stuck, rep.Errors)
 			}
-			if rep.Name != tc.floor || rep.InFlight != tc.inFlight || rep.StepsPerTicket != ReferenceSteps || rep.TicketsPerSecond <= 0 {
-				t.Fatalf("report %s: %d in flight, %d steps, %.1f tickets/s", rep.Name, rep.InFlight, rep.StepsPerTicket, rep.TicketsPerSecond)
+			// How many finish within the second depends on the machine's load (a loaded CI machine may finish
+			// none before the drain): the rate must be what finished in the window, over the window.
+			if rep.Name != tc.floor || rep.InFlight != tc.inFlight || rep.StepsPerTicket != ReferenceSteps ||
+				rep.DoneInWindow > rep.Done || rep.TicketsPerSecond != float64(rep.DoneInWindow)/o.FloorDuration.Seconds() {
+				t.Fatalf("report %s: %d in flight, %d steps, %.1f tickets/s from %d of %d done in the window", rep.Name, rep.InFlight,
+					rep.StepsPerTicket, rep.TicketsPerSecond, rep.DoneInWindow, rep.Done)
 			}
 			checkReferenceStages(t, rep)
 			if _, ok := rep.CPUMsPerTicket["bench"]; !ok {
