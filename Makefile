@@ -91,6 +91,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 15s)
 	go test -run '^$$' -fuzz '^FuzzRequestValidation$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./pkg/grpcserver
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./pkg/events
 	go test -run '^$$' -fuzz '^FuzzParseCatalog$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./services/dispatch
+	go test -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./pkg/media
 
 BENCH_DURATION    ?= 60s
 BENCH_CONCURRENCY ?= 64 256
@@ -109,6 +110,8 @@ bench: build ## Go benchmarks of the hot paths and the figure queries (5 runs ea
 	go test -p 1 -run '^$$' -bench '^BenchmarkProjectBatch$$' -benchtime 30x -count 5 ./services/monitoring/
 	go test -run '^$$' -bench '^BenchmarkQueriesByHistorySize$$' -benchtime 300x -count 5 ./services/monitoring/
 	go test -run '^$$' -bench '^BenchmarkNearbyAtAMillion$$' -benchtime 2000x -count 5 ./pkg/geo/
+	go test -run '^$$' -bench '^BenchmarkUploadMedia$$' -benchtime 20x -count 5 ./services/intake/
+	go test -run '^$$' -bench '^BenchmarkCleanJPEG$$' -count 5 ./pkg/media/
 	@out=$$(mktemp -d); refs=true; files=""; \
 	for c in $(BENCH_CONCURRENCY); do \
 		echo "== whistle bench: closed model, concurrency $$c, $(BENCH_DURATION), reference floors $$refs"; \

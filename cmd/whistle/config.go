@@ -109,6 +109,25 @@ type config struct {
 	HealthOutboxAge time.Duration `env:"WHISTLE_HEALTH_OUTBOX_AGE" envDefault:"60s"`
 	MaxLag          int64         `env:"WHISTLE_MAX_LAG" envDefault:"20000"`
 
+	// Photos and videos (intake's UploadMedia): kept in MediaDir, or in an
+	// S3-compatible bucket when S3Endpoint is set (S3SecretKey, or the
+	// content of S3SecretKeyFile, less a final newline). whistle dev keeps
+	// them in <data>/media unless told otherwise; whistle serve keeps none
+	// without one of the two (uploads then answer Unavailable).
+	MediaDir        string `env:"WHISTLE_MEDIA_DIR"`
+	S3Endpoint      string `env:"WHISTLE_S3_ENDPOINT"`
+	S3Bucket        string `env:"WHISTLE_S3_BUCKET" envDefault:"whistle-media"`
+	S3Region        string `env:"WHISTLE_S3_REGION" envDefault:"us-east-1"`
+	S3AccessKey     string `env:"WHISTLE_S3_ACCESS_KEY"`
+	S3SecretKey     string `env:"WHISTLE_S3_SECRET_KEY"`
+	S3SecretKeyFile string `env:"WHISTLE_S3_SECRET_KEY_FILE"`
+	// S3Insecure speaks plain HTTP to the store (inside a private network only).
+	S3Insecure bool   `env:"WHISTLE_S3_INSECURE"`
+	S3CAFile   string `env:"WHISTLE_S3_CA_FILE"`
+	// MaxPhotoBytes and MaxVideoBytes bound an upload (10 MB, 50 MB).
+	MaxPhotoBytes int64 `env:"WHISTLE_MAX_PHOTO_BYTES" envDefault:"10485760"`
+	MaxVideoBytes int64 `env:"WHISTLE_MAX_VIDEO_BYTES" envDefault:"52428800"`
+
 	// dev is set by `whistle dev` (never by a variable): it serves on
 	// loopback, reflection to anyone.
 	dev bool
@@ -154,6 +173,9 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_outbox", c.MaxOutbox),
 		slog.Duration("max_outbox_age", c.MaxOutboxAge),
 		slog.Int64("max_lag", c.MaxLag),
+		slog.String("media", c.mediaStore().String()),
+		slog.Int64("max_photo_bytes", c.MaxPhotoBytes),
+		slog.Int64("max_video_bytes", c.MaxVideoBytes),
 	)
 }
 

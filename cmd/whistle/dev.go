@@ -48,6 +48,9 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		return fmt.Errorf("create data folder %s: %w (pass another --data)", o.data, err)
 	}
 	defer os.Remove(filepath.Join(o.data, "endpoints.json"))
+	if cfg.MediaDir == "" && cfg.S3Endpoint == "" {
+		cfg.MediaDir = filepath.Join(o.data, "media") // photos in the data folder: no server needed
+	}
 	lis, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another whistle running? pass another --addr)", o.addr, err)
@@ -128,6 +131,12 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	sc.DatabaseURL, sc.Log, sc.PoolSize = cfg.DatabaseURL, log, cfg.PoolSize
 	sc.Intake.City, sc.Dispatch.Catalog = cfg.City, cat
 	sc.Intake.Backpressure = cfg.backpressure()
+	media, closeMedia, err := cfg.openMedia(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeMedia()
+	sc.Intake.Media = media
 	if sc.EvaluationCodes, err = cfg.evaluationCodes(); err != nil {
 		return err
 	}

@@ -85,11 +85,11 @@ func resolveCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			atts, err := parseAttachments(evidence)
+			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
 			if err != nil {
 				return err
 			}
-			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
+			atts, err := g.attachments(ctx, evidence, who.proto())
 			if err != nil {
 				return err
 			}

@@ -78,7 +78,7 @@ func progressCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			atts, err := parseAttachments(attach)
+			atts, err := g.attachments(ctx, attach, who.proto())
 			if err != nil {
 				return err
 			}
@@ -208,15 +208,15 @@ func assistCommand(g *globals) *cobra.Command {
 		Example: `  whistlectl assist HH-20261127-00003 --note "traffic diverted while the pipe was replaced" --as xc-urban`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			atts, err := parseAttachments(attach)
-			if err != nil {
-				return err
-			}
 			c, err := g.clients()
 			if err != nil {
 				return err
 			}
 			ctx, id, err := g.actOn(cmd.Context(), c, args[0], auth.RoleDepartmentHandler, who.orgUnit)
+			if err != nil {
+				return err
+			}
+			atts, err := g.attachments(ctx, attach, who.proto())
 			if err != nil {
 				return err
 			}

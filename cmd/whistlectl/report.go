@@ -18,6 +18,7 @@ func reportCommand(g *globals) *cobra.Command {
 		kind, source        string
 		lat, lon            float64
 		hasCoords           bool
+		photos              []string
 	)
 	cmd := &cobra.Command{
 		Use:   "report",
@@ -59,6 +60,13 @@ acting as that unit's reporter.`,
 			if err != nil {
 				return err
 			}
+			for _, p := range photos {
+				m, err := g.upload(ctx, p, &whistlev1.Actor{Id: "whistlectl", OrgUnitId: reporter})
+				if err != nil {
+					return err
+				}
+				req.PhotoIds = append(req.PhotoIds, m.GetId())
+			}
 			resp, err := c.Intake.Report(ctx, &req)
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
@@ -71,8 +79,18 @@ acting as that unit's reporter.`,
 			if !resp.GetCreated() {
 				verb = "already reported (same key)"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: ticket %s (%s)\nfollow it with: whistlectl show %s\n",
-				verb, t.GetCategory(), t.GetNumber(), t.GetId(), t.GetNumber())
+			if resp.GetFollowedTicketId() != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "not reported: follow the ticket already reported, %s\n", resp.GetDuplicates()[0].GetTicketNumber())
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: ticket %s (%s)", verb, t.GetCategory(), t.GetNumber(), t.GetId())
+			if n := len(t.GetPhotoIds()); n > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), " with %d photo(s)", n)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\nfollow it with: whistlectl show %s\n", t.GetNumber())
+			for _, d := range resp.GetDuplicates() {
+				fmt.Fprintf(cmd.OutOrStdout(), "likely the same matter: %s (%s, %s)\n", d.GetTicketNumber(), statusName(d.GetStatus()), nearness(d))
+			}
 			return nil
 		},
 	}
@@ -91,7 +109,17 @@ acting as that unit's reporter.`,
 	f.StringVar(&tel, "phone", "", "reporter's phone (personal data)")
 	f.StringVar(&req.IdempotencyKey, "key", "", "idempotency key; resend with the same key to retry safely (default: new)")
 	f.BoolVar(&req.Synthetic, "synthetic", false, "mark as test traffic")
+	f.StringArrayVar(&photos, "photo", nil, "a photo or short video of the problem, uploaded with the report (repeatable, up to 9)")
+	f.BoolVar(&req.FollowOriginal, "follow-original", false, "report nothing when the matter is already reported nearby: follow that ticket")
 	_ = cmd.MarkFlagRequired("category")
 	_ = cmd.MarkFlagRequired("description")
 	return cmd
+}
+
+// nearness says how near a likely duplicate is.
+func nearness(d *whistlev1.DuplicateCandidate) string {
+	if d.GetSameGrid() {
+		return "same grid"
+	}
+	return fmt.Sprintf("%.0f m away", d.GetDistanceMeters())
 }

@@ -76,6 +76,11 @@ var streetDecisions = []Rule{r(street, InArea), r(admin, Anywhere)}
 // above it (a community for its grids), and an administrator.
 var withdrawers = []Rule{r(reporter, ReportedFrom), r(community, ReportedFrom), r(system, ReportedFrom), r(admin, Anywhere)}
 
+// uploaders may store a photo or video, for their own unit (the service
+// checks the acting unit); only that unit may then attach it.
+var uploaders = []Rule{r(reporter, Anywhere), r(community, Anywhere), r(street, Anywhere), r(handler, Anywhere),
+	r(lead, Anywhere), r(admin, Anywhere), r(system, Anywhere)}
+
 // mergers link a duplicate to its original: a street (or above) in both
 // tickets' area.
 var mergers = []Rule{r(street, InArea), r(admin, Anywhere)}
@@ -89,6 +94,9 @@ var Table = map[string][]Rule{
 	"/whistle.v1.IntakeService/GetTicket":      reportReaders,
 	"/whistle.v1.IntakeService/ListTickets":    reportReaders,
 	"/whistle.v1.IntakeService/FindDuplicates": reportReaders,
+	"/whistle.v1.IntakeService/UploadMedia":    uploaders,
+	"/whistle.v1.IntakeService/GetMedia":       ticketReaders,
+	"/whistle.v1.IntakeService/ListMedia":      ticketReaders,
 
 	"/whistle.v1.DispatchService/GetAssignment":   ticketReaders,
 	"/whistle.v1.DispatchService/ExplainRouting":  everyone,

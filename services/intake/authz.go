@@ -14,6 +14,9 @@ const (
 	actReport      = "/whistle.v1.IntakeService/Report"
 	actGetTicket   = "/whistle.v1.IntakeService/GetTicket"
 	actListTickets = "/whistle.v1.IntakeService/ListTickets"
+	actUploadMedia = "/whistle.v1.IntakeService/UploadMedia"
+	actGetMedia    = "/whistle.v1.IntakeService/GetMedia"
+	actListMedia   = "/whistle.v1.IntakeService/ListMedia"
 )
 
 // places tells where an org unit lies, and what lies under one (pkg/orgtree).

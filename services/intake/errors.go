@@ -18,3 +18,22 @@ var (
 	// wrapped, saying what is behind and by how much, with a retry hint.
 	ErrBusy = apperr.New(apperr.ResourceExhausted, "intake is busy, the whistle was not recorded")
 )
+
+// The media errors.
+var (
+	// ErrNoMediaStore: the deployment keeps no files.
+	ErrNoMediaStore = apperr.New(apperr.Unavailable,
+		"this deployment keeps no photos: its operators must configure an object store (WHISTLE_MEDIA_DIR or WHISTLE_S3_ENDPOINT)")
+	// ErrUploadMismatch: the bytes received are not what the header said.
+	ErrUploadMismatch = apperr.New(apperr.InvalidArgument,
+		"the bytes received do not match the header's size_bytes and sha256: nothing was kept; send the file again")
+	// ErrUploadHeaderFirst: an upload starts with its header.
+	ErrUploadHeaderFirst = apperr.New(apperr.InvalidArgument, "an upload starts with its header (name, size_bytes, sha256, actor), then the chunks")
+	// ErrUploadHeaderTwice: an upload has one header.
+	ErrUploadHeaderTwice = apperr.New(apperr.InvalidArgument, "an upload has one header, first: send the bytes as chunks after it")
+	// ErrMediaNotFound: no such file (or not the caller's to see).
+	ErrMediaNotFound = apperr.New(apperr.NotFound, "no such photo or video: check the media id (ListMedia lists a ticket's)")
+	// ErrUnknownPhoto: a report names a file its unit did not upload, or one attached already.
+	ErrUnknownPhoto = apperr.New(apperr.InvalidArgument,
+		"a photo_id names no file your unit uploaded and has not attached yet: upload it with UploadMedia, then report")
+)

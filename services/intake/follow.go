@@ -12,25 +12,33 @@ import (
 )
 
 // followed are the transitions other services make that intake follows, to
-// offer only open tickets as duplicates and show their status.
+// offer only open tickets as duplicates, show their status and know which
+// departments may see a ticket's files; progress notes bring evidence too.
 var followed = []string{events.Triaged, events.Dispatched, events.Arbitrated, events.Accepted, events.Returned,
-	events.Resolved, events.Reopened, events.Closed, events.Merged, events.Cancelled}
+	events.Resolved, events.Reopened, events.Closed, events.Merged, events.Cancelled, events.Progressed}
 
 // StatusChange is a transition made elsewhere: the ticket's status and the
 // version it produced.
 type StatusChange struct {
 	TicketID string
-	Status   ticket.Status
-	Version  int64
+	// Status and Version are zero for an annotation (progress).
+	Status  ticket.Status
+	Version int64
+	// Departments the ticket was assigned to by the change.
+	Departments []string
+	// Evidence are the files the change attached (media ids), by Unit.
+	Evidence []string
+	Unit     string
 }
 
 // duplicateStore is what duplicates and following need from storage.
 type duplicateStore interface {
 	// Nearby returns open tickets matching q, with their places.
 	Nearby(ctx context.Context, q NearbyQuery) ([]near, error)
-	// Follow records status changes, each only over an older version (in the
-	// transaction ctx carries, if any); it returns how many applied.
-	Follow(ctx context.Context, cs []StatusChange) (int, error)
+	// Follow records changes (in the transaction ctx carries, if any): a
+	// status only over an older version, the departments added, the
+	// evidence attached.
+	Follow(ctx context.Context, cs []StatusChange) error
 }
 
 // routes are the consumer's effects: proactive events raise tickets, the
@@ -44,7 +52,7 @@ func (s *Service) routes() platform.Routes {
 }
 
 func (s *Service) applyFollowed(ctx context.Context, ev *whistlev1.Event) (ticket.Decision, error) {
-	if _, err := s.store.Follow(ctx, []StatusChange{changeOf(ev)}); err != nil {
+	if err := s.store.Follow(ctx, []StatusChange{changeOf(ev)}); err != nil {
 		return 0, fmt.Errorf("follow %s of %s: %w", events.TypeOf(ev), ev.GetTicketId(), err)
 	}
 	return ticket.Apply, nil
@@ -61,14 +69,33 @@ func (s *Service) applySet(ctx context.Context, items []inbox.Item) ([]ticket.De
 		}
 		cs, decisions[i] = append(cs, changeOf(it.Event)), ticket.Apply
 	}
-	if _, err := s.store.Follow(ctx, cs); err != nil {
+	if err := s.store.Follow(ctx, cs); err != nil {
 		return nil, fmt.Errorf("intake: follow a batch of %d transitions: %w", len(cs), err)
 	}
 	return decisions, nil
 }
 
-// changeOf reads a transition event.
+// changeOf reads a transition event, or a progress note.
 func changeOf(ev *whistlev1.Event) StatusChange {
-	action, _ := events.ActionOf(events.TypeOf(ev))
-	return StatusChange{TicketID: ev.GetTicketId(), Status: ticket.Target(action), Version: ev.GetTicketVersion()}
+	c := StatusChange{TicketID: ev.GetTicketId(), Unit: ev.GetActor().GetOrgUnitId()}
+	if action, ok := events.ActionOf(events.TypeOf(ev)); ok {
+		c.Status, c.Version = ticket.Target(action), ev.GetTicketVersion()
+	}
+	var files []*whistlev1.Attachment
+	switch b := ev.GetBody().(type) {
+	case *whistlev1.Event_Dispatched:
+		c.Departments = append([]string{b.Dispatched.GetLeadDepartmentId()}, b.Dispatched.GetAssistingDepartmentIds()...)
+	case *whistlev1.Event_Arbitrated:
+		c.Departments = []string{b.Arbitrated.GetDepartmentId()}
+	case *whistlev1.Event_Resolved:
+		files = b.Resolved.GetEvidence()
+	case *whistlev1.Event_Progressed:
+		files = b.Progressed.GetAttachments()
+	}
+	for _, f := range files {
+		if f.GetMediaId() != "" {
+			c.Evidence = append(c.Evidence, f.GetMediaId())
+		}
+	}
+	return c
 }

@@ -133,6 +133,7 @@ func fromProtoReport(req *whistlev1.ReportRequest) ReportInput {
 		},
 		Synthetic:      req.GetSynthetic(),
 		FollowOriginal: req.GetFollowOriginal(),
+		PhotoIDs:       req.GetPhotoIds(),
 	}
 }
 
@@ -160,5 +161,6 @@ func toProtoTicket(t Ticket) *whistlev1.Ticket {
 		TraceId:          telemetry.TraceIDOf(t.TraceParent),
 		IdempotencyKey:   t.IdempotencyKey,
 		RelatedTicketIds: t.RelatedTicketIDs,
+		PhotoIds:         t.PhotoIDs,
 	}
 }

@@ -28,6 +28,9 @@ type ReportInput struct {
 	// FollowOriginal asks not to create a ticket when likely duplicates
 	// exist (Receipt.Followed names the one to follow instead).
 	FollowOriginal bool
+	// PhotoIDs attach files the reporting unit uploaded and has not attached
+	// yet (ErrUnknownPhoto otherwise).
+	PhotoIDs []string
 	// Sees tells which likely duplicates the reporter may be told of (those
 	// it may read). Default (nil): all.
 	Sees func(Candidate) bool
@@ -107,7 +110,7 @@ func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Tic
 		ID: ids.New(), Number: number, Kind: in.Kind, Source: in.Source, Category: in.Category,
 		Title: in.Title, Description: in.Description, Location: in.Location, Reporter: in.Reporter,
 		Synthetic: in.Synthetic, ReportedAt: s.clock.Now(), IdempotencyKey: in.IdempotencyKey,
-		Fingerprint: fp, TraceParent: telemetry.TraceParent(ctx), RelatedTicketIDs: in.RelatedTicketIDs,
+		Fingerprint: fp, TraceParent: telemetry.TraceParent(ctx), RelatedTicketIDs: in.RelatedTicketIDs, PhotoIDs: in.PhotoIDs,
 	}
 	if err := s.store.Create(ctx, t); err != nil {
 		if err == errDuplicateKey { // a concurrent retry won the race
@@ -157,6 +160,10 @@ func fingerprint(in ReportInput) string {
 		in.Location.Address, in.Reporter.OrgUnitID, in.Reporter.Name, in.Reporter.Phone,
 		strconv.FormatBool(in.Synthetic), strings.Join(in.RelatedTicketIDs, ","),
 	} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	for _, f := range in.PhotoIDs { // after the fields above, so that a report without photos keeps its fingerprint
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}

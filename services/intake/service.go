@@ -54,6 +54,8 @@ type Config struct {
 	// Duplicates says what makes two reports likely the same matter
 	// (radius, window). Zero values: the defaults (see Likeness).
 	Duplicates Likeness
+	// Media keeps photos and videos (see MediaConfig). Default: none kept.
+	Media MediaConfig
 }
 
 // Service is the intake service.
@@ -64,8 +66,11 @@ type Service struct {
 		ticketReader
 		ticketLister
 		duplicateStore
+		mediaStore
 	}
 	likeness Likeness
+	media    MediaConfig
+	uploads  chan struct{}
 	numbers  *numbers
 	pressure *pressure
 	codes    *evalcode.Keys
@@ -83,15 +88,28 @@ func New(d platform.Deps, cfg Config) *Service {
 		cfg.TimeZone = time.FixedZone("CST", 8*3600)
 	}
 	st := &store{db: d.DB}
-	return &Service{
+	s := &Service{
 		deps: d, store: st, clock: d.Clock, log: d.Log,
 		numbers:  &numbers{city: cfg.City, loc: cfg.TimeZone, src: st},
 		pressure: newPressure(cfg.Backpressure, d.DB, d.Bus, d.Log),
 		codes:    cfg.Codes,
 		likeness: cfg.Duplicates.withDefaults(),
+		media:    cfg.Media.withDefaults(),
+		uploads:  make(chan struct{}, cfg.Media.withDefaults().MaxConcurrent),
 		tracer:   d.Telemetry.Tracer.Tracer("whistle/" + Name),
 	}
+	// Files attached to no ticket OrphanAfter after their upload are swept
+	// by the platform's janitor, a bounded batch a minute.
+	s.deps.Purges = append(s.deps.Purges, platform.Purge{Name: "unattached media", Retention: s.media.OrphanAfter,
+		Delete: func(ctx context.Context, cutoff time.Time) error {
+			_, err := s.SweepMedia(ctx, cutoff, sweepBatch)
+			return err
+		}})
+	return s
 }
+
+// sweepBatch is how many unattached files a sweep removes at most.
+const sweepBatch = 100
 
 // Register adds the IntakeService API to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {

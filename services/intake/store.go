@@ -26,7 +26,13 @@ var errDuplicateKey = errors.New("a ticket with this idempotency key exists")
 const ticketColumns = `id, number, kind, source, category, title, description,
 	grid_id, has_coordinates, latitude, longitude, address,
 	reporter_org_unit_id, reporter_name, reporter_phone, synthetic, reported_at,
-	idempotency_key, fingerprint, trace_parent, related_ticket_ids`
+	idempotency_key, fingerprint, trace_parent, related_ticket_ids, photo_ids::text[], departments`
+
+// insertColumns are those a new ticket is written with.
+const insertColumns = `id, number, kind, source, category, title, description,
+	grid_id, has_coordinates, latitude, longitude, address,
+	reporter_org_unit_id, reporter_name, reporter_phone, synthetic, reported_at,
+	idempotency_key, fingerprint, trace_parent, related_ticket_ids, photo_ids, cell`
 
 // Create stores t and its reported event in one transaction, which
 // concurrent reports may share (postgres.DB.InGroupTx).
@@ -35,18 +41,23 @@ func (s *store) Create(ctx context.Context, t Ticket) error {
 		t.RelatedTicketIDs = []string{}
 	}
 	return s.db.InGroupTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`, cell)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+insertColumns+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
 			ON CONFLICT (reporter_org_unit_id, idempotency_key) DO NOTHING`,
 			t.ID, t.Number, t.Kind, t.Source, t.Category, t.Title, t.Description,
 			t.Location.GridID, t.Location.HasCoordinates, t.Location.Latitude, t.Location.Longitude, t.Location.Address,
 			t.Reporter.OrgUnitID, t.Reporter.Name, t.Reporter.Phone, t.Synthetic, t.ReportedAt,
-			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs, cellOf(t.Location))
+			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs, postgres.Texts(t.PhotoIDs), cellOf(t.Location))
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
 			return errDuplicateKey
+		}
+		if n, err := attachMedia(ctx, tx, t.ID, roleReport, t.Reporter.OrgUnitID, t.PhotoIDs); err != nil {
+			return err
+		} else if n != len(t.PhotoIDs) {
+			return ErrUnknownPhoto
 		}
 		return outbox.Append(ctx, tx, toReportedEvent(t))
 	})
@@ -139,7 +150,7 @@ func fromRow(row pgx.CollectableRow) (Ticket, error) {
 	err := row.Scan(&t.ID, &t.Number, &t.Kind, &t.Source, &t.Category, &t.Title, &t.Description,
 		&t.Location.GridID, &t.Location.HasCoordinates, &t.Location.Latitude, &t.Location.Longitude, &t.Location.Address,
 		&t.Reporter.OrgUnitID, &t.Reporter.Name, &t.Reporter.Phone, &t.Synthetic, &t.ReportedAt,
-		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs)
+		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs, &t.PhotoIDs, &t.Departments)
 	t.ReportedAt = t.ReportedAt.UTC()
 	return t, err
 }
@@ -177,27 +188,37 @@ func (s *store) Nearby(ctx context.Context, q NearbyQuery) ([]near, error) {
 	})
 }
 
-// Follow records status changes with one statement, each over an older
-// version only (the last of a ticket's, when a batch holds several).
-func (s *store) Follow(ctx context.Context, cs []StatusChange) (int, error) {
+// Follow records changes: the statuses and departments of a batch with one
+// statement (a status over an older version only, the last of a ticket's
+// when a batch holds several; departments added whatever the order), and
+// the evidence each attached, a statement for each change that holds some.
+func (s *store) Follow(ctx context.Context, cs []StatusChange) error {
+	q := s.db.Q(ctx)
 	latest := map[string]StatusChange{}
 	for _, c := range cs {
-		if l, ok := latest[c.TicketID]; !ok || c.Version > l.Version {
-			latest[c.TicketID] = c
+		l, seen := latest[c.TicketID]
+		depts := append(l.Departments, c.Departments...)
+		if !seen || c.Version > l.Version {
+			l.Status, l.Version = c.Status, c.Version
+		}
+		l.TicketID, l.Departments = c.TicketID, depts
+		latest[c.TicketID] = l
+		if _, err := attachMedia(ctx, q, c.TicketID, roleEvidence, c.Unit, c.Evidence); err != nil {
+			return err
 		}
 	}
 	ids := slices.Sorted(maps.Keys(latest))
-	statuses, versions := make([]int16, len(ids)), make([]int64, len(ids))
+	statuses, versions, depts := make([]int16, len(ids)), make([]int64, len(ids)), make([]string, len(ids))
 	for i, id := range ids {
-		statuses[i], versions[i] = int16(latest[id].Status), latest[id].Version
+		statuses[i], versions[i], depts[i] = int16(latest[id].Status), latest[id].Version, strings.Join(latest[id].Departments, ",")
 	}
-	tag, err := s.db.Q(ctx).Exec(ctx, `UPDATE tickets t SET status = c.status, version = c.version
-		FROM unnest($1::uuid[], $2::smallint[], $3::bigint[]) AS c(id, status, version)
-		WHERE t.id = c.id AND t.version < c.version`, ids, statuses, versions)
-	if err != nil {
-		return 0, err
-	}
-	return int(tag.RowsAffected()), nil
+	_, err := q.Exec(ctx, `UPDATE tickets t SET
+			status = CASE WHEN t.version < c.version THEN c.status ELSE t.status END,
+			version = GREATEST(t.version, c.version),
+			departments = ARRAY(SELECT DISTINCT d FROM unnest(t.departments || string_to_array(c.depts, ',')) AS d ORDER BY d)
+		FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::text[]) AS c(id, status, version, depts)
+		WHERE t.id = c.id AND (t.version < c.version OR c.depts <> '')`, ids, statuses, versions, depts)
+	return err
 }
 
 // cellOf is the S2 cell a place is indexed by (nil without coordinates).

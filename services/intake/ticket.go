@@ -58,4 +58,9 @@ type Ticket struct {
 	TraceParent string
 	// RelatedTicketIDs are the tickets a proactive ticket was raised from.
 	RelatedTicketIDs []string
+	// PhotoIDs are the files reported with it (MediaFile ids).
+	PhotoIDs []string
+	// Departments are those it was assigned to so far (lead or assisting),
+	// as intake heard: they may see its files.
+	Departments []string
 }

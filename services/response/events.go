@@ -136,7 +136,7 @@ func toEvent(it Item, a Announcement) *whistlev1.Event {
 func toProtoAttachments(as []Attachment) []*whistlev1.Attachment {
 	var out []*whistlev1.Attachment
 	for _, a := range as {
-		out = append(out, &whistlev1.Attachment{Name: a.Name, SizeBytes: a.Size, Sha256: a.SHA256, Url: a.URL})
+		out = append(out, &whistlev1.Attachment{Name: a.Name, SizeBytes: a.Size, Sha256: a.SHA256, Url: a.URL, MediaId: a.MediaID})
 	}
 	return out
 }
@@ -144,7 +144,7 @@ func toProtoAttachments(as []Attachment) []*whistlev1.Attachment {
 func fromProtoAttachments(as []*whistlev1.Attachment) []Attachment {
 	var out []Attachment
 	for _, a := range as {
-		out = append(out, Attachment{Name: a.GetName(), Size: a.GetSizeBytes(), SHA256: a.GetSha256(), URL: a.GetUrl()})
+		out = append(out, Attachment{Name: a.GetName(), Size: a.GetSizeBytes(), SHA256: a.GetSha256(), URL: a.GetUrl(), MediaID: a.GetMediaId()})
 	}
 	return out
 }

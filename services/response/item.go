@@ -115,12 +115,14 @@ type Announcement struct {
 	AcrossMatters            bool
 }
 
-// Attachment is the metadata of a file kept outside Whistle.
+// Attachment is the metadata of a file: one Whistle keeps (MediaID) or one
+// kept elsewhere (URL).
 type Attachment struct {
-	Name   string
-	Size   int64
-	SHA256 string
-	URL    string
+	Name    string
+	Size    int64
+	SHA256  string
+	URL     string
+	MediaID string
 }
 
 // touch marks the item changed at now.

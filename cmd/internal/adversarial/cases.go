@@ -116,6 +116,24 @@ var cases = []rpcCase{
 	{name: "IntakeService.GetTicket", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: k.ticket.id})
 	}},
+	{name: "IntakeService.UploadMedia", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		id, err := uploadPhoto(ctx, c, act(k))
+		return &whistlev1.Media{Id: id}, err
+	}},
+	{name: "IntakeService.GetMedia", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		photo := k.ticket.photo
+		if photo == "" { // a missing ticket: a file that does not exist
+			photo = k.ticket.id
+		}
+		stream, err := c.Intake.GetMedia(ctx, &whistlev1.GetMediaRequest{MediaId: photo})
+		if err != nil {
+			return nil, err
+		}
+		return stream.Recv()
+	}},
+	{name: "IntakeService.ListMedia", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Intake.ListMedia(ctx, &whistlev1.ListMediaRequest{Ticket: k.ticket.id})
+	}},
 	{name: "IntakeService.FindDuplicates", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Intake.FindDuplicates(ctx, &whistlev1.FindDuplicatesRequest{Ticket: k.ticket.id})
 	}},

@@ -33,6 +33,7 @@ const (
 type ticket struct {
 	name, grid, category  string
 	id, number, code      string
+	photo                 string // reported with it
 	lead                  string
 	assists               []string
 	returnedBy, triagedAt string
@@ -176,15 +177,20 @@ func (w *world) setUpOne(ctx context.Context, runID string, p plan, t *ticket) e
 }
 
 func (w *world) report(ctx context.Context, runID string, t *ticket) error {
-	resp, err := w.c.Intake.Report(w.as(ctx, "setup", auth.RoleReporter, t.grid), &whistlev1.ReportRequest{
+	as := w.as(ctx, "setup", auth.RoleReporter, t.grid)
+	photo, err := uploadPhoto(as, w.c, &whistlev1.Actor{Id: "adv-setup", OrgUnitId: t.grid})
+	if err != nil {
+		return fmt.Errorf("upload the photo of %s: %w", t.name, err)
+	}
+	resp, err := w.c.Intake.Report(as, &whistlev1.ReportRequest{
 		IdempotencyKey: "adv-" + runID + "-" + t.name, Kind: whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
 		Source: whistlev1.Source_SOURCE_RESIDENT, Category: t.category, Description: "adversarial suite: " + t.name,
-		Location: &whistlev1.Location{GridId: t.grid},
+		Location: &whistlev1.Location{GridId: t.grid}, PhotoIds: []string{photo},
 		Reporter: &whistlev1.Reporter{OrgUnitId: t.grid, Name: reporterName, Phone: reporterPhone}})
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	t.id, t.number, t.code = resp.GetTicket().GetId(), resp.GetTicket().GetNumber(), resp.GetEvaluationCode()
+	t.id, t.number, t.code, t.photo = resp.GetTicket().GetId(), resp.GetTicket().GetNumber(), resp.GetEvaluationCode(), photo
 	if t.code == "" {
 		return fmt.Errorf("report: no evaluation_code in the answer (the verdict checks need the resident's code)")
 	}

@@ -1,8 +1,13 @@
 package stack_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +35,8 @@ import (
 // the first verdict allowed.
 type fixture struct {
 	handled, judged, code string
+	// photo was reported with handled.
+	photo string
 }
 
 // target is what one call touches, as one principal makes it.
@@ -102,6 +109,19 @@ var rpcs = []rpc{
 	{name: "Intake.ListTickets", allow: "rep com str mon adm sys", anywhere: "adm", list: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		resp, err := c.Intake.ListTickets(ctx, &whistlev1.ListTicketsRequest{Category: "water_leak", PageSize: 500})
 		return slices.ContainsFunc(resp.GetTickets(), func(t *whistlev1.Ticket) bool { return t.GetId() == k.handled }), err
+	}},
+	{name: "Intake.UploadMedia", allow: "rep com str han lea sys adm", anywhere: "rep com str han lea sys adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(uploadJPEG(ctx, c, actor(k)))
+	}},
+	{name: "Intake.GetMedia", allow: "rep com str han lea mon adm sys", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		stream, err := c.Intake.GetMedia(ctx, &whistlev1.GetMediaRequest{MediaId: k.photo})
+		if err == nil {
+			_, err = stream.Recv()
+		}
+		return err == nil, err
+	}},
+	{name: "Intake.ListMedia", allow: "rep com str han lea mon adm sys", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Intake.ListMedia(ctx, &whistlev1.ListMediaRequest{Ticket: k.handled}))
 	}},
 	{name: "Intake.FindDuplicates", allow: "rep com str mon adm sys", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Intake.FindDuplicates(ctx, &whistlev1.FindDuplicatesRequest{Ticket: k.handled}))
@@ -383,17 +403,26 @@ func authzFixture(t *testing.T, r *stacktest.Running) fixture {
 	t.Helper()
 	ctx := context.Background()
 	reporter := r.As(auth.RoleReporter, "xc-hd-dj-g01")
+	var fx fixture
+	photo, err := uploadJPEG(ctx, reporter, &whistlev1.Actor{Id: "w", OrgUnitId: "xc-hd-dj-g01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.photo = photo
 	report := func(key, category string) (string, string) {
+		var photos []string
+		if category == "water_leak" {
+			photos = []string{photo}
+		}
 		resp, err := reporter.Intake.Report(ctx, &whistlev1.ReportRequest{IdempotencyKey: key, Kind: whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
 			Source: whistlev1.Source_SOURCE_RESIDENT, Category: category, Description: "authz fixture",
 			Location: &whistlev1.Location{GridId: "xc-hd-dj-g01"}, Reporter: &whistlev1.Reporter{OrgUnitId: "xc-hd-dj-g01", Name: "王小明",
-				Phone: "13812345678"}})
+				Phone: "13812345678"}, PhotoIds: photos})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return resp.GetTicket().GetId(), resp.GetEvaluationCode()
 	}
-	var fx fixture
 	fx.handled, _ = report("authz-handled", "water_leak")
 	fx.judged, fx.code = report("authz-judged", "road_damage")
 	monitor := r.As(auth.RoleMonitor, r.City)
@@ -536,4 +565,23 @@ func TestTheMatrixCoversEveryRPC(t *testing.T) {
 	if n < 40 {
 		t.Fatalf("found only %d RPCs: are the whistle.v1 protos linked in?", n)
 	}
+}
+
+// uploadJPEG uploads a small JPEG acting for actor and returns its id.
+func uploadJPEG(ctx context.Context, c loop.Clients, actor *whistlev1.Actor) (string, error) {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b.Bytes())
+	stream, err := c.Intake.UploadMedia(ctx)
+	if err != nil {
+		return "", err
+	}
+	header := &whistlev1.MediaHeader{Name: "a.jpg", SizeBytes: int64(b.Len()), Sha256: hex.EncodeToString(sum[:]), Actor: actor}
+	if stream.Send(&whistlev1.UploadMediaRequest{Part: &whistlev1.UploadMediaRequest_Header{Header: header}}) == nil {
+		_ = stream.Send(&whistlev1.UploadMediaRequest{Part: &whistlev1.UploadMediaRequest_Chunk{Chunk: b.Bytes()}})
+	}
+	resp, err := stream.CloseAndRecv()
+	return resp.GetMedia().GetId(), err
 }

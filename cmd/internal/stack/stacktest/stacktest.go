@@ -24,11 +24,13 @@ import (
 	"github.com/whistle-civic/whistle/pkg/evalcode"
 	"github.com/whistle-civic/whistle/pkg/natsserver"
 	"github.com/whistle-civic/whistle/pkg/natstest"
+	"github.com/whistle-civic/whistle/pkg/objstore"
 	"github.com/whistle-civic/whistle/pkg/pgtest"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/services/dispatch"
 	"github.com/whistle-civic/whistle/services/evaluation"
+	"github.com/whistle-civic/whistle/services/intake"
 	"github.com/whistle-civic/whistle/services/monitoring"
 
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
@@ -123,6 +125,9 @@ type Options struct {
 	NATS *natstest.Env
 	// NATSUsers are more users of the default JetStream (a tool's).
 	NATSUsers []natsserver.User
+	// Intake configures the intake service; without a media store it keeps
+	// photos in a folder of the test's.
+	Intake intake.Config
 }
 
 // Start runs the stack until the test ends.
@@ -153,8 +158,16 @@ func StartWith(t *testing.T, o Options) *Running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.Intake.Media.Store == nil {
+		dir, err := objstore.OpenDir(filepath.Join(t.TempDir(), "media"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Intake.Media.Store = dir
+	}
 	cfg := stack.Config{
 		DatabaseURL:     pgtest.NewDatabase(t),
+		Intake:          o.Intake,
 		EvaluationCodes: codes,
 		Bus:             env.Config,
 		NATSAuth:        env.Auths(),

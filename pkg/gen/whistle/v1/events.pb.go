@@ -609,8 +609,9 @@ func (*Event_OrgTree) isEvent_Body() {}
 
 func (*Event_EvaluationOpened) isEvent_Body() {}
 
-// Attachment is the metadata of a file kept outside Whistle. In requests every field is
-// required and checked as below; the file itself never passes through Whistle.
+// Attachment is the metadata of a file: one Whistle keeps (media_id, from
+// IntakeService.UploadMedia) or one kept elsewhere (url). In requests name, size_bytes and sha256
+// are required and checked as below, and media_id or url (or both).
 type Attachment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name of the file, e.g. "after.jpg": 1 to 255 characters (any script), without a path
@@ -622,8 +623,12 @@ type Attachment struct {
 	SizeBytes int64 `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	// sha256 is the hex SHA-256 of the file's content: exactly 64 lowercase hex digits.
 	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	// url where the file can be fetched: an absolute https URL with a host, up to 2048 characters.
-	Url           string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	// url where the file can be fetched: an absolute https URL with a host, up to 2048 characters;
+	// empty when media_id names it.
+	Url string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	// media_id names a file Whistle keeps (IntakeService.UploadMedia), uploaded by the acting
+	// department: a UUID, or empty.
+	MediaId       string `protobuf:"bytes,5,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,6 +687,13 @@ func (x *Attachment) GetSha256() string {
 func (x *Attachment) GetUrl() string {
 	if x != nil {
 		return x.Url
+	}
+	return ""
+}
+
+func (x *Attachment) GetMediaId() string {
+	if x != nil {
+		return x.MediaId
 	}
 	return ""
 }
@@ -2293,16 +2305,18 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduled\x120\n" +
 	"\borg_tree\x18\x1c \x01(\v2\x13.whistle.v1.OrgTreeH\x00R\aorgTree\x12Q\n" +
 	"\x11evaluation_opened\x18\x1d \x01(\v2\".whistle.v1.TicketEvaluationOpenedH\x00R\x10evaluationOpenedB\x06\n" +
-	"\x04body\"\xa3\x03\n" +
+	"\x04body\"\xe4\x04\n" +
 	"\n" +
 	"Attachment\x12\x86\x01\n" +
 	"\x04name\x18\x01 \x01(\tBr\xbaHo\xba\x01Z\n" +
 	"\x18attachment.name.not_dots\x12!must name a file, not \".\" or \"..\"\x1a\x1bthis != '.' && this != '..'r\x10\x10\x01\x18\xff\x012\t^[^/\\\\]+$R\x04name\x12+\n" +
 	"\n" +
 	"size_bytes\x18\x02 \x01(\x03B\f\xbaH\t\"\a\x18\x80\x80\x802(\x01R\tsizeBytes\x120\n" +
-	"\x06sha256\x18\x03 \x01(\tB\x18\xbaH\x15r\x132\x0e^[0-9a-f]{64}$\x98\x01@R\x06sha256\x12\xac\x01\n" +
-	"\x03url\x18\x04 \x01(\tB\x99\x01\xbaH\x95\x01\xba\x01\x89\x01\n" +
-	"\x14attachment.url.https\x12Omust be an https URL with a host, e.g. https://files.example.gov/evidence/1.jpg\x1a this.matches('^https://[^/?#]+')r\x06\x18\x80\x10\x88\x01\x01R\x03url\"v\n" +
+	"\x06sha256\x18\x03 \x01(\tB\x18\xbaH\x15r\x132\x0e^[0-9a-f]{64}$\x98\x01@R\x06sha256\x12\xaf\x01\n" +
+	"\x03url\x18\x04 \x01(\tB\x9c\x01\xbaH\x98\x01\xba\x01\x89\x01\n" +
+	"\x14attachment.url.https\x12Omust be an https URL with a host, e.g. https://files.example.gov/evidence/1.jpg\x1a this.matches('^https://[^/?#]+')\xd8\x01\x01r\x06\x18\x80\x10\x88\x01\x01R\x03url\x12&\n" +
+	"\bmedia_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\amediaId:\x93\x01\xbaH\x8f\x01\x1a\x8c\x01\n" +
+	"\x10attachment.where\x12Qan attachment needs a media_id (upload the file with UploadMedia) or an https url\x1a%this.media_id != '' || this.url != ''\"v\n" +
 	"\x0eTicketReported\x12*\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\x128\n" +
 	"\x16evaluation_code_sha256\x18\x02 \x01(\tB\x02\x18\x01R\x14evaluationCodeSha256\"\xad\x01\n" +

@@ -51,8 +51,11 @@ type ReportRequest struct {
 	// lists them, names the nearest in followed_ticket_id and holds no ticket. Without it a report
 	// is always accepted and the duplicates are only listed.
 	FollowOriginal bool `protobuf:"varint,10,opt,name=follow_original,json=followOriginal,proto3" json:"follow_original,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// photo_ids attach photos or videos uploaded with UploadMedia by the reporting unit: up to 9,
+	// each a UUID, none attached elsewhere.
+	PhotoIds      []string `protobuf:"bytes,11,rep,name=photo_ids,json=photoIds,proto3" json:"photo_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportRequest) Reset() {
@@ -153,6 +156,13 @@ func (x *ReportRequest) GetFollowOriginal() bool {
 		return x.FollowOriginal
 	}
 	return false
+}
+
+func (x *ReportRequest) GetPhotoIds() []string {
+	if x != nil {
+		return x.PhotoIds
+	}
+	return nil
 }
 
 // DuplicateCandidate is an open ticket that likely reports the same matter.
@@ -686,12 +696,603 @@ func (x *FindDuplicatesResponse) GetDuplicates() []*DuplicateCandidate {
 	return nil
 }
 
+// UploadMediaRequest is one message of an upload: the header first, then the bytes in chunks.
+type UploadMediaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// part of the upload. Required.
+	//
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadMediaRequest_Header
+	//	*UploadMediaRequest_Chunk
+	Part          isUploadMediaRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadMediaRequest) Reset() {
+	*x = UploadMediaRequest{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadMediaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadMediaRequest) ProtoMessage() {}
+
+func (x *UploadMediaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadMediaRequest.ProtoReflect.Descriptor instead.
+func (*UploadMediaRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UploadMediaRequest) GetPart() isUploadMediaRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadMediaRequest) GetHeader() *MediaHeader {
+	if x != nil {
+		if x, ok := x.Part.(*UploadMediaRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *UploadMediaRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*UploadMediaRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadMediaRequest_Part interface {
+	isUploadMediaRequest_Part()
+}
+
+type UploadMediaRequest_Header struct {
+	// header names the file and what it must be; it comes first, once.
+	Header *MediaHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type UploadMediaRequest_Chunk struct {
+	// chunk is the next piece of the file's bytes: 1 byte to 1 MiB.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadMediaRequest_Header) isUploadMediaRequest_Part() {}
+
+func (*UploadMediaRequest_Chunk) isUploadMediaRequest_Part() {}
+
+// MediaHeader describes a file about to be uploaded. The bytes must come to exactly
+// size_bytes and hash to sha256, else nothing is stored.
+type MediaHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name of the file, e.g. "pothole.jpg": 1 to 255 characters (any script), without a path
+	// separator, and neither "." nor "..".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// size_bytes is the file's size: 1 to 104857600 (100 MiB); the server's limits (10 MB a photo,
+	// 50 MB a video by default) are checked on the bytes.
+	SizeBytes int64 `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// sha256 is the hex SHA-256 of the bytes sent: exactly 64 lowercase hex digits.
+	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// actor is who uploads; actor.org_unit_id must be the caller's own, and only that unit may
+	// attach the file to a report, progress or result. Required.
+	Actor         *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaHeader) Reset() {
+	*x = MediaHeader{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaHeader) ProtoMessage() {}
+
+func (x *MediaHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaHeader.ProtoReflect.Descriptor instead.
+func (*MediaHeader) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MediaHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MediaHeader) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *MediaHeader) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *MediaHeader) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+// Media is a photo or video Whistle keeps, as stored: its metadata (EXIF GPS, device) stripped.
+type Media struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id names the file; reports and attachments refer to it (media_id).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// name the uploader gave it.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// content_type sniffed from the bytes, e.g. "image/jpeg" (never the client's word).
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// kind is "photo" or "video".
+	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// size_bytes of the stored (cleaned) file.
+	SizeBytes int64 `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// sha256 of the stored (cleaned) file, hex.
+	Sha256 string `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// width and height in pixels (photos; 0 when unknown).
+	Width int32 `protobuf:"varint,7,opt,name=width,proto3" json:"width,omitempty"`
+	// height in pixels.
+	Height int32 `protobuf:"varint,8,opt,name=height,proto3" json:"height,omitempty"`
+	// stripped lists what was removed from the upload (e.g. "exif", "xmp").
+	Stripped []string `protobuf:"bytes,9,rep,name=stripped,proto3" json:"stripped,omitempty"`
+	// ticket_id is the ticket it is attached to; empty until attached.
+	TicketId string `protobuf:"bytes,10,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// uploaded_by_org_unit_id is the unit that uploaded it.
+	UploadedByOrgUnitId string `protobuf:"bytes,11,opt,name=uploaded_by_org_unit_id,json=uploadedByOrgUnitId,proto3" json:"uploaded_by_org_unit_id,omitempty"`
+	// uploaded_at is when it was stored.
+	UploadedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=uploaded_at,json=uploadedAt,proto3" json:"uploaded_at,omitempty"`
+	// orientation is the EXIF orientation the photo had (1 to 8; 0 when none): the stored file keeps
+	// no EXIF, so viewers rotate by it.
+	Orientation   int32 `protobuf:"varint,13,opt,name=orientation,proto3" json:"orientation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Media) Reset() {
+	*x = Media{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Media) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Media) ProtoMessage() {}
+
+func (x *Media) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Media.ProtoReflect.Descriptor instead.
+func (*Media) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Media) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Media) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Media) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Media) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Media) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Media) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Media) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Media) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Media) GetStripped() []string {
+	if x != nil {
+		return x.Stripped
+	}
+	return nil
+}
+
+func (x *Media) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *Media) GetUploadedByOrgUnitId() string {
+	if x != nil {
+		return x.UploadedByOrgUnitId
+	}
+	return ""
+}
+
+func (x *Media) GetUploadedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UploadedAt
+	}
+	return nil
+}
+
+func (x *Media) GetOrientation() int32 {
+	if x != nil {
+		return x.Orientation
+	}
+	return 0
+}
+
+// UploadMediaResponse returns the stored file.
+type UploadMediaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// media as stored. Attach it by its id within an hour (Report photo_ids, or an attachment's
+	// media_id), or it is removed.
+	Media         *Media `protobuf:"bytes,1,opt,name=media,proto3" json:"media,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadMediaResponse) Reset() {
+	*x = UploadMediaResponse{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadMediaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadMediaResponse) ProtoMessage() {}
+
+func (x *UploadMediaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadMediaResponse.ProtoReflect.Descriptor instead.
+func (*UploadMediaResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UploadMediaResponse) GetMedia() *Media {
+	if x != nil {
+		return x.Media
+	}
+	return nil
+}
+
+// GetMediaRequest names a stored file.
+type GetMediaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// media_id of the file. Required: a UUID.
+	MediaId       string `protobuf:"bytes,1,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMediaRequest) Reset() {
+	*x = GetMediaRequest{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMediaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMediaRequest) ProtoMessage() {}
+
+func (x *GetMediaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMediaRequest.ProtoReflect.Descriptor instead.
+func (*GetMediaRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetMediaRequest) GetMediaId() string {
+	if x != nil {
+		return x.MediaId
+	}
+	return ""
+}
+
+// GetMediaResponse is one message of a download: the metadata first, then the bytes in chunks.
+type GetMediaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// part of the download.
+	//
+	// Types that are valid to be assigned to Part:
+	//
+	//	*GetMediaResponse_Media
+	//	*GetMediaResponse_Chunk
+	Part          isGetMediaResponse_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMediaResponse) Reset() {
+	*x = GetMediaResponse{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMediaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMediaResponse) ProtoMessage() {}
+
+func (x *GetMediaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMediaResponse.ProtoReflect.Descriptor instead.
+func (*GetMediaResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetMediaResponse) GetPart() isGetMediaResponse_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *GetMediaResponse) GetMedia() *Media {
+	if x != nil {
+		if x, ok := x.Part.(*GetMediaResponse_Media); ok {
+			return x.Media
+		}
+	}
+	return nil
+}
+
+func (x *GetMediaResponse) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*GetMediaResponse_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isGetMediaResponse_Part interface {
+	isGetMediaResponse_Part()
+}
+
+type GetMediaResponse_Media struct {
+	// media comes first, once.
+	Media *Media `protobuf:"bytes,1,opt,name=media,proto3,oneof"`
+}
+
+type GetMediaResponse_Chunk struct {
+	// chunk is the next piece of the bytes (up to 256 KiB).
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*GetMediaResponse_Media) isGetMediaResponse_Part() {}
+
+func (*GetMediaResponse_Chunk) isGetMediaResponse_Part() {}
+
+// ListMediaRequest names a ticket.
+type ListMediaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket is the ticket's id (UUID) or number. Required: 1 to 64 ASCII letters, digits and hyphens.
+	Ticket        string `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMediaRequest) Reset() {
+	*x = ListMediaRequest{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMediaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMediaRequest) ProtoMessage() {}
+
+func (x *ListMediaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMediaRequest.ProtoReflect.Descriptor instead.
+func (*ListMediaRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListMediaRequest) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+// ListMediaResponse lists a ticket's photos and evidence.
+type ListMediaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// media attached to the ticket, oldest first.
+	Media         []*Media `protobuf:"bytes,1,rep,name=media,proto3" json:"media,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMediaResponse) Reset() {
+	*x = ListMediaResponse{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMediaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMediaResponse) ProtoMessage() {}
+
+func (x *ListMediaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMediaResponse.ProtoReflect.Descriptor instead.
+func (*ListMediaResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListMediaResponse) GetMedia() []*Media {
+	if x != nil {
+		return x.Media
+	}
+	return nil
+}
+
 var File_whistle_v1_intake_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fwhistle/v1/intake_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\x8d\x04\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xbd\x04\n" +
 	"\rReportRequest\x12C\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\x0eidempotencyKey\x127\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.whistle.v1.WhistleKindB\n" +
@@ -706,7 +1307,8 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\breporter\x18\b \x01(\v2\x14.whistle.v1.ReporterB\x06\xbaH\x03\xc8\x01\x01R\breporter\x12\x1c\n" +
 	"\tsynthetic\x18\t \x01(\bR\tsynthetic\x12'\n" +
 	"\x0ffollow_original\x18\n" +
-	" \x01(\bR\x0efollowOriginal\"\x8b\x02\n" +
+	" \x01(\bR\x0efollowOriginal\x12.\n" +
+	"\tphoto_ids\x18\v \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\t\x18\x01\"\x05r\x03\xb0\x01\x01R\bphotoIds\"\x8b\x02\n" +
 	"\x12DuplicateCandidate\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
 	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\x120\n" +
@@ -749,12 +1351,55 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\x16FindDuplicatesResponse\x12>\n" +
 	"\n" +
 	"duplicates\x18\x01 \x03(\v2\x1e.whistle.v1.DuplicateCandidateR\n" +
-	"duplicates2\xc3\x02\n" +
+	"duplicates\"{\n" +
+	"\x12UploadMediaRequest\x121\n" +
+	"\x06header\x18\x01 \x01(\v2\x17.whistle.v1.MediaHeaderH\x00R\x06header\x12#\n" +
+	"\x05chunk\x18\x02 \x01(\fB\v\xbaH\bz\x06\x10\x01\x18\x80\x80@H\x00R\x05chunkB\r\n" +
+	"\x04part\x12\x05\xbaH\x02\b\x01\"\xa1\x02\n" +
+	"\vMediaHeader\x12\x81\x01\n" +
+	"\x04name\x18\x01 \x01(\tBm\xbaHj\xba\x01U\n" +
+	"\x13media.name.not_dots\x12!must name a file, not \".\" or \"..\"\x1a\x1bthis != '.' && this != '..'r\x10\x10\x01\x18\xff\x012\t^[^/\\\\]+$R\x04name\x12+\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x01(\x03B\f\xbaH\t\"\a\x18\x80\x80\x802(\x01R\tsizeBytes\x120\n" +
+	"\x06sha256\x18\x03 \x01(\tB\x18\xbaH\x15r\x132\x0e^[0-9a-f]{64}$\x98\x01@R\x06sha256\x12/\n" +
+	"\x05actor\x18\x04 \x01(\v2\x11.whistle.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\x05actor\"\x95\x03\n" +
+	"\x05Media\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06sha256\x18\x06 \x01(\tR\x06sha256\x12\x14\n" +
+	"\x05width\x18\a \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\b \x01(\x05R\x06height\x12\x1a\n" +
+	"\bstripped\x18\t \x03(\tR\bstripped\x12\x1b\n" +
+	"\tticket_id\x18\n" +
+	" \x01(\tR\bticketId\x124\n" +
+	"\x17uploaded_by_org_unit_id\x18\v \x01(\tR\x13uploadedByOrgUnitId\x12;\n" +
+	"\vuploaded_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"uploadedAt\x12 \n" +
+	"\vorientation\x18\r \x01(\x05R\vorientation\">\n" +
+	"\x13UploadMediaResponse\x12'\n" +
+	"\x05media\x18\x01 \x01(\v2\x11.whistle.v1.MediaR\x05media\"6\n" +
+	"\x0fGetMediaRequest\x12#\n" +
+	"\bmedia_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\amediaId\"]\n" +
+	"\x10GetMediaResponse\x12)\n" +
+	"\x05media\x18\x01 \x01(\v2\x11.whistle.v1.MediaH\x00R\x05media\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"F\n" +
+	"\x10ListMediaRequest\x122\n" +
+	"\x06ticket\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18@2\x0f^[A-Za-z0-9-]+$R\x06ticket\"<\n" +
+	"\x11ListMediaResponse\x12'\n" +
+	"\x05media\x18\x01 \x03(\v2\x11.whistle.v1.MediaR\x05media2\xa8\x04\n" +
 	"\rIntakeService\x12?\n" +
 	"\x06Report\x12\x19.whistle.v1.ReportRequest\x1a\x1a.whistle.v1.ReportResponse\x12H\n" +
 	"\tGetTicket\x12\x1c.whistle.v1.GetTicketRequest\x1a\x1d.whistle.v1.GetTicketResponse\x12N\n" +
 	"\vListTickets\x12\x1e.whistle.v1.ListTicketsRequest\x1a\x1f.whistle.v1.ListTicketsResponse\x12W\n" +
-	"\x0eFindDuplicates\x12!.whistle.v1.FindDuplicatesRequest\x1a\".whistle.v1.FindDuplicatesResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\x0eFindDuplicates\x12!.whistle.v1.FindDuplicatesRequest\x1a\".whistle.v1.FindDuplicatesResponse\x12P\n" +
+	"\vUploadMedia\x12\x1e.whistle.v1.UploadMediaRequest\x1a\x1f.whistle.v1.UploadMediaResponse(\x01\x12G\n" +
+	"\bGetMedia\x12\x1b.whistle.v1.GetMediaRequest\x1a\x1c.whistle.v1.GetMediaResponse0\x01\x12H\n" +
+	"\tListMedia\x12\x1c.whistle.v1.ListMediaRequest\x1a\x1d.whistle.v1.ListMediaResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_intake_service_proto_rawDescOnce sync.Once
@@ -768,7 +1413,7 @@ func file_whistle_v1_intake_service_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_intake_service_proto_rawDescData
 }
 
-var file_whistle_v1_intake_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_whistle_v1_intake_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_whistle_v1_intake_service_proto_goTypes = []any{
 	(*ReportRequest)(nil),          // 0: whistle.v1.ReportRequest
 	(*DuplicateCandidate)(nil),     // 1: whistle.v1.DuplicateCandidate
@@ -779,42 +1424,63 @@ var file_whistle_v1_intake_service_proto_goTypes = []any{
 	(*ListTicketsResponse)(nil),    // 6: whistle.v1.ListTicketsResponse
 	(*FindDuplicatesRequest)(nil),  // 7: whistle.v1.FindDuplicatesRequest
 	(*FindDuplicatesResponse)(nil), // 8: whistle.v1.FindDuplicatesResponse
-	(WhistleKind)(0),               // 9: whistle.v1.WhistleKind
-	(Source)(0),                    // 10: whistle.v1.Source
-	(*Location)(nil),               // 11: whistle.v1.Location
-	(*Reporter)(nil),               // 12: whistle.v1.Reporter
-	(TicketStatus)(0),              // 13: whistle.v1.TicketStatus
-	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
-	(*Ticket)(nil),                 // 15: whistle.v1.Ticket
+	(*UploadMediaRequest)(nil),     // 9: whistle.v1.UploadMediaRequest
+	(*MediaHeader)(nil),            // 10: whistle.v1.MediaHeader
+	(*Media)(nil),                  // 11: whistle.v1.Media
+	(*UploadMediaResponse)(nil),    // 12: whistle.v1.UploadMediaResponse
+	(*GetMediaRequest)(nil),        // 13: whistle.v1.GetMediaRequest
+	(*GetMediaResponse)(nil),       // 14: whistle.v1.GetMediaResponse
+	(*ListMediaRequest)(nil),       // 15: whistle.v1.ListMediaRequest
+	(*ListMediaResponse)(nil),      // 16: whistle.v1.ListMediaResponse
+	(WhistleKind)(0),               // 17: whistle.v1.WhistleKind
+	(Source)(0),                    // 18: whistle.v1.Source
+	(*Location)(nil),               // 19: whistle.v1.Location
+	(*Reporter)(nil),               // 20: whistle.v1.Reporter
+	(TicketStatus)(0),              // 21: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
+	(*Ticket)(nil),                 // 23: whistle.v1.Ticket
+	(*Actor)(nil),                  // 24: whistle.v1.Actor
 }
 var file_whistle_v1_intake_service_proto_depIdxs = []int32{
-	9,  // 0: whistle.v1.ReportRequest.kind:type_name -> whistle.v1.WhistleKind
-	10, // 1: whistle.v1.ReportRequest.source:type_name -> whistle.v1.Source
-	11, // 2: whistle.v1.ReportRequest.location:type_name -> whistle.v1.Location
-	12, // 3: whistle.v1.ReportRequest.reporter:type_name -> whistle.v1.Reporter
-	13, // 4: whistle.v1.DuplicateCandidate.status:type_name -> whistle.v1.TicketStatus
-	14, // 5: whistle.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
-	15, // 6: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
+	17, // 0: whistle.v1.ReportRequest.kind:type_name -> whistle.v1.WhistleKind
+	18, // 1: whistle.v1.ReportRequest.source:type_name -> whistle.v1.Source
+	19, // 2: whistle.v1.ReportRequest.location:type_name -> whistle.v1.Location
+	20, // 3: whistle.v1.ReportRequest.reporter:type_name -> whistle.v1.Reporter
+	21, // 4: whistle.v1.DuplicateCandidate.status:type_name -> whistle.v1.TicketStatus
+	22, // 5: whistle.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
+	23, // 6: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
 	1,  // 7: whistle.v1.ReportResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
-	15, // 8: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
-	10, // 9: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
-	14, // 10: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
-	14, // 11: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
-	15, // 12: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
+	23, // 8: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
+	18, // 9: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
+	22, // 10: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
+	22, // 11: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
+	23, // 12: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
 	1,  // 13: whistle.v1.FindDuplicatesResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
-	0,  // 14: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
-	3,  // 15: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
-	5,  // 16: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
-	7,  // 17: whistle.v1.IntakeService.FindDuplicates:input_type -> whistle.v1.FindDuplicatesRequest
-	2,  // 18: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
-	4,  // 19: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
-	6,  // 20: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
-	8,  // 21: whistle.v1.IntakeService.FindDuplicates:output_type -> whistle.v1.FindDuplicatesResponse
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	10, // 14: whistle.v1.UploadMediaRequest.header:type_name -> whistle.v1.MediaHeader
+	24, // 15: whistle.v1.MediaHeader.actor:type_name -> whistle.v1.Actor
+	22, // 16: whistle.v1.Media.uploaded_at:type_name -> google.protobuf.Timestamp
+	11, // 17: whistle.v1.UploadMediaResponse.media:type_name -> whistle.v1.Media
+	11, // 18: whistle.v1.GetMediaResponse.media:type_name -> whistle.v1.Media
+	11, // 19: whistle.v1.ListMediaResponse.media:type_name -> whistle.v1.Media
+	0,  // 20: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
+	3,  // 21: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
+	5,  // 22: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
+	7,  // 23: whistle.v1.IntakeService.FindDuplicates:input_type -> whistle.v1.FindDuplicatesRequest
+	9,  // 24: whistle.v1.IntakeService.UploadMedia:input_type -> whistle.v1.UploadMediaRequest
+	13, // 25: whistle.v1.IntakeService.GetMedia:input_type -> whistle.v1.GetMediaRequest
+	15, // 26: whistle.v1.IntakeService.ListMedia:input_type -> whistle.v1.ListMediaRequest
+	2,  // 27: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
+	4,  // 28: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
+	6,  // 29: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
+	8,  // 30: whistle.v1.IntakeService.FindDuplicates:output_type -> whistle.v1.FindDuplicatesResponse
+	12, // 31: whistle.v1.IntakeService.UploadMedia:output_type -> whistle.v1.UploadMediaResponse
+	14, // 32: whistle.v1.IntakeService.GetMedia:output_type -> whistle.v1.GetMediaResponse
+	16, // 33: whistle.v1.IntakeService.ListMedia:output_type -> whistle.v1.ListMediaResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_intake_service_proto_init() }
@@ -824,13 +1490,21 @@ func file_whistle_v1_intake_service_proto_init() {
 	}
 	file_whistle_v1_bounds_proto_init()
 	file_whistle_v1_ticket_proto_init()
+	file_whistle_v1_intake_service_proto_msgTypes[9].OneofWrappers = []any{
+		(*UploadMediaRequest_Header)(nil),
+		(*UploadMediaRequest_Chunk)(nil),
+	}
+	file_whistle_v1_intake_service_proto_msgTypes[14].OneofWrappers = []any{
+		(*GetMediaResponse_Media)(nil),
+		(*GetMediaResponse_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_intake_service_proto_rawDesc), len(file_whistle_v1_intake_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

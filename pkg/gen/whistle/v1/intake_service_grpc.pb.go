@@ -23,6 +23,9 @@ const (
 	IntakeService_GetTicket_FullMethodName      = "/whistle.v1.IntakeService/GetTicket"
 	IntakeService_ListTickets_FullMethodName    = "/whistle.v1.IntakeService/ListTickets"
 	IntakeService_FindDuplicates_FullMethodName = "/whistle.v1.IntakeService/FindDuplicates"
+	IntakeService_UploadMedia_FullMethodName    = "/whistle.v1.IntakeService/UploadMedia"
+	IntakeService_GetMedia_FullMethodName       = "/whistle.v1.IntakeService/GetMedia"
+	IntakeService_ListMedia_FullMethodName      = "/whistle.v1.IntakeService/ListMedia"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -43,6 +46,19 @@ type IntakeServiceClient interface {
 	// of its matter type, reported within the window before it (default 14 days), within the radius
 	// of its coordinates (default 250 m) or, without coordinates, in its grid; nearest first.
 	FindDuplicates(ctx context.Context, in *FindDuplicatesRequest, opts ...grpc.CallOption) (*FindDuplicatesResponse, error)
+	// UploadMedia stores a photo or short video (随手拍, a department's evidence): a header, then the
+	// bytes in chunks. The bytes must match the header's size and SHA-256; their type is sniffed
+	// (JPEG, PNG, WebP, MP4, QuickTime, WebM), their size and pixel count bounded, and EXIF GPS and
+	// device data stripped from what is stored. A refused upload (INVALID_ARGUMENT, or
+	// RESOURCE_EXHAUSTED over a limit, with an ErrorInfo reason MEDIA_…) keeps nothing. Attach the
+	// file within an hour (ReportRequest.photo_ids, Attachment.media_id) or it is removed.
+	UploadMedia(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadMediaRequest, UploadMediaResponse], error)
+	// GetMedia streams a stored file: its record, then its bytes. A file attached to a ticket is for
+	// those who may read the ticket (where it lies, or a department it was assigned to); one not yet
+	// attached for the unit that uploaded it.
+	GetMedia(ctx context.Context, in *GetMediaRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetMediaResponse], error)
+	// ListMedia lists a ticket's photos and evidence.
+	ListMedia(ctx context.Context, in *ListMediaRequest, opts ...grpc.CallOption) (*ListMediaResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -93,6 +109,48 @@ func (c *intakeServiceClient) FindDuplicates(ctx context.Context, in *FindDuplic
 	return out, nil
 }
 
+func (c *intakeServiceClient) UploadMedia(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadMediaRequest, UploadMediaResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IntakeService_ServiceDesc.Streams[0], IntakeService_UploadMedia_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadMediaRequest, UploadMediaResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IntakeService_UploadMediaClient = grpc.ClientStreamingClient[UploadMediaRequest, UploadMediaResponse]
+
+func (c *intakeServiceClient) GetMedia(ctx context.Context, in *GetMediaRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetMediaResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IntakeService_ServiceDesc.Streams[1], IntakeService_GetMedia_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetMediaRequest, GetMediaResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IntakeService_GetMediaClient = grpc.ServerStreamingClient[GetMediaResponse]
+
+func (c *intakeServiceClient) ListMedia(ctx context.Context, in *ListMediaRequest, opts ...grpc.CallOption) (*ListMediaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMediaResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListMedia_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -111,6 +169,19 @@ type IntakeServiceServer interface {
 	// of its matter type, reported within the window before it (default 14 days), within the radius
 	// of its coordinates (default 250 m) or, without coordinates, in its grid; nearest first.
 	FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error)
+	// UploadMedia stores a photo or short video (随手拍, a department's evidence): a header, then the
+	// bytes in chunks. The bytes must match the header's size and SHA-256; their type is sniffed
+	// (JPEG, PNG, WebP, MP4, QuickTime, WebM), their size and pixel count bounded, and EXIF GPS and
+	// device data stripped from what is stored. A refused upload (INVALID_ARGUMENT, or
+	// RESOURCE_EXHAUSTED over a limit, with an ErrorInfo reason MEDIA_…) keeps nothing. Attach the
+	// file within an hour (ReportRequest.photo_ids, Attachment.media_id) or it is removed.
+	UploadMedia(grpc.ClientStreamingServer[UploadMediaRequest, UploadMediaResponse]) error
+	// GetMedia streams a stored file: its record, then its bytes. A file attached to a ticket is for
+	// those who may read the ticket (where it lies, or a department it was assigned to); one not yet
+	// attached for the unit that uploaded it.
+	GetMedia(*GetMediaRequest, grpc.ServerStreamingServer[GetMediaResponse]) error
+	// ListMedia lists a ticket's photos and evidence.
+	ListMedia(context.Context, *ListMediaRequest) (*ListMediaResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -132,6 +203,15 @@ func (UnimplementedIntakeServiceServer) ListTickets(context.Context, *ListTicket
 }
 func (UnimplementedIntakeServiceServer) FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FindDuplicates not implemented")
+}
+func (UnimplementedIntakeServiceServer) UploadMedia(grpc.ClientStreamingServer[UploadMediaRequest, UploadMediaResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadMedia not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetMedia(*GetMediaRequest, grpc.ServerStreamingServer[GetMediaResponse]) error {
+	return status.Error(codes.Unimplemented, "method GetMedia not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListMedia(context.Context, *ListMediaRequest) (*ListMediaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMedia not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -226,6 +306,42 @@ func _IntakeService_FindDuplicates_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_UploadMedia_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(IntakeServiceServer).UploadMedia(&grpc.GenericServerStream[UploadMediaRequest, UploadMediaResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IntakeService_UploadMediaServer = grpc.ClientStreamingServer[UploadMediaRequest, UploadMediaResponse]
+
+func _IntakeService_GetMedia_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetMediaRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IntakeServiceServer).GetMedia(m, &grpc.GenericServerStream[GetMediaRequest, GetMediaResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IntakeService_GetMediaServer = grpc.ServerStreamingServer[GetMediaResponse]
+
+func _IntakeService_ListMedia_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMediaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListMedia(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListMedia_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListMedia(ctx, req.(*ListMediaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -249,7 +365,22 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "FindDuplicates",
 			Handler:    _IntakeService_FindDuplicates_Handler,
 		},
+		{
+			MethodName: "ListMedia",
+			Handler:    _IntakeService_ListMedia_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "UploadMedia",
+			Handler:       _IntakeService_UploadMedia_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "GetMedia",
+			Handler:       _IntakeService_GetMedia_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "whistle/v1/intake_service.proto",
 }

@@ -644,8 +644,10 @@ type Ticket struct {
 	IdempotencyKey string `protobuf:"bytes,13,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// related_ticket_ids are the tickets a proactive ticket was raised from.
 	RelatedTicketIds []string `protobuf:"bytes,14,rep,name=related_ticket_ids,json=relatedTicketIds,proto3" json:"related_ticket_ids,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// photo_ids are the photos and videos reported with it (IntakeService.GetMedia fetches them).
+	PhotoIds      []string `protobuf:"bytes,15,rep,name=photo_ids,json=photoIds,proto3" json:"photo_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ticket) Reset() {
@@ -772,6 +774,13 @@ func (x *Ticket) GetIdempotencyKey() string {
 func (x *Ticket) GetRelatedTicketIds() []string {
 	if x != nil {
 		return x.RelatedTicketIds
+	}
+	return nil
+}
+
+func (x *Ticket) GetPhotoIds() []string {
+	if x != nil {
+		return x.PhotoIds
 	}
 	return nil
 }
@@ -942,7 +951,7 @@ const file_whistle_v1_ticket_proto_rawDesc = "" +
 	"\x05Actor\x12)\n" +
 	"\x02id\x18\x01 \x01(\tB\x19\xbaH\x16r\x14\x10\x01\x18@2\x0e^[\\x21-\\x7e]+$R\x02id\x12@\n" +
 	"\vorg_unit_id\x18\x02 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12*\n" +
-	"\fdisplay_name\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\"\x8e\x04\n" +
+	"\fdisplay_name\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\"\xab\x04\n" +
 	"\x06Ticket\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12+\n" +
@@ -959,7 +968,8 @@ const file_whistle_v1_ticket_proto_rawDesc = "" +
 	"reportedAt\x12\x19\n" +
 	"\btrace_id\x18\f \x01(\tR\atraceId\x12'\n" +
 	"\x0fidempotency_key\x18\r \x01(\tR\x0eidempotencyKey\x12,\n" +
-	"\x12related_ticket_ids\x18\x0e \x03(\tR\x10relatedTicketIds\"\xd7\x03\n" +
+	"\x12related_ticket_ids\x18\x0e \x03(\tR\x10relatedTicketIds\x12\x1b\n" +
+	"\tphoto_ids\x18\x0f \x03(\tR\bphotoIds\"\xd7\x03\n" +
 	"\vTicketState\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x120\n" +
