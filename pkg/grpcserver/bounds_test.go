@@ -91,6 +91,11 @@ func singular(fd protoreflect.FieldDescriptor, rules *validate.FieldRules) strin
 			return "a string without max_len, len, max_bytes or uuid"
 		}
 		return ""
+	case protoreflect.BytesKind:
+		if b := rules.GetBytes(); b.GetMaxLen() == 0 && b.GetLen() == 0 {
+			return "a bytes without max_len or len"
+		}
+		return ""
 	case protoreflect.MessageKind:
 		return message(fd, rules)
 	}
