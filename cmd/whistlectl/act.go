@@ -112,7 +112,7 @@ func resolveCommand(g *globals) *cobra.Command {
 func evaluateCommand(g *globals) *cobra.Command {
 	var who actorFlags
 	var verdict, comment, code string
-	var reasons []string
+	var reasons, photos []string
 	cmd := &cobra.Command{
 		Use:   "evaluate <ticket>",
 		Short: "Judge a resolved ticket: satisfied or basically-satisfied closes it, unsatisfied sends it back",
@@ -148,6 +148,12 @@ code is the credential).`,
 			} else if ctx, req.TicketId, err = g.actOn(cmd.Context(), c, args[0], auth.RoleCommunityOfficer, who.orgUnit); err != nil {
 				return err
 			}
+			if len(photos) > 0 && code != "" {
+				return errors.New("--photo needs --as: a resident judging with a code cannot upload photos")
+			}
+			if req.Attachments, err = g.attachments(ctx, photos, who.proto()); err != nil {
+				return err
+			}
 			resp, err := c.Evaluation.Evaluate(ctx, req)
 			if err != nil {
 				return fmt.Errorf("evaluate %s: %w", args[0], err)
@@ -165,6 +171,7 @@ code is the credential).`,
 	cmd.Flags().StringVar(&verdict, "verdict", "", "satisfied, basically-satisfied or unsatisfied")
 	cmd.Flags().StringVar(&comment, "comment", "", "why")
 	cmd.Flags().StringSliceVar(&reasons, "reason", nil, "reason codes for an unsatisfied verdict, e.g. not_fixed")
+	cmd.Flags().StringArrayVar(&photos, "photo", nil, "a photo of what is still wrong, with an unsatisfied verdict (uploaded; repeatable)")
 	_ = cmd.MarkFlagRequired("verdict")
 	return cmd
 }

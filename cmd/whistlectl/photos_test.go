@@ -86,6 +86,14 @@ func TestPhotosDuplicatesMergeAndWithdraw(t *testing.T) {
 		"merged "+second+" into "+first+" (merged)") {
 		t.Fatalf("merge:\n%s", out)
 	}
+	// The department resolves with evidence; the community sends it back with a photo of what is still wrong.
+	mustCtl(t, r.Addr, "accept", first, "--as", "xc-urban")
+	mustCtl(t, r.Addr, "resolve", first, "--as", "xc-urban", "--result", "filled", "--missing-assists-reason", "none needed",
+		"--evidence", photo)
+	eventuallyMatch(t, r.Addr, `rework`, "evaluate", first, "--as", "xc-hd-dj", "--verdict", "unsatisfied", "--reason", "not_fixed",
+		"--comment", "still there", "--photo", photo)
+	eventuallyMatch(t, r.Addr, `(?s)by xc-hd-dj-g01.*by xc-urban.*by xc-hd-dj `, "photos", first)
+
 	third := number.FindStringSubmatch(report("ctl-snap-3", "39.95"))[1]
 	if out := mustCtl(t, r.Addr, "withdraw", third, "--reason", "fixed by the residents", "--as", "xc-hd-dj-g01"); !strings.Contains(out,
 		"withdrew "+third+" (cancelled)") {

@@ -43,4 +43,7 @@ var (
 	// ErrBadPageToken: the page token was not made by this service.
 	ErrBadPageToken = apperr.New(apperr.InvalidArgument,
 		"page_token is not valid: pass the next_page_token of the previous response, or none for the first page")
+	// ErrPhotosSatisfied: photos go with an unsatisfied verdict only.
+	ErrPhotosSatisfied = apperr.New(apperr.InvalidArgument,
+		"photos go with an unsatisfied verdict only: they show what is still wrong; judge without them")
 )

@@ -24,6 +24,9 @@ type Judgement struct {
 	// CodeFor is the ticket the code was given for, when it is not TicketID:
 	// a duplicate merged into TicketID (see Original).
 	CodeFor string
+	// Photos show what is still wrong; an unsatisfied verdict only
+	// (ErrPhotosSatisfied otherwise).
+	Photos []Photo
 }
 
 // TryCode counts a resident's try of an evaluation code on a ticket, in a
@@ -118,8 +121,11 @@ func (s *Service) Evaluate(ctx context.Context, j Judgement) (Evaluation, error)
 				return "", err
 			}
 		}
+		if len(j.Photos) > 0 && j.Verdict != Unsatisfied {
+			return "", ErrPhotosSatisfied
+		}
 		action, err := e.judge(j.Verdict, strings.TrimSpace(j.Comment), j.ReasonCodes, j.Evaluator, j.Source, s.clock.Now())
-		e.escalate = action == ticket.Reopen && e.Round > s.cfg.MaxReworks
+		e.escalate, e.photos = action == ticket.Reopen && e.Round > s.cfg.MaxReworks, j.Photos
 		out = *e
 		return action, err
 	})

@@ -46,6 +46,13 @@ type Actor struct {
 	ID, OrgUnitID, Name string
 }
 
+// Photo is a file an evaluator attaches to an unsatisfied verdict: one
+// uploaded to intake (MediaID) or kept elsewhere (URL).
+type Photo struct {
+	Name, SHA256, MediaID, URL string
+	Size                       int64
+}
+
 // Caller is what the API edge established about who calls: never what a
 // request claims.
 type Caller struct {
@@ -94,6 +101,8 @@ type Evaluation struct {
 	CodeFailures, CodeUsedRound int32
 	// escalate is set on an unsatisfied verdict past the rework limit (not stored).
 	escalate bool
+	// photos go with the verdict in its event (not stored: intake keeps them).
+	photos []Photo
 	// announced is when the round was opened, set only by the change that
 	// opens it, which then announces it (not stored).
 	announced time.Time

@@ -72,6 +72,7 @@ func toEvents(e Evaluation, action ticket.Action) []*whistlev1.Event {
 	judged := events.MustNew(meta, &whistlev1.TicketEvaluated{
 		Verdict: whistlev1.Verdict(e.Verdict), Comment: e.Comment, Round: e.Round, ReasonCodes: e.ReasonCodes,
 		DepartmentId: e.DepartmentID, DefaultVerdict: e.DefaultVerdict, Source: whistlev1.EvaluationSource(e.Source),
+		Attachments: toProtoPhotos(e.photos),
 	})
 	meta.Version = e.Version
 	if action == ticket.Close {
@@ -82,4 +83,20 @@ func toEvents(e Evaluation, action ticket.Action) []*whistlev1.Event {
 		DepartmentId: e.DepartmentID, ReasonCodes: e.ReasonCodes, Comment: e.Comment, ReworkCount: e.Round,
 		Escalate: e.escalate,
 	})}
+}
+
+func toProtoPhotos(ps []Photo) []*whistlev1.Attachment {
+	var out []*whistlev1.Attachment
+	for _, p := range ps {
+		out = append(out, &whistlev1.Attachment{Name: p.Name, SizeBytes: p.Size, Sha256: p.SHA256, MediaId: p.MediaID, Url: p.URL})
+	}
+	return out
+}
+
+func fromProtoPhotos(as []*whistlev1.Attachment) []Photo {
+	var out []Photo
+	for _, a := range as {
+		out = append(out, Photo{Name: a.GetName(), Size: a.GetSizeBytes(), SHA256: a.GetSha256(), MediaID: a.GetMediaId(), URL: a.GetUrl()})
+	}
+	return out
 }

@@ -83,7 +83,7 @@ func (g *grpcServer) Evaluate(ctx context.Context, req *whistlev1.EvaluateReques
 				TicketID: target, CodeFor: req.GetTicketId(), Verdict: Verdict(req.GetVerdict()), Comment: req.GetComment(),
 				ReasonCodes: req.GetReasonCodes(), Caller: caller,
 				Evaluator: Actor{ID: ev.GetId(), OrgUnitID: ev.GetOrgUnitId(), Name: ev.GetDisplayName()},
-				Source:    Source(req.GetSource()), Code: req.GetEvaluationCode(),
+				Source:    Source(req.GetSource()), Code: req.GetEvaluationCode(), Photos: fromProtoPhotos(req.GetAttachments()),
 			})
 			return &whistlev1.EvaluateResponse{Evaluation: toProtoEvaluation(e)}, err
 		})

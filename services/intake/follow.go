@@ -13,9 +13,10 @@ import (
 
 // followed are the transitions other services make that intake follows, to
 // offer only open tickets as duplicates, show their status and know which
-// departments may see a ticket's files; progress notes bring evidence too.
+// departments may see a ticket's files; progress notes bring evidence too,
+// and verdicts the evaluators' photos.
 var followed = []string{events.Triaged, events.Dispatched, events.Arbitrated, events.Accepted, events.Returned,
-	events.Resolved, events.Reopened, events.Closed, events.Merged, events.Cancelled, events.Progressed}
+	events.Resolved, events.Reopened, events.Closed, events.Merged, events.Cancelled, events.Progressed, events.Evaluated}
 
 // StatusChange is a transition made elsewhere: the ticket's status and the
 // version it produced.
@@ -91,6 +92,8 @@ func changeOf(ev *whistlev1.Event) StatusChange {
 		files = b.Resolved.GetEvidence()
 	case *whistlev1.Event_Progressed:
 		files = b.Progressed.GetAttachments()
+	case *whistlev1.Event_Evaluated:
+		files = b.Evaluated.GetAttachments()
 	}
 	for _, f := range files {
 		if f.GetMediaId() != "" {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -129,6 +130,30 @@ func TestPhotosKeptInS3(t *testing.T) {
 			names = append(names, m.GetName()+"@"+m.GetTicketId())
 		}
 		return err == nil && len(ms) == 2 && ms[1].GetId() == after.GetId() && ms[1].GetTicketId() == id, strings.Join(names, " ")
+	})
+
+	// The community finds it still broken and says so with a photo; a satisfied verdict takes none.
+	const community = "xc-hd-dj"
+	judge, officer := s.client(auth.RoleCommunityOfficer, community), &whistlev1.Actor{Id: "secretary", OrgUnitId: community}
+	still, err := judge.UploadMedia(s.ctx, "still-broken.jpg", bytes.NewReader(kept), officer)
+	s.do("upload the evaluator's photo", err)
+	eventually.True(t, "the evaluation of "+id, func() bool {
+		e, err := s.monitor().Evaluation.GetEvaluation(s.ctx, &whistlev1.GetEvaluationRequest{TicketId: id})
+		return err == nil && e.GetEvaluation().GetState() == whistlev1.EvaluationState_EVALUATION_STATE_OPEN
+	})
+	photoOf := []*whistlev1.Attachment{{Name: "still-broken.jpg", SizeBytes: still.GetSizeBytes(), Sha256: still.GetSha256(), MediaId: still.GetId()}}
+	_, err = s.as(auth.RoleCommunityOfficer, community).Evaluation.Evaluate(s.ctx, &whistlev1.EvaluateRequest{TicketId: id,
+		Verdict: whistlev1.Verdict_VERDICT_SATISFIED, Evaluator: officer, Attachments: photoOf})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "unsatisfied verdict only") {
+		t.Fatalf("a satisfied verdict with a photo: %v, want InvalidArgument", err)
+	}
+	_, err = s.as(auth.RoleCommunityOfficer, community).Evaluation.Evaluate(s.ctx, &whistlev1.EvaluateRequest{TicketId: id,
+		Verdict: whistlev1.Verdict_VERDICT_UNSATISFIED, Comment: "the edge is crumbling", ReasonCodes: []string{"not_fixed"},
+		Evaluator: officer, Attachments: photoOf})
+	s.do("an unsatisfied verdict with a photo", err)
+	eventually.Seen(t, "the evaluator's photo attached to the ticket", func() (bool, string) {
+		ms, err := dept.ListMedia(s.ctx, id)
+		return err == nil && len(ms) == 3 && ms[2].GetId() == still.GetId() && ms[2].GetTicketId() == id, fmt.Sprint(len(ms), err)
 	})
 
 	// Bad uploads are refused with their reason and leave nothing behind.

@@ -501,8 +501,11 @@ type EvaluateRequest struct {
 	// evaluation_code is the resident's one-time code (source RESIDENT): up to 32 printable ASCII
 	// characters without spaces, or empty.
 	EvaluationCode string `protobuf:"bytes,8,opt,name=evaluation_code,json=evaluationCode,proto3" json:"evaluation_code,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// attachments are photos of what is still wrong, for an unsatisfied verdict only: up to 9, each
+	// uploaded with IntakeService.UploadMedia by the evaluator's unit (media_id).
+	Attachments   []*Attachment `protobuf:"bytes,9,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EvaluateRequest) Reset() {
@@ -591,6 +594,13 @@ func (x *EvaluateRequest) GetEvaluationCode() string {
 	return ""
 }
 
+func (x *EvaluateRequest) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 // EvaluateResponse returns the round.
 type EvaluateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -642,7 +652,7 @@ var File_whistle_v1_evaluation_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"\n" +
 	"#whistle/v1/evaluation_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xca\x05\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\xca\x05\n" +
 	"\n" +
 	"Evaluation\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
@@ -677,7 +687,7 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken\"\x7f\n" +
 	"\x1bListOpenEvaluationsResponse\x128\n" +
 	"\vevaluations\x18\x01 \x03(\v2\x16.whistle.v1.EvaluationR\vevaluations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd2\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbb\x05\n" +
 	"\x0fEvaluateRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x129\n" +
 	"\averdict\x18\x02 \x01(\x0e2\x13.whistle.v1.VerdictB\n" +
@@ -690,7 +700,9 @@ const file_whistle_v1_evaluation_service_proto_rawDesc = "" +
 	"request_id\x18\x06 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x012\x0e^[\\x21-\\x7e]*$R\trequestId\x12@\n" +
 	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x04R\x06source\x12@\n" +
-	"\x0fevaluation_code\x18\b \x01(\tB\x17\xbaH\x14r\x12\x18 2\x0e^[\\x21-\\x7e]*$R\x0eevaluationCode\"J\n" +
+	"\x0fevaluation_code\x18\b \x01(\tB\x17\xbaH\x14r\x12\x18 2\x0e^[\\x21-\\x7e]*$R\x0eevaluationCode\x12B\n" +
+	"\vattachments\x18\t \x03(\v2\x16.whistle.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10\tR\vattachments:\xa2\x01\xbaH\x9e\x01\x1a\x9b\x01\n" +
+	"\x1bevaluate.photos_unsatisfied\x12Iphotos go with an unsatisfied verdict only: they show what is still wrong\x1a1this.attachments.size() == 0 || this.verdict == 3\"J\n" +
 	"\x10EvaluateResponse\x126\n" +
 	"\n" +
 	"evaluation\x18\x01 \x01(\v2\x16.whistle.v1.EvaluationR\n" +
@@ -731,6 +743,7 @@ var file_whistle_v1_evaluation_service_proto_goTypes = []any{
 	(Verdict)(0),                        // 9: whistle.v1.Verdict
 	(*Actor)(nil),                       // 10: whistle.v1.Actor
 	(EvaluationSource)(0),               // 11: whistle.v1.EvaluationSource
+	(*Attachment)(nil),                  // 12: whistle.v1.Attachment
 }
 var file_whistle_v1_evaluation_service_proto_depIdxs = []int32{
 	0,  // 0: whistle.v1.Evaluation.state:type_name -> whistle.v1.EvaluationState
@@ -745,18 +758,19 @@ var file_whistle_v1_evaluation_service_proto_depIdxs = []int32{
 	9,  // 9: whistle.v1.EvaluateRequest.verdict:type_name -> whistle.v1.Verdict
 	10, // 10: whistle.v1.EvaluateRequest.evaluator:type_name -> whistle.v1.Actor
 	11, // 11: whistle.v1.EvaluateRequest.source:type_name -> whistle.v1.EvaluationSource
-	1,  // 12: whistle.v1.EvaluateResponse.evaluation:type_name -> whistle.v1.Evaluation
-	2,  // 13: whistle.v1.EvaluationService.GetEvaluation:input_type -> whistle.v1.GetEvaluationRequest
-	4,  // 14: whistle.v1.EvaluationService.ListOpenEvaluations:input_type -> whistle.v1.ListOpenEvaluationsRequest
-	6,  // 15: whistle.v1.EvaluationService.Evaluate:input_type -> whistle.v1.EvaluateRequest
-	3,  // 16: whistle.v1.EvaluationService.GetEvaluation:output_type -> whistle.v1.GetEvaluationResponse
-	5,  // 17: whistle.v1.EvaluationService.ListOpenEvaluations:output_type -> whistle.v1.ListOpenEvaluationsResponse
-	7,  // 18: whistle.v1.EvaluationService.Evaluate:output_type -> whistle.v1.EvaluateResponse
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 12: whistle.v1.EvaluateRequest.attachments:type_name -> whistle.v1.Attachment
+	1,  // 13: whistle.v1.EvaluateResponse.evaluation:type_name -> whistle.v1.Evaluation
+	2,  // 14: whistle.v1.EvaluationService.GetEvaluation:input_type -> whistle.v1.GetEvaluationRequest
+	4,  // 15: whistle.v1.EvaluationService.ListOpenEvaluations:input_type -> whistle.v1.ListOpenEvaluationsRequest
+	6,  // 16: whistle.v1.EvaluationService.Evaluate:input_type -> whistle.v1.EvaluateRequest
+	3,  // 17: whistle.v1.EvaluationService.GetEvaluation:output_type -> whistle.v1.GetEvaluationResponse
+	5,  // 18: whistle.v1.EvaluationService.ListOpenEvaluations:output_type -> whistle.v1.ListOpenEvaluationsResponse
+	7,  // 19: whistle.v1.EvaluationService.Evaluate:output_type -> whistle.v1.EvaluateResponse
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_evaluation_service_proto_init() }
@@ -764,6 +778,7 @@ func file_whistle_v1_evaluation_service_proto_init() {
 	if File_whistle_v1_evaluation_service_proto != nil {
 		return
 	}
+	file_whistle_v1_events_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1762,7 +1762,9 @@ type TicketEvaluated struct {
 	// department_id is the department whose work was evaluated.
 	DepartmentId string `protobuf:"bytes,6,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
 	// source says who judged.
-	Source        EvaluationSource `protobuf:"varint,7,opt,name=source,proto3,enum=whistle.v1.EvaluationSource" json:"source,omitempty"`
+	Source EvaluationSource `protobuf:"varint,7,opt,name=source,proto3,enum=whistle.v1.EvaluationSource" json:"source,omitempty"`
+	// attachments are the evaluator's photos of what is still wrong (an unsatisfied verdict).
+	Attachments   []*Attachment `protobuf:"bytes,8,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1844,6 +1846,13 @@ func (x *TicketEvaluated) GetSource() EvaluationSource {
 		return x.Source
 	}
 	return EvaluationSource_EVALUATION_SOURCE_UNSPECIFIED
+}
+
+func (x *TicketEvaluated) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
 }
 
 // TicketEvaluationOpened announces a round of evaluation, opened when the ticket was resolved
@@ -2398,7 +2407,7 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\tR\x06result\x122\n" +
 	"\bevidence\x18\x03 \x03(\v2\x16.whistle.v1.AttachmentR\bevidence\x124\n" +
-	"\x16missing_assists_reason\x18\x04 \x01(\tR\x14missingAssistsReason\"\x97\x02\n" +
+	"\x16missing_assists_reason\x18\x04 \x01(\tR\x14missingAssistsReason\"\xd1\x02\n" +
 	"\x0fTicketEvaluated\x12-\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x13.whistle.v1.VerdictR\averdict\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\x12\x14\n" +
@@ -2406,7 +2415,8 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\x0fdefault_verdict\x18\x04 \x01(\bR\x0edefaultVerdict\x12!\n" +
 	"\freason_codes\x18\x05 \x03(\tR\vreasonCodes\x12#\n" +
 	"\rdepartment_id\x18\x06 \x01(\tR\fdepartmentId\x124\n" +
-	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceR\x06source\"\xcb\x01\n" +
+	"\x06source\x18\a \x01(\x0e2\x1c.whistle.v1.EvaluationSourceR\x06source\x128\n" +
+	"\vattachments\x18\b \x03(\v2\x16.whistle.v1.AttachmentR\vattachments\"\xcb\x01\n" +
 	"\x16TicketEvaluationOpened\x12 \n" +
 	"\x05round\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\x05round\x12I\n" +
@@ -2535,14 +2545,15 @@ var file_whistle_v1_events_proto_depIdxs = []int32{
 	3,  // 37: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
 	28, // 38: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
 	29, // 39: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
-	25, // 40: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
-	28, // 41: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
-	24, // 42: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	3,  // 40: whistle.v1.TicketEvaluated.attachments:type_name -> whistle.v1.Attachment
+	25, // 41: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
+	28, // 42: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
+	24, // 43: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }
