@@ -94,6 +94,8 @@ func TestPhotosDuplicatesMergeAndWithdraw(t *testing.T) {
 		"--comment", "still there", "--photo", photo)
 	eventuallyMatch(t, r.Addr, `(?s)by xc-hd-dj-g01.*by xc-urban.*by xc-hd-dj `, "photos", first)
 
+	eventuallyMatch(t, r.Addr, `Photos    1 \(whistlectl photos `+first+`\)\nMerged    `+second+` \(the same matter`, "show", first)
+
 	third := number.FindStringSubmatch(report("ctl-snap-3", "39.95"))[1]
 	if out := mustCtl(t, r.Addr, "withdraw", third, "--reason", "fixed by the residents", "--as", "xc-hd-dj-g01"); !strings.Contains(out,
 		"withdrew "+third+" (cancelled)") {

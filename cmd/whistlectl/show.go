@@ -59,6 +59,16 @@ func printTicket(cmd *cobra.Command, g *globals, t *whistlev1.Ticket, tl *whistl
 		enumName(t.GetSource()), enumName(t.GetKind()))
 	fmt.Fprintf(out, "          %s\n", t.GetDescription())
 	fmt.Fprintf(out, "Trace     %s\n", t.GetTraceId())
+	if n := len(t.GetPhotoIds()); n > 0 {
+		fmt.Fprintf(out, "Photos    %d (whistlectl photos %s)\n", n, t.GetNumber())
+	}
+	var dups []string
+	for _, d := range tl.GetDuplicates() {
+		dups = append(dups, d.GetTicketNumber())
+	}
+	if len(dups) > 0 {
+		fmt.Fprintf(out, "Merged    %s (the same matter, merged into this one)\n", strings.Join(dups, ", "))
+	}
 	st := tl.GetState()
 	if st == nil {
 		fmt.Fprintln(out, "\nNo events projected yet; try again in a moment.")

@@ -31,6 +31,13 @@ func (g *grpcServer) GetTimeline(ctx context.Context, req *whistlev1.GetTimeline
 	for _, e := range entries {
 		resp.Entries = append(resp.Entries, toProtoEntry(e))
 	}
+	dups, err := g.svc.Duplicates(ctx, req.GetTicketId())
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dups {
+		resp.Duplicates = append(resp.Duplicates, &whistlev1.MergedDuplicate{TicketId: d.TicketID, TicketNumber: d.Number})
+	}
 	return resp, nil
 }
 

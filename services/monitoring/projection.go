@@ -110,6 +110,11 @@ type Change struct {
 	Source               int32
 }
 
+// Duplicate is a ticket merged into another as the same matter.
+type Duplicate struct {
+	TicketID, Number string
+}
+
 // projections is what the use cases need from storage: Update locks a
 // ticket's state (zero if new), lets fn change it and, when fn returns an
 // entry, records it with the state and the effects on figures, atomically.
@@ -119,6 +124,8 @@ type projections interface {
 	Enter(ctx context.Context) error
 	Update(ctx context.Context, ticketID string, fn func(st *State) (*Entry, Effects, error)) error
 	Timeline(ctx context.Context, ticketID string) (State, []Entry, error)
+	// Duplicates returns the tickets merged into a ticket, oldest first.
+	Duplicates(ctx context.Context, ticketID string) ([]Duplicate, error)
 	Counts(ctx context.Context, includeSynthetic bool) (map[ticket.Status]int64, error)
 	// LockStates, SaveSet and LockPlaces are Update for a batch of events
 	// (see projectSet).

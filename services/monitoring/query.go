@@ -29,6 +29,15 @@ func (s *Service) Timeline(ctx context.Context, ticketID string) (State, []Entry
 	return st, entries, nil
 }
 
+// Duplicates returns the tickets merged into a ticket, oldest first.
+func (s *Service) Duplicates(ctx context.Context, ticketID string) ([]Duplicate, error) {
+	ds, err := s.store.Duplicates(ctx, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("duplicates of %s: %w", ticketID, err)
+	}
+	return ds, nil
+}
+
 // Counts returns how many tickets are in each status now.
 func (s *Service) Counts(ctx context.Context, includeSynthetic bool) (map[ticket.Status]int64, error) {
 	c, err := s.store.Counts(ctx, includeSynthetic)

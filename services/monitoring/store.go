@@ -127,6 +127,20 @@ func (s *store) Timeline(ctx context.Context, ticketID string) (State, []Entry, 
 	return st, entries, err
 }
 
+// Duplicates returns the tickets merged into ticketID, oldest first.
+func (s *store) Duplicates(ctx context.Context, ticketID string) ([]Duplicate, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT ticket_id::text, ticket_number FROM tickets
+		WHERE memory ? 'merged_into' AND memory->>'merged_into' = $1 ORDER BY ticket_id`, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Duplicate, error) {
+		var d Duplicate
+		err := row.Scan(&d.TicketID, &d.Number)
+		return d, err
+	})
+}
+
 // Counts returns the live counts per status (statuses with none left out).
 func (s *store) Counts(ctx context.Context, includeSynthetic bool) (map[ticket.Status]int64, error) {
 	rows, err := s.db.Q(ctx).Query(ctx, `SELECT status, sum(n)::bigint FROM status_counts

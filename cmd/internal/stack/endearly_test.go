@@ -285,6 +285,12 @@ func TestASecondReportNearbyIsOfferedTheFirstAndMerged(t *testing.T) {
 	if got, want := s.story(dup), "reported@1 dispatched@2 merged@3"; got != want {
 		t.Fatalf("the duplicate's story: %s, want %s", got, want)
 	}
+	eventually.Seen(t, "the original's timeline to list the duplicate", func() (bool, string) {
+		tl, err := s.monitor().Monitoring.GetTimeline(s.ctx, &whistlev1.GetTimelineRequest{TicketId: original})
+		d := tl.GetDuplicates()
+		return err == nil && len(d) == 1 && d[0].GetTicketId() == dup && d[0].GetTicketNumber() == second.GetTicket().GetNumber(),
+			fmt.Sprint(d, err)
+	})
 	if _, err := officer.Merge(s.ctx, original, dup, "the other way round", false, by); status.Code(err) != codes.FailedPrecondition ||
 		!strings.Contains(err.Error(), "closed, cancelled or merged") {
 		t.Errorf("merging into a merged ticket: %v, want FailedPrecondition", err)

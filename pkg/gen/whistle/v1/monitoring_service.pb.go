@@ -1846,7 +1846,10 @@ type GetTimelineResponse struct {
 	// state is the ticket's current state.
 	State *TicketState `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
 	// entries in version order.
-	Entries       []*TimelineEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	Entries []*TimelineEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	// duplicates are the tickets merged into this one as the same matter (同一事项), oldest first;
+	// each one's own timeline ends with its merge.
+	Duplicates    []*MergedDuplicate `protobuf:"bytes,3,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1895,6 +1898,68 @@ func (x *GetTimelineResponse) GetEntries() []*TimelineEntry {
 	return nil
 }
 
+func (x *GetTimelineResponse) GetDuplicates() []*MergedDuplicate {
+	if x != nil {
+		return x.Duplicates
+	}
+	return nil
+}
+
+// MergedDuplicate is a ticket merged into another.
+type MergedDuplicate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id of the duplicate.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// ticket_number of the duplicate.
+	TicketNumber  string `protobuf:"bytes,2,opt,name=ticket_number,json=ticketNumber,proto3" json:"ticket_number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergedDuplicate) Reset() {
+	*x = MergedDuplicate{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergedDuplicate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergedDuplicate) ProtoMessage() {}
+
+func (x *MergedDuplicate) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergedDuplicate.ProtoReflect.Descriptor instead.
+func (*MergedDuplicate) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *MergedDuplicate) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *MergedDuplicate) GetTicketNumber() string {
+	if x != nil {
+		return x.TicketNumber
+	}
+	return ""
+}
+
 // GetCountsRequest asks for live counts.
 type GetCountsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1906,7 +1971,7 @@ type GetCountsRequest struct {
 
 func (x *GetCountsRequest) Reset() {
 	*x = GetCountsRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +1983,7 @@ func (x *GetCountsRequest) String() string {
 func (*GetCountsRequest) ProtoMessage() {}
 
 func (x *GetCountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +1996,7 @@ func (x *GetCountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCountsRequest.ProtoReflect.Descriptor instead.
 func (*GetCountsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{27}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetCountsRequest) GetIncludeSynthetic() bool {
@@ -1954,7 +2019,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2031,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2044,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{28}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StatusCount) GetStatus() TicketStatus {
@@ -2009,7 +2074,7 @@ type GetCountsResponse struct {
 
 func (x *GetCountsResponse) Reset() {
 	*x = GetCountsResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2086,7 @@ func (x *GetCountsResponse) String() string {
 func (*GetCountsResponse) ProtoMessage() {}
 
 func (x *GetCountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2099,7 @@ func (x *GetCountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCountsResponse.ProtoReflect.Descriptor instead.
 func (*GetCountsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{29}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetCountsResponse) GetCounts() []*StatusCount {
@@ -2178,10 +2243,16 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x06status\x18\b \x01(\x0e2\x18.whistle.v1.TicketStatusR\x06status\x12\x18\n" +
 	"\asummary\x18\t \x01(\tR\asummary\";\n" +
 	"\x12GetTimelineRequest\x12%\n" +
-	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"y\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"\xb6\x01\n" +
 	"\x13GetTimelineResponse\x12-\n" +
 	"\x05state\x18\x01 \x01(\v2\x17.whistle.v1.TicketStateR\x05state\x123\n" +
-	"\aentries\x18\x02 \x03(\v2\x19.whistle.v1.TimelineEntryR\aentries\"?\n" +
+	"\aentries\x18\x02 \x03(\v2\x19.whistle.v1.TimelineEntryR\aentries\x12;\n" +
+	"\n" +
+	"duplicates\x18\x03 \x03(\v2\x1b.whistle.v1.MergedDuplicateR\n" +
+	"duplicates\"S\n" +
+	"\x0fMergedDuplicate\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
+	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\"?\n" +
 	"\x10GetCountsRequest\x12+\n" +
 	"\x11include_synthetic\x18\x01 \x01(\bR\x10includeSynthetic\"U\n" +
 	"\vStatusCount\x120\n" +
@@ -2228,7 +2299,7 @@ func file_whistle_v1_monitoring_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_monitoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(PeriodKind)(0),                    // 0: whistle.v1.PeriodKind
 	(RankingLevel)(0),                  // 1: whistle.v1.RankingLevel
@@ -2259,19 +2330,20 @@ var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(*TimelineEntry)(nil),              // 26: whistle.v1.TimelineEntry
 	(*GetTimelineRequest)(nil),         // 27: whistle.v1.GetTimelineRequest
 	(*GetTimelineResponse)(nil),        // 28: whistle.v1.GetTimelineResponse
-	(*GetCountsRequest)(nil),           // 29: whistle.v1.GetCountsRequest
-	(*StatusCount)(nil),                // 30: whistle.v1.StatusCount
-	(*GetCountsResponse)(nil),          // 31: whistle.v1.GetCountsResponse
-	(*durationpb.Duration)(nil),        // 32: google.protobuf.Duration
-	(*TicketState)(nil),                // 33: whistle.v1.TicketState
-	(*timestamppb.Timestamp)(nil),      // 34: google.protobuf.Timestamp
-	(*Actor)(nil),                      // 35: whistle.v1.Actor
-	(TicketStatus)(0),                  // 36: whistle.v1.TicketStatus
+	(*MergedDuplicate)(nil),            // 29: whistle.v1.MergedDuplicate
+	(*GetCountsRequest)(nil),           // 30: whistle.v1.GetCountsRequest
+	(*StatusCount)(nil),                // 31: whistle.v1.StatusCount
+	(*GetCountsResponse)(nil),          // 32: whistle.v1.GetCountsResponse
+	(*durationpb.Duration)(nil),        // 33: google.protobuf.Duration
+	(*TicketState)(nil),                // 34: whistle.v1.TicketState
+	(*timestamppb.Timestamp)(nil),      // 35: google.protobuf.Timestamp
+	(*Actor)(nil),                      // 36: whistle.v1.Actor
+	(TicketStatus)(0),                  // 37: whistle.v1.TicketStatus
 }
 var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	0,  // 0: whistle.v1.Period.kind:type_name -> whistle.v1.PeriodKind
-	32, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
-	32, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
+	33, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
+	33, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
 	2,  // 3: whistle.v1.GetScorecardRequest.period:type_name -> whistle.v1.Period
 	3,  // 4: whistle.v1.GetScorecardResponse.figures:type_name -> whistle.v1.Figure
 	4,  // 5: whistle.v1.GetScorecardResponse.stage_times:type_name -> whistle.v1.StageTime
@@ -2279,48 +2351,49 @@ var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	2,  // 7: whistle.v1.GetRankingsRequest.period:type_name -> whistle.v1.Period
 	3,  // 8: whistle.v1.RankingEntry.figure:type_name -> whistle.v1.Figure
 	8,  // 9: whistle.v1.GetRankingsResponse.entries:type_name -> whistle.v1.RankingEntry
-	33, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
-	34, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
+	34, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
+	35, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
 	10, // 12: whistle.v1.ListOverdueResponse.tickets:type_name -> whistle.v1.OverdueTicket
 	14, // 13: whistle.v1.GetEscalationBoardResponse.rows:type_name -> whistle.v1.EscalationRow
-	34, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
+	35, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
 	16, // 15: whistle.v1.ListHotSpotsResponse.hot_spots:type_name -> whistle.v1.HotSpot
 	20, // 16: whistle.v1.GetTopProblemsResponse.problems:type_name -> whistle.v1.TopProblem
 	26, // 17: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
-	35, // 18: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
-	32, // 19: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
-	34, // 20: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	35, // 21: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
-	36, // 22: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
-	33, // 23: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
+	36, // 18: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
+	33, // 19: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
+	35, // 20: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	36, // 21: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
+	37, // 22: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
+	34, // 23: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
 	26, // 24: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
-	36, // 25: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
-	30, // 26: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
-	27, // 27: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
-	29, // 28: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
-	5,  // 29: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
-	7,  // 30: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
-	11, // 31: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
-	13, // 32: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
-	17, // 33: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
-	19, // 34: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
-	22, // 35: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
-	24, // 36: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
-	28, // 37: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
-	31, // 38: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
-	6,  // 39: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
-	9,  // 40: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
-	12, // 41: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
-	15, // 42: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
-	18, // 43: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
-	21, // 44: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
-	23, // 45: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
-	25, // 46: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
-	37, // [37:47] is the sub-list for method output_type
-	27, // [27:37] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	29, // 25: whistle.v1.GetTimelineResponse.duplicates:type_name -> whistle.v1.MergedDuplicate
+	37, // 26: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
+	31, // 27: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
+	27, // 28: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
+	30, // 29: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
+	5,  // 30: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
+	7,  // 31: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
+	11, // 32: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
+	13, // 33: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
+	17, // 34: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
+	19, // 35: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
+	22, // 36: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
+	24, // 37: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
+	28, // 38: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
+	32, // 39: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
+	6,  // 40: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
+	9,  // 41: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
+	12, // 42: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
+	15, // 43: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
+	18, // 44: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
+	21, // 45: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
+	23, // 46: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
+	25, // 47: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
+	38, // [38:48] is the sub-list for method output_type
+	28, // [28:38] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_monitoring_service_proto_init() }
@@ -2335,7 +2408,7 @@ func file_whistle_v1_monitoring_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_monitoring_service_proto_rawDesc), len(file_whistle_v1_monitoring_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
