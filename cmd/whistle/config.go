@@ -179,6 +179,21 @@ func (c config) LogValue() slog.Value {
 	)
 }
 
+// readSecretFile reads a secret from the file a variable names (a mounted
+// secret), less its final newline; an empty file is refused, naming what
+// it must hold.
+func readSecretFile(variable, path, what string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", variable, err)
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if secret == "" {
+		return "", fmt.Errorf("%s %s is empty: put %s in it", variable, path, what)
+	}
+	return secret, nil
+}
+
 // natsBus is the NATS configuration of the WHISTLE_NATS_* variables: the
 // URL, the stream's replicas, the credentials (the password read from
 // WHISTLE_NATS_PASSWORD_FILE when that is set) and TLS.
@@ -188,12 +203,9 @@ func (c config) natsBus() (bus.Config, error) {
 		if pw != "" {
 			return bus.Config{}, errors.New("set WHISTLE_NATS_PASSWORD or WHISTLE_NATS_PASSWORD_FILE, not both")
 		}
-		b, err := os.ReadFile(c.NATSPasswordFile)
-		if err != nil {
-			return bus.Config{}, fmt.Errorf("WHISTLE_NATS_PASSWORD_FILE: %w", err)
-		}
-		if pw = strings.TrimRight(string(b), "\r\n"); pw == "" {
-			return bus.Config{}, fmt.Errorf("WHISTLE_NATS_PASSWORD_FILE %s is empty: put the NATS user's password in it", c.NATSPasswordFile)
+		var err error
+		if pw, err = readSecretFile("WHISTLE_NATS_PASSWORD_FILE", c.NATSPasswordFile, "the NATS user's password"); err != nil {
+			return bus.Config{}, err
 		}
 	}
 	bc := bus.Config{URL: c.NATSURL, Replicas: c.StreamReplicas, Auth: c.natsAuth(pw), TLS: c.natsTLS()}

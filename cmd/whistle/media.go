@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/whistle-civic/whistle/pkg/media"
@@ -29,11 +27,11 @@ func (c config) openMedia(ctx context.Context) (intake.MediaConfig, func(), erro
 		return mc, func() {}, nil
 	}
 	if c.S3SecretKeyFile != "" {
-		b, err := os.ReadFile(c.S3SecretKeyFile)
+		secret, err := readSecretFile("WHISTLE_S3_SECRET_KEY_FILE", c.S3SecretKeyFile, "the S3 secret key")
 		if err != nil {
-			return mc, nil, fmt.Errorf("WHISTLE_S3_SECRET_KEY_FILE: %w (name the file that holds the S3 secret key)", err)
+			return mc, nil, err
 		}
-		oc.S3.SecretKey = strings.TrimSuffix(string(b), "\n")
+		oc.S3.SecretKey = secret
 	}
 	st, err := objstore.Open(oc)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +35,7 @@ longer be withdrawn: ask the department, or judge its result when resolved.`,
 				return fmt.Errorf("withdraw %s: %w", args[0], err)
 			}
 			return done(cmd, g, &whistlev1.WithdrawFromInboxResponse{TicketId: id, Status: st}, "withdrew %s (%s): %s",
-				args[0], statusName(st), reason)
+				args[0], enumName(st), reason)
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the whistle is taken back, for the timeline")
@@ -77,7 +76,7 @@ their own evaluation code), and the figures count the matter once.
 				return fmt.Errorf("merge %s into %s: %w", args[0], into, err)
 			}
 			return done(cmd, g, &whistlev1.MergeFromInboxResponse{TicketId: dup, Status: st}, "merged %s into %s (%s)",
-				args[0], into, statusName(st))
+				args[0], into, enumName(st))
 		},
 	}
 	cmd.Flags().StringVar(&into, "into", "", "the original ticket (id or number)")
@@ -87,9 +86,4 @@ their own evaluation code), and the figures count the matter once.
 	_ = cmd.MarkFlagRequired("note")
 	who.add(cmd, "the street (or above) you act for; both tickets must lie in it")
 	return cmd
-}
-
-// statusName is a status as people read it: TICKET_STATUS_CANCELLED → cancelled.
-func statusName(st whistlev1.TicketStatus) string {
-	return strings.ToLower(strings.TrimPrefix(st.String(), "TICKET_STATUS_"))
 }

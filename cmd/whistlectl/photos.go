@@ -100,7 +100,7 @@ func duplicatesCommand(g *globals) *cobra.Command {
 				return nil
 			}
 			for _, d := range resp.GetDuplicates() {
-				fmt.Fprintf(out, "%s  %-10s %-12s reported %s\n", d.GetTicketNumber(), statusName(d.GetStatus()), nearness(d),
+				fmt.Fprintf(out, "%s  %-10s %-12s reported %s\n", d.GetTicketNumber(), enumName(d.GetStatus()), nearness(d),
 					g.when(d.GetReportedAt()))
 			}
 			fmt.Fprintf(out, "merge one with: whistlectl merge %s --into <original> --note <why> --as <street>\n", args[0])

@@ -89,7 +89,7 @@ acting as that unit's reporter.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "\nfollow it with: whistlectl show %s\n", t.GetNumber())
 			for _, d := range resp.GetDuplicates() {
-				fmt.Fprintf(cmd.OutOrStdout(), "likely the same matter: %s (%s, %s)\n", d.GetTicketNumber(), statusName(d.GetStatus()), nearness(d))
+				fmt.Fprintf(cmd.OutOrStdout(), "likely the same matter: %s (%s, %s)\n", d.GetTicketNumber(), enumName(d.GetStatus()), nearness(d))
 			}
 			return nil
 		},

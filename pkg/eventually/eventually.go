@@ -16,13 +16,7 @@ const Timeout = 30 * time.Second
 // what it waited for, if it does not hold within Timeout.
 func True(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", Timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	Seen(tb, what, func() (bool, string) { return cond(), "" })
 }
 
 // Seen is True for a condition that also says what it saw: on a timeout the
@@ -37,6 +31,9 @@ func Seen(tb testing.TB, what string, cond func() (ok bool, seen string)) {
 			return
 		}
 		if time.Now().After(deadline) {
+			if seen == "" {
+				tb.Fatalf("timed out after %s waiting for %s", Timeout, what)
+			}
 			tb.Fatalf("timed out after %s waiting for %s; last seen: %s", Timeout, what, seen)
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -59,8 +59,7 @@ func merge(a *Assignment, original Assignment, m Merging, now time.Time) ([]Anno
 		return nil, err
 	}
 	a.Rule = fmt.Sprintf("merged into %s by %s (%s): %s", original.Number, m.By.ID, m.By.OrgUnitID, strings.TrimSpace(m.Note))
-	a.Arbitration, a.NextCheck = false, time.Time{}
 	ann := Announcement{Kind: annMerged, Actor: m.By, Note: m.Note, Original: original.TicketID,
 		OriginalNumber: original.Number, AcrossMatters: m.AcrossMatters}
-	return []Announcement{ann}, a.move(ticket.Merge, now)
+	return []Announcement{ann}, a.endEarly(ticket.Merge, now)
 }

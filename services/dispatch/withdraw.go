@@ -37,8 +37,7 @@ func withdraw(a *Assignment, reason string, by Actor, now time.Time) ([]Announce
 		return nil, err
 	}
 	a.Rule = fmt.Sprintf("withdrawn by %s (%s): %s", by.ID, by.OrgUnitID, strings.TrimSpace(reason))
-	a.Arbitration, a.NextCheck = false, time.Time{}
-	return []Announcement{{Kind: annCancelled, Actor: by, Note: reason, Withdrawn: true}}, a.move(ticket.Cancel, now)
+	return []Announcement{{Kind: annCancelled, Actor: by, Note: reason, Withdrawn: true}}, a.endEarly(ticket.Cancel, now)
 }
 
 // heldHere refuses a ticket that is not dispatch's to end early: one it has
@@ -55,4 +54,11 @@ func heldHere(a *Assignment) error {
 		return ErrInHand
 	}
 	return nil
+}
+
+// endEarly ends a ticket dispatch holds by action (cancel, merge): nothing
+// waits for a person or a deadline any more.
+func (a *Assignment) endEarly(action ticket.Action, now time.Time) error {
+	a.Arbitration, a.NextCheck = false, time.Time{}
+	return a.move(action, now)
 }

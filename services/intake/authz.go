@@ -14,6 +14,7 @@ const (
 	actReport      = "/whistle.v1.IntakeService/Report"
 	actGetTicket   = "/whistle.v1.IntakeService/GetTicket"
 	actListTickets = "/whistle.v1.IntakeService/ListTickets"
+	actDuplicates  = "/whistle.v1.IntakeService/FindDuplicates"
 	actUploadMedia = "/whistle.v1.IntakeService/UploadMedia"
 	actGetMedia    = "/whistle.v1.IntakeService/GetMedia"
 	actListMedia   = "/whistle.v1.IntakeService/ListMedia"
@@ -47,11 +48,11 @@ func (g *grpcServer) mayReport(ctx context.Context, in ReportInput) error {
 	return nil
 }
 
-// ticketPlace returns where a ticket lies: its grid's path, or its
-// reporter's when it names no grid. Callers who may read tickets anywhere
-// need not know.
-func (g *grpcServer) ticketPlace(ctx context.Context, t Ticket) (policy.Resource, error) {
-	if policy.Everywhere(ctx, actGetTicket) {
+// ticketPlace returns where a ticket lies for the action: its grid's path
+// (or its reporter's when it names no grid) and the departments it was
+// assigned to. Callers who may take the action anywhere need not know.
+func (g *grpcServer) ticketPlace(ctx context.Context, action string, t Ticket) (policy.Resource, error) {
+	if policy.Everywhere(ctx, action) {
 		return policy.Resource{Ticket: true}, nil
 	}
 	unit := t.Location.GridID
@@ -62,17 +63,18 @@ func (g *grpcServer) ticketPlace(ctx context.Context, t Ticket) (policy.Resource
 	if err != nil {
 		return policy.Resource{}, err
 	}
-	return policy.Resource{Ticket: true, Areas: path}, nil
+	return policy.Resource{Ticket: true, Areas: path, Departments: t.Departments}, nil
 }
 
-// mayRead checks that the caller may read the ticket; a ticket outside the
-// caller's place is "not found", as one that does not exist.
-func (g *grpcServer) mayRead(ctx context.Context, t Ticket) (policy.Resource, error) {
-	res, err := g.ticketPlace(ctx, t)
+// mayRead checks that the caller may take the action on the ticket (read
+// it, its duplicates or its files); a ticket outside the caller's place is
+// "not found", as one that does not exist.
+func (g *grpcServer) mayRead(ctx context.Context, action string, t Ticket) (policy.Resource, error) {
+	res, err := g.ticketPlace(ctx, action, t)
 	if err != nil {
 		return res, err
 	}
-	if err := policy.Authorize(ctx, actGetTicket, res); err != nil {
+	if err := policy.Authorize(ctx, action, res); err != nil {
 		if errors.Is(err, policy.ErrOutOfScope) {
 			return res, ErrNotFound
 		}

@@ -43,7 +43,7 @@ func (g *grpcServer) FindDuplicates(ctx context.Context, req *whistlev1.FindDupl
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.mayRead(ctx, t); err != nil {
+	if _, err := g.mayRead(ctx, actDuplicates, t); err != nil {
 		return nil, err
 	}
 	cs, err := g.svc.FindDuplicates(ctx, t, g.sees(ctx))
@@ -77,7 +77,7 @@ func (g *grpcServer) GetTicket(ctx context.Context, req *whistlev1.GetTicketRequ
 	if err != nil {
 		return nil, err
 	}
-	res, err := g.mayRead(ctx, t)
+	res, err := g.mayRead(ctx, actGetTicket, t)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (g *grpcServer) ListTickets(ctx context.Context, req *whistlev1.ListTickets
 	}
 	resp := &whistlev1.ListTicketsResponse{NextPageToken: pagetoken.Encode(next)}
 	for _, t := range ts {
-		res, err := g.ticketPlace(ctx, t)
+		res, err := g.ticketPlace(ctx, actGetTicket, t)
 		if err != nil {
 			return nil, err
 		}

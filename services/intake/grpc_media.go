@@ -106,7 +106,7 @@ func (g *grpcServer) ListMedia(ctx context.Context, req *whistlev1.ListMediaRequ
 	if err != nil {
 		return nil, err
 	}
-	if err := g.mayReadFiles(ctx, actListMedia, t); err != nil {
+	if _, err := g.mayRead(ctx, actListMedia, t); err != nil {
 		return nil, err
 	}
 	ms, err := g.svc.ListMedia(ctx, t.ID)
@@ -138,32 +138,13 @@ func (g *grpcServer) mayReadMedia(ctx context.Context, id string) (MediaFile, er
 	if err != nil {
 		return MediaFile{}, err
 	}
-	if err := g.mayReadFiles(ctx, actGetMedia, t); err != nil {
+	if _, err := g.mayRead(ctx, actGetMedia, t); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			err = ErrMediaNotFound
 		}
 		return MediaFile{}, err
 	}
 	return m, nil
-}
-
-// mayReadFiles checks that the caller may see a ticket's files: where it
-// lies, or in a department it was assigned to.
-func (g *grpcServer) mayReadFiles(ctx context.Context, action string, t Ticket) error {
-	if policy.Everywhere(ctx, action) {
-		return nil
-	}
-	res, err := g.ticketPlace(ctx, t)
-	if err != nil {
-		return err
-	}
-	res.Departments = t.Departments
-	if err := policy.Authorize(ctx, action, res); errors.Is(err, policy.ErrOutOfScope) {
-		return ErrNotFound
-	} else if err != nil {
-		return err
-	}
-	return nil
 }
 
 func toProtoMedia(m MediaFile) *whistlev1.Media {

@@ -88,14 +88,15 @@ func New(d platform.Deps, cfg Config) *Service {
 		cfg.TimeZone = time.FixedZone("CST", 8*3600)
 	}
 	st := &store{db: d.DB}
+	cfg.Media = cfg.Media.withDefaults()
 	s := &Service{
 		deps: d, store: st, clock: d.Clock, log: d.Log,
 		numbers:  &numbers{city: cfg.City, loc: cfg.TimeZone, src: st},
 		pressure: newPressure(cfg.Backpressure, d.DB, d.Bus, d.Log),
 		codes:    cfg.Codes,
 		likeness: cfg.Duplicates.withDefaults(),
-		media:    cfg.Media.withDefaults(),
-		uploads:  make(chan struct{}, cfg.Media.withDefaults().MaxConcurrent),
+		media:    cfg.Media,
+		uploads:  make(chan struct{}, cfg.Media.MaxConcurrent),
 		tracer:   d.Telemetry.Tracer.Tracer("whistle/" + Name),
 	}
 	// Files attached to no ticket OrphanAfter after their upload are swept

@@ -183,6 +183,11 @@ func (it *Item) act(action ticket.Action, actor Actor, now time.Time) error {
 	if err := it.mine(actor); err != nil {
 		return err
 	}
+	return it.move(action, actor, now)
+}
+
+// move moves the item by action, as actor, at now, raising the version.
+func (it *Item) move(action ticket.Action, actor Actor, now time.Time) error {
 	next, err := ticket.Next(it.Status, action)
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ func (s *Service) Merge(ctx context.Context, m Merging) (Item, error) {
 		if err := ticket.MayMerge(dup, orig, m.AcrossMatters); err != nil {
 			return nil, err
 		}
-		if err := it.end(ticket.Merge, m.By, s.clock.Now()); err != nil {
+		if err := it.move(ticket.Merge, m.By, s.clock.Now()); err != nil {
 			return nil, err
 		}
 		return &Announcement{Kind: events.Merged, Note: m.Note, Original: original.TicketID,

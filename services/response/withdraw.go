@@ -3,7 +3,6 @@ package response
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	"github.com/whistle-civic/whistle/pkg/ticket"
@@ -21,7 +20,7 @@ func (s *Service) Withdraw(ctx context.Context, ticketID, reason string, by Acto
 		if it.Status == ticket.Cancelled {
 			return nil, nil
 		}
-		if err := it.end(ticket.Cancel, by, s.clock.Now()); err != nil {
+		if err := it.move(ticket.Cancel, by, s.clock.Now()); err != nil {
 			return nil, err
 		}
 		return &Announcement{Kind: events.Cancelled, Note: reason, Withdrawn: true}, nil
@@ -62,16 +61,5 @@ func heldHere(it Item) error {
 	case ticket.Accepted, ticket.Resolved, ticket.Reopened:
 		return ErrInHand
 	}
-	return nil
-}
-
-// end moves the item by an action that ends it (cancel, merge), as by, at now.
-func (it *Item) end(action ticket.Action, by Actor, now time.Time) error {
-	next, err := ticket.Next(it.Status, action)
-	if err != nil {
-		return err
-	}
-	it.Status, it.Version, it.Actor = next, it.Version+1, by
-	it.touch(now)
 	return nil
 }

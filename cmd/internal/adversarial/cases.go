@@ -117,7 +117,7 @@ var cases = []rpcCase{
 		return c.Intake.GetTicket(ctx, &whistlev1.GetTicketRequest{Ticket: k.ticket.id})
 	}},
 	{name: "IntakeService.UploadMedia", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
-		id, err := uploadPhoto(ctx, c, act(k))
+		id, err := loop.UploadJPEG(ctx, c, act(k))
 		return &whistlev1.Media{Id: id}, err
 	}},
 	{name: "IntakeService.GetMedia", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {

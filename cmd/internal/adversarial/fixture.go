@@ -9,6 +9,8 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
 )
 
 // The places of the sample catalog (deploy/seed/catalog.yaml) the suite
@@ -178,7 +180,7 @@ func (w *world) setUpOne(ctx context.Context, runID string, p plan, t *ticket) e
 
 func (w *world) report(ctx context.Context, runID string, t *ticket) error {
 	as := w.as(ctx, "setup", auth.RoleReporter, t.grid)
-	photo, err := uploadPhoto(as, w.c, &whistlev1.Actor{Id: "adv-setup", OrgUnitId: t.grid})
+	photo, err := loop.UploadJPEG(as, w.c, &whistlev1.Actor{Id: "adv-setup", OrgUnitId: t.grid})
 	if err != nil {
 		return fmt.Errorf("upload the photo of %s: %w", t.name, err)
 	}

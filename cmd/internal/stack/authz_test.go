@@ -1,13 +1,8 @@
 package stack_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"slices"
 	"strings"
 	"testing"
@@ -111,7 +106,7 @@ var rpcs = []rpc{
 		return slices.ContainsFunc(resp.GetTickets(), func(t *whistlev1.Ticket) bool { return t.GetId() == k.handled }), err
 	}},
 	{name: "Intake.UploadMedia", allow: "rep com str han lea sys adm", anywhere: "rep com str han lea sys adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
-		return ok(uploadJPEG(ctx, c, actor(k)))
+		return ok(loop.UploadJPEG(ctx, c, actor(k)))
 	}},
 	{name: "Intake.GetMedia", allow: "rep com str han lea mon adm sys", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		stream, err := c.Intake.GetMedia(ctx, &whistlev1.GetMediaRequest{MediaId: k.photo})
@@ -404,7 +399,7 @@ func authzFixture(t *testing.T, r *stacktest.Running) fixture {
 	ctx := context.Background()
 	reporter := r.As(auth.RoleReporter, "xc-hd-dj-g01")
 	var fx fixture
-	photo, err := uploadJPEG(ctx, reporter, &whistlev1.Actor{Id: "w", OrgUnitId: "xc-hd-dj-g01"})
+	photo, err := loop.UploadJPEG(ctx, reporter, &whistlev1.Actor{Id: "w", OrgUnitId: "xc-hd-dj-g01"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,23 +560,4 @@ func TestTheMatrixCoversEveryRPC(t *testing.T) {
 	if n < 40 {
 		t.Fatalf("found only %d RPCs: are the whistle.v1 protos linked in?", n)
 	}
-}
-
-// uploadJPEG uploads a small JPEG acting for actor and returns its id.
-func uploadJPEG(ctx context.Context, c loop.Clients, actor *whistlev1.Actor) (string, error) {
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b.Bytes())
-	stream, err := c.Intake.UploadMedia(ctx)
-	if err != nil {
-		return "", err
-	}
-	header := &whistlev1.MediaHeader{Name: "a.jpg", SizeBytes: int64(b.Len()), Sha256: hex.EncodeToString(sum[:]), Actor: actor}
-	if stream.Send(&whistlev1.UploadMediaRequest{Part: &whistlev1.UploadMediaRequest_Header{Header: header}}) == nil {
-		_ = stream.Send(&whistlev1.UploadMediaRequest{Part: &whistlev1.UploadMediaRequest_Chunk{Chunk: b.Bytes()}})
-	}
-	resp, err := stream.CloseAndRecv()
-	return resp.GetMedia().GetId(), err
 }

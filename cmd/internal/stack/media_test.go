@@ -26,6 +26,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/objstore/objstoretest"
 	"github.com/whistle-civic/whistle/services/intake"
 
+	"github.com/whistle-civic/whistle/cmd/internal/loop"
 	"github.com/whistle-civic/whistle/cmd/internal/stack/stacktest"
 )
 
@@ -172,7 +173,7 @@ func TestPhotosKeptInS3(t *testing.T) {
 		{"more than a photo may weigh", append(slices.Clone(kept), make([]byte, 11<<20)...), 0, codes.ResourceExhausted, "larger than"},
 		{"bytes other than declared", kept, int64(len(kept) + 1), codes.InvalidArgument, "do not match"},
 	} {
-		_, err := uploadDeclaring(s, tc.name, tc.data, tc.size, me)
+		_, err := loop.Upload(s.ctx, s.as(auth.RoleReporter, grid), strings.ReplaceAll(tc.name, " ", "-")+".bin", tc.data, tc.size, me)
 		if status.Code(err) != tc.want || !strings.Contains(err.Error(), tc.says) {
 			t.Errorf("upload %s: %v, want %s saying %q", tc.name, err, tc.want, tc.says)
 		}
@@ -226,28 +227,4 @@ func pixelBomb() []byte {
 	}
 	return slices.Concat([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", ihdr), chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}),
 		chunk("IEND", nil))
-}
-
-// uploadDeclaring uploads data as the reporter me acts for, in one chunk,
-// declaring size (0: its own) and its SHA-256.
-func uploadDeclaring(s scenario, name string, data []byte, size int64, me *whistlev1.Actor) (*whistlev1.Media, error) {
-	if size == 0 {
-		size = int64(len(data))
-	}
-	sum := sha256.Sum256(data)
-	stream, err := s.as(auth.RoleReporter, me.GetOrgUnitId()).Intake.UploadMedia(s.ctx)
-	if err != nil {
-		return nil, err
-	}
-	header := &whistlev1.MediaHeader{Name: strings.ReplaceAll(name, " ", "-") + ".bin", SizeBytes: size, Sha256: hex.EncodeToString(sum[:]), Actor: me}
-	_ = stream.Send(&whistlev1.UploadMediaRequest{Part: &whistlev1.UploadMediaRequest_Header{Header: header}})
-	for rest := data; len(rest) > 0; {
-		n := min(len(rest), 1<<20)
-		if stream.Send(&whistlev1.UploadMediaRequest{Part: &whistlev1.UploadMediaRequest_Chunk{Chunk: rest[:n]}}) != nil {
-			break // the server ended the call: its answer follows
-		}
-		rest = rest[n:]
-	}
-	resp, err := stream.CloseAndRecv()
-	return resp.GetMedia(), err
 }
