@@ -114,7 +114,7 @@ reporter for "report", the department (--as) for "accept", the street for
 	root.AddCommand(reportCommand(g), ticketsCommand(g), showCommand(g), traceCommand(g), inboxCommand(g), itemCommand(g), watchCommand(g),
 		acceptCommand(g), progressCommand(g), assistCommand(g), resolveCommand(g), returnCommand(g), extensionCommand(g),
 		evaluateCommand(g), evaluationCommand(g), evaluationsCommand(g), triageCommand(g), arbitrateCommand(g),
-		withdrawCommand(g), mergeCommand(g), duplicatesCommand(g), photosCommand(g),
+		withdrawCommand(g), mergeCommand(g), duplicatesCommand(g), photosCommand(g), importCommand(g),
 		assignmentCommand(g), explainCommand(g), catalogCommand(g), calendarCommand(g), countsCommand(g), smokeCommand(g),
 		scorecardCommand(g), rankingsCommand(g), overdueCommand(g), boardCommand(g), hotspotsCommand(g), topProblemsCommand(g),
 		rebuildCommand(g), auditCommand(g), deadLettersCommand(g), tokenCommand(g))

@@ -39,6 +39,7 @@ const (
 	Rescheduled        = "rescheduled"
 	OrgTree            = "org_tree"
 	EvaluationOpened   = "evaluation_opened"
+	Imported           = "imported"
 )
 
 // AboutTicket reports whether events of this type concern one ticket (and

@@ -29,6 +29,7 @@ var Services = []string{Intake, Dispatch, Response, Evaluation, Monitoring}
 // here would have its publishes refused by the server.
 var producers = map[string][]string{
 	Reported:           {Intake},
+	Imported:           {Intake}, // a finished ticket of another system, with its history
 	Triaged:            {Dispatch},
 	Dispatched:         {Dispatch},
 	Arbitrated:         {Dispatch},

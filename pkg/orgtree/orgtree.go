@@ -54,6 +54,7 @@ type Tree struct {
 // snapshot is the tree as read at one moment.
 type snapshot struct {
 	parent   map[string]string   // by unit; "" for the city
+	level    map[string]string   // by unit: city, district, street, community, grid or department
 	children map[string][]string // by unit
 	root     string
 }
@@ -106,6 +107,20 @@ func (t *Tree) Under(ctx context.Context, id string) ([]string, error) {
 	return under, nil
 }
 
+// Level returns a unit's level ("city", "district", "street", "community",
+// "grid" or "department"), or ErrUnknownUnit.
+func (t *Tree) Level(ctx context.Context, id string) (string, error) {
+	s, err := t.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	level, ok := s.level[id]
+	if !ok {
+		return "", ErrUnknownUnit
+	}
+	return level, nil
+}
+
 // Root returns the city at the top of the tree.
 func (t *Tree) Root(ctx context.Context) (string, error) {
 	s, err := t.current(ctx)
@@ -137,14 +152,14 @@ func (t *Tree) current(ctx context.Context) (*snapshot, error) {
 
 // load reads the stored tree.
 func (t *Tree) load(ctx context.Context) (*snapshot, error) {
-	rows, err := t.db.Q(ctx).Query(ctx, `SELECT id, parent_id FROM org_units`)
+	rows, err := t.db.Q(ctx).Query(ctx, `SELECT id, parent_id, level FROM org_units`)
 	if err != nil {
 		return nil, fmt.Errorf("read the org tree: %w", err)
 	}
-	s := &snapshot{parent: map[string]string{}, children: map[string][]string{}}
-	var id, parent string
-	_, err = pgx.ForEachRow(rows, []any{&id, &parent}, func() error {
-		s.parent[id] = parent
+	s := &snapshot{parent: map[string]string{}, level: map[string]string{}, children: map[string][]string{}}
+	var id, parent, level string
+	_, err = pgx.ForEachRow(rows, []any{&id, &parent, &level}, func() error {
+		s.parent[id], s.level[id] = parent, level
 		if parent == "" {
 			if s.root == "" || id < s.root {
 				s.root = id

@@ -18,6 +18,7 @@ const (
 	actUploadMedia = "/whistle.v1.IntakeService/UploadMedia"
 	actGetMedia    = "/whistle.v1.IntakeService/GetMedia"
 	actListMedia   = "/whistle.v1.IntakeService/ListMedia"
+	actImport      = "/whistle.v1.IntakeService/ImportTickets"
 )
 
 // places tells where an org unit lies, and what lies under one (pkg/orgtree).

@@ -37,3 +37,13 @@ var (
 	ErrUnknownPhoto = apperr.New(apperr.InvalidArgument,
 		"a photo_id names no file your unit uploaded and has not attached yet: upload it with UploadMedia, then report")
 )
+
+// The import errors.
+var (
+	// ErrImportTooLarge: one import takes up to MaxImportTickets tickets.
+	ErrImportTooLarge = apperr.New(apperr.ResourceExhausted,
+		"an import takes up to 200000 tickets: nothing was imported; split the file and import the parts one after another")
+	// ErrBadImport: some tickets of an import have problems; nothing was imported.
+	ErrBadImport = apperr.New(apperr.InvalidArgument,
+		"some tickets cannot be imported, so nothing was: fix the tickets named, or import the good ones alone with skip_bad")
+)

@@ -67,6 +67,7 @@ type Service struct {
 		ticketLister
 		duplicateStore
 		mediaStore
+		importStore
 	}
 	likeness Likeness
 	media    MediaConfig

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/inbox"
@@ -19,6 +21,18 @@ func (s *Service) applyEvent(ctx context.Context, ev *whistlev1.Event) (ticket.D
 	if ev.GetTicketId() == "" {
 		return ticket.Apply, nil // proactive events concern no ticket yet
 	}
+	if ev.GetImported() != nil { // a whole history: applied as a batch of its events
+		var decisions []ticket.Decision
+		err := s.deps.DB.InTx(ctx, func(ctx context.Context, _ pgx.Tx) error {
+			var err error
+			decisions, err = s.projectSet(ctx, []inbox.Item{{Ctx: ctx, Event: ev}})
+			return err
+		})
+		if err != nil || len(decisions) == 0 {
+			return laterWhileRebuilding(0, err)
+		}
+		return decisions[0], nil
+	}
 	return laterWhileRebuilding(s.Project(ctx, ev.GetTicketId(), fromEvent(ctx, ev)))
 }
 
@@ -31,7 +45,7 @@ func (s *Service) applyEvents(ctx context.Context, items []inbox.Item) ([]ticket
 func fromEvent(ctx context.Context, ev *whistlev1.Event) Change {
 	typ := events.TypeOf(ev)
 	action, _ := events.ActionOf(typ)
-	c := Change{Action: action, Number: ev.GetTicketNumber(), Entry: Entry{
+	c := Change{Action: action, Number: ev.GetTicketNumber(), Historical: ev.GetHistorical(), Entry: Entry{
 		EventID: ev.GetEventId(), EventType: typ, Version: ev.GetTicketVersion(), Transition: action != "",
 		OccurredAt: ev.GetOccurredAt().AsTime(), ActorID: ev.GetActor().GetId(), ActorOrg: ev.GetActor().GetOrgUnitId(),
 		ActorName: ev.GetActor().GetDisplayName(), Producer: ev.GetProducer(), TraceID: telemetry.TraceID(ctx),

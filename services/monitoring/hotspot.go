@@ -109,6 +109,9 @@ func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
 // locked) and fires the rules it completes, its own window's and those of
 // the later reports recorded before it.
 func (s *Service) judgeReport(ctx context.Context, st State) error {
+	if st.M.Imported {
+		ctx = context.WithValue(ctx, historicalKey{}, true)
+	}
 	r := Report{TicketID: st.TicketID, Category: st.Category, Grid: st.Area[0], Community: st.Area[1], District: st.Area[3],
 		Area: st.Area, At: st.ReportedAt}
 	if err := s.hot.RecordReport(ctx, r); err != nil {
@@ -217,10 +220,20 @@ func (s *Service) raise(ctx context.Context, rule, place string, area []string, 
 	h := HotSpot{ID: "hs-" + hex.EncodeToString(sum[:8]), Rule: rule, Category: r.Category, Place: place, Area: area,
 		Grid: r.Grid, TicketIDs: ids, Explanation: why, DetectedAt: r.At}
 	// A replay finds the hot spots live projection found and announced: the
-	// stream holds those announcements already.
-	if err := s.hot.SaveHotSpot(ctx, h, !replaying(ctx)); err != nil {
+	// stream holds those announcements already. One an imported report
+	// completes would have fired in the past: it is kept, not announced.
+	if err := s.hot.SaveHotSpot(ctx, h, !replaying(ctx) && !historical(ctx)); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "hot spot found", "hot_spot", h.ID, "rule", rule, "place", place, "category", r.Category)
 	return nil
+}
+
+// historicalKey marks the judging of an imported report.
+type historicalKey struct{}
+
+// historical reports whether ctx judges an imported report.
+func historical(ctx context.Context) bool {
+	v, _ := ctx.Value(historicalKey{}).(bool)
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/inbox"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/ticket"
@@ -19,8 +20,10 @@ import (
 // its ticket's versions, or a rebuild running), the batch answers Later and
 // the inbox applies it event by event instead.
 func (s *Service) projectSet(ctx context.Context, items []inbox.Item) ([]ticket.Decision, error) {
-	if err := s.store.Enter(ctx); err != nil {
-		return nil, err
+	if !replaying(ctx) {
+		if err := s.store.Enter(ctx); err != nil {
+			return nil, err
+		}
 	}
 	decisions := make([]ticket.Decision, len(items))
 	states, err := s.store.LockStates(ctx, ticketIDs(items))
@@ -36,26 +39,33 @@ func (s *Service) projectSet(ctx context.Context, items []inbox.Item) ([]ticket.
 			decisions[i] = ticket.Apply // proactive events concern no ticket yet
 			continue
 		}
-		c := fromEvent(it.Ctx, it.Event)
-		st := states[id]
-		decisions[i] = ticket.Order(ticket.Contiguous, st.Version, c.Entry.Version, c.Action != "")
-		switch decisions[i] {
-		case ticket.Later:
-			return decisions, nil
-		case ticket.Stale:
+		life, imported := lifeOf(it.Event)
+		if imported && states[id].Version > 0 {
+			decisions[i] = ticket.Stale // the ticket is known already: its history was applied
 			continue
 		}
-		before := st
-		st.TicketID = id
-		eff := apply(&st, c, s.loc)
-		c.Entry.Status = st.Status
-		states[id] = st
-		w.add(id, c.Entry, before, st, eff)
-		if c.Source == proactiveSource && c.IdempotencyKey != "" {
-			links = append(links, [2]string{hotSpotOfKey(c.IdempotencyKey), id})
-		}
-		if eff.Routed {
-			routed = append(routed, st)
+		for _, ev := range life {
+			c := fromEvent(it.Ctx, ev)
+			st := states[id]
+			decisions[i] = ticket.Order(ticket.Contiguous, st.Version, c.Entry.Version, c.Action != "")
+			switch decisions[i] {
+			case ticket.Later:
+				return decisions, nil
+			case ticket.Stale:
+				continue
+			}
+			before := st
+			st.TicketID = id
+			eff := apply(&st, c, s.loc)
+			c.Entry.Status = st.Status
+			states[id] = st
+			w.add(id, c.Entry, before, st, eff)
+			if c.Source == proactiveSource && c.IdempotencyKey != "" {
+				links = append(links, [2]string{hotSpotOfKey(c.IdempotencyKey), id})
+			}
+			if eff.Routed {
+				routed = append(routed, st)
+			}
 		}
 	}
 	if err := s.store.SaveSet(ctx, w, states); err != nil {
@@ -100,6 +110,15 @@ func (s *Service) afterSet(ctx context.Context, links [][2]string, routed []Stat
 		}
 	}
 	return nil
+}
+
+// lifeOf returns the events an event brings: an imported ticket's history
+// (imported is set), or the event itself.
+func lifeOf(ev *whistlev1.Event) (life []*whistlev1.Event, imported bool) {
+	if imp := ev.GetImported(); imp != nil {
+		return imp.GetHistory(), true
+	}
+	return []*whistlev1.Event{ev}, false
 }
 
 // ticketIDs returns the distinct tickets of a batch.

@@ -36,6 +36,9 @@ type State struct {
 type Memory struct {
 	Grid   string `json:"grid,omitempty"`
 	Source int32  `json:"source,omitempty"`
+	// Imported is set for a ticket brought in with its history: its hot
+	// spots are recorded, never announced (they would have fired in the past).
+	Imported bool `json:"imported,omitempty"`
 	// Routed is set once dispatch routed the ticket (dispatched or triaged):
 	// the area is known and the ticket is counted as reported there.
 	Routed bool `json:"routed,omitempty"`
@@ -108,6 +111,8 @@ type Change struct {
 	// tickets the idempotency key that names their hot spot.
 	Grid, IdempotencyKey string
 	Source               int32
+	// Historical marks an event of an imported ticket's history.
+	Historical bool
 }
 
 // Duplicate is a ticket merged into another as the same matter.

@@ -172,7 +172,7 @@ func (s *scorer) common() {
 		st.Category = c.Category
 	}
 	if !c.ReportedAt.IsZero() {
-		st.ReportedAt, st.Synthetic, st.M.Grid, st.M.Source = c.ReportedAt, c.Synthetic, c.Grid, c.Source
+		st.ReportedAt, st.Synthetic, st.M.Grid, st.M.Source, st.M.Imported = c.ReportedAt, c.Synthetic, c.Grid, c.Source, c.Historical
 	}
 	if c.EscalationLevel > st.EscalationLevel {
 		st.EscalationLevel = c.EscalationLevel

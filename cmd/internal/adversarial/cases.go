@@ -120,6 +120,9 @@ var cases = []rpcCase{
 		id, err := loop.UploadJPEG(ctx, c, act(k))
 		return &whistlev1.Media{Id: id}, err
 	}},
+	{name: "IntakeService.ImportTickets", scope: onNothing, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return loop.ImportOne(ctx, c)
+	}},
 	{name: "IntakeService.GetMedia", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		photo := k.ticket.photo
 		if photo == "" { // a missing ticket: a file that does not exist

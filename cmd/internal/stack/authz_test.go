@@ -108,6 +108,9 @@ var rpcs = []rpc{
 	{name: "Intake.UploadMedia", allow: "rep com str han lea sys adm", anywhere: "rep com str han lea sys adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(loop.UploadJPEG(ctx, c, actor(k)))
 	}},
+	{name: "Intake.ImportTickets", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(loop.ImportOne(ctx, c))
+	}},
 	{name: "Intake.GetMedia", allow: "rep com str han lea mon adm sys", anywhere: "adm", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		stream, err := c.Intake.GetMedia(ctx, &whistlev1.GetMediaRequest{MediaId: k.photo})
 		if err == nil {

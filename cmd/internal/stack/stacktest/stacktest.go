@@ -59,7 +59,7 @@ type Running struct {
 	// NATS is the JetStream the stack runs on, with its users.
 	NATS *natstest.Env
 
-	t      *testing.T
+	t      testing.TB
 	signer *auth.Signer
 	mu     sync.Mutex
 	conns  map[string]*grpc.ClientConn
@@ -131,10 +131,10 @@ type Options struct {
 }
 
 // Start runs the stack until the test ends.
-func Start(t *testing.T) *Running { return StartWith(t, Options{}) }
+func Start(t testing.TB) *Running { return StartWith(t, Options{}) }
 
 // StartWith runs the stack with options until the test ends.
-func StartWith(t *testing.T, o Options) *Running {
+func StartWith(t testing.TB, o Options) *Running {
 	t.Helper()
 	ctx := context.Background()
 	spans := tracetest.NewInMemoryExporter()

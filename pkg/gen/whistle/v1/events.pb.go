@@ -161,6 +161,10 @@ type Event struct {
 	Synthetic bool `protobuf:"varint,7,opt,name=synthetic,proto3" json:"synthetic,omitempty"`
 	// ticket_number is the ticket's human-readable number, for logs and timelines.
 	TicketNumber string `protobuf:"bytes,8,opt,name=ticket_number,json=ticketNumber,proto3" json:"ticket_number,omitempty"`
+	// historical marks an event of a ticket's history brought in from another system
+	// (IntakeService.ImportTickets), at its original time: it counts in the figures of the days it
+	// happened and fires nothing now (no deadline, escalation, notice or proactive ticket).
+	Historical bool `protobuf:"varint,9,opt,name=historical,proto3" json:"historical,omitempty"`
 	// body says what happened.
 	//
 	// Types that are valid to be assigned to Body:
@@ -185,6 +189,7 @@ type Event struct {
 	//	*Event_Rescheduled
 	//	*Event_OrgTree
 	//	*Event_EvaluationOpened
+	//	*Event_Imported
 	Body          isEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -274,6 +279,13 @@ func (x *Event) GetTicketNumber() string {
 		return x.TicketNumber
 	}
 	return ""
+}
+
+func (x *Event) GetHistorical() bool {
+	if x != nil {
+		return x.Historical
+	}
+	return false
 }
 
 func (x *Event) GetBody() isEvent_Body {
@@ -463,6 +475,15 @@ func (x *Event) GetEvaluationOpened() *TicketEvaluationOpened {
 	return nil
 }
 
+func (x *Event) GetImported() *TicketImported {
+	if x != nil {
+		if x, ok := x.Body.(*Event_Imported); ok {
+			return x.Imported
+		}
+	}
+	return nil
+}
+
 type isEvent_Body interface {
 	isEvent_Body()
 }
@@ -569,6 +590,12 @@ type Event_EvaluationOpened struct {
 	EvaluationOpened *TicketEvaluationOpened `protobuf:"bytes,29,opt,name=evaluation_opened,json=evaluationOpened,proto3,oneof"`
 }
 
+type Event_Imported struct {
+	// imported: intake brought in a finished ticket from another system with its whole history
+	// (IntakeService.ImportTickets). Only monitoring consumes it.
+	Imported *TicketImported `protobuf:"bytes,30,opt,name=imported,proto3,oneof"`
+}
+
 func (*Event_Reported) isEvent_Body() {}
 
 func (*Event_Merged) isEvent_Body() {}
@@ -609,6 +636,68 @@ func (*Event_OrgTree) isEvent_Body() {}
 
 func (*Event_EvaluationOpened) isEvent_Body() {}
 
+func (*Event_Imported) isEvent_Body() {}
+
+// TicketImported brings in a finished ticket from a system Whistle replaces (a city's 12345 or
+// grid system). history holds the events its life would have raised live, oldest first, at their
+// original times, each marked historical: reported at version 1, each transition one version more,
+// annotations at the version they happened at. Monitoring applies them one by one by the rules of
+// live events, so the ticket counts in the figures and hot spots of the days it happened. The
+// envelope carries the ticket's last version and the time of the import.
+type TicketImported struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// external_id is the ticket's id in the system it came from.
+	ExternalId string `protobuf:"bytes,1,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// history is the ticket's events, oldest first.
+	History       []*Event `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketImported) Reset() {
+	*x = TicketImported{}
+	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketImported) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketImported) ProtoMessage() {}
+
+func (x *TicketImported) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketImported.ProtoReflect.Descriptor instead.
+func (*TicketImported) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TicketImported) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *TicketImported) GetHistory() []*Event {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
 // Attachment is the metadata of a file: one Whistle keeps (media_id, from
 // IntakeService.UploadMedia) or one kept elsewhere (url). In requests name, size_bytes and sha256
 // are required and checked as below, and media_id or url (or both).
@@ -635,7 +724,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	mi := &file_whistle_v1_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +736,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	mi := &file_whistle_v1_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +749,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Attachment) GetName() string {
@@ -714,7 +803,7 @@ type TicketReported struct {
 
 func (x *TicketReported) Reset() {
 	*x = TicketReported{}
-	mi := &file_whistle_v1_events_proto_msgTypes[2]
+	mi := &file_whistle_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +815,7 @@ func (x *TicketReported) String() string {
 func (*TicketReported) ProtoMessage() {}
 
 func (x *TicketReported) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[2]
+	mi := &file_whistle_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +828,7 @@ func (x *TicketReported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReported.ProtoReflect.Descriptor instead.
 func (*TicketReported) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TicketReported) GetTicket() *Ticket {
@@ -774,7 +863,7 @@ type TicketMerged struct {
 
 func (x *TicketMerged) Reset() {
 	*x = TicketMerged{}
-	mi := &file_whistle_v1_events_proto_msgTypes[3]
+	mi := &file_whistle_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +875,7 @@ func (x *TicketMerged) String() string {
 func (*TicketMerged) ProtoMessage() {}
 
 func (x *TicketMerged) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[3]
+	mi := &file_whistle_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +888,7 @@ func (x *TicketMerged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketMerged.ProtoReflect.Descriptor instead.
 func (*TicketMerged) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TicketMerged) GetOriginalTicketId() string {
@@ -844,7 +933,7 @@ type TicketCancelled struct {
 
 func (x *TicketCancelled) Reset() {
 	*x = TicketCancelled{}
-	mi := &file_whistle_v1_events_proto_msgTypes[4]
+	mi := &file_whistle_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +945,7 @@ func (x *TicketCancelled) String() string {
 func (*TicketCancelled) ProtoMessage() {}
 
 func (x *TicketCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[4]
+	mi := &file_whistle_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +958,7 @@ func (x *TicketCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketCancelled.ProtoReflect.Descriptor instead.
 func (*TicketCancelled) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TicketCancelled) GetReason() string {
@@ -912,7 +1001,7 @@ type TicketTriaged struct {
 
 func (x *TicketTriaged) Reset() {
 	*x = TicketTriaged{}
-	mi := &file_whistle_v1_events_proto_msgTypes[5]
+	mi := &file_whistle_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1013,7 @@ func (x *TicketTriaged) String() string {
 func (*TicketTriaged) ProtoMessage() {}
 
 func (x *TicketTriaged) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[5]
+	mi := &file_whistle_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1026,7 @@ func (x *TicketTriaged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketTriaged.ProtoReflect.Descriptor instead.
 func (*TicketTriaged) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TicketTriaged) GetOrgUnitId() string {
@@ -1018,7 +1107,7 @@ type TicketDispatched struct {
 
 func (x *TicketDispatched) Reset() {
 	*x = TicketDispatched{}
-	mi := &file_whistle_v1_events_proto_msgTypes[6]
+	mi := &file_whistle_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1119,7 @@ func (x *TicketDispatched) String() string {
 func (*TicketDispatched) ProtoMessage() {}
 
 func (x *TicketDispatched) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[6]
+	mi := &file_whistle_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1132,7 @@ func (x *TicketDispatched) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketDispatched.ProtoReflect.Descriptor instead.
 func (*TicketDispatched) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TicketDispatched) GetLeadDepartmentId() string {
@@ -1127,7 +1216,7 @@ type TicketAccepted struct {
 
 func (x *TicketAccepted) Reset() {
 	*x = TicketAccepted{}
-	mi := &file_whistle_v1_events_proto_msgTypes[7]
+	mi := &file_whistle_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1228,7 @@ func (x *TicketAccepted) String() string {
 func (*TicketAccepted) ProtoMessage() {}
 
 func (x *TicketAccepted) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[7]
+	mi := &file_whistle_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1241,7 @@ func (x *TicketAccepted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketAccepted.ProtoReflect.Descriptor instead.
 func (*TicketAccepted) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TicketAccepted) GetDepartmentId() string {
@@ -1181,7 +1270,7 @@ type TicketProgressed struct {
 
 func (x *TicketProgressed) Reset() {
 	*x = TicketProgressed{}
-	mi := &file_whistle_v1_events_proto_msgTypes[8]
+	mi := &file_whistle_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1282,7 @@ func (x *TicketProgressed) String() string {
 func (*TicketProgressed) ProtoMessage() {}
 
 func (x *TicketProgressed) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[8]
+	mi := &file_whistle_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1295,7 @@ func (x *TicketProgressed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketProgressed.ProtoReflect.Descriptor instead.
 func (*TicketProgressed) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TicketProgressed) GetDepartmentId() string {
@@ -1259,7 +1348,7 @@ type TicketReturned struct {
 
 func (x *TicketReturned) Reset() {
 	*x = TicketReturned{}
-	mi := &file_whistle_v1_events_proto_msgTypes[9]
+	mi := &file_whistle_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1360,7 @@ func (x *TicketReturned) String() string {
 func (*TicketReturned) ProtoMessage() {}
 
 func (x *TicketReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[9]
+	mi := &file_whistle_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1373,7 @@ func (x *TicketReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReturned.ProtoReflect.Descriptor instead.
 func (*TicketReturned) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TicketReturned) GetDepartmentId() string {
@@ -1327,7 +1416,7 @@ type TicketArbitrated struct {
 
 func (x *TicketArbitrated) Reset() {
 	*x = TicketArbitrated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[10]
+	mi := &file_whistle_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1428,7 @@ func (x *TicketArbitrated) String() string {
 func (*TicketArbitrated) ProtoMessage() {}
 
 func (x *TicketArbitrated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[10]
+	mi := &file_whistle_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1441,7 @@ func (x *TicketArbitrated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketArbitrated.ProtoReflect.Descriptor instead.
 func (*TicketArbitrated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TicketArbitrated) GetDepartmentId() string {
@@ -1405,7 +1494,7 @@ type TicketExtensionRequested struct {
 
 func (x *TicketExtensionRequested) Reset() {
 	*x = TicketExtensionRequested{}
-	mi := &file_whistle_v1_events_proto_msgTypes[11]
+	mi := &file_whistle_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1506,7 @@ func (x *TicketExtensionRequested) String() string {
 func (*TicketExtensionRequested) ProtoMessage() {}
 
 func (x *TicketExtensionRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[11]
+	mi := &file_whistle_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1519,7 @@ func (x *TicketExtensionRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketExtensionRequested.ProtoReflect.Descriptor instead.
 func (*TicketExtensionRequested) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TicketExtensionRequested) GetDepartmentId() string {
@@ -1471,7 +1560,7 @@ type TicketExtensionDecided struct {
 
 func (x *TicketExtensionDecided) Reset() {
 	*x = TicketExtensionDecided{}
-	mi := &file_whistle_v1_events_proto_msgTypes[12]
+	mi := &file_whistle_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1572,7 @@ func (x *TicketExtensionDecided) String() string {
 func (*TicketExtensionDecided) ProtoMessage() {}
 
 func (x *TicketExtensionDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[12]
+	mi := &file_whistle_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1585,7 @@ func (x *TicketExtensionDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketExtensionDecided.ProtoReflect.Descriptor instead.
 func (*TicketExtensionDecided) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TicketExtensionDecided) GetGranted() bool {
@@ -1544,7 +1633,7 @@ type TicketRescheduled struct {
 
 func (x *TicketRescheduled) Reset() {
 	*x = TicketRescheduled{}
-	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	mi := &file_whistle_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1645,7 @@ func (x *TicketRescheduled) String() string {
 func (*TicketRescheduled) ProtoMessage() {}
 
 func (x *TicketRescheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	mi := &file_whistle_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1658,7 @@ func (x *TicketRescheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketRescheduled.ProtoReflect.Descriptor instead.
 func (*TicketRescheduled) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TicketRescheduled) GetAcceptDue() *timestamppb.Timestamp {
@@ -1617,7 +1706,7 @@ type TicketEscalated struct {
 
 func (x *TicketEscalated) Reset() {
 	*x = TicketEscalated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[14]
+	mi := &file_whistle_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1718,7 @@ func (x *TicketEscalated) String() string {
 func (*TicketEscalated) ProtoMessage() {}
 
 func (x *TicketEscalated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[14]
+	mi := &file_whistle_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1731,7 @@ func (x *TicketEscalated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEscalated.ProtoReflect.Descriptor instead.
 func (*TicketEscalated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TicketEscalated) GetLevel() int32 {
@@ -1690,7 +1779,7 @@ type TicketResolved struct {
 
 func (x *TicketResolved) Reset() {
 	*x = TicketResolved{}
-	mi := &file_whistle_v1_events_proto_msgTypes[15]
+	mi := &file_whistle_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1791,7 @@ func (x *TicketResolved) String() string {
 func (*TicketResolved) ProtoMessage() {}
 
 func (x *TicketResolved) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[15]
+	mi := &file_whistle_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1804,7 @@ func (x *TicketResolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketResolved.ProtoReflect.Descriptor instead.
 func (*TicketResolved) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TicketResolved) GetDepartmentId() string {
@@ -1771,7 +1860,7 @@ type TicketEvaluated struct {
 
 func (x *TicketEvaluated) Reset() {
 	*x = TicketEvaluated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[16]
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +1872,7 @@ func (x *TicketEvaluated) String() string {
 func (*TicketEvaluated) ProtoMessage() {}
 
 func (x *TicketEvaluated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[16]
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +1885,7 @@ func (x *TicketEvaluated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEvaluated.ProtoReflect.Descriptor instead.
 func (*TicketEvaluated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TicketEvaluated) GetVerdict() Verdict {
@@ -1874,7 +1963,7 @@ type TicketEvaluationOpened struct {
 
 func (x *TicketEvaluationOpened) Reset() {
 	*x = TicketEvaluationOpened{}
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +1975,7 @@ func (x *TicketEvaluationOpened) String() string {
 func (*TicketEvaluationOpened) ProtoMessage() {}
 
 func (x *TicketEvaluationOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +1988,7 @@ func (x *TicketEvaluationOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEvaluationOpened.ProtoReflect.Descriptor instead.
 func (*TicketEvaluationOpened) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TicketEvaluationOpened) GetRound() int32 {
@@ -1942,7 +2031,7 @@ type TicketReopened struct {
 
 func (x *TicketReopened) Reset() {
 	*x = TicketReopened{}
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2043,7 @@ func (x *TicketReopened) String() string {
 func (*TicketReopened) ProtoMessage() {}
 
 func (x *TicketReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2056,7 @@ func (x *TicketReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReopened.ProtoReflect.Descriptor instead.
 func (*TicketReopened) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TicketReopened) GetDepartmentId() string {
@@ -2018,7 +2107,7 @@ type TicketClosed struct {
 
 func (x *TicketClosed) Reset() {
 	*x = TicketClosed{}
-	mi := &file_whistle_v1_events_proto_msgTypes[19]
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2119,7 @@ func (x *TicketClosed) String() string {
 func (*TicketClosed) ProtoMessage() {}
 
 func (x *TicketClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[19]
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2132,7 @@ func (x *TicketClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketClosed.ProtoReflect.Descriptor instead.
 func (*TicketClosed) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TicketClosed) GetFinalVerdict() Verdict {
@@ -2081,7 +2170,7 @@ type HotSpotDetected struct {
 
 func (x *HotSpotDetected) Reset() {
 	*x = HotSpotDetected{}
-	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2182,7 @@ func (x *HotSpotDetected) String() string {
 func (*HotSpotDetected) ProtoMessage() {}
 
 func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2195,7 @@ func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HotSpotDetected.ProtoReflect.Descriptor instead.
 func (*HotSpotDetected) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HotSpotDetected) GetCategory() string {
@@ -2165,7 +2254,7 @@ type OrgTree struct {
 
 func (x *OrgTree) Reset() {
 	*x = OrgTree{}
-	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	mi := &file_whistle_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2266,7 @@ func (x *OrgTree) String() string {
 func (*OrgTree) ProtoMessage() {}
 
 func (x *OrgTree) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	mi := &file_whistle_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2279,7 @@ func (x *OrgTree) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgTree.ProtoReflect.Descriptor instead.
 func (*OrgTree) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *OrgTree) GetCatalogVersion() string {
@@ -2222,7 +2311,7 @@ type OrgNode struct {
 
 func (x *OrgNode) Reset() {
 	*x = OrgNode{}
-	mi := &file_whistle_v1_events_proto_msgTypes[22]
+	mi := &file_whistle_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2323,7 @@ func (x *OrgNode) String() string {
 func (*OrgNode) ProtoMessage() {}
 
 func (x *OrgNode) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[22]
+	mi := &file_whistle_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2336,7 @@ func (x *OrgNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgNode.ProtoReflect.Descriptor instead.
 func (*OrgNode) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *OrgNode) GetId() string {
@@ -2276,7 +2365,7 @@ var File_whistle_v1_events_proto protoreflect.FileDescriptor
 const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17whistle/v1/events.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\x9c\f\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xf6\f\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12%\n" +
@@ -2286,7 +2375,10 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\bproducer\x18\x05 \x01(\tR\bproducer\x12'\n" +
 	"\x05actor\x18\x06 \x01(\v2\x11.whistle.v1.ActorR\x05actor\x12\x1c\n" +
 	"\tsynthetic\x18\a \x01(\bR\tsynthetic\x12#\n" +
-	"\rticket_number\x18\b \x01(\tR\fticketNumber\x128\n" +
+	"\rticket_number\x18\b \x01(\tR\fticketNumber\x12\x1e\n" +
+	"\n" +
+	"historical\x18\t \x01(\bR\n" +
+	"historical\x128\n" +
 	"\breported\x18\n" +
 	" \x01(\v2\x1a.whistle.v1.TicketReportedH\x00R\breported\x122\n" +
 	"\x06merged\x18\v \x01(\v2\x18.whistle.v1.TicketMergedH\x00R\x06merged\x12;\n" +
@@ -2313,8 +2405,13 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\tproactive\x18\x1a \x01(\v2\x1b.whistle.v1.HotSpotDetectedH\x00R\tproactive\x12A\n" +
 	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduled\x120\n" +
 	"\borg_tree\x18\x1c \x01(\v2\x13.whistle.v1.OrgTreeH\x00R\aorgTree\x12Q\n" +
-	"\x11evaluation_opened\x18\x1d \x01(\v2\".whistle.v1.TicketEvaluationOpenedH\x00R\x10evaluationOpenedB\x06\n" +
-	"\x04body\"\xe4\x04\n" +
+	"\x11evaluation_opened\x18\x1d \x01(\v2\".whistle.v1.TicketEvaluationOpenedH\x00R\x10evaluationOpened\x128\n" +
+	"\bimported\x18\x1e \x01(\v2\x1a.whistle.v1.TicketImportedH\x00R\bimportedB\x06\n" +
+	"\x04body\"^\n" +
+	"\x0eTicketImported\x12\x1f\n" +
+	"\vexternal_id\x18\x01 \x01(\tR\n" +
+	"externalId\x12+\n" +
+	"\ahistory\x18\x02 \x03(\v2\x11.whistle.v1.EventR\ahistory\"\xe4\x04\n" +
 	"\n" +
 	"Attachment\x12\x86\x01\n" +
 	"\x04name\x18\x01 \x01(\tBr\xbaHo\xba\x01Z\n" +
@@ -2471,89 +2568,92 @@ func file_whistle_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_whistle_v1_events_proto_goTypes = []any{
 	(ReturnReason)(0),                // 0: whistle.v1.ReturnReason
 	(ClockChange)(0),                 // 1: whistle.v1.ClockChange
 	(*Event)(nil),                    // 2: whistle.v1.Event
-	(*Attachment)(nil),               // 3: whistle.v1.Attachment
-	(*TicketReported)(nil),           // 4: whistle.v1.TicketReported
-	(*TicketMerged)(nil),             // 5: whistle.v1.TicketMerged
-	(*TicketCancelled)(nil),          // 6: whistle.v1.TicketCancelled
-	(*TicketTriaged)(nil),            // 7: whistle.v1.TicketTriaged
-	(*TicketDispatched)(nil),         // 8: whistle.v1.TicketDispatched
-	(*TicketAccepted)(nil),           // 9: whistle.v1.TicketAccepted
-	(*TicketProgressed)(nil),         // 10: whistle.v1.TicketProgressed
-	(*TicketReturned)(nil),           // 11: whistle.v1.TicketReturned
-	(*TicketArbitrated)(nil),         // 12: whistle.v1.TicketArbitrated
-	(*TicketExtensionRequested)(nil), // 13: whistle.v1.TicketExtensionRequested
-	(*TicketExtensionDecided)(nil),   // 14: whistle.v1.TicketExtensionDecided
-	(*TicketRescheduled)(nil),        // 15: whistle.v1.TicketRescheduled
-	(*TicketEscalated)(nil),          // 16: whistle.v1.TicketEscalated
-	(*TicketResolved)(nil),           // 17: whistle.v1.TicketResolved
-	(*TicketEvaluated)(nil),          // 18: whistle.v1.TicketEvaluated
-	(*TicketEvaluationOpened)(nil),   // 19: whistle.v1.TicketEvaluationOpened
-	(*TicketReopened)(nil),           // 20: whistle.v1.TicketReopened
-	(*TicketClosed)(nil),             // 21: whistle.v1.TicketClosed
-	(*HotSpotDetected)(nil),          // 22: whistle.v1.HotSpotDetected
-	(*OrgTree)(nil),                  // 23: whistle.v1.OrgTree
-	(*OrgNode)(nil),                  // 24: whistle.v1.OrgNode
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
-	(*Actor)(nil),                    // 26: whistle.v1.Actor
-	(*Ticket)(nil),                   // 27: whistle.v1.Ticket
-	(Verdict)(0),                     // 28: whistle.v1.Verdict
-	(EvaluationSource)(0),            // 29: whistle.v1.EvaluationSource
+	(*TicketImported)(nil),           // 3: whistle.v1.TicketImported
+	(*Attachment)(nil),               // 4: whistle.v1.Attachment
+	(*TicketReported)(nil),           // 5: whistle.v1.TicketReported
+	(*TicketMerged)(nil),             // 6: whistle.v1.TicketMerged
+	(*TicketCancelled)(nil),          // 7: whistle.v1.TicketCancelled
+	(*TicketTriaged)(nil),            // 8: whistle.v1.TicketTriaged
+	(*TicketDispatched)(nil),         // 9: whistle.v1.TicketDispatched
+	(*TicketAccepted)(nil),           // 10: whistle.v1.TicketAccepted
+	(*TicketProgressed)(nil),         // 11: whistle.v1.TicketProgressed
+	(*TicketReturned)(nil),           // 12: whistle.v1.TicketReturned
+	(*TicketArbitrated)(nil),         // 13: whistle.v1.TicketArbitrated
+	(*TicketExtensionRequested)(nil), // 14: whistle.v1.TicketExtensionRequested
+	(*TicketExtensionDecided)(nil),   // 15: whistle.v1.TicketExtensionDecided
+	(*TicketRescheduled)(nil),        // 16: whistle.v1.TicketRescheduled
+	(*TicketEscalated)(nil),          // 17: whistle.v1.TicketEscalated
+	(*TicketResolved)(nil),           // 18: whistle.v1.TicketResolved
+	(*TicketEvaluated)(nil),          // 19: whistle.v1.TicketEvaluated
+	(*TicketEvaluationOpened)(nil),   // 20: whistle.v1.TicketEvaluationOpened
+	(*TicketReopened)(nil),           // 21: whistle.v1.TicketReopened
+	(*TicketClosed)(nil),             // 22: whistle.v1.TicketClosed
+	(*HotSpotDetected)(nil),          // 23: whistle.v1.HotSpotDetected
+	(*OrgTree)(nil),                  // 24: whistle.v1.OrgTree
+	(*OrgNode)(nil),                  // 25: whistle.v1.OrgNode
+	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
+	(*Actor)(nil),                    // 27: whistle.v1.Actor
+	(*Ticket)(nil),                   // 28: whistle.v1.Ticket
+	(Verdict)(0),                     // 29: whistle.v1.Verdict
+	(EvaluationSource)(0),            // 30: whistle.v1.EvaluationSource
 }
 var file_whistle_v1_events_proto_depIdxs = []int32{
-	25, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	26, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
-	4,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
-	5,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
-	6,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
-	7,  // 5: whistle.v1.Event.triaged:type_name -> whistle.v1.TicketTriaged
-	8,  // 6: whistle.v1.Event.dispatched:type_name -> whistle.v1.TicketDispatched
-	9,  // 7: whistle.v1.Event.accepted:type_name -> whistle.v1.TicketAccepted
-	10, // 8: whistle.v1.Event.progressed:type_name -> whistle.v1.TicketProgressed
-	11, // 9: whistle.v1.Event.returned:type_name -> whistle.v1.TicketReturned
-	12, // 10: whistle.v1.Event.arbitrated:type_name -> whistle.v1.TicketArbitrated
-	13, // 11: whistle.v1.Event.extension_requested:type_name -> whistle.v1.TicketExtensionRequested
-	14, // 12: whistle.v1.Event.extension_decided:type_name -> whistle.v1.TicketExtensionDecided
-	16, // 13: whistle.v1.Event.escalated:type_name -> whistle.v1.TicketEscalated
-	17, // 14: whistle.v1.Event.resolved:type_name -> whistle.v1.TicketResolved
-	18, // 15: whistle.v1.Event.evaluated:type_name -> whistle.v1.TicketEvaluated
-	20, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
-	21, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
-	22, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
-	15, // 19: whistle.v1.Event.rescheduled:type_name -> whistle.v1.TicketRescheduled
-	23, // 20: whistle.v1.Event.org_tree:type_name -> whistle.v1.OrgTree
-	19, // 21: whistle.v1.Event.evaluation_opened:type_name -> whistle.v1.TicketEvaluationOpened
-	27, // 22: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
-	27, // 23: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
-	25, // 24: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
-	25, // 25: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
-	27, // 26: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
-	3,  // 27: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
-	1,  // 28: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
-	0,  // 29: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
-	25, // 30: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
-	25, // 31: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
-	25, // 32: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
-	25, // 33: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
-	25, // 34: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
-	25, // 35: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
-	25, // 36: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
-	3,  // 37: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
-	28, // 38: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
-	29, // 39: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
-	3,  // 40: whistle.v1.TicketEvaluated.attachments:type_name -> whistle.v1.Attachment
-	25, // 41: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
-	28, // 42: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
-	24, // 43: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	26, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	27, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
+	5,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
+	6,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
+	7,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
+	8,  // 5: whistle.v1.Event.triaged:type_name -> whistle.v1.TicketTriaged
+	9,  // 6: whistle.v1.Event.dispatched:type_name -> whistle.v1.TicketDispatched
+	10, // 7: whistle.v1.Event.accepted:type_name -> whistle.v1.TicketAccepted
+	11, // 8: whistle.v1.Event.progressed:type_name -> whistle.v1.TicketProgressed
+	12, // 9: whistle.v1.Event.returned:type_name -> whistle.v1.TicketReturned
+	13, // 10: whistle.v1.Event.arbitrated:type_name -> whistle.v1.TicketArbitrated
+	14, // 11: whistle.v1.Event.extension_requested:type_name -> whistle.v1.TicketExtensionRequested
+	15, // 12: whistle.v1.Event.extension_decided:type_name -> whistle.v1.TicketExtensionDecided
+	17, // 13: whistle.v1.Event.escalated:type_name -> whistle.v1.TicketEscalated
+	18, // 14: whistle.v1.Event.resolved:type_name -> whistle.v1.TicketResolved
+	19, // 15: whistle.v1.Event.evaluated:type_name -> whistle.v1.TicketEvaluated
+	21, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
+	22, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
+	23, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
+	16, // 19: whistle.v1.Event.rescheduled:type_name -> whistle.v1.TicketRescheduled
+	24, // 20: whistle.v1.Event.org_tree:type_name -> whistle.v1.OrgTree
+	20, // 21: whistle.v1.Event.evaluation_opened:type_name -> whistle.v1.TicketEvaluationOpened
+	3,  // 22: whistle.v1.Event.imported:type_name -> whistle.v1.TicketImported
+	2,  // 23: whistle.v1.TicketImported.history:type_name -> whistle.v1.Event
+	28, // 24: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
+	28, // 25: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
+	26, // 26: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
+	26, // 27: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
+	28, // 28: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
+	4,  // 29: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
+	1,  // 30: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
+	0,  // 31: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
+	26, // 32: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
+	26, // 33: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
+	26, // 34: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	26, // 35: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
+	26, // 36: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
+	26, // 37: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
+	26, // 38: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
+	4,  // 39: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
+	29, // 40: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
+	30, // 41: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
+	4,  // 42: whistle.v1.TicketEvaluated.attachments:type_name -> whistle.v1.Attachment
+	26, // 43: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
+	29, // 44: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
+	25, // 45: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
+	46, // [46:46] is the sub-list for method output_type
+	46, // [46:46] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }
@@ -2584,6 +2684,7 @@ func file_whistle_v1_events_proto_init() {
 		(*Event_Rescheduled)(nil),
 		(*Event_OrgTree)(nil),
 		(*Event_EvaluationOpened)(nil),
+		(*Event_Imported)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2591,7 +2692,7 @@ func file_whistle_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_events_proto_rawDesc), len(file_whistle_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -23,6 +23,87 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ImportedAction is one step of an imported ticket's history.
+type ImportedAction int32
+
+const (
+	// IMPORTED_ACTION_UNSPECIFIED is the zero value; a step must name an action.
+	ImportedAction_IMPORTED_ACTION_UNSPECIFIED ImportedAction = 0
+	// IMPORTED_ACTION_DISPATCHED: assigned to a lead department (department_id) with its deadlines.
+	ImportedAction_IMPORTED_ACTION_DISPATCHED ImportedAction = 1
+	// IMPORTED_ACTION_ACCEPTED: the lead department reported in (报到).
+	ImportedAction_IMPORTED_ACTION_ACCEPTED ImportedAction = 2
+	// IMPORTED_ACTION_RETURNED: the lead department returned it (return_reason, note).
+	ImportedAction_IMPORTED_ACTION_RETURNED ImportedAction = 3
+	// IMPORTED_ACTION_ARBITRATED: a street or district chose the department (department_id), binding.
+	ImportedAction_IMPORTED_ACTION_ARBITRATED ImportedAction = 4
+	// IMPORTED_ACTION_ESCALATED: a deadline passed (escalation_stage) and supervision rose
+	// (escalation_level).
+	ImportedAction_IMPORTED_ACTION_ESCALATED ImportedAction = 5
+	// IMPORTED_ACTION_RESOLVED: the lead department resolved it (note: the result).
+	ImportedAction_IMPORTED_ACTION_RESOLVED ImportedAction = 6
+	// IMPORTED_ACTION_EVALUATED: a verdict on the result (verdict, evaluation_source): a satisfied one
+	// closes the ticket, an unsatisfied one reopens it to the same department, a default one
+	// (evaluation_source EVALUATION_SOURCE_DEFAULT) closes it with that verdict.
+	ImportedAction_IMPORTED_ACTION_EVALUATED ImportedAction = 7
+	// IMPORTED_ACTION_CANCELLED: the whistle was cancelled before a department accepted it (withdrawn
+	// when the reporter took it back).
+	ImportedAction_IMPORTED_ACTION_CANCELLED ImportedAction = 8
+)
+
+// Enum value maps for ImportedAction.
+var (
+	ImportedAction_name = map[int32]string{
+		0: "IMPORTED_ACTION_UNSPECIFIED",
+		1: "IMPORTED_ACTION_DISPATCHED",
+		2: "IMPORTED_ACTION_ACCEPTED",
+		3: "IMPORTED_ACTION_RETURNED",
+		4: "IMPORTED_ACTION_ARBITRATED",
+		5: "IMPORTED_ACTION_ESCALATED",
+		6: "IMPORTED_ACTION_RESOLVED",
+		7: "IMPORTED_ACTION_EVALUATED",
+		8: "IMPORTED_ACTION_CANCELLED",
+	}
+	ImportedAction_value = map[string]int32{
+		"IMPORTED_ACTION_UNSPECIFIED": 0,
+		"IMPORTED_ACTION_DISPATCHED":  1,
+		"IMPORTED_ACTION_ACCEPTED":    2,
+		"IMPORTED_ACTION_RETURNED":    3,
+		"IMPORTED_ACTION_ARBITRATED":  4,
+		"IMPORTED_ACTION_ESCALATED":   5,
+		"IMPORTED_ACTION_RESOLVED":    6,
+		"IMPORTED_ACTION_EVALUATED":   7,
+		"IMPORTED_ACTION_CANCELLED":   8,
+	}
+)
+
+func (x ImportedAction) Enum() *ImportedAction {
+	p := new(ImportedAction)
+	*p = x
+	return p
+}
+
+func (x ImportedAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImportedAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_intake_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ImportedAction) Type() protoreflect.EnumType {
+	return &file_whistle_v1_intake_service_proto_enumTypes[0]
+}
+
+func (x ImportedAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImportedAction.Descriptor instead.
+func (ImportedAction) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{0}
+}
+
 // ReportRequest is a whistle.
 type ReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1287,12 +1368,534 @@ func (x *ListMediaResponse) GetMedia() []*Media {
 	return nil
 }
 
+// ImportTicketsRequest is one batch of an import.
+type ImportTicketsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tickets of this batch: 1 to 1000. An import may send up to 200000 tickets in all.
+	Tickets []*ImportedTicket `protobuf:"bytes,1,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	// skip_bad imports the good tickets and reports the bad ones; without it a single bad ticket
+	// imports nothing. The first batch's value holds for the whole import.
+	SkipBad bool `protobuf:"varint,2,opt,name=skip_bad,json=skipBad,proto3" json:"skip_bad,omitempty"`
+	// dry_run checks every ticket and writes nothing. The first batch's value holds for the whole
+	// import.
+	DryRun        bool `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportTicketsRequest) Reset() {
+	*x = ImportTicketsRequest{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportTicketsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportTicketsRequest) ProtoMessage() {}
+
+func (x *ImportTicketsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportTicketsRequest.ProtoReflect.Descriptor instead.
+func (*ImportTicketsRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ImportTicketsRequest) GetTickets() []*ImportedTicket {
+	if x != nil {
+		return x.Tickets
+	}
+	return nil
+}
+
+func (x *ImportTicketsRequest) GetSkipBad() bool {
+	if x != nil {
+		return x.SkipBad
+	}
+	return false
+}
+
+func (x *ImportTicketsRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+// ImportedTicket is a finished ticket of another system, as one line of an import file.
+type ImportedTicket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// line is the ticket's line in the import file, for problems; optional (0: its place in the
+	// stream, from 1): up to 1000000000.
+	Line int64 `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
+	// external_id is the ticket's id in the system it came from; importing it again changes
+	// nothing. Required: 1 to 128 printable ASCII characters without spaces.
+	ExternalId string `protobuf:"bytes,2,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// kind of whistle. Required: a defined kind.
+	Kind WhistleKind `protobuf:"varint,3,opt,name=kind,proto3,enum=whistle.v1.WhistleKind" json:"kind,omitempty"`
+	// source channel. Required: a defined source (SOURCE_PROACTIVE for the old system's proactive tickets).
+	Source Source `protobuf:"varint,4,opt,name=source,proto3,enum=whistle.v1.Source" json:"source,omitempty"`
+	// category is the matter type's code, e.g. "road_damage". Required: up to 64 lowercase letters,
+	// digits and "_.-", starting with a letter or digit.
+	Category string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	// title is a short summary; optional: up to 200 characters (any script).
+	Title string `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	// description is what the reporter saw. Required: 1 to 4000 characters (any script).
+	Description string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	// location of the problem. Required, with a grid_id of the active org tree.
+	Location *Location `protobuf:"bytes,8,opt,name=location,proto3" json:"location,omitempty"`
+	// reporter who blew the whistle; reporter.org_unit_id must be in the active org tree, except for
+	// a proactive ticket (raised by the old system itself). Required.
+	Reporter *Reporter `protobuf:"bytes,9,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	// reported_at is when the whistle was reported. Required: after 2000-01-01 and before the import.
+	ReportedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	// history is what happened after the report, oldest first, ending in a final state (closed by a
+	// verdict, or cancelled): 1 to 100 steps, each at or after the one before.
+	History       []*ImportedStep `protobuf:"bytes,11,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportedTicket) Reset() {
+	*x = ImportedTicket{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportedTicket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportedTicket) ProtoMessage() {}
+
+func (x *ImportedTicket) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportedTicket.ProtoReflect.Descriptor instead.
+func (*ImportedTicket) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ImportedTicket) GetLine() int64 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *ImportedTicket) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *ImportedTicket) GetKind() WhistleKind {
+	if x != nil {
+		return x.Kind
+	}
+	return WhistleKind_WHISTLE_KIND_UNSPECIFIED
+}
+
+func (x *ImportedTicket) GetSource() Source {
+	if x != nil {
+		return x.Source
+	}
+	return Source_SOURCE_UNSPECIFIED
+}
+
+func (x *ImportedTicket) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ImportedTicket) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ImportedTicket) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ImportedTicket) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *ImportedTicket) GetReporter() *Reporter {
+	if x != nil {
+		return x.Reporter
+	}
+	return nil
+}
+
+func (x *ImportedTicket) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
+func (x *ImportedTicket) GetHistory() []*ImportedStep {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// ImportedStep is one thing that happened to an imported ticket.
+type ImportedStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// action that happened. Required: a defined action.
+	Action ImportedAction `protobuf:"varint,1,opt,name=action,proto3,enum=whistle.v1.ImportedAction" json:"action,omitempty"`
+	// at is when it happened. Required.
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// actor who did it; optional (default: the department, or the system the ticket came from).
+	Actor *Actor `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// department_id is the department that acted (accepted, returned, resolved: default the lead)
+	// or was assigned (dispatched, arbitrated: required); a department of the active org tree: up to
+	// 64 lowercase letters, digits and hyphens, or empty.
+	DepartmentId string `protobuf:"bytes,4,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// accept_due and resolve_due are the deadlines set by a dispatch or an arbitration (required
+	// there), by which the figures judge "on time".
+	AcceptDue *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=accept_due,json=acceptDue,proto3" json:"accept_due,omitempty"`
+	// resolve_due: see accept_due.
+	ResolveDue *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=resolve_due,json=resolveDue,proto3" json:"resolve_due,omitempty"`
+	// note in words: the result (resolved), the reason (returned, cancelled), the rule (dispatched),
+	// the comment (evaluated); optional: up to 2000 characters (any script).
+	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	// verdict of an evaluation (required there): a defined verdict.
+	Verdict Verdict `protobuf:"varint,8,opt,name=verdict,proto3,enum=whistle.v1.Verdict" json:"verdict,omitempty"`
+	// evaluation_source says who judged (evaluated; default the community).
+	EvaluationSource EvaluationSource `protobuf:"varint,9,opt,name=evaluation_source,json=evaluationSource,proto3,enum=whistle.v1.EvaluationSource" json:"evaluation_source,omitempty"`
+	// escalation_level is the supervision level an escalation raised the ticket to: 1 to 3 there, 0
+	// elsewhere.
+	EscalationLevel int32 `protobuf:"varint,10,opt,name=escalation_level,json=escalationLevel,proto3" json:"escalation_level,omitempty"`
+	// escalation_stage is the deadline an escalation missed: "accept" or "resolve" there, empty
+	// elsewhere.
+	EscalationStage string `protobuf:"bytes,11,opt,name=escalation_stage,json=escalationStage,proto3" json:"escalation_stage,omitempty"`
+	// return_reason of a return (required there): a defined reason.
+	ReturnReason ReturnReason `protobuf:"varint,12,opt,name=return_reason,json=returnReason,proto3,enum=whistle.v1.ReturnReason" json:"return_reason,omitempty"`
+	// withdrawn marks a cancellation by the reporter.
+	Withdrawn     bool `protobuf:"varint,13,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportedStep) Reset() {
+	*x = ImportedStep{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportedStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportedStep) ProtoMessage() {}
+
+func (x *ImportedStep) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportedStep.ProtoReflect.Descriptor instead.
+func (*ImportedStep) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ImportedStep) GetAction() ImportedAction {
+	if x != nil {
+		return x.Action
+	}
+	return ImportedAction_IMPORTED_ACTION_UNSPECIFIED
+}
+
+func (x *ImportedStep) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ImportedStep) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *ImportedStep) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *ImportedStep) GetAcceptDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptDue
+	}
+	return nil
+}
+
+func (x *ImportedStep) GetResolveDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveDue
+	}
+	return nil
+}
+
+func (x *ImportedStep) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ImportedStep) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *ImportedStep) GetEvaluationSource() EvaluationSource {
+	if x != nil {
+		return x.EvaluationSource
+	}
+	return EvaluationSource_EVALUATION_SOURCE_UNSPECIFIED
+}
+
+func (x *ImportedStep) GetEscalationLevel() int32 {
+	if x != nil {
+		return x.EscalationLevel
+	}
+	return 0
+}
+
+func (x *ImportedStep) GetEscalationStage() string {
+	if x != nil {
+		return x.EscalationStage
+	}
+	return ""
+}
+
+func (x *ImportedStep) GetReturnReason() ReturnReason {
+	if x != nil {
+		return x.ReturnReason
+	}
+	return ReturnReason_RETURN_REASON_UNSPECIFIED
+}
+
+func (x *ImportedStep) GetWithdrawn() bool {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return false
+}
+
+// ImportTicketsResponse says what an import did.
+type ImportTicketsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// imported counts the tickets brought in now (with dry_run: those that would be).
+	Imported int64 `protobuf:"varint,1,opt,name=imported,proto3" json:"imported,omitempty"`
+	// already_imported counts the tickets imported before with the same content (nothing changed).
+	AlreadyImported int64 `protobuf:"varint,2,opt,name=already_imported,json=alreadyImported,proto3" json:"already_imported,omitempty"`
+	// bad counts the tickets with problems (not imported).
+	Bad int64 `protobuf:"varint,3,opt,name=bad,proto3" json:"bad,omitempty"`
+	// problems of the bad tickets, in the order received: the first 1000.
+	Problems []*ImportProblem `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	// dry_run is set when nothing was written, as asked.
+	DryRun        bool `protobuf:"varint,5,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportTicketsResponse) Reset() {
+	*x = ImportTicketsResponse{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportTicketsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportTicketsResponse) ProtoMessage() {}
+
+func (x *ImportTicketsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportTicketsResponse.ProtoReflect.Descriptor instead.
+func (*ImportTicketsResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ImportTicketsResponse) GetImported() int64 {
+	if x != nil {
+		return x.Imported
+	}
+	return 0
+}
+
+func (x *ImportTicketsResponse) GetAlreadyImported() int64 {
+	if x != nil {
+		return x.AlreadyImported
+	}
+	return 0
+}
+
+func (x *ImportTicketsResponse) GetBad() int64 {
+	if x != nil {
+		return x.Bad
+	}
+	return 0
+}
+
+func (x *ImportTicketsResponse) GetProblems() []*ImportProblem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *ImportTicketsResponse) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+// ImportProblem is why one ticket of an import cannot be brought in.
+type ImportProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// line of the ticket in the import file (ImportedTicket.line, or its place in the stream).
+	Line int64 `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
+	// external_id of the ticket.
+	ExternalId string `protobuf:"bytes,2,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// field at fault, e.g. "history[2].department_id".
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// reason in words, with what to do instead.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportProblem) Reset() {
+	*x = ImportProblem{}
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportProblem) ProtoMessage() {}
+
+func (x *ImportProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_intake_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportProblem.ProtoReflect.Descriptor instead.
+func (*ImportProblem) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_intake_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ImportProblem) GetLine() int64 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *ImportProblem) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *ImportProblem) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ImportProblem) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_whistle_v1_intake_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fwhistle/v1/intake_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xbd\x04\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\xbd\x04\n" +
 	"\rReportRequest\x12C\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\x0eidempotencyKey\x127\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.whistle.v1.WhistleKindB\n" +
@@ -1391,7 +1994,75 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\x10ListMediaRequest\x122\n" +
 	"\x06ticket\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18@2\x0f^[A-Za-z0-9-]+$R\x06ticket\"<\n" +
 	"\x11ListMediaResponse\x12'\n" +
-	"\x05media\x18\x01 \x03(\v2\x11.whistle.v1.MediaR\x05media2\xa8\x04\n" +
+	"\x05media\x18\x01 \x03(\v2\x11.whistle.v1.MediaR\x05media\"\x8d\x01\n" +
+	"\x14ImportTicketsRequest\x12A\n" +
+	"\atickets\x18\x01 \x03(\v2\x1a.whistle.v1.ImportedTicketB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\atickets\x12\x19\n" +
+	"\bskip_bad\x18\x02 \x01(\bR\askipBad\x12\x17\n" +
+	"\adry_run\x18\x03 \x01(\bR\x06dryRun\"\xee\x04\n" +
+	"\x0eImportedTicket\x12!\n" +
+	"\x04line\x18\x01 \x01(\x03B\r\xbaH\n" +
+	"\"\b\x18\x80\x94\xeb\xdc\x03(\x00R\x04line\x12;\n" +
+	"\vexternal_id\x18\x02 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\n" +
+	"externalId\x127\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x17.whistle.v1.WhistleKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x126\n" +
+	"\x06source\x18\x04 \x01(\x0e2\x12.whistle.v1.SourceB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06source\x12=\n" +
+	"\bcategory\x18\x05 \x01(\tB!\xbaH\x1er\x1c\x10\x01\x18@2\x16^[a-z0-9][a-z0-9_.-]*$R\bcategory\x12\x1e\n" +
+	"\x05title\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05title\x12,\n" +
+	"\vdescription\x18\a \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\vdescription\x128\n" +
+	"\blocation\x18\b \x01(\v2\x14.whistle.v1.LocationB\x06\xbaH\x03\xc8\x01\x01R\blocation\x128\n" +
+	"\breporter\x18\t \x01(\v2\x14.whistle.v1.ReporterB\x06\xbaH\x03\xc8\x01\x01R\breporter\x12J\n" +
+	"\vreported_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\r\xbaH\n" +
+	"\xc8\x01\x01\xb2\x01\x04\xc0\xc6'\x01R\n" +
+	"reportedAt\x12>\n" +
+	"\ahistory\x18\v \x03(\v2\x18.whistle.v1.ImportedStepB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\ahistory\"\x99\x06\n" +
+	"\fImportedStep\x12>\n" +
+	"\x06action\x18\x01 \x01(\x0e2\x1a.whistle.v1.ImportedActionB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06action\x129\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\r\xbaH\n" +
+	"\xc8\x01\x01\xb2\x01\x04\xc0\xc6'\x01R\x02at\x12'\n" +
+	"\x05actor\x18\x03 \x01(\v2\x11.whistle.v1.ActorR\x05actor\x12E\n" +
+	"\rdepartment_id\x18\x04 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\fdepartmentId\x12E\n" +
+	"\n" +
+	"accept_due\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\tacceptDue\x12G\n" +
+	"\vresolve_due\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xbaH\a\xb2\x01\x04\xc0\xc6'\x01R\n" +
+	"resolveDue\x12\x1c\n" +
+	"\x04note\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x127\n" +
+	"\averdict\x18\b \x01(\x0e2\x13.whistle.v1.VerdictB\b\xbaH\x05\x82\x01\x02\x10\x01R\averdict\x12S\n" +
+	"\x11evaluation_source\x18\t \x01(\x0e2\x1c.whistle.v1.EvaluationSourceB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10evaluationSource\x124\n" +
+	"\x10escalation_level\x18\n" +
+	" \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x03(\x00R\x0fescalationLevel\x12E\n" +
+	"\x10escalation_stage\x18\v \x01(\tB\x1a\xbaH\x17r\x15\x18\x10R\x00R\x06acceptR\aresolveR\x0fescalationStage\x12G\n" +
+	"\rreturn_reason\x18\f \x01(\x0e2\x18.whistle.v1.ReturnReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\freturnReason\x12\x1c\n" +
+	"\twithdrawn\x18\r \x01(\bR\twithdrawn\"\xc0\x01\n" +
+	"\x15ImportTicketsResponse\x12\x1a\n" +
+	"\bimported\x18\x01 \x01(\x03R\bimported\x12)\n" +
+	"\x10already_imported\x18\x02 \x01(\x03R\x0falreadyImported\x12\x10\n" +
+	"\x03bad\x18\x03 \x01(\x03R\x03bad\x125\n" +
+	"\bproblems\x18\x04 \x03(\v2\x19.whistle.v1.ImportProblemR\bproblems\x12\x17\n" +
+	"\adry_run\x18\x05 \x01(\bR\x06dryRun\"r\n" +
+	"\rImportProblem\x12\x12\n" +
+	"\x04line\x18\x01 \x01(\x03R\x04line\x12\x1f\n" +
+	"\vexternal_id\x18\x02 \x01(\tR\n" +
+	"externalId\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason*\xa8\x02\n" +
+	"\x0eImportedAction\x12\x1f\n" +
+	"\x1bIMPORTED_ACTION_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aIMPORTED_ACTION_DISPATCHED\x10\x01\x12\x1c\n" +
+	"\x18IMPORTED_ACTION_ACCEPTED\x10\x02\x12\x1c\n" +
+	"\x18IMPORTED_ACTION_RETURNED\x10\x03\x12\x1e\n" +
+	"\x1aIMPORTED_ACTION_ARBITRATED\x10\x04\x12\x1d\n" +
+	"\x19IMPORTED_ACTION_ESCALATED\x10\x05\x12\x1c\n" +
+	"\x18IMPORTED_ACTION_RESOLVED\x10\x06\x12\x1d\n" +
+	"\x19IMPORTED_ACTION_EVALUATED\x10\a\x12\x1d\n" +
+	"\x19IMPORTED_ACTION_CANCELLED\x10\b2\x80\x05\n" +
 	"\rIntakeService\x12?\n" +
 	"\x06Report\x12\x19.whistle.v1.ReportRequest\x1a\x1a.whistle.v1.ReportResponse\x12H\n" +
 	"\tGetTicket\x12\x1c.whistle.v1.GetTicketRequest\x1a\x1d.whistle.v1.GetTicketResponse\x12N\n" +
@@ -1399,7 +2070,8 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\x0eFindDuplicates\x12!.whistle.v1.FindDuplicatesRequest\x1a\".whistle.v1.FindDuplicatesResponse\x12P\n" +
 	"\vUploadMedia\x12\x1e.whistle.v1.UploadMediaRequest\x1a\x1f.whistle.v1.UploadMediaResponse(\x01\x12G\n" +
 	"\bGetMedia\x12\x1b.whistle.v1.GetMediaRequest\x1a\x1c.whistle.v1.GetMediaResponse0\x01\x12H\n" +
-	"\tListMedia\x12\x1c.whistle.v1.ListMediaRequest\x1a\x1d.whistle.v1.ListMediaResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
+	"\tListMedia\x12\x1c.whistle.v1.ListMediaRequest\x1a\x1d.whistle.v1.ListMediaResponse\x12V\n" +
+	"\rImportTickets\x12 .whistle.v1.ImportTicketsRequest\x1a!.whistle.v1.ImportTicketsResponse(\x01B?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
 	file_whistle_v1_intake_service_proto_rawDescOnce sync.Once
@@ -1413,74 +2085,102 @@ func file_whistle_v1_intake_service_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_intake_service_proto_rawDescData
 }
 
-var file_whistle_v1_intake_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_whistle_v1_intake_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_whistle_v1_intake_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_whistle_v1_intake_service_proto_goTypes = []any{
-	(*ReportRequest)(nil),          // 0: whistle.v1.ReportRequest
-	(*DuplicateCandidate)(nil),     // 1: whistle.v1.DuplicateCandidate
-	(*ReportResponse)(nil),         // 2: whistle.v1.ReportResponse
-	(*GetTicketRequest)(nil),       // 3: whistle.v1.GetTicketRequest
-	(*GetTicketResponse)(nil),      // 4: whistle.v1.GetTicketResponse
-	(*ListTicketsRequest)(nil),     // 5: whistle.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),    // 6: whistle.v1.ListTicketsResponse
-	(*FindDuplicatesRequest)(nil),  // 7: whistle.v1.FindDuplicatesRequest
-	(*FindDuplicatesResponse)(nil), // 8: whistle.v1.FindDuplicatesResponse
-	(*UploadMediaRequest)(nil),     // 9: whistle.v1.UploadMediaRequest
-	(*MediaHeader)(nil),            // 10: whistle.v1.MediaHeader
-	(*Media)(nil),                  // 11: whistle.v1.Media
-	(*UploadMediaResponse)(nil),    // 12: whistle.v1.UploadMediaResponse
-	(*GetMediaRequest)(nil),        // 13: whistle.v1.GetMediaRequest
-	(*GetMediaResponse)(nil),       // 14: whistle.v1.GetMediaResponse
-	(*ListMediaRequest)(nil),       // 15: whistle.v1.ListMediaRequest
-	(*ListMediaResponse)(nil),      // 16: whistle.v1.ListMediaResponse
-	(WhistleKind)(0),               // 17: whistle.v1.WhistleKind
-	(Source)(0),                    // 18: whistle.v1.Source
-	(*Location)(nil),               // 19: whistle.v1.Location
-	(*Reporter)(nil),               // 20: whistle.v1.Reporter
-	(TicketStatus)(0),              // 21: whistle.v1.TicketStatus
-	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
-	(*Ticket)(nil),                 // 23: whistle.v1.Ticket
-	(*Actor)(nil),                  // 24: whistle.v1.Actor
+	(ImportedAction)(0),            // 0: whistle.v1.ImportedAction
+	(*ReportRequest)(nil),          // 1: whistle.v1.ReportRequest
+	(*DuplicateCandidate)(nil),     // 2: whistle.v1.DuplicateCandidate
+	(*ReportResponse)(nil),         // 3: whistle.v1.ReportResponse
+	(*GetTicketRequest)(nil),       // 4: whistle.v1.GetTicketRequest
+	(*GetTicketResponse)(nil),      // 5: whistle.v1.GetTicketResponse
+	(*ListTicketsRequest)(nil),     // 6: whistle.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),    // 7: whistle.v1.ListTicketsResponse
+	(*FindDuplicatesRequest)(nil),  // 8: whistle.v1.FindDuplicatesRequest
+	(*FindDuplicatesResponse)(nil), // 9: whistle.v1.FindDuplicatesResponse
+	(*UploadMediaRequest)(nil),     // 10: whistle.v1.UploadMediaRequest
+	(*MediaHeader)(nil),            // 11: whistle.v1.MediaHeader
+	(*Media)(nil),                  // 12: whistle.v1.Media
+	(*UploadMediaResponse)(nil),    // 13: whistle.v1.UploadMediaResponse
+	(*GetMediaRequest)(nil),        // 14: whistle.v1.GetMediaRequest
+	(*GetMediaResponse)(nil),       // 15: whistle.v1.GetMediaResponse
+	(*ListMediaRequest)(nil),       // 16: whistle.v1.ListMediaRequest
+	(*ListMediaResponse)(nil),      // 17: whistle.v1.ListMediaResponse
+	(*ImportTicketsRequest)(nil),   // 18: whistle.v1.ImportTicketsRequest
+	(*ImportedTicket)(nil),         // 19: whistle.v1.ImportedTicket
+	(*ImportedStep)(nil),           // 20: whistle.v1.ImportedStep
+	(*ImportTicketsResponse)(nil),  // 21: whistle.v1.ImportTicketsResponse
+	(*ImportProblem)(nil),          // 22: whistle.v1.ImportProblem
+	(WhistleKind)(0),               // 23: whistle.v1.WhistleKind
+	(Source)(0),                    // 24: whistle.v1.Source
+	(*Location)(nil),               // 25: whistle.v1.Location
+	(*Reporter)(nil),               // 26: whistle.v1.Reporter
+	(TicketStatus)(0),              // 27: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),  // 28: google.protobuf.Timestamp
+	(*Ticket)(nil),                 // 29: whistle.v1.Ticket
+	(*Actor)(nil),                  // 30: whistle.v1.Actor
+	(Verdict)(0),                   // 31: whistle.v1.Verdict
+	(EvaluationSource)(0),          // 32: whistle.v1.EvaluationSource
+	(ReturnReason)(0),              // 33: whistle.v1.ReturnReason
 }
 var file_whistle_v1_intake_service_proto_depIdxs = []int32{
-	17, // 0: whistle.v1.ReportRequest.kind:type_name -> whistle.v1.WhistleKind
-	18, // 1: whistle.v1.ReportRequest.source:type_name -> whistle.v1.Source
-	19, // 2: whistle.v1.ReportRequest.location:type_name -> whistle.v1.Location
-	20, // 3: whistle.v1.ReportRequest.reporter:type_name -> whistle.v1.Reporter
-	21, // 4: whistle.v1.DuplicateCandidate.status:type_name -> whistle.v1.TicketStatus
-	22, // 5: whistle.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
-	23, // 6: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
-	1,  // 7: whistle.v1.ReportResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
-	23, // 8: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
-	18, // 9: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
-	22, // 10: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
-	22, // 11: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
-	23, // 12: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
-	1,  // 13: whistle.v1.FindDuplicatesResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
-	10, // 14: whistle.v1.UploadMediaRequest.header:type_name -> whistle.v1.MediaHeader
-	24, // 15: whistle.v1.MediaHeader.actor:type_name -> whistle.v1.Actor
-	22, // 16: whistle.v1.Media.uploaded_at:type_name -> google.protobuf.Timestamp
-	11, // 17: whistle.v1.UploadMediaResponse.media:type_name -> whistle.v1.Media
-	11, // 18: whistle.v1.GetMediaResponse.media:type_name -> whistle.v1.Media
-	11, // 19: whistle.v1.ListMediaResponse.media:type_name -> whistle.v1.Media
-	0,  // 20: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
-	3,  // 21: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
-	5,  // 22: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
-	7,  // 23: whistle.v1.IntakeService.FindDuplicates:input_type -> whistle.v1.FindDuplicatesRequest
-	9,  // 24: whistle.v1.IntakeService.UploadMedia:input_type -> whistle.v1.UploadMediaRequest
-	13, // 25: whistle.v1.IntakeService.GetMedia:input_type -> whistle.v1.GetMediaRequest
-	15, // 26: whistle.v1.IntakeService.ListMedia:input_type -> whistle.v1.ListMediaRequest
-	2,  // 27: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
-	4,  // 28: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
-	6,  // 29: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
-	8,  // 30: whistle.v1.IntakeService.FindDuplicates:output_type -> whistle.v1.FindDuplicatesResponse
-	12, // 31: whistle.v1.IntakeService.UploadMedia:output_type -> whistle.v1.UploadMediaResponse
-	14, // 32: whistle.v1.IntakeService.GetMedia:output_type -> whistle.v1.GetMediaResponse
-	16, // 33: whistle.v1.IntakeService.ListMedia:output_type -> whistle.v1.ListMediaResponse
-	27, // [27:34] is the sub-list for method output_type
-	20, // [20:27] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	23, // 0: whistle.v1.ReportRequest.kind:type_name -> whistle.v1.WhistleKind
+	24, // 1: whistle.v1.ReportRequest.source:type_name -> whistle.v1.Source
+	25, // 2: whistle.v1.ReportRequest.location:type_name -> whistle.v1.Location
+	26, // 3: whistle.v1.ReportRequest.reporter:type_name -> whistle.v1.Reporter
+	27, // 4: whistle.v1.DuplicateCandidate.status:type_name -> whistle.v1.TicketStatus
+	28, // 5: whistle.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
+	29, // 6: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
+	2,  // 7: whistle.v1.ReportResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
+	29, // 8: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
+	24, // 9: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
+	28, // 10: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
+	28, // 11: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
+	29, // 12: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
+	2,  // 13: whistle.v1.FindDuplicatesResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
+	11, // 14: whistle.v1.UploadMediaRequest.header:type_name -> whistle.v1.MediaHeader
+	30, // 15: whistle.v1.MediaHeader.actor:type_name -> whistle.v1.Actor
+	28, // 16: whistle.v1.Media.uploaded_at:type_name -> google.protobuf.Timestamp
+	12, // 17: whistle.v1.UploadMediaResponse.media:type_name -> whistle.v1.Media
+	12, // 18: whistle.v1.GetMediaResponse.media:type_name -> whistle.v1.Media
+	12, // 19: whistle.v1.ListMediaResponse.media:type_name -> whistle.v1.Media
+	19, // 20: whistle.v1.ImportTicketsRequest.tickets:type_name -> whistle.v1.ImportedTicket
+	23, // 21: whistle.v1.ImportedTicket.kind:type_name -> whistle.v1.WhistleKind
+	24, // 22: whistle.v1.ImportedTicket.source:type_name -> whistle.v1.Source
+	25, // 23: whistle.v1.ImportedTicket.location:type_name -> whistle.v1.Location
+	26, // 24: whistle.v1.ImportedTicket.reporter:type_name -> whistle.v1.Reporter
+	28, // 25: whistle.v1.ImportedTicket.reported_at:type_name -> google.protobuf.Timestamp
+	20, // 26: whistle.v1.ImportedTicket.history:type_name -> whistle.v1.ImportedStep
+	0,  // 27: whistle.v1.ImportedStep.action:type_name -> whistle.v1.ImportedAction
+	28, // 28: whistle.v1.ImportedStep.at:type_name -> google.protobuf.Timestamp
+	30, // 29: whistle.v1.ImportedStep.actor:type_name -> whistle.v1.Actor
+	28, // 30: whistle.v1.ImportedStep.accept_due:type_name -> google.protobuf.Timestamp
+	28, // 31: whistle.v1.ImportedStep.resolve_due:type_name -> google.protobuf.Timestamp
+	31, // 32: whistle.v1.ImportedStep.verdict:type_name -> whistle.v1.Verdict
+	32, // 33: whistle.v1.ImportedStep.evaluation_source:type_name -> whistle.v1.EvaluationSource
+	33, // 34: whistle.v1.ImportedStep.return_reason:type_name -> whistle.v1.ReturnReason
+	22, // 35: whistle.v1.ImportTicketsResponse.problems:type_name -> whistle.v1.ImportProblem
+	1,  // 36: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
+	4,  // 37: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
+	6,  // 38: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
+	8,  // 39: whistle.v1.IntakeService.FindDuplicates:input_type -> whistle.v1.FindDuplicatesRequest
+	10, // 40: whistle.v1.IntakeService.UploadMedia:input_type -> whistle.v1.UploadMediaRequest
+	14, // 41: whistle.v1.IntakeService.GetMedia:input_type -> whistle.v1.GetMediaRequest
+	16, // 42: whistle.v1.IntakeService.ListMedia:input_type -> whistle.v1.ListMediaRequest
+	18, // 43: whistle.v1.IntakeService.ImportTickets:input_type -> whistle.v1.ImportTicketsRequest
+	3,  // 44: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
+	5,  // 45: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
+	7,  // 46: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
+	9,  // 47: whistle.v1.IntakeService.FindDuplicates:output_type -> whistle.v1.FindDuplicatesResponse
+	13, // 48: whistle.v1.IntakeService.UploadMedia:output_type -> whistle.v1.UploadMediaResponse
+	15, // 49: whistle.v1.IntakeService.GetMedia:output_type -> whistle.v1.GetMediaResponse
+	17, // 50: whistle.v1.IntakeService.ListMedia:output_type -> whistle.v1.ListMediaResponse
+	21, // 51: whistle.v1.IntakeService.ImportTickets:output_type -> whistle.v1.ImportTicketsResponse
+	44, // [44:52] is the sub-list for method output_type
+	36, // [36:44] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_intake_service_proto_init() }
@@ -1489,6 +2189,7 @@ func file_whistle_v1_intake_service_proto_init() {
 		return
 	}
 	file_whistle_v1_bounds_proto_init()
+	file_whistle_v1_events_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	file_whistle_v1_intake_service_proto_msgTypes[9].OneofWrappers = []any{
 		(*UploadMediaRequest_Header)(nil),
@@ -1503,13 +2204,14 @@ func file_whistle_v1_intake_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_intake_service_proto_rawDesc), len(file_whistle_v1_intake_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   17,
+			NumEnums:      1,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_whistle_v1_intake_service_proto_goTypes,
 		DependencyIndexes: file_whistle_v1_intake_service_proto_depIdxs,
+		EnumInfos:         file_whistle_v1_intake_service_proto_enumTypes,
 		MessageInfos:      file_whistle_v1_intake_service_proto_msgTypes,
 	}.Build()
 	File_whistle_v1_intake_service_proto = out.File

@@ -26,6 +26,7 @@ const (
 	IntakeService_UploadMedia_FullMethodName    = "/whistle.v1.IntakeService/UploadMedia"
 	IntakeService_GetMedia_FullMethodName       = "/whistle.v1.IntakeService/GetMedia"
 	IntakeService_ListMedia_FullMethodName      = "/whistle.v1.IntakeService/ListMedia"
+	IntakeService_ImportTickets_FullMethodName  = "/whistle.v1.IntakeService/ImportTickets"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -59,6 +60,15 @@ type IntakeServiceClient interface {
 	GetMedia(ctx context.Context, in *GetMediaRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetMediaResponse], error)
 	// ListMedia lists a ticket's photos and evidence.
 	ListMedia(ctx context.Context, in *ListMediaRequest, opts ...grpc.CallOption) (*ListMediaResponse, error)
+	// ImportTickets brings in finished tickets from a system Whistle replaces, with their original
+	// times (docs/import.md): a stream of batches, checked ticket by ticket and written in one
+	// transaction when the stream ends. A ticket whose external_id was imported before with the same
+	// content counts as already imported and changes nothing; one with other content is a problem.
+	// When any ticket has a problem, nothing is imported (INVALID_ARGUMENT with a
+	// google.rpc.BadRequest naming each, up to 1000) unless skip_bad is set; dry_run checks and
+	// writes nothing. The imported tickets count in the figures and hot spots of the days they
+	// happened and fire nothing now.
+	ImportTickets(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportTicketsRequest, ImportTicketsResponse], error)
 }
 
 type intakeServiceClient struct {
@@ -151,6 +161,19 @@ func (c *intakeServiceClient) ListMedia(ctx context.Context, in *ListMediaReques
 	return out, nil
 }
 
+func (c *intakeServiceClient) ImportTickets(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportTicketsRequest, ImportTicketsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IntakeService_ServiceDesc.Streams[2], IntakeService_ImportTickets_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportTicketsRequest, ImportTicketsResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IntakeService_ImportTicketsClient = grpc.ClientStreamingClient[ImportTicketsRequest, ImportTicketsResponse]
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -182,6 +205,15 @@ type IntakeServiceServer interface {
 	GetMedia(*GetMediaRequest, grpc.ServerStreamingServer[GetMediaResponse]) error
 	// ListMedia lists a ticket's photos and evidence.
 	ListMedia(context.Context, *ListMediaRequest) (*ListMediaResponse, error)
+	// ImportTickets brings in finished tickets from a system Whistle replaces, with their original
+	// times (docs/import.md): a stream of batches, checked ticket by ticket and written in one
+	// transaction when the stream ends. A ticket whose external_id was imported before with the same
+	// content counts as already imported and changes nothing; one with other content is a problem.
+	// When any ticket has a problem, nothing is imported (INVALID_ARGUMENT with a
+	// google.rpc.BadRequest naming each, up to 1000) unless skip_bad is set; dry_run checks and
+	// writes nothing. The imported tickets count in the figures and hot spots of the days they
+	// happened and fire nothing now.
+	ImportTickets(grpc.ClientStreamingServer[ImportTicketsRequest, ImportTicketsResponse]) error
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -212,6 +244,9 @@ func (UnimplementedIntakeServiceServer) GetMedia(*GetMediaRequest, grpc.ServerSt
 }
 func (UnimplementedIntakeServiceServer) ListMedia(context.Context, *ListMediaRequest) (*ListMediaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMedia not implemented")
+}
+func (UnimplementedIntakeServiceServer) ImportTickets(grpc.ClientStreamingServer[ImportTicketsRequest, ImportTicketsResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportTickets not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -342,6 +377,13 @@ func _IntakeService_ListMedia_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ImportTickets_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(IntakeServiceServer).ImportTickets(&grpc.GenericServerStream[ImportTicketsRequest, ImportTicketsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IntakeService_ImportTicketsServer = grpc.ClientStreamingServer[ImportTicketsRequest, ImportTicketsResponse]
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -380,6 +422,11 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "GetMedia",
 			Handler:       _IntakeService_GetMedia_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "ImportTickets",
+			Handler:       _IntakeService_ImportTickets_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "whistle/v1/intake_service.proto",
