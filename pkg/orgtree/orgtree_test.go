@@ -56,6 +56,14 @@ func TestTreeFollowsTheAnnouncements(t *testing.T) {
 			t.Errorf("path of %s: %v %v, want %v", tc.id, got, err, tc.path)
 		}
 	}
+	for id, want := range map[string]string{"xc-hd-g1": "grid", "xc-urban": "department", "xc-hd": "street", "hh": "city"} {
+		if got, err := tr.Level(ctx, id); err != nil || got != want {
+			t.Errorf("level of %s: %q %v, want %s", id, got, err, want)
+		}
+	}
+	if _, err := tr.Level(ctx, "nowhere"); !errors.Is(err, orgtree.ErrUnknownUnit) {
+		t.Errorf("level of a unit not in the tree: %v, want ErrUnknownUnit", err)
+	}
 	if root, err := tr.Root(ctx); err != nil || root != "hh" {
 		t.Fatalf("root: %q %v", root, err)
 	}

@@ -24,8 +24,10 @@ import (
 var november = &whistlev1.Period{Kind: whistlev1.PeriodKind_PERIOD_KIND_MONTH, Date: "2026-11-01"}
 
 // planned is one whistle of the month: reported on a weekday morning,
-// accepted, resolved and judged within hours (never late: no escalation),
-// or withdrawn; rework sends it back once before it is judged satisfied.
+// accepted, resolved and judged within 100 minutes, before any accept
+// window (2 hours) of a ticket waiting meanwhile could pass, so nothing is
+// ever escalated; or withdrawn; rework sends it back once before it is
+// judged satisfied.
 type planned struct {
 	key, category, grid string
 	day                 int
@@ -125,7 +127,7 @@ func (s scenario) live(clk *clock.Fake, at time.Time, id string, p planned) {
 		eventually.True(s.t, id+" cancelled", func() bool { return s.state(id).GetStatus() == whistlev1.TicketStatus_TICKET_STATUS_CANCELLED })
 		return
 	}
-	clk.Set(at.Add(20 * time.Minute))
+	clk.Set(at.Add(10 * time.Minute))
 	_, err := handler.Response.Accept(s.ctx, &whistlev1.AcceptRequest{TicketId: id, Actor: who})
 	s.do("accept", err)
 	for _, a := range s.item(id).GetAssists() {
@@ -139,7 +141,7 @@ func (s scenario) live(clk *clock.Fake, at time.Time, id string, p planned) {
 		verdicts = []whistlev1.Verdict{whistlev1.Verdict_VERDICT_UNSATISFIED, whistlev1.Verdict_VERDICT_SATISFIED}
 	}
 	for round, v := range verdicts {
-		clk.Set(at.Add(time.Duration(90+300*round) * time.Minute))
+		clk.Set(at.Add(time.Duration(40+40*round) * time.Minute))
 		_, err = handler.Response.Resolve(s.ctx, &whistlev1.ResolveRequest{TicketId: id, Actor: who, Result: "done"})
 		s.do("resolve", err)
 		judge := s.as(auth.RoleCommunityOfficer, community)
@@ -148,7 +150,7 @@ func (s scenario) live(clk *clock.Fake, at time.Time, id string, p planned) {
 			return err == nil && e.GetEvaluation().GetState() == whistlev1.EvaluationState_EVALUATION_STATE_OPEN &&
 				e.GetEvaluation().GetRound() == int32(round+1)
 		})
-		clk.Set(at.Add(time.Duration(120+300*round) * time.Minute))
+		clk.Set(at.Add(time.Duration(60+40*round) * time.Minute))
 		_, err = judge.Evaluation.Evaluate(s.ctx, &whistlev1.EvaluateRequest{TicketId: id, Verdict: v,
 			ReasonCodes: reasons(v), Evaluator: &whistlev1.Actor{Id: "e", OrgUnitId: community}})
 		s.do("evaluate", err)
