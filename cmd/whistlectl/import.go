@@ -86,11 +86,12 @@ goes to stderr every second.`,
 				resp = &whistlev1.ImportTicketsResponse{DryRun: check}
 			}
 			stop()
+			read := len(tickets) + countLines(bad)
 			bad = append(bad, serverProblems(resp, err)...)
 			if err != nil && status.Code(err) != codes.InvalidArgument {
 				return fmt.Errorf("import: %w", err)
 			}
-			return reportImport(cmd.OutOrStdout(), resp, bad, len(tickets), dryRun, skipBad)
+			return reportImport(cmd.OutOrStdout(), resp, bad, read, dryRun, skipBad)
 		},
 	}
 	cmd.Flags().BoolVar(&skipBad, "skip-bad", false, "import the good lines when some are bad")
@@ -162,7 +163,7 @@ func serverProblems(resp *whistlev1.ImportTicketsResponse, err error) []badLine 
 }
 
 // reportImport prints what the import did and fails when it imported nothing it should have.
-func reportImport(out io.Writer, resp *whistlev1.ImportTicketsResponse, bad []badLine, good int, dryRun, skipBad bool) error {
+func reportImport(out io.Writer, resp *whistlev1.ImportTicketsResponse, bad []badLine, lines int, dryRun, skipBad bool) error {
 	for _, b := range bad {
 		if b.line > 0 {
 			fmt.Fprintf(out, "line %d: %s: %s\n", b.line, b.field, b.cause)
@@ -173,7 +174,7 @@ func reportImport(out io.Writer, resp *whistlev1.ImportTicketsResponse, bad []ba
 	switch {
 	case dryRun:
 		fmt.Fprintf(out, "checked %d lines: %d would be imported, %d imported already, %d bad; nothing was written (--dry-run)\n",
-			good+countLocal(bad), resp.GetImported(), resp.GetAlreadyImported(), len(bad))
+			lines, resp.GetImported(), resp.GetAlreadyImported(), len(bad))
 	case len(bad) > 0 && !skipBad:
 		return fmt.Errorf("%d bad lines: nothing was imported; fix them, or import the good ones alone with --skip-bad", len(bad))
 	default:
@@ -183,7 +184,9 @@ func reportImport(out io.Writer, resp *whistlev1.ImportTicketsResponse, bad []ba
 	return nil
 }
 
-func countLocal(bad []badLine) int {
+// countLines counts the lines bad in themselves (those whistlectl found
+// before sending); call it before adding the server's problems.
+func countLines(bad []badLine) int {
 	lines := map[int64]bool{}
 	for _, b := range bad {
 		if b.line > 0 {
@@ -194,28 +197,18 @@ func countLocal(bad []badLine) int {
 }
 
 // importProgress says on w every importProgressEvery how many of total
-// tickets were sent, at what rate, and how long the rest should take.
+// tickets were sent, at what rate, and how long the rest should take, and
+// once more when stopped: a short import shows its figures too.
 func importProgress(w io.Writer, sent *atomic.Int64, total int64, start time.Time) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(importProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				n, took := sent.Load(), time.Since(start)
-				rate := float64(n) / took.Seconds()
-				eta := "—"
-				if rate > 0 {
-					eta = shortDuration(time.Duration(float64(total-n) / rate * float64(time.Second)))
-				}
-				fmt.Fprintf(w, "import: %d/%d sent (%.0f%%), %.0f tickets/s, %s left\n", n, total, 100*float64(n)/float64(max(total, 1)), rate, eta)
-			}
+	line := func() string {
+		n, took := sent.Load(), time.Since(start)
+		rate := float64(n) / took.Seconds()
+		eta := "—"
+		if rate > 0 {
+			eta = shortDuration(time.Duration(float64(total-n) / rate * float64(time.Second)))
 		}
-	}()
-	return func() { close(done); <-finished }
+		return fmt.Sprintf("import: %d/%d sent (%.0f%%), %.0f tickets/s, %s left", n, total, 100*float64(n)/float64(max(total, 1)), rate, eta)
+	}
+	stopTicking := ticking(w, importProgressEvery, line)
+	return func() { stopTicking(); fmt.Fprintln(w, line()) }
 }

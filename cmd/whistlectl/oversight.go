@@ -228,7 +228,7 @@ the rebuild.`,
 			errOut := cmd.ErrOrStderr()
 			fmt.Fprintln(errOut, "rebuilding the monitoring read models from the event stream…")
 			start := time.Now()
-			stop := ticking(errOut, rebuildProgressEvery, start)
+			stop := ticking(errOut, rebuildProgressEvery, func() string { return "rebuilding… " + shortDuration(time.Since(start)) })
 			resp, err := c.Monitoring.RebuildProjections(ctx, &whistlev1.RebuildProjectionsRequest{Actor: actor})
 			stop()
 			if err != nil {
@@ -261,8 +261,9 @@ the rebuild.`,
 	return cmd
 }
 
-// ticking writes "rebuilding… 12s" to w every so often until stop is called.
-func ticking(w io.Writer, every time.Duration, start time.Time) (stop func()) {
+// ticking writes line() to w every so often until stop is called: the
+// progress of a long command.
+func ticking(w io.Writer, every time.Duration, line func() string) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -273,7 +274,7 @@ func ticking(w io.Writer, every time.Duration, start time.Time) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				fmt.Fprintf(w, "rebuilding… %s\n", shortDuration(time.Since(start)))
+				fmt.Fprintln(w, line())
 			}
 		}
 	})

@@ -219,15 +219,15 @@ func (s *Service) checkImported(ctx context.Context, it ImportedTicket, level un
 func (s *Service) number(ctx context.Context, rows []importedRow) error {
 	days := map[string]int64{}
 	for _, r := range rows {
-		days[r.Ticket.ReportedAt.In(s.numbers.loc).Format("20060102")]++
+		days[s.numbers.dayOf(r.Ticket.ReportedAt)]++
 	}
 	last, err := s.store.ReserveDays(ctx, days)
 	if err != nil {
 		return fmt.Errorf("reserve ticket numbers: %w", err)
 	}
 	for i := range rows {
-		day := rows[i].Ticket.ReportedAt.In(s.numbers.loc).Format("20060102")
-		rows[i].Ticket.Number = fmt.Sprintf("%s-%s-%05d", s.numbers.city, day, last[day]-days[day]+1)
+		day := s.numbers.dayOf(rows[i].Ticket.ReportedAt)
+		rows[i].Ticket.Number = s.numbers.format(day, last[day]-days[day]+1)
 		days[day]--
 	}
 	return nil

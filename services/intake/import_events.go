@@ -1,6 +1,8 @@
 package intake
 
 import (
+	"cmp"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/whistle-civic/whistle/pkg/events"
@@ -44,7 +46,7 @@ func happeningBody(t Ticket, area []string, h Happening) (string, *whistlev1.Act
 	switch h.Type {
 	case "dispatched":
 		return events.Dispatch, actor, &whistlev1.TicketDispatched{LeadDepartmentId: st.Department,
-			AcceptDue: timeconv.ToProto(st.AcceptDue), ResolveDue: timeconv.ToProto(st.ResolveDue), Rule: orDefault(st.Note, "imported"),
+			AcceptDue: timeconv.ToProto(st.AcceptDue), ResolveDue: timeconv.ToProto(st.ResolveDue), Rule: cmp.Or(st.Note, "imported"),
 			AreaIds: area}
 	case "arbitrated":
 		return events.Dispatch, actor, &whistlev1.TicketArbitrated{DepartmentId: st.Department, DecidedByOrgUnitId: st.Actor.OrgUnitID,
@@ -75,11 +77,4 @@ func happeningBody(t Ticket, area []string, h Happening) (string, *whistlev1.Act
 func finalStatus(eventType string) ticket.Status {
 	a, _ := events.ActionOf(eventType)
 	return ticket.Target(a)
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -32,9 +32,18 @@ type numbers struct {
 	limit int64
 }
 
+// dayOf is the day (YYYYMMDD, in the city's time zone) whose numbers a
+// ticket reported at t takes.
+func (n *numbers) dayOf(t time.Time) string { return t.In(n.loc).Format("20060102") }
+
+// format writes number num of day.
+func (n *numbers) format(day string, num int64) string {
+	return fmt.Sprintf("%s-%s-%05d", n.city, day, num)
+}
+
 // Next returns the next number for the day of now.
 func (n *numbers) Next(ctx context.Context, now time.Time) (string, error) {
-	day := now.In(n.loc).Format("20060102")
+	day := n.dayOf(now)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if day != n.day || n.next > n.limit {
@@ -46,5 +55,5 @@ func (n *numbers) Next(ctx context.Context, now time.Time) (string, error) {
 	}
 	num := n.next
 	n.next++
-	return fmt.Sprintf("%s-%s-%05d", n.city, day, num), nil
+	return n.format(day, num), nil
 }

@@ -138,11 +138,8 @@ func (s *store) List(ctx context.Context, f ListFilter) ([]Ticket, error) {
 // ReserveNumbers reserves n ticket numbers of day in a transaction of its own,
 // so the counter's row lock is held only for an instant.
 func (s *store) ReserveNumbers(ctx context.Context, day string, n int64) (int64, error) {
-	var last int64
-	err := s.db.Pool.QueryRow(ctx, `INSERT INTO ticket_numbers (day, last) VALUES ($1, $2)
-		ON CONFLICT (day) DO UPDATE SET last = ticket_numbers.last + EXCLUDED.last
-		RETURNING last`, day, n).Scan(&last)
-	return last, err
+	last, err := s.ReserveDays(ctx, map[string]int64{day: n})
+	return last[day], err
 }
 
 func fromRow(row pgx.CollectableRow) (Ticket, error) {

@@ -3,7 +3,6 @@ package intake
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -78,9 +77,13 @@ func (s *store) CreateImported(ctx context.Context, ts []importedRow) ([]string,
 	if err != nil {
 		return nil, fmt.Errorf("insert %d imported tickets: %w", n, err)
 	}
+	kept := make(map[string]bool, len(stored))
+	for _, id := range stored {
+		kept[id] = true
+	}
 	entries := make([]outbox.Entry, 0, len(stored))
 	for _, r := range ts {
-		if slices.Contains(stored, r.ExternalID) {
+		if kept[r.ExternalID] {
 			entries = append(entries, outbox.Entry{Ctx: ctx, Events: toImportedEvents(r)})
 		}
 	}
@@ -88,8 +91,8 @@ func (s *store) CreateImported(ctx context.Context, ts []importedRow) ([]string,
 }
 
 // ReserveDays reserves n ticket numbers of each day with one statement, in
-// a transaction of its own (as ReserveNumbers does), so that live reports of
-// the same day never wait for an import to commit.
+// a transaction of its own, so that the counters' rows are locked only for an
+// instant: live reports of a day never wait for an import to commit.
 func (s *store) ReserveDays(ctx context.Context, days map[string]int64) (map[string]int64, error) {
 	var ds []string
 	var ns []int64
