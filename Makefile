@@ -113,6 +113,7 @@ bench: build ## Go benchmarks of the hot paths and the figure queries (5 runs ea
 	go test -run '^$$' -bench '^BenchmarkUploadMedia$$' -benchtime 20x -count 5 ./services/intake/
 	go test -run '^$$' -bench '^BenchmarkCleanJPEG$$' -count 5 ./pkg/media/
 	go test -run '^$$' -bench '^BenchmarkImportTickets$$' -benchtime 1x -count 3 ./cmd/internal/stack/
+	go test -run '^$$' -bench '^BenchmarkWebhookDelivery$$' -benchtime 4000x -count 5 ./services/intake/
 	@out=$$(mktemp -d); refs=true; files=""; \
 	for c in $(BENCH_CONCURRENCY); do \
 		echo "== whistle bench: closed model, concurrency $$c, $(BENCH_DURATION), reference floors $$refs"; \

@@ -12,7 +12,9 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/whistle-civic/whistle/pkg/bus"
+	"github.com/whistle-civic/whistle/pkg/egress"
 	"github.com/whistle-civic/whistle/pkg/evalcode"
+	"github.com/whistle-civic/whistle/pkg/notify"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 	"github.com/whistle-civic/whistle/services/dispatch"
@@ -128,6 +130,19 @@ type config struct {
 	MaxPhotoBytes int64 `env:"WHISTLE_MAX_PHOTO_BYTES" envDefault:"10485760"`
 	MaxVideoBytes int64 `env:"WHISTLE_MAX_VIDEO_BYTES" envDefault:"52428800"`
 
+	// EgressAllow lists the private addresses (CIDR prefixes or single IPs,
+	// comma-separated) that webhooks and the SMS gateway may still reach;
+	// every other loopback, private, link-local or metadata address is
+	// refused (pkg/egress). Default none.
+	EgressAllow string `env:"WHISTLE_EGRESS_ALLOW"`
+	// SMSGatewayURL is the HTTP SMS gateway residents' notices are POSTed to
+	// (pkg/notify.HTTPGateway), with SMSGatewayToken (or the content of
+	// SMSGatewayTokenFile) as its bearer token. Default none: notices are
+	// logged, masked, and not sent.
+	SMSGatewayURL       string `env:"WHISTLE_SMS_GATEWAY_URL"`
+	SMSGatewayToken     string `env:"WHISTLE_SMS_GATEWAY_TOKEN"`
+	SMSGatewayTokenFile string `env:"WHISTLE_SMS_GATEWAY_TOKEN_FILE"`
+
 	// dev is set by `whistle dev` (never by a variable): it serves on
 	// loopback, reflection to anyone.
 	dev bool
@@ -176,7 +191,34 @@ func (c config) LogValue() slog.Value {
 		slog.String("media", c.mediaStore().String()),
 		slog.Int64("max_photo_bytes", c.MaxPhotoBytes),
 		slog.Int64("max_video_bytes", c.MaxVideoBytes),
+		slog.String("egress_allow", c.EgressAllow),
+		slog.String("sms_gateway", notify.HTTPGateway{URL: c.SMSGatewayURL, Token: c.SMSGatewayToken}.String()),
 	)
+}
+
+// outbound is intake's webhook and notice configuration from the
+// WHISTLE_EGRESS_ALLOW and WHISTLE_SMS_GATEWAY_* variables.
+func (c config) outbound() (intake.WebhookConfig, intake.NoticeConfig, error) {
+	allow, err := egress.ParseAllow(c.EgressAllow)
+	if err != nil {
+		return intake.WebhookConfig{}, intake.NoticeConfig{}, fmt.Errorf("%s: %w", egress.EnvAllow, err)
+	}
+	policy := egress.Policy{Allow: allow}
+	hooks, notices := intake.WebhookConfig{Egress: policy}, intake.NoticeConfig{}
+	if c.SMSGatewayURL == "" {
+		return hooks, notices, nil
+	}
+	if _, err := policy.CheckURL(c.SMSGatewayURL); err != nil {
+		return hooks, notices, fmt.Errorf("WHISTLE_SMS_GATEWAY_URL: %w (a gateway on a private address must be in %s)", err, egress.EnvAllow)
+	}
+	token := c.SMSGatewayToken
+	if c.SMSGatewayTokenFile != "" {
+		if token, err = readSecretFile("WHISTLE_SMS_GATEWAY_TOKEN_FILE", c.SMSGatewayTokenFile, "the SMS gateway's token"); err != nil {
+			return hooks, notices, err
+		}
+	}
+	notices.Notifier = notify.HTTPGateway{URL: c.SMSGatewayURL, Token: token, Client: policy.Client(0)}
+	return hooks, notices, nil
 }
 
 // readSecretFile reads a secret from the file a variable names (a mounted

@@ -16,13 +16,13 @@ import (
 func TestConfigLogHidesPasswords(t *testing.T) {
 	t.Parallel()
 	cfg := config{DatabaseURL: "postgres://whistle:db-secret@db:5432/whistle", NATSURL: "nats://whistle:nats-secret@nats:4222",
-		NATSUser: "intake", NATSPassword: "user-secret"}
+		NATSUser: "intake", NATSPassword: "user-secret", SMSGatewayURL: "https://gw:gw-secret@sms.example.org/send", SMSGatewayToken: "token-secret"}
 	var out bytes.Buffer
 	slog.New(slog.NewJSONHandler(&out, nil)).Info("starting", "config", cfg)
 	if !strings.Contains(out.String(), `"nats_auth":{"method":"user","user":"intake"`) {
 		t.Errorf("the logged configuration does not say how NATS is logged in to: %s", out.String())
 	}
-	for _, secret := range []string{"db-secret", "nats-secret", "user-secret"} {
+	for _, secret := range []string{"db-secret", "nats-secret", "user-secret", "gw-secret", "token-secret"} {
 		if strings.Contains(out.String(), secret) {
 			t.Errorf("the logged configuration shows the password %q: %s", secret, out.String())
 		}

@@ -137,6 +137,9 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	}
 	defer closeMedia()
 	sc.Intake.Media = media
+	if sc.Intake.Webhooks, sc.Intake.Notices, err = cfg.outbound(); err != nil {
+		return err
+	}
 	if sc.EvaluationCodes, err = cfg.evaluationCodes(); err != nil {
 		return err
 	}

@@ -49,8 +49,8 @@ func TestEveryRequestFieldIsBounded(t *testing.T) {
 		}
 		return true
 	})
-	if services != 7 {
-		t.Fatalf("found %d whistle.v1 services, want 7 (is every generated file linked in?)", services)
+	if services != 8 {
+		t.Fatalf("found %d whistle.v1 services, want 8 (is every generated file linked in?)", services)
 	}
 }
 

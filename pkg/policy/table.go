@@ -148,6 +148,12 @@ var Table = map[string][]Rule{
 	"/whistle.v1.DeadLetterService/ListDeadLetters":   {r(monitor, Anywhere), r(admin, Anywhere)},
 	"/whistle.v1.DeadLetterService/ReplayDeadLetter":  {r(admin, Anywhere)},
 	"/whistle.v1.DeadLetterService/DiscardDeadLetter": {r(admin, Anywhere)},
+
+	"/whistle.v1.WebhookService/AddWebhook":          {r(admin, Anywhere)},
+	"/whistle.v1.WebhookService/ListWebhooks":        {r(monitor, Anywhere), r(admin, Anywhere)},
+	"/whistle.v1.WebhookService/RemoveWebhook":       {r(admin, Anywhere)},
+	"/whistle.v1.WebhookService/TestWebhook":         {r(admin, Anywhere)},
+	"/whistle.v1.WebhookService/ListWebhookFailures": {r(monitor, Anywhere), r(admin, Anywhere)},
 }
 
 // PersonalData says who sees a resident's name and phone unmasked: those

@@ -47,3 +47,15 @@ var (
 	ErrBadImport = apperr.New(apperr.InvalidArgument,
 		"some tickets cannot be imported, so nothing was: fix the tickets named, or import the good ones alone with skip_bad")
 )
+
+// The webhook errors.
+var (
+	// ErrWebhookNotFound: no subscription has that id.
+	ErrWebhookNotFound = apperr.New(apperr.NotFound, "no webhook has that id: ListWebhooks lists them")
+	// ErrTooManyWebhooks: MaxWebhooks subscriptions exist.
+	ErrTooManyWebhooks = apperr.New(apperr.ResourceExhausted,
+		"1000 webhooks exist, the most there may be: remove unused ones (RemoveWebhook), or subscribe one endpoint to more event types")
+	// ErrBadWebhook: a subscription's URL, event types, org units or secret
+	// cannot be used; returned wrapped, saying which and why.
+	ErrBadWebhook = apperr.New(apperr.InvalidArgument, "the webhook cannot be added")
+)

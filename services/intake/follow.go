@@ -14,7 +14,8 @@ import (
 // followed are the transitions other services make that intake follows, to
 // offer only open tickets as duplicates, show their status and know which
 // departments may see a ticket's files; progress notes bring evidence too,
-// and verdicts the evaluators' photos.
+// and verdicts the evaluators' photos. A resolved ticket's reporter is sent
+// their evaluation code, a closed one's a last word (notice.go).
 var followed = []string{events.Triaged, events.Dispatched, events.Arbitrated, events.Accepted, events.Returned,
 	events.Resolved, events.Reopened, events.Closed, events.Merged, events.Cancelled, events.Progressed, events.Evaluated}
 
@@ -56,6 +57,9 @@ func (s *Service) applyFollowed(ctx context.Context, ev *whistlev1.Event) (ticke
 	if err := s.store.Follow(ctx, []StatusChange{changeOf(ev)}); err != nil {
 		return 0, fmt.Errorf("follow %s of %s: %w", events.TypeOf(ev), ev.GetTicketId(), err)
 	}
+	if err := s.queueNotices(ctx, noticesOf(ev)); err != nil {
+		return 0, fmt.Errorf("notices of %s of %s: %w", events.TypeOf(ev), ev.GetTicketId(), err)
+	}
 	return ticket.Apply, nil
 }
 
@@ -63,15 +67,19 @@ func (s *Service) applyFollowed(ctx context.Context, ev *whistlev1.Event) (ticke
 // holds a proactive event is applied one event at a time.
 func (s *Service) applySet(ctx context.Context, items []inbox.Item) ([]ticket.Decision, error) {
 	cs := make([]StatusChange, 0, len(items))
+	evs := make([]*whistlev1.Event, len(items))
 	decisions := make([]ticket.Decision, len(items))
 	for i, it := range items {
 		if events.TypeOf(it.Event) == events.Proactive {
 			return nil, fmt.Errorf("intake: a proactive event in a batch is applied on its own")
 		}
-		cs, decisions[i] = append(cs, changeOf(it.Event)), ticket.Apply
+		cs, evs[i], decisions[i] = append(cs, changeOf(it.Event)), it.Event, ticket.Apply
 	}
 	if err := s.store.Follow(ctx, cs); err != nil {
 		return nil, fmt.Errorf("intake: follow a batch of %d transitions: %w", len(cs), err)
+	}
+	if err := s.queueNotices(ctx, noticesOf(evs...)); err != nil {
+		return nil, fmt.Errorf("intake: notices of a batch of %d transitions: %w", len(cs), err)
 	}
 	return decisions, nil
 }

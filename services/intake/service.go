@@ -56,6 +56,10 @@ type Config struct {
 	Duplicates Likeness
 	// Media keeps photos and videos (see MediaConfig). Default: none kept.
 	Media MediaConfig
+	// Webhooks shapes the delivery of webhooks (see WebhookConfig).
+	Webhooks WebhookConfig
+	// Notices shapes the residents' SMS notices (see NoticeConfig).
+	Notices NoticeConfig
 }
 
 // Service is the intake service.
@@ -68,7 +72,13 @@ type Service struct {
 		duplicateStore
 		mediaStore
 		importStore
+		webhookStore
+		noticeQueue
+		PurgeNotices(ctx context.Context, cutoff time.Time) error
 	}
+	webhooks WebhookConfig
+	deliver  *deliverer
+	notices  *notifier
 	likeness Likeness
 	media    MediaConfig
 	uploads  chan struct{}
@@ -100,6 +110,12 @@ func New(d platform.Deps, cfg Config) *Service {
 		uploads:  make(chan struct{}, cfg.Media.MaxConcurrent),
 		tracer:   d.Telemetry.Tracer.Tracer("whistle/" + Name),
 	}
+	s.webhooks = cfg.Webhooks.withDefaults()
+	s.deliver, s.notices = s.newDeliverer(cfg.Webhooks.withDefaults()), s.newNotifier(cfg.Notices)
+	// Failures are listed for FailureRetention, then swept.
+	s.deps.Purges = append(s.deps.Purges,
+		platform.Purge{Name: "webhook failures", Retention: s.webhooks.FailureRetention, Delete: st.PurgeWebhookFailures},
+		platform.Purge{Name: "failed notices", Retention: s.webhooks.FailureRetention, Delete: st.PurgeNotices})
 	// Files attached to no ticket OrphanAfter after their upload are swept
 	// by the platform's janitor, a bounded batch a minute.
 	s.deps.Purges = append(s.deps.Purges, platform.Purge{Name: "unattached media", Retention: s.media.OrphanAfter,
@@ -113,13 +129,15 @@ func New(d platform.Deps, cfg Config) *Service {
 // sweepBatch is how many unattached files a sweep removes at most.
 const sweepBatch = 100
 
-// Register adds the IntakeService API to a gRPC server.
+// Register adds the IntakeService and WebhookService APIs to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s, places: s.deps.Tree()})
+	whistlev1.RegisterWebhookServiceServer(r, &webhookServer{svc: s})
 }
 
 // Run relays the outbox, consumes proactive events and follows every ticket's
-// status (for the duplicates it offers), keeps the org tree
+// status (for the duplicates it offers and the notices it sends), queues and
+// sends webhooks and notices, keeps the org tree
 // dispatch announces and reads the backlog figures Report's backpressure
 // decides on, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
@@ -127,8 +145,10 @@ func (s *Service) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.pressure.run(ctx) })
+	wg.Go(func() { s.runQueues(ctx) })
 	types, apply := platform.Route(s.routes())
-	err := platform.Run(ctx, s.deps, platform.Consumer{Name: Name, EventTypes: types, Apply: apply, ApplySet: s.applySet})
+	err := platform.Run(ctx, s.deps, platform.Consumer{Name: Name, EventTypes: types, Apply: apply, ApplySet: s.applySet},
+		s.webhookConsumer())
 	cancel()
 	wg.Wait()
 	return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -85,6 +87,20 @@ func pageSizeCases() []badCase {
 		read("DeadLetterService.ListDeadLetters page_size 501", "DeadLetterService.ListDeadLetters", auth.RoleAdmin, city,
 			func(ctx context.Context, w *world) (proto.Message, error) {
 				return w.c.DeadLetters.ListDeadLetters(ctx, &whistlev1.ListDeadLettersRequest{PageSize: 501})
+			}),
+		read("WebhookService.ListWebhookFailures page_size 501", "WebhookService.ListWebhookFailures", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Webhooks.ListWebhookFailures(ctx, &whistlev1.ListWebhookFailuresRequest{PageSize: 501})
+			}),
+		read("WebhookService.AddWebhook 33 event types (at most 32)", "WebhookService.AddWebhook", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Webhooks.AddWebhook(ctx, &whistlev1.AddWebhookRequest{Url: "https://hooks.example.org/", EventTypes: slices.Repeat([]string{"closed"}, 33),
+					Actor: &whistlev1.Actor{Id: "adversary", OrgUnitId: city}})
+			}),
+		read("WebhookService.AddWebhook a URL of 2049 bytes", "WebhookService.AddWebhook", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Webhooks.AddWebhook(ctx, &whistlev1.AddWebhookRequest{Url: "https://hooks.example.org/" + strings.Repeat("a", 2049-26),
+					Actor: &whistlev1.Actor{Id: "adversary", OrgUnitId: city}})
 			}),
 	}
 }

@@ -288,6 +288,32 @@ var cases = []rpcCase{
 		call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 			return c.DeadLetters.DiscardDeadLetter(ctx, &whistlev1.DiscardDeadLetterRequest{Seq: 999_999_999, Reason: "test", Actor: act(k)})
 		}},
+	{name: "WebhookService.AddWebhook", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Webhooks.AddWebhook(ctx, &whistlev1.AddWebhookRequest{Url: "https://hooks.example.org/adversarial", EventTypes: []string{"closed"}, Actor: act(k)})
+	}},
+	{name: "WebhookService.ListWebhooks", scope: onNothing, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Webhooks.ListWebhooks(ctx, &whistlev1.ListWebhooksRequest{})
+	}},
+	{name: "WebhookService.RemoveWebhook", scope: onNothing, actor: actor, answered: webhookAnswer,
+		call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+			return c.Webhooks.RemoveWebhook(ctx, &whistlev1.RemoveWebhookRequest{Id: noWebhook, Actor: act(k)})
+		}},
+	{name: "WebhookService.TestWebhook", scope: onNothing, actor: actor, answered: webhookAnswer,
+		call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+			return c.Webhooks.TestWebhook(ctx, &whistlev1.TestWebhookRequest{Id: noWebhook, Actor: act(k)})
+		}},
+	{name: "WebhookService.ListWebhookFailures", scope: onNothing, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Webhooks.ListWebhookFailures(ctx, &whistlev1.ListWebhookFailuresRequest{})
+	}},
+}
+
+// noWebhook is the id of no subscription.
+const noWebhook = "00000000-0000-7000-8000-000000000000"
+
+// webhookAnswer: a subscription that does not exist is the answer an
+// allowed caller gets.
+func webhookAnswer(o outcome) bool {
+	return o.code == codes.NotFound && strings.Contains(strings.ToLower(o.msg), "no webhook")
 }
 
 // judgeOrMatrix: verdicts let through close "judge"; refused ones aim at "matrix".

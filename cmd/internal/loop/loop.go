@@ -22,7 +22,7 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
-// Clients are the five APIs, the audit log and the dead letters.
+// Clients are the five APIs, the audit log, the dead letters and the webhooks.
 type Clients struct {
 	Intake     whistlev1.IntakeServiceClient
 	Dispatch   whistlev1.DispatchServiceClient
@@ -32,9 +32,11 @@ type Clients struct {
 	Audit      whistlev1.AuditServiceClient
 	// DeadLetters lists, replays and discards the events consumers gave up on.
 	DeadLetters whistlev1.DeadLetterServiceClient
+	// Webhooks keeps the webhook subscriptions.
+	Webhooks whistlev1.WebhookServiceClient
 }
 
-// NewClients returns clients for the five APIs, the audit log and the dead letters on one connection.
+// NewClients returns clients for the five APIs, the audit log, the dead letters and the webhooks on one connection.
 func NewClients(conn grpc.ClientConnInterface) Clients {
 	return Clients{
 		Intake:      whistlev1.NewIntakeServiceClient(conn),
@@ -44,6 +46,7 @@ func NewClients(conn grpc.ClientConnInterface) Clients {
 		Monitoring:  whistlev1.NewMonitoringServiceClient(conn),
 		Audit:       whistlev1.NewAuditServiceClient(conn),
 		DeadLetters: whistlev1.NewDeadLetterServiceClient(conn),
+		Webhooks:    whistlev1.NewWebhookServiceClient(conn),
 	}
 }
 

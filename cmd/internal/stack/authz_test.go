@@ -90,7 +90,7 @@ const everyone = "rep com str han lea mon adm sys"
 
 var month = &whistlev1.Period{Kind: whistlev1.PeriodKind_PERIOD_KIND_CUSTOM, FromDate: "2000-01-01", ToDate: "2100-01-01"}
 
-// rpcs is every RPC of the five APIs and the audit log.
+// rpcs is every RPC of the five APIs, the audit log, the dead letters and the webhooks.
 var rpcs = []rpc{
 	{name: "Intake.Report", allow: "rep com str sys adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Intake.Report(ctx, &whistlev1.ReportRequest{IdempotencyKey: fmt.Sprint("authz-", time.Now().UnixNano()),
@@ -282,13 +282,30 @@ var rpcs = []rpc{
 		_, err := c.DeadLetters.DiscardDeadLetter(ctx, &whistlev1.DiscardDeadLetterRequest{Seq: 999999, Reason: "test", Actor: actor(k)})
 		return err == nil, notFoundAsAnswer(err)
 	}},
+	{name: "Webhook.AddWebhook", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Webhooks.AddWebhook(ctx, &whistlev1.AddWebhookRequest{Url: "https://hooks.example.org/authz", EventTypes: []string{"closed"}, Actor: actor(k)}))
+	}},
+	{name: "Webhook.ListWebhooks", allow: "mon adm", anywhere: "mon adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Webhooks.ListWebhooks(ctx, &whistlev1.ListWebhooksRequest{}))
+	}},
+	{name: "Webhook.RemoveWebhook", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		_, err := c.Webhooks.RemoveWebhook(ctx, &whistlev1.RemoveWebhookRequest{Id: "00000000-0000-7000-8000-000000000000", Actor: actor(k)})
+		return err == nil, notFoundAsAnswer(err)
+	}},
+	{name: "Webhook.TestWebhook", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		_, err := c.Webhooks.TestWebhook(ctx, &whistlev1.TestWebhookRequest{Id: "00000000-0000-7000-8000-000000000000", Actor: actor(k)})
+		return err == nil, notFoundAsAnswer(err)
+	}},
+	{name: "Webhook.ListWebhookFailures", allow: "mon adm", anywhere: "mon adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Webhooks.ListWebhookFailures(ctx, &whistlev1.ListWebhookFailuresRequest{}))
+	}},
 }
 
-// notFoundAsAnswer turns "no such dead letter" — the answer an allowed call
-// gets for a sequence that does not exist — into a FailedPrecondition, so
-// that it reads as allowed; denials stay as they are.
+// notFoundAsAnswer turns "no such dead letter" or "no such webhook" — the
+// answer an allowed call gets for one that does not exist — into a
+// FailedPrecondition, so that it reads as allowed; denials stay as they are.
 func notFoundAsAnswer(err error) error {
-	if status.Code(err) == codes.NotFound && strings.Contains(err.Error(), "dead letter") {
+	if status.Code(err) == codes.NotFound && (strings.Contains(err.Error(), "dead letter") || strings.Contains(err.Error(), "no webhook")) {
 		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return err

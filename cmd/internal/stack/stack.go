@@ -152,6 +152,9 @@ type Stack struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errs   chan error
+	// stopped makes Shutdown's work happen once; stopErr is its outcome.
+	stopped sync.Once
+	stopErr error
 }
 
 // Start connects, migrates and builds the services, registers their APIs and
@@ -397,7 +400,13 @@ func (s *Stack) Errors() <-chan error { return s.errs }
 // server (calls in flight finish), then the relays and consumers (the event
 // in hand finishes), then the NATS connections, telemetry (flushing spans and
 // collecting metrics a last time, which reads the database) and database pools.
+// Only the first call does it; later ones return its outcome.
 func (s *Stack) Shutdown(ctx context.Context, timeout time.Duration) error {
+	s.stopped.Do(func() { s.stopErr = s.shutdown(ctx, timeout) })
+	return s.stopErr
+}
+
+func (s *Stack) shutdown(ctx context.Context, timeout time.Duration) error {
 	s.Server.Stop(timeout)
 	s.cancel()
 	done := make(chan struct{})

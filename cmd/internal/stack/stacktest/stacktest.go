@@ -6,6 +6,7 @@
 package stacktest
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"path/filepath"
@@ -128,6 +129,9 @@ type Options struct {
 	// Intake configures the intake service; without a media store it keeps
 	// photos in a folder of the test's.
 	Intake intake.Config
+	// DatabaseURL is the database to run on (another stack's, to restart
+	// it); default a new migrated database of the test's.
+	DatabaseURL string
 }
 
 // Start runs the stack until the test ends.
@@ -166,7 +170,7 @@ func StartWith(t testing.TB, o Options) *Running {
 		o.Intake.Media.Store = dir
 	}
 	cfg := stack.Config{
-		DatabaseURL:     pgtest.NewDatabase(t),
+		DatabaseURL:     cmp.Or(o.DatabaseURL, pgtest.NewDatabase(t)),
 		Intake:          o.Intake,
 		EvaluationCodes: codes,
 		Bus:             env.Config,
