@@ -70,17 +70,11 @@ type Report struct {
 	At   time.Time
 }
 
-// hotSpotStore is what the hot spot rules need of storage. Writes join the
+// hotSpotStore is what the hot spot rules need of storage: the reads and
+// writes of a window (windowStore), and the hot spots found. Writes join the
 // transaction ctx carries.
 type hotSpotStore interface {
-	RecordReport(ctx context.Context, r Report) error
-	// ReportsAfter returns the reports of r's matter and district made from
-	// r's time (r itself left out) up to until, oldest first.
-	ReportsAfter(ctx context.Context, r Report, until time.Time) ([]Report, error)
-	Recent(ctx context.Context, field, place, category string, since, until time.Time) ([]string, error)
-	Covered(ctx context.Context, category, unit string, since time.Time) ([]string, error)
-	HotSpotSince(ctx context.Context, rule, place, category string, since time.Time) (bool, error)
-	SaveHotSpot(ctx context.Context, h HotSpot, announce bool) error
+	windowStore
 	LinkProactive(ctx context.Context, hotSpotID, ticketID string) error
 	HotSpots(ctx context.Context, unit string, limit int) ([]HotSpot, error)
 }
@@ -95,49 +89,69 @@ const proactiveSource = 7
 // district. Each hot spot is saved with an event
 // that asks intake for one proactive ticket.
 func (s *Service) lookForHotSpot(ctx context.Context, st State) error {
-	place := hotSpotPlace(st)
-	if place == "" {
-		return nil
-	}
-	if err := s.store.LockPlaces(ctx, []string{place}); err != nil {
-		return err
-	}
-	return s.judgeReport(ctx, st)
+	return s.judgeReports(ctx, []State{st})
 }
 
-// judgeReport records a routed report (one hotSpotPlace names, its place
-// locked) and fires the rules it completes, its own window's and those of
-// the later reports recorded before it.
-func (s *Service) judgeReport(ctx context.Context, st State) error {
-	if st.M.Imported {
-		ctx = context.WithValue(ctx, historicalKey{}, true)
+// judgeReports locks the places of routed reports (those hotSpotPlace
+// names), reads their window (openWindow), judges each report in order as
+// judgeReport does, and writes what the rules found.
+func (s *Service) judgeReports(ctx context.Context, routed []State) error {
+	var places []string
+	var reports []Report
+	var imported []bool
+	for _, st := range routed {
+		if k := hotSpotPlace(st); k != "" {
+			places, reports, imported = append(places, k), append(reports, reportOf(st)), append(imported, st.M.Imported)
+		}
 	}
-	r := Report{TicketID: st.TicketID, Category: st.Category, Grid: st.Area[0], Community: st.Area[1], District: st.Area[3],
-		Area: st.Area, At: st.ReportedAt}
-	if err := s.hot.RecordReport(ctx, r); err != nil {
+	if len(reports) == 0 {
+		return nil
+	}
+	slices.Sort(places)
+	if err := s.store.LockPlaces(ctx, slices.Compact(places)); err != nil {
 		return err
 	}
-	if err := s.judge(ctx, r); err != nil {
+	w, err := s.openWindow(ctx, reports)
+	if err != nil {
 		return err
 	}
+	for i, r := range reports {
+		s.judgeReport(withHistory(ctx, imported[i]), w, r)
+	}
+	return s.flush(ctx, w)
+}
+
+// reportOf is a routed report as the rules see it, its time as the
+// database keeps it (microseconds).
+func reportOf(st State) Report {
+	return Report{TicketID: st.TicketID, Category: st.Category, Grid: st.Area[0], Community: st.Area[1], District: st.Area[3],
+		Area: st.Area, At: st.ReportedAt.Truncate(time.Microsecond)}
+}
+
+// withHistory marks ctx as judging an imported report when it is one.
+func withHistory(ctx context.Context, imported bool) context.Context {
+	if imported {
+		return context.WithValue(ctx, historicalKey{}, true)
+	}
+	return ctx
+}
+
+// judgeReport records a routed report and fires the rules it completes, its
+// own window's and those of the later reports recorded before it.
+func (s *Service) judgeReport(ctx context.Context, w *window, r Report) {
+	w.RecordReport(r)
+	s.judge(ctx, w, r)
 	// Reports of the matter made after this one but recorded before it (they
 	// were routed first) are judged again, now that this one counts in their
 	// windows: whatever the order reports are routed in, each one's window
 	// is judged once every report in it is known.
-	later, err := s.hot.ReportsAfter(ctx, r, r.At.Add(s.cfg.HotSpots.Window))
-	if err != nil {
-		return err
+	for _, l := range w.ReportsAfter(r, r.At.Add(s.cfg.HotSpots.Window)) {
+		s.judge(ctx, w, l)
 	}
-	for _, l := range later {
-		if err := s.judge(ctx, l); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // judge fires the rules that the window ending at report r completes.
-func (s *Service) judge(ctx context.Context, r Report) error {
+func (s *Service) judge(ctx context.Context, w *window, r Report) {
 	cfg := s.cfg.HotSpots
 	since := r.At.Add(-cfg.Window)
 	for _, rule := range []struct {
@@ -148,19 +162,14 @@ func (s *Service) judge(ctx context.Context, r Report) error {
 		{"repeat_grid", "grid", r.Grid, r.Area, cfg.GridRepeats},
 		{"repeat_community", "community", r.Community, r.Area[1:], cfg.CommunityRepeats},
 	} {
-		ids, err := s.fresh(ctx, rule.field, rule.place, r, since)
-		if err != nil {
-			return err
-		}
+		ids := fresh(w, rule.field, rule.place, r, since)
 		if len(ids) >= rule.min {
 			why := fmt.Sprintf("%d reports of %s in %s %s within %s (rule %s: at least %d): %s",
 				len(ids), r.Category, rule.field, rule.place, cfg.Window, rule.name, rule.min, strings.Join(ids, ", "))
-			if err := s.raise(ctx, rule.name, rule.place, rule.area, r, ids, why); err != nil {
-				return err
-			}
+			s.raise(ctx, w, rule.name, rule.place, rule.area, r, ids, why)
 		}
 	}
-	return s.lookForRising(ctx, r)
+	s.lookForRising(ctx, w, r)
 }
 
 // hotSpotPlace names what the hot spot rules of a routed report read and
@@ -179,42 +188,38 @@ func hotSpotPlace(st State) string {
 // fresh returns the reports of the matter in a place within the window
 // that no hot spot holds yet: one recurring problem makes one hot spot, not
 // one per level.
-func (s *Service) fresh(ctx context.Context, field, place string, r Report, since time.Time) ([]string, error) {
-	ids, err := s.hot.Recent(ctx, field, place, r.Category, since, r.At)
-	if err != nil || len(ids) == 0 {
-		return nil, err
+func fresh(w *window, field, place string, r Report, since time.Time) []string {
+	ids := w.Recent(field, place, r, since, r.At)
+	if len(ids) == 0 {
+		return nil
 	}
-	covered, err := s.hot.Covered(ctx, r.Category, place, since)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(covered, id) }), nil
+	covered := w.Covered(r.Category, place, since)
+	return slices.DeleteFunc(ids, func(id string) bool { return covered[id] })
 }
 
 // lookForRising fires the "rising" rule for the report's district.
-func (s *Service) lookForRising(ctx context.Context, r Report) error {
+func (s *Service) lookForRising(ctx context.Context, w *window, r Report) {
 	cfg := s.cfg.HotSpots
-	ids, err := s.fresh(ctx, "district", r.District, r, r.At.Add(-cfg.Window))
-	if err != nil || int64(len(ids)) < cfg.RisingMin {
-		return err
+	ids := fresh(w, "district", r.District, r, r.At.Add(-cfg.Window))
+	if int64(len(ids)) < cfg.RisingMin {
+		return
 	}
-	before, err := s.hot.Recent(ctx, "district", r.District, r.Category, r.At.Add(-2*cfg.Window), r.At.Add(-cfg.Window))
-	if err != nil || int64(len(ids)) < cfg.RisingFactor*int64(len(before)) {
-		return err
+	before := w.Recent("district", r.District, r, r.At.Add(-2*cfg.Window), r.At.Add(-cfg.Window))
+	if int64(len(ids)) < cfg.RisingFactor*int64(len(before)) {
+		return
 	}
 	why := fmt.Sprintf("%d reports of %s in district %s within %s, against %d in the %s before (rule rising: at least %d, and %d times as many): %s",
 		len(ids), r.Category, r.District, cfg.Window, len(before), cfg.Window, cfg.RisingMin, cfg.RisingFactor, strings.Join(ids, ", "))
-	return s.raise(ctx, "rising", r.District, r.Area[3:], r, ids, why)
+	s.raise(ctx, w, "rising", r.District, r.Area[3:], r, ids, why)
 }
 
 // raise saves a hot spot unless the rule fired for the place and matter
 // within the window. Its id derives from the rule, the place, the matter and
 // the report that completed it, so a replay of the stream finds the same one;
 // a replay does not ask for its proactive ticket again.
-func (s *Service) raise(ctx context.Context, rule, place string, area []string, r Report, ids []string, why string) error {
-	fired, err := s.hot.HotSpotSince(ctx, rule, place, r.Category, r.At.Add(-s.cfg.HotSpots.Window))
-	if err != nil || fired {
-		return err
+func (s *Service) raise(ctx context.Context, w *window, rule, place string, area []string, r Report, ids []string, why string) {
+	if w.HotSpotSince(rule, place, r.Category, r.At.Add(-s.cfg.HotSpots.Window)) {
+		return
 	}
 	sum := sha256.Sum256([]byte(rule + "|" + place + "|" + r.Category + "|" + r.TicketID))
 	h := HotSpot{ID: "hs-" + hex.EncodeToString(sum[:8]), Rule: rule, Category: r.Category, Place: place, Area: area,
@@ -222,11 +227,8 @@ func (s *Service) raise(ctx context.Context, rule, place string, area []string, 
 	// A replay finds the hot spots live projection found and announced: the
 	// stream holds those announcements already. One an imported report
 	// completes would have fired in the past: it is kept, not announced.
-	if err := s.hot.SaveHotSpot(ctx, h, !replaying(ctx) && !historical(ctx)); err != nil {
-		return err
-	}
+	w.SaveHotSpot(h, !replaying(ctx) && !historical(ctx))
 	s.log.InfoContext(ctx, "hot spot found", "hot_spot", h.ID, "rule", rule, "place", place, "category", r.Category)
-	return nil
 }
 
 // historicalKey marks the judging of an imported report.

@@ -2,7 +2,8 @@ package monitoring
 
 import (
 	"context"
-	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,20 +11,14 @@ import (
 	"github.com/whistle-civic/whistle/pkg/outbox"
 )
 
-// RecordReport keeps a report for the hot spot rules' windows.
-func (s *store) RecordReport(ctx context.Context, r Report) error {
-	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO recent_reports (ticket_id, category, grid_id, community, district, reported_at, area_ids)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, r.TicketID, r.Category, r.Grid, r.Community, r.District, r.At, r.Area)
-	return err
-}
-
-// ReportsAfter returns the reports of r's matter and district made from r's
-// time up to until, r itself left out, oldest first.
-func (s *store) ReportsAfter(ctx context.Context, r Report, until time.Time) ([]Report, error) {
-	rows, err := s.db.Q(ctx).Query(ctx, `SELECT ticket_id::text, category, grid_id, community, district, area_ids, reported_at
-		FROM recent_reports WHERE category = $1 AND district = $2 AND reported_at >= $3 AND reported_at <= $4
-			AND ticket_id <> $5 AND cardinality(area_ids) = 5
-		ORDER BY reported_at, ticket_id`, r.Category, r.District, r.At, until, r.TicketID)
+// WindowReports returns the recorded reports of each place (matter and
+// district) made within its bounds, inclusive, with one statement.
+func (s *store) WindowReports(ctx context.Context, bounds []placeBounds) ([]Report, error) {
+	cats, districts, from, to := boundsColumns(bounds)
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT r.ticket_id::text, r.category, r.grid_id, r.community, r.district, r.area_ids, r.reported_at
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS p(category, district, lo, hi)
+		JOIN recent_reports r ON r.category = p.category AND r.district = p.district AND r.reported_at >= p.lo AND r.reported_at <= p.hi`,
+		cats, districts, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -35,56 +30,89 @@ func (s *store) ReportsAfter(ctx context.Context, r Report, until time.Time) ([]
 	})
 }
 
-// placeColumns maps the places of the hot spot rules to their columns.
-var placeColumns = map[string]string{"grid": "grid_id", "community": "community", "district": "district"}
-
-// Recent returns the tickets of a matter reported in a grid, community or
-// district (field) in (since, until], oldest first.
-func (s *store) Recent(ctx context.Context, field, place, category string, since, until time.Time) ([]string, error) {
-	col, ok := placeColumns[field]
-	if !ok {
-		return nil, fmt.Errorf("no place %q", field)
+func boundsColumns(bounds []placeBounds) (cats, districts []string, from, to []time.Time) {
+	for _, b := range bounds {
+		cats, districts, from, to = append(cats, b.Category), append(districts, b.District), append(from, b.From), append(to, b.To)
 	}
-	rows, err := s.db.Q(ctx).Query(ctx, `SELECT ticket_id::text FROM recent_reports
-		WHERE category = $1 AND `+col+` = $2 AND reported_at > $3 AND reported_at <= $4 ORDER BY reported_at, ticket_id`,
-		category, place, since, until)
+	return cats, districts, from, to
+}
+
+// WindowHotSpots returns the hot spots of each place's matter whose area
+// holds its district, found since its bounds' From, with one statement.
+func (s *store) WindowHotSpots(ctx context.Context, bounds []placeBounds) ([]HotSpot, error) {
+	cats, districts, from, _ := boundsColumns(bounds)
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT h.id, h.rule, h.category, h.org_unit_id, h.area_ids, h.ticket_ids::text[], h.detected_at
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS p(category, district, since)
+		JOIN hot_spots h ON h.category = p.category AND p.district = ANY(h.area_ids) AND h.detected_at >= p.since`,
+		cats, districts, from)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (HotSpot, error) {
+		var h HotSpot
+		err := row.Scan(&h.ID, &h.Rule, &h.Category, &h.Place, &h.Area, &h.TicketIDs, &h.DetectedAt)
+		h.DetectedAt = h.DetectedAt.UTC()
+		return h, err
+	})
 }
 
-// Covered returns the tickets of a matter that already belong to a hot spot
-// in an area, found since a time.
-func (s *store) Covered(ctx context.Context, category, unit string, since time.Time) ([]string, error) {
-	rows, err := s.db.Q(ctx).Query(ctx, `SELECT DISTINCT unnest(ticket_ids)::text FROM hot_spots
-		WHERE category = $1 AND $2 = ANY(area_ids) AND detected_at >= $3`, category, unit, since)
-	if err != nil {
-		return nil, err
+// RecordReports keeps reports for the hot spot rules' windows, with one
+// statement; a ticket's report recorded already stays as it is.
+func (s *store) RecordReports(ctx context.Context, rs []Report) error {
+	if len(rs) == 0 {
+		return nil
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, cats, grids, communities, districts, areas := make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)),
+		make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
+	at := make([]time.Time, len(rs))
+	for i, r := range rs {
+		ids[i], cats[i], grids[i], communities[i], districts[i], at[i] = r.TicketID, r.Category, r.Grid, r.Community, r.District, r.At
+		areas[i] = strings.Join(r.Area, ",")
+	}
+	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO recent_reports (ticket_id, category, grid_id, community, district, reported_at, area_ids)
+		SELECT id, c, g, co, d, t, string_to_array(a, ',')
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[]) AS r(id, c, g, co, d, t, a)
+		ON CONFLICT DO NOTHING`, ids, cats, grids, communities, districts, at, areas)
+	return err
 }
 
-// HotSpotSince reports whether a rule already fired for a place and matter since a time.
-func (s *store) HotSpotSince(ctx context.Context, rule, place, category string, since time.Time) (bool, error) {
-	var found bool
-	err := s.db.Q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hot_spots
-		WHERE rule = $1 AND org_unit_id = $2 AND category = $3 AND detected_at >= $4)`, rule, place, category, since).Scan(&found)
-	return found, err
-}
-
-// SaveHotSpot records a hot spot and, when announce is set, the event that
-// asks intake for a proactive ticket, in the transaction ctx carries.
-func (s *store) SaveHotSpot(ctx context.Context, h HotSpot, announce bool) error {
+// SaveHotSpots records hot spots with one statement and, for those it wrote
+// whose announce is set, the events that ask intake for a proactive ticket,
+// in the transaction ctx carries; one recorded already stays as it is.
+func (s *store) SaveHotSpots(ctx context.Context, hs []HotSpot, announce []bool) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO hot_spots (id, rule, category, org_unit_id, area_ids, ticket_ids, explanation, detected_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			h.ID, h.Rule, h.Category, h.Place, h.Area, h.TicketIDs, h.Explanation, h.DetectedAt)
-		if err != nil || tag.RowsAffected() == 0 || !announce {
+		rows, err := tx.Query(ctx, `INSERT INTO hot_spots (id, rule, category, org_unit_id, area_ids, ticket_ids, explanation, detected_at)
+			SELECT h->>'id', h->>'rule', h->>'category', h->>'place', ARRAY(SELECT jsonb_array_elements_text(h->'area')),
+				ARRAY(SELECT jsonb_array_elements_text(h->'tickets'))::uuid[], h->>'why', (h->>'at')::timestamptz
+			FROM jsonb_array_elements($1::jsonb) AS h
+			ON CONFLICT DO NOTHING RETURNING id`, hotSpotsJSON(hs))
+		if err != nil {
 			return err
 		}
-		return outbox.Append(ctx, tx, toProactiveEvent(h))
+		written, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for i, h := range hs {
+			if announce[i] && slices.Contains(written, h.ID) {
+				if err := outbox.Append(ctx, tx, toProactiveEvent(h)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
+}
+
+// hotSpotsJSON carries hot spots to SaveHotSpots' one statement (their
+// lists of areas and tickets do not fit unnest's one dimension).
+func hotSpotsJSON(hs []HotSpot) []map[string]any {
+	out := make([]map[string]any, len(hs))
+	for i, h := range hs {
+		out[i] = map[string]any{"id": h.ID, "rule": h.Rule, "category": h.Category, "place": h.Place, "area": h.Area,
+			"tickets": h.TicketIDs, "why": h.Explanation, "at": h.DetectedAt.Format(time.RFC3339Nano)}
+	}
+	return out
 }
 
 // LinkProactive records the ticket intake raised for a hot spot.

@@ -84,30 +84,18 @@ func (s *Service) projectSet(ctx context.Context, items []inbox.Item) ([]ticket.
 }
 
 // afterSet links proactive tickets to their hot spots and runs the hot spot
-// rules for the reports the batch routed, in order. The rules' places are
-// locked first, in one order, so that partitions applying side by side see
-// each other's reports of the same matter and district and never deadlock.
+// rules for the reports the batch routed, in order (judgeReports). The
+// rules' places are locked first, in one order, so that partitions applying
+// side by side see each other's reports of the same matter and district and
+// never deadlock.
 func (s *Service) afterSet(ctx context.Context, links [][2]string, routed []State) error {
 	for _, l := range links {
 		if err := s.hot.LinkProactive(ctx, l[0], l[1]); err != nil {
 			return err
 		}
 	}
-	var places []string
-	reports := routed[:0]
-	for _, st := range routed {
-		if k := hotSpotPlace(st); k != "" {
-			places, reports = append(places, k), append(reports, st)
-		}
-	}
-	slices.Sort(places)
-	if err := s.store.LockPlaces(ctx, slices.Compact(places)); err != nil {
+	if err := s.judgeReports(ctx, routed); err != nil {
 		return fmt.Errorf("hot spots: %w", err)
-	}
-	for _, st := range reports {
-		if err := s.judgeReport(ctx, st); err != nil {
-			return fmt.Errorf("hot spots: %w", err)
-		}
 	}
 	return nil
 }
