@@ -30,11 +30,14 @@ type NoticeConfig struct {
 	Poll time.Duration
 }
 
+// noticeKinds are the notices of the transitions that give one.
+var noticeKinds = map[string]string{events.Resolved: notify.KindResolved, events.Closed: notify.KindClosed}
+
 // noticeOf is the notice a followed transition gives the reporter: their
 // evaluation code when the ticket is resolved, a short word when it is
 // closed; none otherwise.
 func noticeOf(ev *whistlev1.Event) (queuedNotice, bool) {
-	kind, ok := map[string]string{events.Resolved: notify.KindResolved, events.Closed: notify.KindClosed}[events.TypeOf(ev)]
+	kind, ok := noticeKinds[events.TypeOf(ev)]
 	if !ok || ev.GetHistorical() {
 		return queuedNotice{}, false
 	}

@@ -111,7 +111,7 @@ func New(d platform.Deps, cfg Config) *Service {
 		tracer:   d.Telemetry.Tracer.Tracer("whistle/" + Name),
 	}
 	s.webhooks = cfg.Webhooks.withDefaults()
-	s.deliver, s.notices = s.newDeliverer(cfg.Webhooks.withDefaults()), s.newNotifier(cfg.Notices)
+	s.deliver, s.notices = s.newDeliverer(s.webhooks), s.newNotifier(cfg.Notices)
 	// Failures are listed for FailureRetention, then swept.
 	s.deps.Purges = append(s.deps.Purges,
 		platform.Purge{Name: "webhook failures", Retention: s.webhooks.FailureRetention, Delete: st.PurgeWebhookFailures},

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -45,22 +46,14 @@ func secretHint(secret string) string {
 	return secret[:shown] + "…"
 }
 
-// deliverable reports whether events of a type may be subscribed to: every
-// event about a ticket, except imported history.
-func deliverable(eventType string) bool {
-	return events.AboutTicket(eventType) && eventType != events.Imported && slices.Contains(events.Types(), eventType)
-}
+// deliverableTypes lists the event types that may be subscribed to: every
+// event about a ticket, except imported history; in envelope order.
+var deliverableTypes = sync.OnceValue(func() []string {
+	return slices.DeleteFunc(events.Types(), func(t string) bool { return !events.AboutTicket(t) || t == events.Imported })
+})
 
-// deliverableTypes lists the types deliverable says yes to.
-func deliverableTypes() []string {
-	var out []string
-	for _, t := range events.Types() {
-		if deliverable(t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+// deliverable reports whether events of a type may be subscribed to.
+func deliverable(eventType string) bool { return slices.Contains(deliverableTypes(), eventType) }
 
 // wants reports whether s takes an event of type eventType that concerns
 // these units (each unit and every unit above it, see concernedUnits).

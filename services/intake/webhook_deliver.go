@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -46,20 +47,13 @@ type WebhookConfig struct {
 }
 
 func (c WebhookConfig) withDefaults() WebhookConfig {
-	c.Timeout = cmpOr(c.Timeout, egress.DefaultTimeout)
-	c.Poll = cmpOr(c.Poll, time.Second)
-	c.FailureRetention = cmpOr(c.FailureRetention, 30*24*time.Hour)
+	c.Timeout = cmp.Or(c.Timeout, egress.DefaultTimeout)
+	c.Poll = cmp.Or(c.Poll, time.Second)
+	c.FailureRetention = cmp.Or(c.FailureRetention, 30*24*time.Hour)
 	if c.Concurrency <= 0 {
 		c.Concurrency = 16
 	}
 	return c
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }
 
 // WebhooksConsumer names intake's durable consumer that queues the

@@ -182,7 +182,7 @@ func hotSpotPlace(st State) string {
 	if st.Synthetic || st.M.Source == proactiveSource || len(st.Area) != 5 {
 		return ""
 	}
-	return st.Category + "|" + st.Area[3]
+	return placeOf(st.Category, st.Area[3])
 }
 
 // fresh returns the reports of the matter in a place within the window

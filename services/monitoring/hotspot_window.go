@@ -121,8 +121,8 @@ func (w *window) insert(r Report) {
 	w.reports[k], w.known[r.TicketID] = slices.Insert(list, i, r), true
 }
 
-// spotKey groups hot spots by matter and district: every unit of a hot
-// spot's area at or under a district lies in that district.
+// addSpot files a hot spot under its matter and each unit of its area (every
+// unit at or under a district lies in that district).
 func (w *window) addSpot(h HotSpot) {
 	for _, unit := range h.Area {
 		k := placeOf(h.Category, unit)
