@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,7 +18,7 @@ var errUsage = errors.New("usage")
 // servePorts are the default ports of `whistle serve`, one per service, so
 // that all five can run on one machine.
 var servePorts = map[string]string{"intake": ":7001", "dispatch": ":7002", "response": ":7003",
-	"evaluation": ":7004", "monitoring": ":7005"}
+	"evaluation": ":7004", "monitoring": ":7005", "open311": ":7311"}
 
 func rootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -67,16 +68,19 @@ binaries in the data folder, on a unix socket. Ctrl-C stops everything.`,
 func serveCommand() *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
-		Use:       "serve <service>",
-		Short:     "Run one service alone against external NATS and PostgreSQL",
-		Long:      "Run one of " + strings.Join(stack.Names, ", ") + " alone. It needs WHISTLE_DATABASE_URL and WHISTLE_NATS_URL.\nDefault ports: intake 7001, dispatch 7002, response 7003, evaluation 7004, monitoring 7005.",
+		Use:   "serve <service>",
+		Short: "Run one service alone against external NATS and PostgreSQL",
+		Long: "Run one of " + strings.Join(stack.Names, ", ") + " alone. It needs WHISTLE_DATABASE_URL and WHISTLE_NATS_URL.\n" +
+			"Default ports: intake 7001, dispatch 7002, response 7003, evaluation 7004, monitoring 7005.\n" +
+			"`serve open311` runs the Open311 GeoReport v2 gateway (HTTP, port 7311) in front of a deployment\n" +
+			"(WHISTLE_OPEN311_GRPC), with its token in WHISTLE_OPEN311_TOKEN_FILE.",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: stack.Names,
+		ValidArgs: append(slices.Clone(stack.Names), "open311"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			port, ok := servePorts[name]
 			if !ok {
-				return fmt.Errorf("unknown service %q: choose one of %s", name, strings.Join(stack.Names, ", "))
+				return fmt.Errorf("unknown service %q: choose one of %s or open311", name, strings.Join(stack.Names, ", "))
 			}
 			if addr == "" {
 				addr = port
@@ -87,6 +91,9 @@ func serveCommand() *cobra.Command {
 			cfg, err := loadConfig()
 			if err != nil {
 				return err
+			}
+			if name == "open311" {
+				return runServeOpen311(cmd.Context(), cfg, addr, cmd.OutOrStdout())
 			}
 			return runServe(cmd.Context(), cfg, name, addr, cmd.OutOrStdout())
 		},

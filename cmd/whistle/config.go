@@ -143,6 +143,21 @@ type config struct {
 	SMSGatewayToken     string `env:"WHISTLE_SMS_GATEWAY_TOKEN"`
 	SMSGatewayTokenFile string `env:"WHISTLE_SMS_GATEWAY_TOKEN_FILE"`
 
+	// The Open311 GeoReport v2 gateway (cmd/internal/open311). Open311Addr
+	// is where it serves HTTP: default 127.0.0.1:7311 in dev ("off": none),
+	// :7311 for `whistle serve open311`. Open311URL is its public URL, for
+	// the discovery document (default http://<addr>). Open311TokenFile holds
+	// the gateway's own bearer token, a monitor of the city, for reading
+	// (dev: the sample monitor's). Open311GRPC is the deployment's gRPC
+	// address for `whistle serve open311` (default 127.0.0.1:7000), in TLS
+	// verified by Open311GRPCCA unless it is empty (plain text: a private
+	// network only).
+	Open311Addr      string `env:"WHISTLE_OPEN311_ADDR"`
+	Open311URL       string `env:"WHISTLE_OPEN311_URL"`
+	Open311TokenFile string `env:"WHISTLE_OPEN311_TOKEN_FILE"`
+	Open311GRPC      string `env:"WHISTLE_OPEN311_GRPC" envDefault:"127.0.0.1:7000"`
+	Open311GRPCCA    string `env:"WHISTLE_OPEN311_GRPC_CA"`
+
 	// dev is set by `whistle dev` (never by a variable): it serves on
 	// loopback, reflection to anyone.
 	dev bool
@@ -193,6 +208,10 @@ func (c config) LogValue() slog.Value {
 		slog.Int64("max_video_bytes", c.MaxVideoBytes),
 		slog.String("egress_allow", c.EgressAllow),
 		slog.String("sms_gateway", notify.HTTPGateway{URL: c.SMSGatewayURL, Token: c.SMSGatewayToken}.String()),
+		slog.String("open311_addr", c.Open311Addr),
+		slog.String("open311_url", c.Open311URL),
+		slog.String("open311_token_file", c.Open311TokenFile),
+		slog.String("open311_grpc", c.Open311GRPC),
 	)
 }
 

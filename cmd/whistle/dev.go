@@ -94,15 +94,30 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		}
 	}
 	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
-	return serveStack(ctx, cfg, sc, lis, log, func() {
+	if cfg.Open311Addr == "" {
+		cfg.Open311Addr = devOpen311Addr
+		if _, port, _ := net.SplitHostPort(o.addr); port == "0" {
+			cfg.Open311Addr = "127.0.0.1:0" // a dev on any free port (tests) takes any free one for Open311 too
+		}
+	}
+	if cfg.Open311TokenFile == "" {
+		cfg.Open311TokenFile = filepath.Join(o.data, "auth", "tokens", "monitor.jwt")
+	}
+	return serveStack(ctx, cfg, sc, lis, log, func() func(context.Context) {
+		o311, stop, err := startOpen311(ctx, cfg, lis.Addr().String(), nil, log)
+		if err != nil {
+			log.Error("the Open311 gateway did not start; the gRPC APIs run without it", "err", err)
+		}
 		// One write: a reader that sees "ready on" sees the whole message.
-		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s). Ctrl-C stops it.\n"+
+		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s; Open311: %s). Ctrl-C stops it.\n"+
 			"tokens for a sample user of each role: %s; whistlectl config: %s (whistlectl --config %s smoke)\n",
-			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr, filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
-		ends := bench.Endpoints{GRPC: lis.Addr().String(), Postgres: cfg.DatabaseURL, NATS: natsURL, PID: os.Getpid(), NATSUsers: tools}
+			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr, o311, filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
+		ends := bench.Endpoints{GRPC: lis.Addr().String(), Postgres: cfg.DatabaseURL, NATS: natsURL, PID: os.Getpid(), NATSUsers: tools,
+			Open311: o311}
 		if err := writeEndpoints(o.data, ends); err != nil {
 			log.Warn("endpoints file not written", "err", err)
 		}
+		return stop
 	})
 }
 
@@ -123,7 +138,7 @@ func writeEndpoints(data string, e bench.Endpoints) error {
 
 // serveStack starts the stack, serves it on lis, calls ready, and on ctx's
 // end shuts it down: gRPC, then consumers and relays, then connections.
-func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listener, log *slog.Logger, ready func()) error {
+func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listener, log *slog.Logger, ready func() (stopEdges func(context.Context))) error {
 	cat, err := cfg.catalog()
 	if err != nil {
 		return err
@@ -168,7 +183,7 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- st.Server.Serve(lis) }()
-	ready()
+	stopEdges := ready()
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -179,6 +194,11 @@ func serveStack(ctx context.Context, cfg config, sc stack.Config, lis net.Listen
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 3*cfg.ShutdownTimeout)
 	defer cancel()
+	if stopEdges != nil { // the HTTP edges first: they call the stack
+		ectx, ecancel := context.WithTimeout(sctx, cfg.ShutdownTimeout)
+		stopEdges(ectx)
+		ecancel()
+	}
 	if err := st.Shutdown(sctx, cfg.ShutdownTimeout); err != nil {
 		log.Warn("shutdown", "err", err)
 	}

@@ -67,6 +67,7 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 	for round := 1; round <= 2; round++ {
 		addr, metrics := freeAddr(t), freeAddr(t)
 		t.Setenv("WHISTLE_METRICS_ADDR", metrics)
+		t.Setenv("WHISTLE_OPEN311_ADDR", freeAddr(t)) // not the default port: other whistle devs may run
 		ctx, cancel := context.WithCancel(context.Background())
 		out := &syncBuffer{}
 		done := make(chan error, 1)
@@ -109,6 +110,9 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 		checkMetrics(t, metrics)
 		checkDevTokenRules(t, c, data)
 		checkDevNATS(t, data)
+		if round == 1 {
+			checkDevOpen311(t, c, data, as)
+		}
 		_ = conn.Close()
 		cancel()
 		if err := <-done; err != nil {

@@ -48,8 +48,9 @@ func runServe(ctx context.Context, cfg config, name, addr string, out io.Writer)
 	log.Info("starting", "service", name, "config", cfg, "addr", addr)
 	logChoices(log, cfg, bc)
 	sc := stack.Config{Services: []string{name}, Bus: bc, Reflection: cfg.Reflection}
-	return serveStack(ctx, cfg, sc, lis, log, func() {
+	return serveStack(ctx, cfg, sc, lis, log, func() func(context.Context) {
 		fmt.Fprintf(out, "whistle %s ready on %s\n", name, lis.Addr())
+		return nil
 	})
 }
 

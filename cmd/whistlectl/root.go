@@ -117,7 +117,7 @@ reporter for "report", the department (--as) for "accept", the street for
 		withdrawCommand(g), mergeCommand(g), duplicatesCommand(g), photosCommand(g), importCommand(g),
 		assignmentCommand(g), explainCommand(g), catalogCommand(g), calendarCommand(g), countsCommand(g), smokeCommand(g),
 		scorecardCommand(g), rankingsCommand(g), overdueCommand(g), boardCommand(g), hotspotsCommand(g), topProblemsCommand(g),
-		rebuildCommand(g), auditCommand(g), deadLettersCommand(g), webhooksCommand(g), tokenCommand(g))
+		rebuildCommand(g), auditCommand(g), deadLettersCommand(g), webhooksCommand(g), open311Command(g), tokenCommand(g))
 	return root, g
 }
 

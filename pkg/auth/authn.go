@@ -14,7 +14,9 @@ import (
 // Authenticator establishes the principal of each gRPC call and puts it in
 // the call's context (WithPrincipal). It tries, in order:
 //
-//  1. an "authorization: Bearer <jwt>" metadata entry, checked by Verifier;
+//  1. an "authorization: Bearer <jwt>" metadata entry, checked by Verifier,
+//     or an "x-whistle-api-key" entry (an Open311 system's key), checked by
+//     APIKeys — never both;
 //  2. a client certificate from a verified TLS chain, mapped by Certs;
 //  3. Public(method): the call passes with no principal (health, reflection);
 //  4. Anonymous: a principal the service derives from the request itself
@@ -34,7 +36,17 @@ type Authenticator struct {
 	// Anonymous may admit a call without credentials from its request (nil
 	// for a streaming call, whose messages come later). Default (nil): none.
 	Anonymous func(ctx context.Context, fullMethod string, req any) (Principal, bool)
+	// APIKeys checks an API key (APIKeyHeader) sent to a method and returns
+	// the principal it stands for; its errors fail the call as they are (they
+	// should be gRPC statuses: Unauthenticated for an unknown or revoked key,
+	// PermissionDenied for a method keys may not call, ResourceExhausted over
+	// the key's rate). Default (nil): keys are refused. Set it before the
+	// server serves.
+	APIKeys func(ctx context.Context, fullMethod, key string) (Principal, error)
 }
+
+// APIKeyHeader is the metadata entry that carries an API key.
+const APIKeyHeader = "x-whistle-api-key"
 
 // UnaryInterceptor authenticates unary calls.
 func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
@@ -70,11 +82,19 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 // a public method, or an error.
 func (a *Authenticator) authenticate(ctx context.Context, method string, req any) (context.Context, error) {
 	token, hasToken, err := bearerToken(ctx)
+	if err != nil {
+		return ctx, err
+	}
+	key, hasKey, err := apiKey(ctx)
 	switch {
 	case err != nil:
 		return ctx, err
+	case hasToken && hasKey:
+		return ctx, unauthenticated("both a bearer token and an API key: send one credential")
 	case hasToken:
 		return a.withToken(ctx, token)
+	case hasKey:
+		return a.withAPIKey(ctx, method, key)
 	}
 	if cert := verifiedPeerCert(ctx); cert != nil && a.Certs != nil {
 		p, err := a.Certs.Principal(cert)
@@ -104,6 +124,34 @@ func (a *Authenticator) withToken(ctx context.Context, token string) (context.Co
 		return ctx, err
 	}
 	return WithPrincipal(ctx, p), nil
+}
+
+// withAPIKey checks an API key and puts its principal in ctx.
+func (a *Authenticator) withAPIKey(ctx context.Context, method, key string) (context.Context, error) {
+	if a.APIKeys == nil {
+		return ctx, unauthenticated("this server does not accept API keys (they are for intake, through the Open311 gateway): send a bearer token")
+	}
+	p, err := a.APIKeys(ctx, method, key)
+	if err != nil {
+		return ctx, err
+	}
+	p.Via = "api-key"
+	return WithPrincipal(ctx, p), nil
+}
+
+// apiKey returns the call's API key, if any; more than one, or an empty
+// one, is an error.
+func apiKey(ctx context.Context) (string, bool, error) {
+	vals := metadata.ValueFromIncomingContext(ctx, APIKeyHeader)
+	switch {
+	case len(vals) == 0:
+		return "", false, nil
+	case len(vals) > 1:
+		return "", false, unauthenticated("%d %s entries: send exactly one", len(vals), APIKeyHeader)
+	case strings.TrimSpace(vals[0]) == "":
+		return "", false, unauthenticated("an empty %s: send the key you were given", APIKeyHeader)
+	}
+	return strings.TrimSpace(vals[0]), true, nil
 }
 
 // bearerToken returns the token of the call's "authorization" metadata, if

@@ -267,3 +267,48 @@ func TestAuthenticatorWithoutVerifier(t *testing.T) {
 		func(context.Context, any) (any, error) { return nil, nil })
 	wantUnauthenticated(t, err, "does not accept bearer tokens", "")
 }
+
+// TestAuthenticatorAPIKeys: an API key is checked by APIKeys and its
+// principal marked as established by a key; a server without APIKeys, two
+// keys, an empty key or a key with a token beside it are refused.
+func TestAuthenticatorAPIKeys(t *testing.T) {
+	t.Parallel()
+	keys := func(_ context.Context, method, key string) (Principal, error) {
+		if key != "o311_good" || method != "/x.Y/Z" {
+			return Principal{}, Unauthenticated("unknown API key: ask for a new one")
+		}
+		return Principal{Subject: "open311-key:1", OrgUnit: "xc", Roles: []Role{RoleSystem}}, nil
+	}
+	tests := []struct {
+		name    string
+		keys    func(context.Context, string, string) (Principal, error)
+		md      metadata.MD
+		wantErr string
+	}{
+		{"good key", keys, metadata.Pairs(APIKeyHeader, "o311_good"), ""},
+		{"unknown key", keys, metadata.Pairs(APIKeyHeader, "o311_bad"), "unknown API key"},
+		{"no APIKeys", nil, metadata.Pairs(APIKeyHeader, "o311_good"), "does not accept API keys"},
+		{"two keys", keys, metadata.Pairs(APIKeyHeader, "o311_good", APIKeyHeader, "o311_good"), "send exactly one"},
+		{"empty key", keys, metadata.Pairs(APIKeyHeader, " "), "an empty"},
+		{"key and token", keys, metadata.Pairs(APIKeyHeader, "o311_good", "authorization", "Bearer abc"), "send one credential"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := &Authenticator{APIKeys: tt.keys}
+			var got Principal
+			_, err := a.UnaryInterceptor()(metadata.NewIncomingContext(t.Context(), tt.md), nil,
+				&grpc.UnaryServerInfo{FullMethod: "/x.Y/Z"}, func(ctx context.Context, _ any) (any, error) {
+					got, _ = FromContext(ctx)
+					return nil, nil
+				})
+			if tt.wantErr != "" {
+				wantUnauthenticated(t, err, tt.wantErr, "")
+				return
+			}
+			if err != nil || got.Subject != "open311-key:1" || got.OrgUnit != "xc" || got.Via != "api-key" {
+				t.Fatalf("principal %+v, err %v; want open311-key:1 for xc via api-key", got, err)
+			}
+		})
+	}
+}

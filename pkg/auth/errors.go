@@ -26,6 +26,11 @@ func unauthenticated(format string, args ...any) error {
 	return &authError{msg: fmt.Sprintf(format, args...)}
 }
 
+// Unauthenticated returns an error wrapping ErrUnauthenticated that is also
+// a codes.Unauthenticated status, with a formatted message that should say
+// what to do (for a check made outside this package, as of an API key).
+func Unauthenticated(format string, args ...any) error { return unauthenticated(format, args...) }
+
 func (e *authError) Error() string { return e.msg }
 
 func (e *authError) Unwrap() error { return ErrUnauthenticated }

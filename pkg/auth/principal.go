@@ -59,7 +59,7 @@ type Principal struct {
 	OrgUnit string
 	// Roles it holds.
 	Roles []Role
-	// Via says how it was established: "jwt", "mtls" or "code".
+	// Via says how it was established: "jwt", "mtls", "code" or "api-key".
 	Via string
 }
 

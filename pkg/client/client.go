@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ids"
 )
@@ -133,6 +134,9 @@ type bearer struct {
 }
 
 func (b bearer) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	if key, ok := ctx.Value(apiKeyCtx{}).(string); ok {
+		return map[string]string{auth.APIKeyHeader: key}, nil
+	}
 	tok, err := b.src(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("whistle client token: %w", err)
@@ -141,6 +145,15 @@ func (b bearer) GetRequestMetadata(ctx context.Context, _ ...string) (map[string
 }
 
 func (b bearer) RequireTransportSecurity() bool { return b.secure }
+
+type apiKeyCtx struct{}
+
+// WithAPIKey returns ctx making the client's calls with an API key (an
+// Open311 system's, auth.APIKeyHeader) instead of its bearer token. Only a
+// client dialled with a token source (WithToken) sends credentials.
+func WithAPIKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, apiKeyCtx{}, key)
+}
 
 // requestID returns id, or a new one when it is empty.
 func requestID(id string) string {

@@ -49,8 +49,8 @@ func TestEveryRequestFieldIsBounded(t *testing.T) {
 		}
 		return true
 	})
-	if services != 8 {
-		t.Fatalf("found %d whistle.v1 services, want 8 (is every generated file linked in?)", services)
+	if services != 9 {
+		t.Fatalf("found %d whistle.v1 services, want 9 (is every generated file linked in?)", services)
 	}
 }
 

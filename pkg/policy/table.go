@@ -141,6 +141,7 @@ var Table = map[string][]Rule{
 	"/whistle.v1.MonitoringService/ListHotSpots":       {r(community, InArea), r(street, InArea), r(monitor, InArea), r(admin, Anywhere)},
 	"/whistle.v1.MonitoringService/GetTopProblems":     {r(street, InArea), r(monitor, InArea), r(admin, Anywhere)},
 	"/whistle.v1.MonitoringService/WatchEvents":        {r(monitor, InArea), r(admin, Anywhere)},
+	"/whistle.v1.MonitoringService/ListUpdates":        {r(community, InArea), r(street, InArea), r(monitor, InArea), r(admin, Anywhere)},
 	"/whistle.v1.MonitoringService/RebuildProjections": {r(admin, Anywhere)},
 
 	"/whistle.v1.AuditService/ListAudit": {r(admin, Anywhere)},
@@ -149,6 +150,9 @@ var Table = map[string][]Rule{
 	"/whistle.v1.DeadLetterService/ReplayDeadLetter":  {r(admin, Anywhere)},
 	"/whistle.v1.DeadLetterService/DiscardDeadLetter": {r(admin, Anywhere)},
 
+	"/whistle.v1.Open311KeyService/AddOpen311Key":    {r(admin, Anywhere)},
+	"/whistle.v1.Open311KeyService/ListOpen311Keys":  {r(monitor, Anywhere), r(admin, Anywhere)},
+	"/whistle.v1.Open311KeyService/RevokeOpen311Key": {r(admin, Anywhere)},
 	"/whistle.v1.WebhookService/AddWebhook":          {r(admin, Anywhere)},
 	"/whistle.v1.WebhookService/ListWebhooks":        {r(monitor, Anywhere), r(admin, Anywhere)},
 	"/whistle.v1.WebhookService/RemoveWebhook":       {r(admin, Anywhere)},

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/whistle-civic/whistle/pkg/apperr"
 	"github.com/whistle-civic/whistle/pkg/calendar"
@@ -52,6 +53,21 @@ type OrgUnit struct {
 	ID, Name string
 	Level    Level
 	ParentID string
+	// Centre is a point inside the unit (a grid's centre), or nil when the
+	// catalog gives none.
+	Centre *Point
+}
+
+// Point is a place in degrees (WGS 84 latitude and longitude), as pkg/geo
+// names it.
+type Point struct {
+	Lat, Lng float64
+}
+
+// Valid reports whether p is a finite latitude from -90 to 90 and longitude
+// from -180 to 180.
+func (p Point) Valid() bool {
+	return p.Lat >= -90 && p.Lat <= 90 && p.Lng >= -180 && p.Lng <= 180 // false for NaN and infinities too
 }
 
 // Department is a functional department at city or district level.
@@ -82,6 +98,62 @@ type Matter struct {
 	// Triage sends every ticket of the matter to a person: its ownership is
 	// decided case by case.
 	Triage bool
+	// Description tells the public what the matter is; NewCatalog makes it
+	// the name when the catalog gives none (or a blank one).
+	Description string
+	// Keywords are words people may search the matter by.
+	Keywords []string
+	// Group is what the matter is listed under, e.g. "道路与设施"; may be empty.
+	Group string
+	// Attributes are the further facts a report of the matter asks for, in
+	// order.
+	Attributes []MatterAttribute
+}
+
+// MatterAttribute is a further fact a report of a matter asks for, e.g.
+// which floor water leaks on.
+type MatterAttribute struct {
+	// Code names it, unique in the matter, e.g. "floor".
+	Code string
+	// Description is the question asked, e.g. "漏水在几楼？".
+	Description string
+	Type        AttributeType
+	// Required is true when a report of the matter must give it.
+	Required bool
+	// TypeDescription explains the expected value, e.g. "楼层数字"; may be empty.
+	TypeDescription string
+	// Values are the choices of a choice attribute, in order; other types
+	// have none.
+	Values []AttributeValue
+}
+
+// AttributeValue is one choice of a choice attribute.
+type AttributeValue struct {
+	// Key is stored with the report, e.g. "yes"; Name is shown, e.g. "有".
+	Key, Name string
+}
+
+// AttributeType is what kind of value an attribute takes, as the catalog
+// names it; they are Open311's datatypes and whistle.v1.AttributeType's.
+type AttributeType string
+
+// The attribute types.
+const (
+	AttributeString       AttributeType = "string"
+	AttributeNumber       AttributeType = "number"
+	AttributeDateTime     AttributeType = "datetime"
+	AttributeText         AttributeType = "text"
+	AttributeSingleChoice AttributeType = "single_choice"
+	AttributeMultiChoice  AttributeType = "multi_choice"
+)
+
+// AttributeTypes are the attribute types a catalog may name.
+var AttributeTypes = []AttributeType{AttributeString, AttributeNumber, AttributeDateTime, AttributeText,
+	AttributeSingleChoice, AttributeMultiChoice}
+
+// IsChoice reports whether the type takes one or more of listed values.
+func (t AttributeType) IsChoice() bool {
+	return t == AttributeSingleChoice || t == AttributeMultiChoice
 }
 
 // Urgencies are the matter urgency classes.
@@ -162,6 +234,10 @@ func NewCatalog(in CatalogInput) (*Catalog, error) {
 			bad("matter %q appears twice", m.Code)
 		}
 		c.checkMatter(m, bad)
+		checkPublic(m, bad)
+		if strings.TrimSpace(m.Description) == "" {
+			m.Description = m.Name
+		}
 		c.matters[m.Code] = m
 		c.matterOrder = append(c.matterOrder, m.Code)
 	}
@@ -173,6 +249,10 @@ func NewCatalog(in CatalogInput) (*Catalog, error) {
 }
 
 func (c *Catalog) checkUnit(u OrgUnit, bad func(string, ...any)) {
+	if u.Centre != nil && !u.Centre.Valid() {
+		bad("org unit %q: centre [%g, %g] must be a latitude from -90 to 90 and a longitude from -180 to 180",
+			u.ID, u.Centre.Lat, u.Centre.Lng)
+	}
 	if u.Level < LevelCity || u.Level > LevelGrid {
 		bad("org unit %q has no valid level", u.ID)
 		return
@@ -286,4 +366,99 @@ func (c *Catalog) departmentOf(kind, at string) (Department, bool) {
 		}
 	}
 	return Department{}, false
+}
+
+// Bounds of a matter's public fields, in characters (runes) or entries.
+const (
+	maxDescription     = 1000
+	maxGroup           = 100
+	maxKeywords        = 20
+	maxKeyword         = 50
+	maxAttributes      = 20
+	maxAttributeCode   = 64
+	maxQuestion        = 200 // an attribute's description
+	maxTypeDescription = 200
+	maxValues          = 50
+	maxValueName       = 100
+)
+
+// codePattern is what an attribute code or value key looks like.
+var codePattern = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// checkPublic checks what the matter tells the public: description,
+// group, keywords and attributes.
+func checkPublic(m Matter, bad func(string, ...any)) {
+	if n := utf8.RuneCountInString(m.Description); n > maxDescription {
+		bad("matter %q: description has %d characters, more than %d", m.Code, n, maxDescription)
+	}
+	if n := utf8.RuneCountInString(m.Group); n > maxGroup {
+		bad("matter %q: group has %d characters, more than %d", m.Code, n, maxGroup)
+	}
+	if len(m.Keywords) > maxKeywords {
+		bad("matter %q has %d keywords, more than %d", m.Code, len(m.Keywords), maxKeywords)
+	}
+	for i, k := range m.Keywords {
+		if !textWithin(k, maxKeyword) {
+			bad("matter %q: keyword %d (%q) must be 1 to %d characters", m.Code, i+1, k, maxKeyword)
+		}
+	}
+	if len(m.Attributes) > maxAttributes {
+		bad("matter %q has %d attributes, more than %d", m.Code, len(m.Attributes), maxAttributes)
+	}
+	seen := map[string]bool{}
+	for _, a := range m.Attributes {
+		if seen[a.Code] {
+			bad("matter %q: attribute %q appears twice", m.Code, a.Code)
+		}
+		seen[a.Code] = true
+		checkAttribute(fmt.Sprintf("matter %q: attribute %q", m.Code, a.Code), a, bad)
+	}
+}
+
+// checkAttribute checks one attribute; at names it in the problems.
+func checkAttribute(at string, a MatterAttribute, bad func(string, ...any)) {
+	if !validCode(a.Code) {
+		bad("%s: code must be 1 to %d of a-z, 0-9 and _", at, maxAttributeCode)
+	}
+	if !textWithin(a.Description, maxQuestion) {
+		bad("%s: description (the question asked) must be 1 to %d characters", at, maxQuestion)
+	}
+	if n := utf8.RuneCountInString(a.TypeDescription); n > maxTypeDescription {
+		bad("%s: type_description has %d characters, more than %d", at, n, maxTypeDescription)
+	}
+	switch {
+	case !slices.Contains(AttributeTypes, a.Type):
+		bad("%s: type %q is not one of %v", at, a.Type, AttributeTypes)
+	case !a.Type.IsChoice() && len(a.Values) > 0:
+		bad("%s: values are only for single_choice and multi_choice attributes; remove them or change the type", at)
+	case a.Type.IsChoice():
+		checkValues(at, a, bad)
+	}
+}
+
+// checkValues checks a choice attribute's values.
+func checkValues(at string, a MatterAttribute, bad func(string, ...any)) {
+	if len(a.Values) == 0 || len(a.Values) > maxValues {
+		bad("%s: a %s attribute needs 1 to %d values, has %d", at, a.Type, maxValues, len(a.Values))
+	}
+	seen := map[string]bool{}
+	for _, v := range a.Values {
+		if !validCode(v.Key) {
+			bad("%s: value key %q must be 1 to %d of a-z, 0-9 and _", at, v.Key, maxAttributeCode)
+		}
+		if seen[v.Key] {
+			bad("%s: value key %q appears twice", at, v.Key)
+		}
+		seen[v.Key] = true
+		if !textWithin(v.Name, maxValueName) {
+			bad("%s: value %q needs a name of 1 to %d characters", at, v.Key, maxValueName)
+		}
+	}
+}
+
+func validCode(s string) bool { return len(s) <= maxAttributeCode && codePattern.MatchString(s) }
+
+// textWithin reports whether s is not blank and at most limit characters.
+func textWithin(s string, limit int) bool {
+	return strings.TrimSpace(s) != "" && utf8.RuneCountInString(s) <= limit
 }

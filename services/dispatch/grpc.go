@@ -240,7 +240,7 @@ func toProtoCatalog(c *Catalog, info CatalogInfo, now time.Time) *whistlev1.GetC
 		Calendar: toProtoCalendar(c.Calendar, now)}
 	for _, u := range c.Units() {
 		resp.OrgUnits = append(resp.OrgUnits, &whistlev1.OrgUnit{
-			Id: u.ID, Name: u.Name, Level: whistlev1.OrgLevel(u.Level), ParentId: u.ParentID})
+			Id: u.ID, Name: u.Name, Level: whistlev1.OrgLevel(u.Level), ParentId: u.ParentID, Centre: toProtoPoint(u.Centre)})
 	}
 	for _, d := range c.Departments() {
 		resp.Departments = append(resp.Departments, &whistlev1.Department{
@@ -254,9 +254,39 @@ func toProtoCatalog(c *Catalog, info CatalogInfo, now time.Time) *whistlev1.GetC
 			ResolveWithin: durationpb.New(m.ResolveWithin.Working(day)), AcceptWindow: m.AcceptWithin.String(),
 			ResolveWindow: m.ResolveWithin.String(), Urgency: m.Urgency, AlternativeKinds: m.Alternatives,
 			Triage: m.Triage, CommunityMaySummon: m.CommunityMaySummon,
+			Description: m.Description, Keywords: m.Keywords, Group: m.Group, Attributes: toProtoAttributes(m.Attributes),
 		})
 	}
 	return resp
+}
+
+func toProtoPoint(p *Point) *whistlev1.Coordinates {
+	if p == nil {
+		return nil
+	}
+	return &whistlev1.Coordinates{Latitude: p.Lat, Longitude: p.Lng}
+}
+
+func toProtoAttributes(as []MatterAttribute) []*whistlev1.MatterAttribute {
+	var out []*whistlev1.MatterAttribute
+	for _, a := range as {
+		pa := &whistlev1.MatterAttribute{Code: a.Code, Description: a.Description, Type: protoAttributeTypes[a.Type],
+			Required: a.Required, TypeDescription: a.TypeDescription}
+		for _, v := range a.Values {
+			pa.Values = append(pa.Values, &whistlev1.AttributeValue{Key: v.Key, Name: v.Name})
+		}
+		out = append(out, pa)
+	}
+	return out
+}
+
+var protoAttributeTypes = map[AttributeType]whistlev1.AttributeType{
+	AttributeString:       whistlev1.AttributeType_ATTRIBUTE_TYPE_STRING,
+	AttributeNumber:       whistlev1.AttributeType_ATTRIBUTE_TYPE_NUMBER,
+	AttributeDateTime:     whistlev1.AttributeType_ATTRIBUTE_TYPE_DATETIME,
+	AttributeText:         whistlev1.AttributeType_ATTRIBUTE_TYPE_TEXT,
+	AttributeSingleChoice: whistlev1.AttributeType_ATTRIBUTE_TYPE_SINGLE_CHOICE,
+	AttributeMultiChoice:  whistlev1.AttributeType_ATTRIBUTE_TYPE_MULTI_CHOICE,
 }
 
 func (g *grpcServer) Withdraw(ctx context.Context, req *whistlev1.WithdrawRequest) (*whistlev1.WithdrawResponse, error) {

@@ -59,3 +59,14 @@ var (
 	// cannot be used; returned wrapped, saying which and why.
 	ErrBadWebhook = apperr.New(apperr.InvalidArgument, "the webhook cannot be added")
 )
+
+// The Open311 key errors.
+var (
+	// ErrAPIKeyNotFound: no key has that id (or secret).
+	ErrAPIKeyNotFound = apperr.New(apperr.NotFound, "no Open311 key has that id: ListOpen311Keys lists them")
+	// ErrTooManyKeys: MaxAPIKeys keys exist.
+	ErrTooManyKeys = apperr.New(apperr.ResourceExhausted,
+		"1000 Open311 keys exist, the most there may be: give one system one key, and revoked keys are kept for the record")
+	// ErrBadAPIKey: a key cannot be issued as asked; returned wrapped, saying why.
+	ErrBadAPIKey = apperr.New(apperr.InvalidArgument, "the Open311 key cannot be issued")
+)

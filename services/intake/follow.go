@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -31,6 +32,8 @@ type StatusChange struct {
 	// Evidence are the files the change attached (media ids), by Unit.
 	Evidence []string
 	Unit     string
+	// At is when the change happened.
+	At time.Time
 }
 
 // duplicateStore is what duplicates and following need from storage.
@@ -86,7 +89,7 @@ func (s *Service) applySet(ctx context.Context, items []inbox.Item) ([]ticket.De
 
 // changeOf reads a transition event, or a progress note.
 func changeOf(ev *whistlev1.Event) StatusChange {
-	c := StatusChange{TicketID: ev.GetTicketId(), Unit: ev.GetActor().GetOrgUnitId()}
+	c := StatusChange{TicketID: ev.GetTicketId(), Unit: ev.GetActor().GetOrgUnitId(), At: ev.GetOccurredAt().AsTime()}
 	if action, ok := events.ActionOf(events.TypeOf(ev)); ok {
 		c.Status, c.Version = ticket.Target(action), ev.GetTicketVersion()
 	}

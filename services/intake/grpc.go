@@ -9,6 +9,7 @@ import (
 	"github.com/whistle-civic/whistle/pkg/pagetoken"
 	"github.com/whistle-civic/whistle/pkg/policy"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
 // grpcServer is the IntakeService API. Requests arrive validated against
@@ -22,6 +23,9 @@ type grpcServer struct {
 
 func (g *grpcServer) Report(ctx context.Context, req *whistlev1.ReportRequest) (*whistlev1.ReportResponse, error) {
 	in := fromProtoReport(req)
+	if err := g.svc.asKey(ctx, &in); err != nil {
+		return nil, err
+	}
 	if err := g.mayReport(ctx, in); err != nil {
 		return nil, err
 	}
@@ -93,6 +97,9 @@ func (g *grpcServer) ListTickets(ctx context.Context, req *whistlev1.ListTickets
 		ReporterOrgUnitID: req.GetReporterOrgUnitId(), Category: req.GetCategory(), Source: Source(req.GetSource()),
 		IncludeSynthetic: req.GetIncludeSynthetic(), After: after, Limit: int(req.GetPageSize()),
 	}
+	for _, st := range req.GetStatuses() {
+		f.Statuses = append(f.Statuses, ticket.Status(st))
+	}
 	if req.ReportedAfter != nil {
 		f.ReportedAfter = req.GetReportedAfter().AsTime()
 	}
@@ -134,7 +141,16 @@ func fromProtoReport(req *whistlev1.ReportRequest) ReportInput {
 		Synthetic:      req.GetSynthetic(),
 		FollowOriginal: req.GetFollowOriginal(),
 		PhotoIDs:       req.GetPhotoIds(),
+		Facts:          fromProtoFacts(req.GetFacts()),
 	}
+}
+
+func fromProtoFacts(fs []*whistlev1.Fact) []Fact {
+	var out []Fact
+	for _, f := range fs {
+		out = append(out, Fact{Code: f.GetCode(), Value: f.GetValue()})
+	}
+	return out
 }
 
 func fromProtoLocation(l *whistlev1.Location) Location {
@@ -162,5 +178,16 @@ func toProtoTicket(t Ticket) *whistlev1.Ticket {
 		IdempotencyKey:   t.IdempotencyKey,
 		RelatedTicketIds: t.RelatedTicketIDs,
 		PhotoIds:         t.PhotoIDs,
+		Facts:            toProtoFacts(t.Facts),
+		Status:           whistlev1.TicketStatus(t.Status),
+		UpdatedAt:        timestamppb.New(t.UpdatedAt),
 	}
+}
+
+func toProtoFacts(fs []Fact) []*whistlev1.Fact {
+	var out []*whistlev1.Fact
+	for _, f := range fs {
+		out = append(out, &whistlev1.Fact{Code: f.Code, Value: f.Value})
+	}
+	return out
 }

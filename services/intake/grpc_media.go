@@ -25,14 +25,15 @@ func (g *grpcServer) UploadMedia(stream grpc.ClientStreamingServer[whistlev1.Upl
 	if h == nil {
 		return ErrUploadHeaderFirst
 	}
-	if err := policy.ActingAs(ctx, h.GetActor().GetOrgUnitId()); err != nil {
+	unit := actingUnit(ctx, h.GetActor().GetOrgUnitId())
+	if err := policy.ActingAs(ctx, unit); err != nil {
 		return err
 	}
 	if err := policy.Authorize(ctx, actUploadMedia, policy.Resource{}); err != nil {
 		return err
 	}
 	m, err := g.svc.UploadMedia(ctx, Upload{Name: h.GetName(), Size: h.GetSizeBytes(), SHA256: h.GetSha256(),
-		By: h.GetActor().GetOrgUnitId()}, &chunks{stream: stream, left: h.GetSizeBytes()})
+		By: unit}, &chunks{stream: stream, left: h.GetSizeBytes()})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/whistle-civic/whistle/pkg/ids"
+	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
 // ListFilter selects tickets; zero fields select everything.
@@ -16,6 +17,8 @@ type ListFilter struct {
 	ReportedAfter     time.Time
 	ReportedBefore    time.Time
 	IncludeSynthetic  bool
+	// Statuses keeps tickets in one of these statuses; nil keeps all.
+	Statuses []ticket.Status
 	// Within keeps tickets whose grid or reporting unit is one of these;
 	// nil keeps all.
 	Within []string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/ids"
 	"github.com/whistle-civic/whistle/pkg/telemetry"
+	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
 // ReportInput is a whistle to accept. The API layer has already checked each
@@ -31,6 +32,8 @@ type ReportInput struct {
 	// PhotoIDs attach files the reporting unit uploaded and has not attached
 	// yet (ErrUnknownPhoto otherwise).
 	PhotoIDs []string
+	// Facts answer the matter's attributes; kept as given.
+	Facts []Fact
 	// Sees tells which likely duplicates the reporter may be told of (those
 	// it may read). Default (nil): all.
 	Sees func(Candidate) bool
@@ -111,7 +114,9 @@ func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Tic
 		Title: in.Title, Description: in.Description, Location: in.Location, Reporter: in.Reporter,
 		Synthetic: in.Synthetic, ReportedAt: s.clock.Now(), IdempotencyKey: in.IdempotencyKey,
 		Fingerprint: fp, TraceParent: telemetry.TraceParent(ctx), RelatedTicketIDs: in.RelatedTicketIDs, PhotoIDs: in.PhotoIDs,
+		Facts: in.Facts, Status: ticket.Reported,
 	}
+	t.UpdatedAt = t.ReportedAt
 	if err := s.store.Create(ctx, t); err != nil {
 		if err == errDuplicateKey { // a concurrent retry won the race
 			if t, ok, err := s.existing(ctx, in, fp); ok || err != nil {
@@ -165,6 +170,10 @@ func fingerprint(in ReportInput) string {
 	}
 	for _, f := range in.PhotoIDs { // after the fields above, so that a report without photos keeps its fingerprint
 		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	for _, f := range in.Facts { // the same for a report without facts
+		h.Write([]byte("fact:" + f.Code + "=" + f.Value))
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))

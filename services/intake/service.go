@@ -74,9 +74,11 @@ type Service struct {
 		importStore
 		webhookStore
 		noticeQueue
+		apiKeyStore
 		PurgeNotices(ctx context.Context, cutoff time.Time) error
 	}
 	webhooks WebhookConfig
+	keys     keyLimits
 	deliver  *deliverer
 	notices  *notifier
 	likeness Likeness
@@ -129,10 +131,11 @@ func New(d platform.Deps, cfg Config) *Service {
 // sweepBatch is how many unattached files a sweep removes at most.
 const sweepBatch = 100
 
-// Register adds the IntakeService and WebhookService APIs to a gRPC server.
+// Register adds the IntakeService, WebhookService and Open311KeyService APIs to a gRPC server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterIntakeServiceServer(r, &grpcServer{svc: s, places: s.deps.Tree()})
 	whistlev1.RegisterWebhookServiceServer(r, &webhookServer{svc: s})
+	whistlev1.RegisterOpen311KeyServiceServer(r, &open311KeyServer{svc: s})
 }
 
 // Run relays the outbox, consumes proactive events and follows every ticket's

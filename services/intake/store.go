@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,13 +27,14 @@ var errDuplicateKey = errors.New("a ticket with this idempotency key exists")
 const ticketColumns = `id, number, kind, source, category, title, description,
 	grid_id, has_coordinates, latitude, longitude, address,
 	reporter_org_unit_id, reporter_name, reporter_phone, synthetic, reported_at,
-	idempotency_key, fingerprint, trace_parent, related_ticket_ids, photo_ids::text[], departments`
+	idempotency_key, fingerprint, trace_parent, related_ticket_ids, photo_ids::text[], departments,
+	status, COALESCE(updated_at, reported_at), facts`
 
 // insertColumns are those a new ticket is written with.
 const insertColumns = `id, number, kind, source, category, title, description,
 	grid_id, has_coordinates, latitude, longitude, address,
 	reporter_org_unit_id, reporter_name, reporter_phone, synthetic, reported_at,
-	idempotency_key, fingerprint, trace_parent, related_ticket_ids, photo_ids, cell`
+	idempotency_key, fingerprint, trace_parent, related_ticket_ids, photo_ids, cell, facts`
 
 // Create stores t and its reported event in one transaction, which
 // concurrent reports may share (postgres.DB.InGroupTx).
@@ -42,12 +44,13 @@ func (s *store) Create(ctx context.Context, t Ticket) error {
 	}
 	return s.db.InGroupTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO tickets (`+insertColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
 			ON CONFLICT (reporter_org_unit_id, idempotency_key) DO NOTHING`,
 			t.ID, t.Number, t.Kind, t.Source, t.Category, t.Title, t.Description,
 			t.Location.GridID, t.Location.HasCoordinates, t.Location.Latitude, t.Location.Longitude, t.Location.Address,
 			t.Reporter.OrgUnitID, t.Reporter.Name, t.Reporter.Phone, t.Synthetic, t.ReportedAt,
-			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs, postgres.Texts(t.PhotoIDs), cellOf(t.Location))
+			t.IdempotencyKey, t.Fingerprint, t.TraceParent, t.RelatedTicketIDs, postgres.Texts(t.PhotoIDs), cellOf(t.Location),
+			factsOf(t.Facts))
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
@@ -119,6 +122,9 @@ func (s *store) List(ctx context.Context, f ListFilter) ([]Ticket, error) {
 	if f.Within != nil {
 		add("(grid_id = ANY(?) OR reporter_org_unit_id = ANY(?))", f.Within)
 	}
+	if len(f.Statuses) > 0 {
+		add("status = ANY(?)", f.Statuses)
+	}
 	if f.After != "" {
 		add("id < ?", f.After)
 	}
@@ -147,8 +153,9 @@ func fromRow(row pgx.CollectableRow) (Ticket, error) {
 	err := row.Scan(&t.ID, &t.Number, &t.Kind, &t.Source, &t.Category, &t.Title, &t.Description,
 		&t.Location.GridID, &t.Location.HasCoordinates, &t.Location.Latitude, &t.Location.Longitude, &t.Location.Address,
 		&t.Reporter.OrgUnitID, &t.Reporter.Name, &t.Reporter.Phone, &t.Synthetic, &t.ReportedAt,
-		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs, &t.PhotoIDs, &t.Departments)
-	t.ReportedAt = t.ReportedAt.UTC()
+		&t.IdempotencyKey, &t.Fingerprint, &t.TraceParent, &t.RelatedTicketIDs, &t.PhotoIDs, &t.Departments,
+		&t.Status, &t.UpdatedAt, &t.Facts)
+	t.ReportedAt, t.UpdatedAt = t.ReportedAt.UTC(), t.UpdatedAt.UTC()
 	return t, err
 }
 
@@ -196,7 +203,7 @@ func (s *store) Follow(ctx context.Context, cs []StatusChange) error {
 		l, seen := latest[c.TicketID]
 		depts := append(l.Departments, c.Departments...)
 		if !seen || c.Version > l.Version {
-			l.Status, l.Version = c.Status, c.Version
+			l.Status, l.Version, l.At = c.Status, c.Version, c.At
 		}
 		l.TicketID, l.Departments = c.TicketID, depts
 		latest[c.TicketID] = l
@@ -205,16 +212,18 @@ func (s *store) Follow(ctx context.Context, cs []StatusChange) error {
 		}
 	}
 	ids := slices.Sorted(maps.Keys(latest))
-	statuses, versions, depts := make([]int16, len(ids)), make([]int64, len(ids)), make([]string, len(ids))
+	statuses, versions, depts, ats := make([]int16, len(ids)), make([]int64, len(ids)), make([]string, len(ids)), make([]time.Time, len(ids))
 	for i, id := range ids {
-		statuses[i], versions[i], depts[i] = int16(latest[id].Status), latest[id].Version, strings.Join(latest[id].Departments, ",")
+		l := latest[id]
+		statuses[i], versions[i], depts[i], ats[i] = int16(l.Status), l.Version, strings.Join(l.Departments, ","), l.At
 	}
 	_, err := q.Exec(ctx, `UPDATE tickets t SET
 			status = CASE WHEN t.version < c.version THEN c.status ELSE t.status END,
+			updated_at = CASE WHEN t.version < c.version THEN c.at ELSE t.updated_at END,
 			version = GREATEST(t.version, c.version),
 			departments = ARRAY(SELECT DISTINCT d FROM unnest(t.departments || string_to_array(c.depts, ',')) AS d ORDER BY d)
-		FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::text[]) AS c(id, status, version, depts)
-		WHERE t.id = c.id AND (t.version < c.version OR c.depts <> '')`, ids, statuses, versions, depts)
+		FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::text[], $5::timestamptz[]) AS c(id, status, version, depts, at)
+		WHERE t.id = c.id AND (t.version < c.version OR c.depts <> '')`, ids, statuses, versions, depts, ats)
 	return err
 }
 
@@ -225,4 +234,12 @@ func cellOf(l Location) *int64 {
 	}
 	c := geo.Cell(geo.Point{Lat: l.Latitude, Lng: l.Longitude})
 	return &c
+}
+
+// factsOf is how facts are stored: a JSON array, empty without any.
+func factsOf(fs []Fact) []Fact {
+	if fs == nil {
+		return []Fact{}
+	}
+	return fs
 }

@@ -38,6 +38,7 @@ func (s *store) CreateImported(ctx context.Context, ts []importedRow) ([]string,
 		version                                                                                                       []int64
 		cell                                                                                                          []*int64
 		depts                                                                                                         []string
+		updated                                                                                                       []any
 	}{}
 	for _, r := range ts {
 		t := r.Ticket
@@ -53,23 +54,25 @@ func (s *store) CreateImported(ctx context.Context, ts []importedRow) ([]string,
 		cols.hasCoords, cols.lat, cols.lng = append(cols.hasCoords, t.Location.HasCoordinates), append(cols.lat, t.Location.Latitude), append(cols.lng, t.Location.Longitude)
 		cols.reportedAt, cols.cell = append(cols.reportedAt, t.ReportedAt), append(cols.cell, cellOf(t.Location))
 		cols.depts = append(cols.depts, strings.Join(t.Departments, ",")) // ids hold no commas
+		cols.updated = append(cols.updated, last.At)
 	}
 	rows, err := s.db.Q(ctx).Query(ctx, `INSERT INTO tickets (id, number, kind, source, category, title, description,
 			grid_id, has_coordinates, latitude, longitude, address, reporter_org_unit_id, reporter_name, reporter_phone,
-			reported_at, idempotency_key, fingerprint, trace_parent, cell, status, version, departments, external_id, imported)
+			reported_at, idempotency_key, fingerprint, trace_parent, cell, status, version, departments, external_id, imported, updated_at)
 		SELECT u.id, u.number, u.kind, u.source, u.category, u.title, u.description, u.grid, u.has, u.lat, u.lng, u.address,
 			u.reporter, u.name, u.phone, u.at, u.key, u.content, u.trace, u.cell, u.status, u.version,
-			COALESCE(string_to_array(NULLIF(u.depts, ''), ','), '{}'), u.external, true
+			COALESCE(string_to_array(NULLIF(u.depts, ''), ','), '{}'), u.external, true, u.updated
 		FROM unnest($1::uuid[], $2::text[], $3::smallint[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::boolean[], $10::float8[], $11::float8[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[],
-			$17::text[], $18::text[], $19::text[], $20::bigint[], $21::smallint[], $22::bigint[], $23::text[], $24::text[])
+			$17::text[], $18::text[], $19::text[], $20::bigint[], $21::smallint[], $22::bigint[], $23::text[], $24::text[],
+			$25::timestamptz[])
 			AS u(id, number, kind, source, category, title, description, grid, has, lat, lng, address, reporter, name, phone,
-				at, key, content, trace, cell, status, version, depts, external)
+				at, key, content, trace, cell, status, version, depts, external, updated)
 		ON CONFLICT DO NOTHING
 		RETURNING external_id`,
 		cols.id, cols.number, cols.kind, cols.source, cols.category, cols.title, cols.description, cols.grid,
 		cols.hasCoords, cols.lat, cols.lng, cols.address, cols.reporter, cols.name, cols.phone, cols.reportedAt,
-		cols.key, cols.content, cols.trace, cols.cell, cols.status, cols.version, cols.depts, cols.external)
+		cols.key, cols.content, cols.trace, cols.cell, cols.status, cols.version, cols.depts, cols.external, cols.updated)
 	if err != nil {
 		return nil, fmt.Errorf("insert %d imported tickets: %w", n, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/whistle-civic/whistle/pkg/postgres"
 )
 
 const webhookColumns = `w.id::text, w.url, w.secret, w.event_types, w.org_unit_ids, w.description, w.created_at, w.created_by`
@@ -21,22 +23,32 @@ func scanWebhook(row pgx.Row, extra ...any) (Subscription, error) {
 // MaxWebhooks exist (ErrTooManyWebhooks).
 func (s *store) AddWebhook(ctx context.Context, sub Subscription) error {
 	q := s.db.Q(ctx)
-	// One add at a time counts, so that concurrent adds cannot pass the bound together.
-	if _, err := q.Exec(ctx, `LOCK TABLE webhooks IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-		return fmt.Errorf("lock webhooks: %w", err)
-	}
-	var n int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM webhooks`).Scan(&n); err != nil {
-		return fmt.Errorf("count webhooks: %w", err)
-	}
-	if n >= MaxWebhooks {
-		return ErrTooManyWebhooks
+	if err := roomFor(ctx, q, "webhooks", MaxWebhooks, ErrTooManyWebhooks); err != nil {
+		return err
 	}
 	_, err := q.Exec(ctx, `INSERT INTO webhooks (id, url, secret, event_types, org_unit_ids, description, created_at, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		sub.ID, sub.URL, sub.Secret, sub.EventTypes, sub.Units, sub.Description, sub.CreatedAt, sub.CreatedBy)
 	if err != nil {
 		return fmt.Errorf("store webhook: %w", err)
+	}
+	return nil
+}
+
+// roomFor checks, in the transaction q is, that table holds fewer than
+// limit rows (full otherwise), and keeps others from adding until it ends:
+// one add at a time counts, so that concurrent adds cannot pass the bound
+// together.
+func roomFor(ctx context.Context, q postgres.Querier, table string, limit int, full error) error {
+	if _, err := q.Exec(ctx, `LOCK TABLE `+table+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("lock %s: %w", table, err)
+	}
+	var n int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		return fmt.Errorf("count %s: %w", table, err)
+	}
+	if n >= limit {
+		return full
 	}
 	return nil
 }

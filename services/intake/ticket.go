@@ -1,6 +1,10 @@
 package intake
 
-import "time"
+import (
+	"time"
+
+	"github.com/whistle-civic/whistle/pkg/ticket"
+)
 
 // Kind is a whistle's kind; values equal whistle.v1.WhistleKind.
 type Kind int32
@@ -63,4 +67,16 @@ type Ticket struct {
 	// Departments are those it was assigned to so far (lead or assisting),
 	// as intake heard: they may see its files.
 	Departments []string
+	// Facts answer the matter's attributes, as reported.
+	Facts []Fact
+	// Status is the ticket's status as intake last heard, and UpdatedAt
+	// when it heard of that change (ReportedAt before any).
+	Status    ticket.Status
+	UpdatedAt time.Time
+}
+
+// Fact is the answer to one of a matter's attributes (floor = "3").
+type Fact struct {
+	Code  string `json:"code"`
+	Value string `json:"value"`
 }

@@ -23,6 +23,7 @@ const (
 	actHotSpots    = service + "ListHotSpots"
 	actTopProblems = service + "GetTopProblems"
 	actWatch       = service + "WatchEvents"
+	actUpdates     = service + "ListUpdates"
 	actRebuild     = service + "RebuildProjections"
 )
 

@@ -66,6 +66,8 @@ type Service struct {
 	hot   hotSpotStore
 	reset resetter
 	feed  *feed
+	// updates reads the entries of a period (ListUpdates).
+	updates updatesReader
 }
 
 // New builds the service on its dependencies. It fails when the time zone is
@@ -87,7 +89,7 @@ func New(d platform.Deps, cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{deps: d, cfg: cfg, loc: loc, log: log, store: st, figs: st, hot: st, reset: st, feed: newFeed()}
+	s := &Service{deps: d, cfg: cfg, loc: loc, log: log, store: st, figs: st, hot: st, reset: st, feed: newFeed(), updates: st}
 	if err := s.instruments(); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/whistle-civic/whistle/pkg/auth"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
@@ -101,6 +102,35 @@ func pageSizeCases() []badCase {
 			func(ctx context.Context, w *world) (proto.Message, error) {
 				return w.c.Webhooks.AddWebhook(ctx, &whistlev1.AddWebhookRequest{Url: "https://hooks.example.org/" + strings.Repeat("a", 2049-26),
 					Actor: &whistlev1.Actor{Id: "adversary", OrgUnitId: city}})
+			}),
+		read("MonitoringService.ListUpdates a period of 91 days", "MonitoringService.ListUpdates", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				now := time.Now()
+				return w.c.Monitoring.ListUpdates(ctx, &whistlev1.ListUpdatesRequest{After: timestamppb.New(now.Add(-91 * 24 * time.Hour)),
+					Before: timestamppb.New(now)})
+			}),
+		read("MonitoringService.ListUpdates page_size 1001", "MonitoringService.ListUpdates", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				now := time.Now()
+				return w.c.Monitoring.ListUpdates(ctx, &whistlev1.ListUpdatesRequest{After: timestamppb.New(now.Add(-time.Hour)),
+					Before: timestamppb.New(now), PageSize: 1001})
+			}),
+		read("Open311KeyService.AddOpen311Key a rate of 6001 a minute", "Open311KeyService.AddOpen311Key", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Open311.AddOpen311Key(ctx, &whistlev1.AddOpen311KeyRequest{Name: "adversary", OrgUnitId: city, RatePerMinute: 6001,
+					Actor: &whistlev1.Actor{Id: "adversary", OrgUnitId: city}})
+			}),
+		read("Open311KeyService.AddOpen311Key a proactive source", "Open311KeyService.AddOpen311Key", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Open311.AddOpen311Key(ctx, &whistlev1.AddOpen311KeyRequest{Name: "adversary", OrgUnitId: city,
+					Source: whistlev1.Source_SOURCE_PROACTIVE, Actor: &whistlev1.Actor{Id: "adversary", OrgUnitId: city}})
+			}),
+		read("IntakeService.Report 21 facts (at most 20)", "IntakeService.Report", auth.RoleAdmin, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Intake.Report(ctx, &whistlev1.ReportRequest{IdempotencyKey: "adversary-facts", Kind: whistlev1.WhistleKind_WHISTLE_KIND_DAILY,
+					Source: whistlev1.Source_SOURCE_GRID_PATROL, Category: "water_leak", Description: "facts",
+					Location: &whistlev1.Location{GridId: "xc-hd-dj-g01"}, Reporter: &whistlev1.Reporter{OrgUnitId: city},
+					Facts: slices.Repeat([]*whistlev1.Fact{{Code: "floor", Value: "1"}}, 21)})
 			}),
 	}
 }

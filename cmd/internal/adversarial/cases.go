@@ -268,6 +268,11 @@ var cases = []rpcCase{
 	{name: "MonitoringService.GetTopProblems", scope: onUnit, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Monitoring.GetTopProblems(ctx, &whistlev1.GetTopProblemsRequest{DistrictId: k.unit, Month: time.Now().Format("2006-01")})
 	}},
+	{name: "MonitoringService.ListUpdates", scope: onUnit, unitOptional: true, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		now := time.Now()
+		return c.Monitoring.ListUpdates(ctx, &whistlev1.ListUpdatesRequest{After: timestamppb.New(now.Add(-24 * time.Hour)),
+			Before: timestamppb.New(now.Add(time.Minute)), OrgUnitId: k.unit})
+	}},
 	{name: "MonitoringService.WatchEvents", scope: onOwn, stream: true, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return first(c.Monitoring.WatchEvents(ctx, &whistlev1.WatchEventsRequest{}))
 	}},
@@ -305,6 +310,22 @@ var cases = []rpcCase{
 	{name: "WebhookService.ListWebhookFailures", scope: onNothing, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Webhooks.ListWebhookFailures(ctx, &whistlev1.ListWebhookFailuresRequest{})
 	}},
+	{name: "Open311KeyService.AddOpen311Key", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Open311.AddOpen311Key(ctx, &whistlev1.AddOpen311KeyRequest{Name: "adversarial", OrgUnitId: city, Actor: act(k)})
+	}},
+	{name: "Open311KeyService.ListOpen311Keys", scope: onNothing, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Open311.ListOpen311Keys(ctx, &whistlev1.ListOpen311KeysRequest{})
+	}},
+	{name: "Open311KeyService.RevokeOpen311Key", scope: onNothing, actor: actor, answered: open311KeyAnswer,
+		call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+			return c.Open311.RevokeOpen311Key(ctx, &whistlev1.RevokeOpen311KeyRequest{Id: noWebhook, Actor: act(k)})
+		}},
+}
+
+// open311KeyAnswer: a key that does not exist is the answer an allowed
+// caller gets.
+func open311KeyAnswer(o outcome) bool {
+	return o.code == codes.NotFound && strings.Contains(o.msg, "no Open311 key")
 }
 
 // noWebhook is the id of no subscription.

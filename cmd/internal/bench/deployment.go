@@ -104,6 +104,8 @@ type Endpoints struct {
 	// NATSUsers are the passwords of the tools' users of the in-process
 	// NATS, by user: FloorUser, and "operator" for the nats CLI.
 	NATSUsers map[string]string `json:"nats_users,omitempty"`
+	// Open311 is the Open311 gateway's base URL, when it runs.
+	Open311 string `json:"open311,omitempty"`
 }
 
 // ReadEndpoints reads <data>/endpoints.json.

@@ -22,7 +22,7 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 )
 
-// Clients are the five APIs, the audit log, the dead letters and the webhooks.
+// Clients are the five APIs, the audit log, the dead letters, the webhooks and the Open311 keys.
 type Clients struct {
 	Intake     whistlev1.IntakeServiceClient
 	Dispatch   whistlev1.DispatchServiceClient
@@ -34,9 +34,11 @@ type Clients struct {
 	DeadLetters whistlev1.DeadLetterServiceClient
 	// Webhooks keeps the webhook subscriptions.
 	Webhooks whistlev1.WebhookServiceClient
+	// Open311 keeps the API keys of the systems that report through the Open311 gateway.
+	Open311 whistlev1.Open311KeyServiceClient
 }
 
-// NewClients returns clients for the five APIs, the audit log, the dead letters and the webhooks on one connection.
+// NewClients returns clients for the five APIs, the audit log, the dead letters, the webhooks and the Open311 keys on one connection.
 func NewClients(conn grpc.ClientConnInterface) Clients {
 	return Clients{
 		Intake:      whistlev1.NewIntakeServiceClient(conn),
@@ -47,6 +49,7 @@ func NewClients(conn grpc.ClientConnInterface) Clients {
 		Audit:       whistlev1.NewAuditServiceClient(conn),
 		DeadLetters: whistlev1.NewDeadLetterServiceClient(conn),
 		Webhooks:    whistlev1.NewWebhookServiceClient(conn),
+		Open311:     whistlev1.NewOpen311KeyServiceClient(conn),
 	}
 }
 

@@ -90,7 +90,7 @@ const everyone = "rep com str han lea mon adm sys"
 
 var month = &whistlev1.Period{Kind: whistlev1.PeriodKind_PERIOD_KIND_CUSTOM, FromDate: "2000-01-01", ToDate: "2100-01-01"}
 
-// rpcs is every RPC of the five APIs, the audit log, the dead letters and the webhooks.
+// rpcs is every RPC of the five APIs, the audit log, the dead letters, the webhooks and the Open311 keys.
 var rpcs = []rpc{
 	{name: "Intake.Report", allow: "rep com str sys adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Intake.Report(ctx, &whistlev1.ReportRequest{IdempotencyKey: fmt.Sprint("authz-", time.Now().UnixNano()),
@@ -258,6 +258,11 @@ var rpcs = []rpc{
 	{name: "Monitoring.GetTopProblems", allow: "str mon adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Monitoring.GetTopProblems(ctx, &whistlev1.GetTopProblemsRequest{DistrictId: k.unit, Month: "2026-11"}))
 	}},
+	{name: "Monitoring.ListUpdates", allow: "com str mon adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		now := time.Now()
+		return ok(c.Monitoring.ListUpdates(ctx, &whistlev1.ListUpdatesRequest{After: timestamppb.New(now.Add(-time.Hour)),
+			Before: timestamppb.New(now), OrgUnitId: k.unit}))
+	}},
 	{name: "Monitoring.WatchEvents", allow: "mon adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		stream, err := c.Monitoring.WatchEvents(ctx, &whistlev1.WatchEventsRequest{})
 		if err != nil {
@@ -299,13 +304,24 @@ var rpcs = []rpc{
 	{name: "Webhook.ListWebhookFailures", allow: "mon adm", anywhere: "mon adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Webhooks.ListWebhookFailures(ctx, &whistlev1.ListWebhookFailuresRequest{}))
 	}},
+	{name: "Open311Key.AddOpen311Key", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Open311.AddOpen311Key(ctx, &whistlev1.AddOpen311KeyRequest{Name: "authz", OrgUnitId: "hh", Actor: actor(k)}))
+	}},
+	{name: "Open311Key.ListOpen311Keys", allow: "mon adm", anywhere: "mon adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Open311.ListOpen311Keys(ctx, &whistlev1.ListOpen311KeysRequest{}))
+	}},
+	{name: "Open311Key.RevokeOpen311Key", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		_, err := c.Open311.RevokeOpen311Key(ctx, &whistlev1.RevokeOpen311KeyRequest{Id: "00000000-0000-7000-8000-000000000000", Actor: actor(k)})
+		return err == nil, notFoundAsAnswer(err)
+	}},
 }
 
 // notFoundAsAnswer turns "no such dead letter" or "no such webhook" — the
 // answer an allowed call gets for one that does not exist — into a
 // FailedPrecondition, so that it reads as allowed; denials stay as they are.
 func notFoundAsAnswer(err error) error {
-	if status.Code(err) == codes.NotFound && (strings.Contains(err.Error(), "dead letter") || strings.Contains(err.Error(), "no webhook")) {
+	if status.Code(err) == codes.NotFound && (strings.Contains(err.Error(), "dead letter") ||
+		strings.Contains(err.Error(), "no webhook") || strings.Contains(err.Error(), "no Open311 key")) {
 		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return err

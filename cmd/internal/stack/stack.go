@@ -111,6 +111,11 @@ type service interface {
 	Run(ctx context.Context) error
 }
 
+// apiKeyChecker is a service that takes API keys as credentials (intake).
+type apiKeyChecker interface {
+	KeyPrincipal(ctx context.Context, method, key string) (auth.Principal, error)
+}
+
 type spec struct {
 	grpcName   string
 	migrations func() fs.FS
@@ -345,6 +350,9 @@ func (s *Stack) add(ctx context.Context, name string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	svc.Register(s.Server.GRPC)
+	if k, ok := svc.(apiKeyChecker); ok && s.cfg.Auth != nil {
+		s.cfg.Auth.APIKeys = k.KeyPrincipal // before serving: the Open311 systems' keys are intake's
+	}
 	s.names, s.svcs = append(s.names, name), append(s.svcs, svc)
 	return nil
 }

@@ -89,6 +89,75 @@ func (OrgLevel) EnumDescriptor() ([]byte, []int) {
 	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{0}
 }
 
+// AttributeType is what kind of value a matter attribute takes (Open311 datatypes).
+type AttributeType int32
+
+const (
+	// ATTRIBUTE_TYPE_UNSPECIFIED is never used in a catalog.
+	AttributeType_ATTRIBUTE_TYPE_UNSPECIFIED AttributeType = 0
+	// ATTRIBUTE_TYPE_STRING is a short text.
+	AttributeType_ATTRIBUTE_TYPE_STRING AttributeType = 1
+	// ATTRIBUTE_TYPE_NUMBER is a decimal number.
+	AttributeType_ATTRIBUTE_TYPE_NUMBER AttributeType = 2
+	// ATTRIBUTE_TYPE_DATETIME is an ISO 8601 time with its zone.
+	AttributeType_ATTRIBUTE_TYPE_DATETIME AttributeType = 3
+	// ATTRIBUTE_TYPE_TEXT is a longer text.
+	AttributeType_ATTRIBUTE_TYPE_TEXT AttributeType = 4
+	// ATTRIBUTE_TYPE_SINGLE_CHOICE is one of the values.
+	AttributeType_ATTRIBUTE_TYPE_SINGLE_CHOICE AttributeType = 5
+	// ATTRIBUTE_TYPE_MULTI_CHOICE is any of the values.
+	AttributeType_ATTRIBUTE_TYPE_MULTI_CHOICE AttributeType = 6
+)
+
+// Enum value maps for AttributeType.
+var (
+	AttributeType_name = map[int32]string{
+		0: "ATTRIBUTE_TYPE_UNSPECIFIED",
+		1: "ATTRIBUTE_TYPE_STRING",
+		2: "ATTRIBUTE_TYPE_NUMBER",
+		3: "ATTRIBUTE_TYPE_DATETIME",
+		4: "ATTRIBUTE_TYPE_TEXT",
+		5: "ATTRIBUTE_TYPE_SINGLE_CHOICE",
+		6: "ATTRIBUTE_TYPE_MULTI_CHOICE",
+	}
+	AttributeType_value = map[string]int32{
+		"ATTRIBUTE_TYPE_UNSPECIFIED":   0,
+		"ATTRIBUTE_TYPE_STRING":        1,
+		"ATTRIBUTE_TYPE_NUMBER":        2,
+		"ATTRIBUTE_TYPE_DATETIME":      3,
+		"ATTRIBUTE_TYPE_TEXT":          4,
+		"ATTRIBUTE_TYPE_SINGLE_CHOICE": 5,
+		"ATTRIBUTE_TYPE_MULTI_CHOICE":  6,
+	}
+)
+
+func (x AttributeType) Enum() *AttributeType {
+	p := new(AttributeType)
+	*p = x
+	return p
+}
+
+func (x AttributeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AttributeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_whistle_v1_dispatch_service_proto_enumTypes[1].Descriptor()
+}
+
+func (AttributeType) Type() protoreflect.EnumType {
+	return &file_whistle_v1_dispatch_service_proto_enumTypes[1]
+}
+
+func (x AttributeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AttributeType.Descriptor instead.
+func (AttributeType) EnumDescriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{1}
+}
+
 // Assignment is dispatch's record of a ticket.
 type Assignment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -418,7 +487,10 @@ type OrgUnit struct {
 	// level in the tree.
 	Level OrgLevel `protobuf:"varint,3,opt,name=level,proto3,enum=whistle.v1.OrgLevel" json:"level,omitempty"`
 	// parent_id is the unit above; empty for the city.
-	ParentId      string `protobuf:"bytes,4,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	ParentId string `protobuf:"bytes,4,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	// centre is a point inside the unit (a grid's centre), when the catalog gives one; maps and the
+	// Open311 gateway locate coordinates by the nearest grid centre.
+	Centre        *Coordinates `protobuf:"bytes,5,opt,name=centre,proto3" json:"centre,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -479,6 +551,13 @@ func (x *OrgUnit) GetParentId() string {
 		return x.ParentId
 	}
 	return ""
+}
+
+func (x *OrgUnit) GetCentre() *Coordinates {
+	if x != nil {
+		return x.Centre
+	}
+	return nil
 }
 
 // Department is a functional department (职能部门) at city or district level.
@@ -584,8 +663,18 @@ type MatterType struct {
 	Triage bool `protobuf:"varint,12,opt,name=triage,proto3" json:"triage,omitempty"`
 	// community_may_summon is true when the community may summon the department directly.
 	CommunityMaySummon bool `protobuf:"varint,13,opt,name=community_may_summon,json=communityMaySummon,proto3" json:"community_may_summon,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// description of the matter for the public (Open311 service description); the name when the
+	// catalog gives none.
+	Description string `protobuf:"bytes,14,opt,name=description,proto3" json:"description,omitempty"`
+	// keywords people may search the matter by.
+	Keywords []string `protobuf:"bytes,15,rep,name=keywords,proto3" json:"keywords,omitempty"`
+	// group the matter is listed under, e.g. "道路与设施".
+	Group string `protobuf:"bytes,16,opt,name=group,proto3" json:"group,omitempty"`
+	// attributes are the further facts a report of the matter asks for (which floor, is anyone
+	// hurt), in order.
+	Attributes    []*MatterAttribute `protobuf:"bytes,17,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MatterType) Reset() {
@@ -709,6 +798,180 @@ func (x *MatterType) GetCommunityMaySummon() bool {
 	return false
 }
 
+func (x *MatterType) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *MatterType) GetKeywords() []string {
+	if x != nil {
+		return x.Keywords
+	}
+	return nil
+}
+
+func (x *MatterType) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *MatterType) GetAttributes() []*MatterAttribute {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// MatterAttribute is a further fact a report of a matter asks for.
+type MatterAttribute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// code of the attribute, unique in the matter, e.g. "floor": lowercase letters, digits and "_".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// description is the question asked, e.g. "漏水在几楼？".
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// type of the value.
+	Type AttributeType `protobuf:"varint,3,opt,name=type,proto3,enum=whistle.v1.AttributeType" json:"type,omitempty"`
+	// required is true when a report of the matter must give it.
+	Required bool `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	// type_description explains the expected value, e.g. "楼层数字".
+	TypeDescription string `protobuf:"bytes,5,opt,name=type_description,json=typeDescription,proto3" json:"type_description,omitempty"`
+	// values are the choices of a single or multiple choice attribute.
+	Values        []*AttributeValue `protobuf:"bytes,6,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MatterAttribute) Reset() {
+	*x = MatterAttribute{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MatterAttribute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MatterAttribute) ProtoMessage() {}
+
+func (x *MatterAttribute) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MatterAttribute.ProtoReflect.Descriptor instead.
+func (*MatterAttribute) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MatterAttribute) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *MatterAttribute) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *MatterAttribute) GetType() AttributeType {
+	if x != nil {
+		return x.Type
+	}
+	return AttributeType_ATTRIBUTE_TYPE_UNSPECIFIED
+}
+
+func (x *MatterAttribute) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *MatterAttribute) GetTypeDescription() string {
+	if x != nil {
+		return x.TypeDescription
+	}
+	return ""
+}
+
+func (x *MatterAttribute) GetValues() []*AttributeValue {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// AttributeValue is one choice of a choice attribute.
+type AttributeValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// key stored with the report, e.g. "yes".
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// name shown, e.g. "有".
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttributeValue) Reset() {
+	*x = AttributeValue{}
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttributeValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttributeValue) ProtoMessage() {}
+
+func (x *AttributeValue) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttributeValue.ProtoReflect.Descriptor instead.
+func (*AttributeValue) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AttributeValue) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *AttributeValue) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // GetCatalogRequest names a catalog version.
 type GetCatalogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -721,7 +984,7 @@ type GetCatalogRequest struct {
 
 func (x *GetCatalogRequest) Reset() {
 	*x = GetCatalogRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[6]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +996,7 @@ func (x *GetCatalogRequest) String() string {
 func (*GetCatalogRequest) ProtoMessage() {}
 
 func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[6]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +1009,7 @@ func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{6}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCatalogRequest) GetVersion() string {
@@ -779,7 +1042,7 @@ type GetCatalogResponse struct {
 
 func (x *GetCatalogResponse) Reset() {
 	*x = GetCatalogResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[7]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +1054,7 @@ func (x *GetCatalogResponse) String() string {
 func (*GetCatalogResponse) ProtoMessage() {}
 
 func (x *GetCatalogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[7]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +1067,7 @@ func (x *GetCatalogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogResponse.ProtoReflect.Descriptor instead.
 func (*GetCatalogResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{7}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCatalogResponse) GetVersion() string {
@@ -881,7 +1144,7 @@ type Calendar struct {
 
 func (x *Calendar) Reset() {
 	*x = Calendar{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[8]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1156,7 @@ func (x *Calendar) String() string {
 func (*Calendar) ProtoMessage() {}
 
 func (x *Calendar) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[8]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1169,7 @@ func (x *Calendar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Calendar.ProtoReflect.Descriptor instead.
 func (*Calendar) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{8}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Calendar) GetTimeZone() string {
@@ -979,7 +1242,7 @@ type CatalogVersion struct {
 
 func (x *CatalogVersion) Reset() {
 	*x = CatalogVersion{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[9]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1254,7 @@ func (x *CatalogVersion) String() string {
 func (*CatalogVersion) ProtoMessage() {}
 
 func (x *CatalogVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[9]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1267,7 @@ func (x *CatalogVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogVersion.ProtoReflect.Descriptor instead.
 func (*CatalogVersion) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{9}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CatalogVersion) GetVersion() string {
@@ -1058,7 +1321,7 @@ type ListCatalogsRequest struct {
 
 func (x *ListCatalogsRequest) Reset() {
 	*x = ListCatalogsRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[10]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1333,7 @@ func (x *ListCatalogsRequest) String() string {
 func (*ListCatalogsRequest) ProtoMessage() {}
 
 func (x *ListCatalogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[10]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1346,7 @@ func (x *ListCatalogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCatalogsRequest.ProtoReflect.Descriptor instead.
 func (*ListCatalogsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{10}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{12}
 }
 
 // ListCatalogsResponse lists the stored versions, newest first.
@@ -1097,7 +1360,7 @@ type ListCatalogsResponse struct {
 
 func (x *ListCatalogsResponse) Reset() {
 	*x = ListCatalogsResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[11]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1372,7 @@ func (x *ListCatalogsResponse) String() string {
 func (*ListCatalogsResponse) ProtoMessage() {}
 
 func (x *ListCatalogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[11]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1385,7 @@ func (x *ListCatalogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCatalogsResponse.ProtoReflect.Descriptor instead.
 func (*ListCatalogsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{11}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCatalogsResponse) GetVersions() []*CatalogVersion {
@@ -1148,7 +1411,7 @@ type ImportCatalogRequest struct {
 
 func (x *ImportCatalogRequest) Reset() {
 	*x = ImportCatalogRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[12]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1423,7 @@ func (x *ImportCatalogRequest) String() string {
 func (*ImportCatalogRequest) ProtoMessage() {}
 
 func (x *ImportCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[12]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1436,7 @@ func (x *ImportCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportCatalogRequest.ProtoReflect.Descriptor instead.
 func (*ImportCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{12}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ImportCatalogRequest) GetSource() string {
@@ -1210,7 +1473,7 @@ type ImportCatalogResponse struct {
 
 func (x *ImportCatalogResponse) Reset() {
 	*x = ImportCatalogResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[13]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1485,7 @@ func (x *ImportCatalogResponse) String() string {
 func (*ImportCatalogResponse) ProtoMessage() {}
 
 func (x *ImportCatalogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[13]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1498,7 @@ func (x *ImportCatalogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportCatalogResponse.ProtoReflect.Descriptor instead.
 func (*ImportCatalogResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{13}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ImportCatalogResponse) GetVersion() *CatalogVersion {
@@ -1266,7 +1529,7 @@ type ActivateCatalogRequest struct {
 
 func (x *ActivateCatalogRequest) Reset() {
 	*x = ActivateCatalogRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[14]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1541,7 @@ func (x *ActivateCatalogRequest) String() string {
 func (*ActivateCatalogRequest) ProtoMessage() {}
 
 func (x *ActivateCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[14]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1554,7 @@ func (x *ActivateCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateCatalogRequest.ProtoReflect.Descriptor instead.
 func (*ActivateCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{14}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ActivateCatalogRequest) GetVersion() string {
@@ -1319,7 +1582,7 @@ type ActivateCatalogResponse struct {
 
 func (x *ActivateCatalogResponse) Reset() {
 	*x = ActivateCatalogResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[15]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1594,7 @@ func (x *ActivateCatalogResponse) String() string {
 func (*ActivateCatalogResponse) ProtoMessage() {}
 
 func (x *ActivateCatalogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[15]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1607,7 @@ func (x *ActivateCatalogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateCatalogResponse.ProtoReflect.Descriptor instead.
 func (*ActivateCatalogResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{15}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ActivateCatalogResponse) GetVersion() *CatalogVersion {
@@ -1368,7 +1631,7 @@ type DiffCatalogsRequest struct {
 
 func (x *DiffCatalogsRequest) Reset() {
 	*x = DiffCatalogsRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[16]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1643,7 @@ func (x *DiffCatalogsRequest) String() string {
 func (*DiffCatalogsRequest) ProtoMessage() {}
 
 func (x *DiffCatalogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[16]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1656,7 @@ func (x *DiffCatalogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiffCatalogsRequest.ProtoReflect.Descriptor instead.
 func (*DiffCatalogsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{16}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DiffCatalogsRequest) GetFrom() string {
@@ -1427,7 +1690,7 @@ type CatalogChange struct {
 
 func (x *CatalogChange) Reset() {
 	*x = CatalogChange{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[17]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1702,7 @@ func (x *CatalogChange) String() string {
 func (*CatalogChange) ProtoMessage() {}
 
 func (x *CatalogChange) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[17]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1715,7 @@ func (x *CatalogChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChange.ProtoReflect.Descriptor instead.
 func (*CatalogChange) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{17}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CatalogChange) GetKind() string {
@@ -1494,7 +1757,7 @@ type DiffCatalogsResponse struct {
 
 func (x *DiffCatalogsResponse) Reset() {
 	*x = DiffCatalogsResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[18]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1769,7 @@ func (x *DiffCatalogsResponse) String() string {
 func (*DiffCatalogsResponse) ProtoMessage() {}
 
 func (x *DiffCatalogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[18]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1782,7 @@ func (x *DiffCatalogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiffCatalogsResponse.ProtoReflect.Descriptor instead.
 func (*DiffCatalogsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{18}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DiffCatalogsResponse) GetChanges() []*CatalogChange {
@@ -1554,7 +1817,7 @@ type ReviseCalendarRequest struct {
 
 func (x *ReviseCalendarRequest) Reset() {
 	*x = ReviseCalendarRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1829,7 @@ func (x *ReviseCalendarRequest) String() string {
 func (*ReviseCalendarRequest) ProtoMessage() {}
 
 func (x *ReviseCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[19]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1842,7 @@ func (x *ReviseCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviseCalendarRequest.ProtoReflect.Descriptor instead.
 func (*ReviseCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{19}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReviseCalendarRequest) GetVersion() string {
@@ -1650,7 +1913,7 @@ type ReviseCalendarResponse struct {
 
 func (x *ReviseCalendarResponse) Reset() {
 	*x = ReviseCalendarResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1925,7 @@ func (x *ReviseCalendarResponse) String() string {
 func (*ReviseCalendarResponse) ProtoMessage() {}
 
 func (x *ReviseCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[20]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1938,7 @@ func (x *ReviseCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviseCalendarResponse.ProtoReflect.Descriptor instead.
 func (*ReviseCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{20}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReviseCalendarResponse) GetVersion() *CatalogVersion {
@@ -1732,7 +1995,7 @@ type ExplainRoutingRequest struct {
 
 func (x *ExplainRoutingRequest) Reset() {
 	*x = ExplainRoutingRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +2007,7 @@ func (x *ExplainRoutingRequest) String() string {
 func (*ExplainRoutingRequest) ProtoMessage() {}
 
 func (x *ExplainRoutingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[21]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +2020,7 @@ func (x *ExplainRoutingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRoutingRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRoutingRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{21}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExplainRoutingRequest) GetTicketId() string {
@@ -1809,7 +2072,7 @@ type ExplainRoutingResponse struct {
 
 func (x *ExplainRoutingResponse) Reset() {
 	*x = ExplainRoutingResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +2084,7 @@ func (x *ExplainRoutingResponse) String() string {
 func (*ExplainRoutingResponse) ProtoMessage() {}
 
 func (x *ExplainRoutingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[22]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +2097,7 @@ func (x *ExplainRoutingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRoutingResponse.ProtoReflect.Descriptor instead.
 func (*ExplainRoutingResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{22}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExplainRoutingResponse) GetCatalogVersion() string {
@@ -1896,7 +2159,7 @@ type ListTriageRequest struct {
 
 func (x *ListTriageRequest) Reset() {
 	*x = ListTriageRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1908,7 +2171,7 @@ func (x *ListTriageRequest) String() string {
 func (*ListTriageRequest) ProtoMessage() {}
 
 func (x *ListTriageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[23]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1921,7 +2184,7 @@ func (x *ListTriageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTriageRequest.ProtoReflect.Descriptor instead.
 func (*ListTriageRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{23}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListTriageRequest) GetOrgUnitId() string {
@@ -1958,7 +2221,7 @@ type ListTriageResponse struct {
 
 func (x *ListTriageResponse) Reset() {
 	*x = ListTriageResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2233,7 @@ func (x *ListTriageResponse) String() string {
 func (*ListTriageResponse) ProtoMessage() {}
 
 func (x *ListTriageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[24]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2246,7 @@ func (x *ListTriageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTriageResponse.ProtoReflect.Descriptor instead.
 func (*ListTriageResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{24}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListTriageResponse) GetAssignments() []*Assignment {
@@ -2027,7 +2290,7 @@ type DispatchRequest struct {
 
 func (x *DispatchRequest) Reset() {
 	*x = DispatchRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2302,7 @@ func (x *DispatchRequest) String() string {
 func (*DispatchRequest) ProtoMessage() {}
 
 func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[25]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2315,7 @@ func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchRequest.ProtoReflect.Descriptor instead.
 func (*DispatchRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{25}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DispatchRequest) GetTicketId() string {
@@ -2115,7 +2378,7 @@ type DispatchResponse struct {
 
 func (x *DispatchResponse) Reset() {
 	*x = DispatchResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2390,7 @@ func (x *DispatchResponse) String() string {
 func (*DispatchResponse) ProtoMessage() {}
 
 func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[26]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2403,7 @@ func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchResponse.ProtoReflect.Descriptor instead.
 func (*DispatchResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{26}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DispatchResponse) GetAssignment() *Assignment {
@@ -2165,7 +2428,7 @@ type RejectTriageRequest struct {
 
 func (x *RejectTriageRequest) Reset() {
 	*x = RejectTriageRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2440,7 @@ func (x *RejectTriageRequest) String() string {
 func (*RejectTriageRequest) ProtoMessage() {}
 
 func (x *RejectTriageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2453,7 @@ func (x *RejectTriageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTriageRequest.ProtoReflect.Descriptor instead.
 func (*RejectTriageRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{27}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RejectTriageRequest) GetTicketId() string {
@@ -2225,7 +2488,7 @@ type RejectTriageResponse struct {
 
 func (x *RejectTriageResponse) Reset() {
 	*x = RejectTriageResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2500,7 @@ func (x *RejectTriageResponse) String() string {
 func (*RejectTriageResponse) ProtoMessage() {}
 
 func (x *RejectTriageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2513,7 @@ func (x *RejectTriageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTriageResponse.ProtoReflect.Descriptor instead.
 func (*RejectTriageResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{28}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RejectTriageResponse) GetAssignment() *Assignment {
@@ -2279,7 +2542,7 @@ type ArbitrateRequest struct {
 
 func (x *ArbitrateRequest) Reset() {
 	*x = ArbitrateRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2554,7 @@ func (x *ArbitrateRequest) String() string {
 func (*ArbitrateRequest) ProtoMessage() {}
 
 func (x *ArbitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2567,7 @@ func (x *ArbitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArbitrateRequest.ProtoReflect.Descriptor instead.
 func (*ArbitrateRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{29}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ArbitrateRequest) GetTicketId() string {
@@ -2346,7 +2609,7 @@ type ArbitrateResponse struct {
 
 func (x *ArbitrateResponse) Reset() {
 	*x = ArbitrateResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2621,7 @@ func (x *ArbitrateResponse) String() string {
 func (*ArbitrateResponse) ProtoMessage() {}
 
 func (x *ArbitrateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[30]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2634,7 @@ func (x *ArbitrateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArbitrateResponse.ProtoReflect.Descriptor instead.
 func (*ArbitrateResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{30}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ArbitrateResponse) GetAssignment() *Assignment {
@@ -2401,7 +2664,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[31]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2413,7 +2676,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[31]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2426,7 +2689,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{31}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DecideExtensionRequest) GetTicketId() string {
@@ -2475,7 +2738,7 @@ type DecideExtensionResponse struct {
 
 func (x *DecideExtensionResponse) Reset() {
 	*x = DecideExtensionResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[32]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2487,7 +2750,7 @@ func (x *DecideExtensionResponse) String() string {
 func (*DecideExtensionResponse) ProtoMessage() {}
 
 func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[32]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2500,7 +2763,7 @@ func (x *DecideExtensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionResponse.ProtoReflect.Descriptor instead.
 func (*DecideExtensionResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{32}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DecideExtensionResponse) GetAssignment() *Assignment {
@@ -2526,7 +2789,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[33]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2538,7 +2801,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[33]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2551,7 +2814,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{33}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WithdrawRequest) GetTicketId() string {
@@ -2586,7 +2849,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[34]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2861,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[34]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2874,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{34}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *WithdrawResponse) GetAssignment() *Assignment {
@@ -2640,7 +2903,7 @@ type MergeRequest struct {
 
 func (x *MergeRequest) Reset() {
 	*x = MergeRequest{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[35]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2915,7 @@ func (x *MergeRequest) String() string {
 func (*MergeRequest) ProtoMessage() {}
 
 func (x *MergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[35]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2928,7 @@ func (x *MergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
 func (*MergeRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{35}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *MergeRequest) GetTicketId() string {
@@ -2714,7 +2977,7 @@ type MergeResponse struct {
 
 func (x *MergeResponse) Reset() {
 	*x = MergeResponse{}
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[36]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2726,7 +2989,7 @@ func (x *MergeResponse) String() string {
 func (*MergeResponse) ProtoMessage() {}
 
 func (x *MergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[36]
+	mi := &file_whistle_v1_dispatch_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +3002,7 @@ func (x *MergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
 func (*MergeResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{36}
+	return file_whistle_v1_dispatch_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *MergeResponse) GetAssignment() *Assignment {
@@ -2786,18 +3049,19 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x15GetAssignmentResponse\x126\n" +
 	"\n" +
 	"assignment\x18\x01 \x01(\v2\x16.whistle.v1.AssignmentR\n" +
-	"assignment\"v\n" +
+	"assignment\"\xa7\x01\n" +
 	"\aOrgUnit\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12*\n" +
 	"\x05level\x18\x03 \x01(\x0e2\x14.whistle.v1.OrgLevelR\x05level\x12\x1b\n" +
-	"\tparent_id\x18\x04 \x01(\tR\bparentId\"d\n" +
+	"\tparent_id\x18\x04 \x01(\tR\bparentId\x12/\n" +
+	"\x06centre\x18\x05 \x01(\v2\x17.whistle.v1.CoordinatesR\x06centre\"d\n" +
 	"\n" +
 	"Department\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1e\n" +
-	"\vorg_unit_id\x18\x04 \x01(\tR\torgUnitId\"\x8e\x04\n" +
+	"\vorg_unit_id\x18\x04 \x01(\tR\torgUnitId\"\x9f\x05\n" +
 	"\n" +
 	"MatterType\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
@@ -2814,7 +3078,23 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	" \x01(\tR\aurgency\x12+\n" +
 	"\x11alternative_kinds\x18\v \x03(\tR\x10alternativeKinds\x12\x16\n" +
 	"\x06triage\x18\f \x01(\bR\x06triage\x120\n" +
-	"\x14community_may_summon\x18\r \x01(\bR\x12communityMaySummon\"W\n" +
+	"\x14community_may_summon\x18\r \x01(\bR\x12communityMaySummon\x12 \n" +
+	"\vdescription\x18\x0e \x01(\tR\vdescription\x12\x1a\n" +
+	"\bkeywords\x18\x0f \x03(\tR\bkeywords\x12\x14\n" +
+	"\x05group\x18\x10 \x01(\tR\x05group\x12;\n" +
+	"\n" +
+	"attributes\x18\x11 \x03(\v2\x1b.whistle.v1.MatterAttributeR\n" +
+	"attributes\"\xf1\x01\n" +
+	"\x0fMatterAttribute\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12-\n" +
+	"\x04type\x18\x03 \x01(\x0e2\x19.whistle.v1.AttributeTypeR\x04type\x12\x1a\n" +
+	"\brequired\x18\x04 \x01(\bR\brequired\x12)\n" +
+	"\x10type_description\x18\x05 \x01(\tR\x0ftypeDescription\x122\n" +
+	"\x06values\x18\x06 \x03(\v2\x1a.whistle.v1.AttributeValueR\x06values\"6\n" +
+	"\x0eAttributeValue\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"W\n" +
 	"\x11GetCatalogRequest\x12B\n" +
 	"\aversion\x18\x01 \x01(\tB(\xbaH%r#\x18@2\x1f^([A-Za-z0-9][A-Za-z0-9._-]*)?$R\aversion\"\xae\x02\n" +
 	"\x12GetCatalogResponse\x12\x18\n" +
@@ -2978,7 +3258,15 @@ const file_whistle_v1_dispatch_service_proto_rawDesc = "" +
 	"\x12ORG_LEVEL_DISTRICT\x10\x02\x12\x14\n" +
 	"\x10ORG_LEVEL_STREET\x10\x03\x12\x17\n" +
 	"\x13ORG_LEVEL_COMMUNITY\x10\x04\x12\x12\n" +
-	"\x0eORG_LEVEL_GRID\x10\x052\xd0\t\n" +
+	"\x0eORG_LEVEL_GRID\x10\x05*\xde\x01\n" +
+	"\rAttributeType\x12\x1e\n" +
+	"\x1aATTRIBUTE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15ATTRIBUTE_TYPE_STRING\x10\x01\x12\x19\n" +
+	"\x15ATTRIBUTE_TYPE_NUMBER\x10\x02\x12\x1b\n" +
+	"\x17ATTRIBUTE_TYPE_DATETIME\x10\x03\x12\x17\n" +
+	"\x13ATTRIBUTE_TYPE_TEXT\x10\x04\x12 \n" +
+	"\x1cATTRIBUTE_TYPE_SINGLE_CHOICE\x10\x05\x12\x1f\n" +
+	"\x1bATTRIBUTE_TYPE_MULTI_CHOICE\x10\x062\xd0\t\n" +
 	"\x0fDispatchService\x12T\n" +
 	"\rGetAssignment\x12 .whistle.v1.GetAssignmentRequest\x1a!.whistle.v1.GetAssignmentResponse\x12W\n" +
 	"\x0eExplainRouting\x12!.whistle.v1.ExplainRoutingRequest\x1a\".whistle.v1.ExplainRoutingResponse\x12K\n" +
@@ -3010,131 +3298,139 @@ func file_whistle_v1_dispatch_service_proto_rawDescGZIP() []byte {
 	return file_whistle_v1_dispatch_service_proto_rawDescData
 }
 
-var file_whistle_v1_dispatch_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_whistle_v1_dispatch_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_whistle_v1_dispatch_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_whistle_v1_dispatch_service_proto_goTypes = []any{
 	(OrgLevel)(0),                   // 0: whistle.v1.OrgLevel
-	(*Assignment)(nil),              // 1: whistle.v1.Assignment
-	(*GetAssignmentRequest)(nil),    // 2: whistle.v1.GetAssignmentRequest
-	(*GetAssignmentResponse)(nil),   // 3: whistle.v1.GetAssignmentResponse
-	(*OrgUnit)(nil),                 // 4: whistle.v1.OrgUnit
-	(*Department)(nil),              // 5: whistle.v1.Department
-	(*MatterType)(nil),              // 6: whistle.v1.MatterType
-	(*GetCatalogRequest)(nil),       // 7: whistle.v1.GetCatalogRequest
-	(*GetCatalogResponse)(nil),      // 8: whistle.v1.GetCatalogResponse
-	(*Calendar)(nil),                // 9: whistle.v1.Calendar
-	(*CatalogVersion)(nil),          // 10: whistle.v1.CatalogVersion
-	(*ListCatalogsRequest)(nil),     // 11: whistle.v1.ListCatalogsRequest
-	(*ListCatalogsResponse)(nil),    // 12: whistle.v1.ListCatalogsResponse
-	(*ImportCatalogRequest)(nil),    // 13: whistle.v1.ImportCatalogRequest
-	(*ImportCatalogResponse)(nil),   // 14: whistle.v1.ImportCatalogResponse
-	(*ActivateCatalogRequest)(nil),  // 15: whistle.v1.ActivateCatalogRequest
-	(*ActivateCatalogResponse)(nil), // 16: whistle.v1.ActivateCatalogResponse
-	(*DiffCatalogsRequest)(nil),     // 17: whistle.v1.DiffCatalogsRequest
-	(*CatalogChange)(nil),           // 18: whistle.v1.CatalogChange
-	(*DiffCatalogsResponse)(nil),    // 19: whistle.v1.DiffCatalogsResponse
-	(*ReviseCalendarRequest)(nil),   // 20: whistle.v1.ReviseCalendarRequest
-	(*ReviseCalendarResponse)(nil),  // 21: whistle.v1.ReviseCalendarResponse
-	(*ExplainRoutingRequest)(nil),   // 22: whistle.v1.ExplainRoutingRequest
-	(*ExplainRoutingResponse)(nil),  // 23: whistle.v1.ExplainRoutingResponse
-	(*ListTriageRequest)(nil),       // 24: whistle.v1.ListTriageRequest
-	(*ListTriageResponse)(nil),      // 25: whistle.v1.ListTriageResponse
-	(*DispatchRequest)(nil),         // 26: whistle.v1.DispatchRequest
-	(*DispatchResponse)(nil),        // 27: whistle.v1.DispatchResponse
-	(*RejectTriageRequest)(nil),     // 28: whistle.v1.RejectTriageRequest
-	(*RejectTriageResponse)(nil),    // 29: whistle.v1.RejectTriageResponse
-	(*ArbitrateRequest)(nil),        // 30: whistle.v1.ArbitrateRequest
-	(*ArbitrateResponse)(nil),       // 31: whistle.v1.ArbitrateResponse
-	(*DecideExtensionRequest)(nil),  // 32: whistle.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil), // 33: whistle.v1.DecideExtensionResponse
-	(*WithdrawRequest)(nil),         // 34: whistle.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),        // 35: whistle.v1.WithdrawResponse
-	(*MergeRequest)(nil),            // 36: whistle.v1.MergeRequest
-	(*MergeResponse)(nil),           // 37: whistle.v1.MergeResponse
-	(TicketStatus)(0),               // 38: whistle.v1.TicketStatus
-	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 40: google.protobuf.Duration
-	(*Actor)(nil),                   // 41: whistle.v1.Actor
-	(WhistleKind)(0),                // 42: whistle.v1.WhistleKind
+	(AttributeType)(0),              // 1: whistle.v1.AttributeType
+	(*Assignment)(nil),              // 2: whistle.v1.Assignment
+	(*GetAssignmentRequest)(nil),    // 3: whistle.v1.GetAssignmentRequest
+	(*GetAssignmentResponse)(nil),   // 4: whistle.v1.GetAssignmentResponse
+	(*OrgUnit)(nil),                 // 5: whistle.v1.OrgUnit
+	(*Department)(nil),              // 6: whistle.v1.Department
+	(*MatterType)(nil),              // 7: whistle.v1.MatterType
+	(*MatterAttribute)(nil),         // 8: whistle.v1.MatterAttribute
+	(*AttributeValue)(nil),          // 9: whistle.v1.AttributeValue
+	(*GetCatalogRequest)(nil),       // 10: whistle.v1.GetCatalogRequest
+	(*GetCatalogResponse)(nil),      // 11: whistle.v1.GetCatalogResponse
+	(*Calendar)(nil),                // 12: whistle.v1.Calendar
+	(*CatalogVersion)(nil),          // 13: whistle.v1.CatalogVersion
+	(*ListCatalogsRequest)(nil),     // 14: whistle.v1.ListCatalogsRequest
+	(*ListCatalogsResponse)(nil),    // 15: whistle.v1.ListCatalogsResponse
+	(*ImportCatalogRequest)(nil),    // 16: whistle.v1.ImportCatalogRequest
+	(*ImportCatalogResponse)(nil),   // 17: whistle.v1.ImportCatalogResponse
+	(*ActivateCatalogRequest)(nil),  // 18: whistle.v1.ActivateCatalogRequest
+	(*ActivateCatalogResponse)(nil), // 19: whistle.v1.ActivateCatalogResponse
+	(*DiffCatalogsRequest)(nil),     // 20: whistle.v1.DiffCatalogsRequest
+	(*CatalogChange)(nil),           // 21: whistle.v1.CatalogChange
+	(*DiffCatalogsResponse)(nil),    // 22: whistle.v1.DiffCatalogsResponse
+	(*ReviseCalendarRequest)(nil),   // 23: whistle.v1.ReviseCalendarRequest
+	(*ReviseCalendarResponse)(nil),  // 24: whistle.v1.ReviseCalendarResponse
+	(*ExplainRoutingRequest)(nil),   // 25: whistle.v1.ExplainRoutingRequest
+	(*ExplainRoutingResponse)(nil),  // 26: whistle.v1.ExplainRoutingResponse
+	(*ListTriageRequest)(nil),       // 27: whistle.v1.ListTriageRequest
+	(*ListTriageResponse)(nil),      // 28: whistle.v1.ListTriageResponse
+	(*DispatchRequest)(nil),         // 29: whistle.v1.DispatchRequest
+	(*DispatchResponse)(nil),        // 30: whistle.v1.DispatchResponse
+	(*RejectTriageRequest)(nil),     // 31: whistle.v1.RejectTriageRequest
+	(*RejectTriageResponse)(nil),    // 32: whistle.v1.RejectTriageResponse
+	(*ArbitrateRequest)(nil),        // 33: whistle.v1.ArbitrateRequest
+	(*ArbitrateResponse)(nil),       // 34: whistle.v1.ArbitrateResponse
+	(*DecideExtensionRequest)(nil),  // 35: whistle.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil), // 36: whistle.v1.DecideExtensionResponse
+	(*WithdrawRequest)(nil),         // 37: whistle.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),        // 38: whistle.v1.WithdrawResponse
+	(*MergeRequest)(nil),            // 39: whistle.v1.MergeRequest
+	(*MergeResponse)(nil),           // 40: whistle.v1.MergeResponse
+	(TicketStatus)(0),               // 41: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),   // 42: google.protobuf.Timestamp
+	(*Coordinates)(nil),             // 43: whistle.v1.Coordinates
+	(*durationpb.Duration)(nil),     // 44: google.protobuf.Duration
+	(*Actor)(nil),                   // 45: whistle.v1.Actor
+	(WhistleKind)(0),                // 46: whistle.v1.WhistleKind
 }
 var file_whistle_v1_dispatch_service_proto_depIdxs = []int32{
-	38, // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
-	39, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
-	39, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
-	39, // 3: whistle.v1.Assignment.extension_requested_due:type_name -> google.protobuf.Timestamp
-	1,  // 4: whistle.v1.GetAssignmentResponse.assignment:type_name -> whistle.v1.Assignment
+	41, // 0: whistle.v1.Assignment.status:type_name -> whistle.v1.TicketStatus
+	42, // 1: whistle.v1.Assignment.accept_due:type_name -> google.protobuf.Timestamp
+	42, // 2: whistle.v1.Assignment.resolve_due:type_name -> google.protobuf.Timestamp
+	42, // 3: whistle.v1.Assignment.extension_requested_due:type_name -> google.protobuf.Timestamp
+	2,  // 4: whistle.v1.GetAssignmentResponse.assignment:type_name -> whistle.v1.Assignment
 	0,  // 5: whistle.v1.OrgUnit.level:type_name -> whistle.v1.OrgLevel
-	0,  // 6: whistle.v1.MatterType.lead_level:type_name -> whistle.v1.OrgLevel
-	40, // 7: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
-	40, // 8: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
-	4,  // 9: whistle.v1.GetCatalogResponse.org_units:type_name -> whistle.v1.OrgUnit
-	5,  // 10: whistle.v1.GetCatalogResponse.departments:type_name -> whistle.v1.Department
-	6,  // 11: whistle.v1.GetCatalogResponse.matters:type_name -> whistle.v1.MatterType
-	9,  // 12: whistle.v1.GetCatalogResponse.calendar:type_name -> whistle.v1.Calendar
-	39, // 13: whistle.v1.CatalogVersion.imported_at:type_name -> google.protobuf.Timestamp
-	39, // 14: whistle.v1.CatalogVersion.activated_at:type_name -> google.protobuf.Timestamp
-	10, // 15: whistle.v1.ListCatalogsResponse.versions:type_name -> whistle.v1.CatalogVersion
-	41, // 16: whistle.v1.ImportCatalogRequest.actor:type_name -> whistle.v1.Actor
-	10, // 17: whistle.v1.ImportCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
-	41, // 18: whistle.v1.ActivateCatalogRequest.actor:type_name -> whistle.v1.Actor
-	10, // 19: whistle.v1.ActivateCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
-	18, // 20: whistle.v1.DiffCatalogsResponse.changes:type_name -> whistle.v1.CatalogChange
-	41, // 21: whistle.v1.ReviseCalendarRequest.actor:type_name -> whistle.v1.Actor
-	10, // 22: whistle.v1.ReviseCalendarResponse.version:type_name -> whistle.v1.CatalogVersion
-	9,  // 23: whistle.v1.ReviseCalendarResponse.calendar:type_name -> whistle.v1.Calendar
-	18, // 24: whistle.v1.ReviseCalendarResponse.changes:type_name -> whistle.v1.CatalogChange
-	42, // 25: whistle.v1.ExplainRoutingRequest.kind:type_name -> whistle.v1.WhistleKind
-	1,  // 26: whistle.v1.ListTriageResponse.assignments:type_name -> whistle.v1.Assignment
-	40, // 27: whistle.v1.DispatchRequest.accept_within:type_name -> google.protobuf.Duration
-	40, // 28: whistle.v1.DispatchRequest.resolve_within:type_name -> google.protobuf.Duration
-	41, // 29: whistle.v1.DispatchRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 30: whistle.v1.DispatchResponse.assignment:type_name -> whistle.v1.Assignment
-	41, // 31: whistle.v1.RejectTriageRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 32: whistle.v1.RejectTriageResponse.assignment:type_name -> whistle.v1.Assignment
-	41, // 33: whistle.v1.ArbitrateRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 34: whistle.v1.ArbitrateResponse.assignment:type_name -> whistle.v1.Assignment
-	39, // 35: whistle.v1.DecideExtensionRequest.resolve_due:type_name -> google.protobuf.Timestamp
-	41, // 36: whistle.v1.DecideExtensionRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 37: whistle.v1.DecideExtensionResponse.assignment:type_name -> whistle.v1.Assignment
-	41, // 38: whistle.v1.WithdrawRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 39: whistle.v1.WithdrawResponse.assignment:type_name -> whistle.v1.Assignment
-	41, // 40: whistle.v1.MergeRequest.actor:type_name -> whistle.v1.Actor
-	1,  // 41: whistle.v1.MergeResponse.assignment:type_name -> whistle.v1.Assignment
-	2,  // 42: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
-	22, // 43: whistle.v1.DispatchService.ExplainRouting:input_type -> whistle.v1.ExplainRoutingRequest
-	24, // 44: whistle.v1.DispatchService.ListTriage:input_type -> whistle.v1.ListTriageRequest
-	26, // 45: whistle.v1.DispatchService.Dispatch:input_type -> whistle.v1.DispatchRequest
-	28, // 46: whistle.v1.DispatchService.RejectTriage:input_type -> whistle.v1.RejectTriageRequest
-	30, // 47: whistle.v1.DispatchService.Arbitrate:input_type -> whistle.v1.ArbitrateRequest
-	32, // 48: whistle.v1.DispatchService.DecideExtension:input_type -> whistle.v1.DecideExtensionRequest
-	7,  // 49: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
-	11, // 50: whistle.v1.DispatchService.ListCatalogs:input_type -> whistle.v1.ListCatalogsRequest
-	13, // 51: whistle.v1.DispatchService.ImportCatalog:input_type -> whistle.v1.ImportCatalogRequest
-	15, // 52: whistle.v1.DispatchService.ActivateCatalog:input_type -> whistle.v1.ActivateCatalogRequest
-	17, // 53: whistle.v1.DispatchService.DiffCatalogs:input_type -> whistle.v1.DiffCatalogsRequest
-	20, // 54: whistle.v1.DispatchService.ReviseCalendar:input_type -> whistle.v1.ReviseCalendarRequest
-	34, // 55: whistle.v1.DispatchService.Withdraw:input_type -> whistle.v1.WithdrawRequest
-	36, // 56: whistle.v1.DispatchService.Merge:input_type -> whistle.v1.MergeRequest
-	3,  // 57: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
-	23, // 58: whistle.v1.DispatchService.ExplainRouting:output_type -> whistle.v1.ExplainRoutingResponse
-	25, // 59: whistle.v1.DispatchService.ListTriage:output_type -> whistle.v1.ListTriageResponse
-	27, // 60: whistle.v1.DispatchService.Dispatch:output_type -> whistle.v1.DispatchResponse
-	29, // 61: whistle.v1.DispatchService.RejectTriage:output_type -> whistle.v1.RejectTriageResponse
-	31, // 62: whistle.v1.DispatchService.Arbitrate:output_type -> whistle.v1.ArbitrateResponse
-	33, // 63: whistle.v1.DispatchService.DecideExtension:output_type -> whistle.v1.DecideExtensionResponse
-	8,  // 64: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
-	12, // 65: whistle.v1.DispatchService.ListCatalogs:output_type -> whistle.v1.ListCatalogsResponse
-	14, // 66: whistle.v1.DispatchService.ImportCatalog:output_type -> whistle.v1.ImportCatalogResponse
-	16, // 67: whistle.v1.DispatchService.ActivateCatalog:output_type -> whistle.v1.ActivateCatalogResponse
-	19, // 68: whistle.v1.DispatchService.DiffCatalogs:output_type -> whistle.v1.DiffCatalogsResponse
-	21, // 69: whistle.v1.DispatchService.ReviseCalendar:output_type -> whistle.v1.ReviseCalendarResponse
-	35, // 70: whistle.v1.DispatchService.Withdraw:output_type -> whistle.v1.WithdrawResponse
-	37, // 71: whistle.v1.DispatchService.Merge:output_type -> whistle.v1.MergeResponse
-	57, // [57:72] is the sub-list for method output_type
-	42, // [42:57] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	43, // 6: whistle.v1.OrgUnit.centre:type_name -> whistle.v1.Coordinates
+	0,  // 7: whistle.v1.MatterType.lead_level:type_name -> whistle.v1.OrgLevel
+	44, // 8: whistle.v1.MatterType.accept_within:type_name -> google.protobuf.Duration
+	44, // 9: whistle.v1.MatterType.resolve_within:type_name -> google.protobuf.Duration
+	8,  // 10: whistle.v1.MatterType.attributes:type_name -> whistle.v1.MatterAttribute
+	1,  // 11: whistle.v1.MatterAttribute.type:type_name -> whistle.v1.AttributeType
+	9,  // 12: whistle.v1.MatterAttribute.values:type_name -> whistle.v1.AttributeValue
+	5,  // 13: whistle.v1.GetCatalogResponse.org_units:type_name -> whistle.v1.OrgUnit
+	6,  // 14: whistle.v1.GetCatalogResponse.departments:type_name -> whistle.v1.Department
+	7,  // 15: whistle.v1.GetCatalogResponse.matters:type_name -> whistle.v1.MatterType
+	12, // 16: whistle.v1.GetCatalogResponse.calendar:type_name -> whistle.v1.Calendar
+	42, // 17: whistle.v1.CatalogVersion.imported_at:type_name -> google.protobuf.Timestamp
+	42, // 18: whistle.v1.CatalogVersion.activated_at:type_name -> google.protobuf.Timestamp
+	13, // 19: whistle.v1.ListCatalogsResponse.versions:type_name -> whistle.v1.CatalogVersion
+	45, // 20: whistle.v1.ImportCatalogRequest.actor:type_name -> whistle.v1.Actor
+	13, // 21: whistle.v1.ImportCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
+	45, // 22: whistle.v1.ActivateCatalogRequest.actor:type_name -> whistle.v1.Actor
+	13, // 23: whistle.v1.ActivateCatalogResponse.version:type_name -> whistle.v1.CatalogVersion
+	21, // 24: whistle.v1.DiffCatalogsResponse.changes:type_name -> whistle.v1.CatalogChange
+	45, // 25: whistle.v1.ReviseCalendarRequest.actor:type_name -> whistle.v1.Actor
+	13, // 26: whistle.v1.ReviseCalendarResponse.version:type_name -> whistle.v1.CatalogVersion
+	12, // 27: whistle.v1.ReviseCalendarResponse.calendar:type_name -> whistle.v1.Calendar
+	21, // 28: whistle.v1.ReviseCalendarResponse.changes:type_name -> whistle.v1.CatalogChange
+	46, // 29: whistle.v1.ExplainRoutingRequest.kind:type_name -> whistle.v1.WhistleKind
+	2,  // 30: whistle.v1.ListTriageResponse.assignments:type_name -> whistle.v1.Assignment
+	44, // 31: whistle.v1.DispatchRequest.accept_within:type_name -> google.protobuf.Duration
+	44, // 32: whistle.v1.DispatchRequest.resolve_within:type_name -> google.protobuf.Duration
+	45, // 33: whistle.v1.DispatchRequest.actor:type_name -> whistle.v1.Actor
+	2,  // 34: whistle.v1.DispatchResponse.assignment:type_name -> whistle.v1.Assignment
+	45, // 35: whistle.v1.RejectTriageRequest.actor:type_name -> whistle.v1.Actor
+	2,  // 36: whistle.v1.RejectTriageResponse.assignment:type_name -> whistle.v1.Assignment
+	45, // 37: whistle.v1.ArbitrateRequest.actor:type_name -> whistle.v1.Actor
+	2,  // 38: whistle.v1.ArbitrateResponse.assignment:type_name -> whistle.v1.Assignment
+	42, // 39: whistle.v1.DecideExtensionRequest.resolve_due:type_name -> google.protobuf.Timestamp
+	45, // 40: whistle.v1.DecideExtensionRequest.actor:type_name -> whistle.v1.Actor
+	2,  // 41: whistle.v1.DecideExtensionResponse.assignment:type_name -> whistle.v1.Assignment
+	45, // 42: whistle.v1.WithdrawRequest.actor:type_name -> whistle.v1.Actor
+	2,  // 43: whistle.v1.WithdrawResponse.assignment:type_name -> whistle.v1.Assignment
+	45, // 44: whistle.v1.MergeRequest.actor:type_name -> whistle.v1.Actor
+	2,  // 45: whistle.v1.MergeResponse.assignment:type_name -> whistle.v1.Assignment
+	3,  // 46: whistle.v1.DispatchService.GetAssignment:input_type -> whistle.v1.GetAssignmentRequest
+	25, // 47: whistle.v1.DispatchService.ExplainRouting:input_type -> whistle.v1.ExplainRoutingRequest
+	27, // 48: whistle.v1.DispatchService.ListTriage:input_type -> whistle.v1.ListTriageRequest
+	29, // 49: whistle.v1.DispatchService.Dispatch:input_type -> whistle.v1.DispatchRequest
+	31, // 50: whistle.v1.DispatchService.RejectTriage:input_type -> whistle.v1.RejectTriageRequest
+	33, // 51: whistle.v1.DispatchService.Arbitrate:input_type -> whistle.v1.ArbitrateRequest
+	35, // 52: whistle.v1.DispatchService.DecideExtension:input_type -> whistle.v1.DecideExtensionRequest
+	10, // 53: whistle.v1.DispatchService.GetCatalog:input_type -> whistle.v1.GetCatalogRequest
+	14, // 54: whistle.v1.DispatchService.ListCatalogs:input_type -> whistle.v1.ListCatalogsRequest
+	16, // 55: whistle.v1.DispatchService.ImportCatalog:input_type -> whistle.v1.ImportCatalogRequest
+	18, // 56: whistle.v1.DispatchService.ActivateCatalog:input_type -> whistle.v1.ActivateCatalogRequest
+	20, // 57: whistle.v1.DispatchService.DiffCatalogs:input_type -> whistle.v1.DiffCatalogsRequest
+	23, // 58: whistle.v1.DispatchService.ReviseCalendar:input_type -> whistle.v1.ReviseCalendarRequest
+	37, // 59: whistle.v1.DispatchService.Withdraw:input_type -> whistle.v1.WithdrawRequest
+	39, // 60: whistle.v1.DispatchService.Merge:input_type -> whistle.v1.MergeRequest
+	4,  // 61: whistle.v1.DispatchService.GetAssignment:output_type -> whistle.v1.GetAssignmentResponse
+	26, // 62: whistle.v1.DispatchService.ExplainRouting:output_type -> whistle.v1.ExplainRoutingResponse
+	28, // 63: whistle.v1.DispatchService.ListTriage:output_type -> whistle.v1.ListTriageResponse
+	30, // 64: whistle.v1.DispatchService.Dispatch:output_type -> whistle.v1.DispatchResponse
+	32, // 65: whistle.v1.DispatchService.RejectTriage:output_type -> whistle.v1.RejectTriageResponse
+	34, // 66: whistle.v1.DispatchService.Arbitrate:output_type -> whistle.v1.ArbitrateResponse
+	36, // 67: whistle.v1.DispatchService.DecideExtension:output_type -> whistle.v1.DecideExtensionResponse
+	11, // 68: whistle.v1.DispatchService.GetCatalog:output_type -> whistle.v1.GetCatalogResponse
+	15, // 69: whistle.v1.DispatchService.ListCatalogs:output_type -> whistle.v1.ListCatalogsResponse
+	17, // 70: whistle.v1.DispatchService.ImportCatalog:output_type -> whistle.v1.ImportCatalogResponse
+	19, // 71: whistle.v1.DispatchService.ActivateCatalog:output_type -> whistle.v1.ActivateCatalogResponse
+	22, // 72: whistle.v1.DispatchService.DiffCatalogs:output_type -> whistle.v1.DiffCatalogsResponse
+	24, // 73: whistle.v1.DispatchService.ReviseCalendar:output_type -> whistle.v1.ReviseCalendarResponse
+	38, // 74: whistle.v1.DispatchService.Withdraw:output_type -> whistle.v1.WithdrawResponse
+	40, // 75: whistle.v1.DispatchService.Merge:output_type -> whistle.v1.MergeResponse
+	61, // [61:76] is the sub-list for method output_type
+	46, // [46:61] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_dispatch_service_proto_init() }
@@ -3149,8 +3445,8 @@ func file_whistle_v1_dispatch_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_dispatch_service_proto_rawDesc), len(file_whistle_v1_dispatch_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   37,
+			NumEnums:      2,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

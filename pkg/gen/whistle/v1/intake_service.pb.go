@@ -134,7 +134,10 @@ type ReportRequest struct {
 	FollowOriginal bool `protobuf:"varint,10,opt,name=follow_original,json=followOriginal,proto3" json:"follow_original,omitempty"`
 	// photo_ids attach photos or videos uploaded with UploadMedia by the reporting unit: up to 9,
 	// each a UUID, none attached elsewhere.
-	PhotoIds      []string `protobuf:"bytes,11,rep,name=photo_ids,json=photoIds,proto3" json:"photo_ids,omitempty"`
+	PhotoIds []string `protobuf:"bytes,11,rep,name=photo_ids,json=photoIds,proto3" json:"photo_ids,omitempty"`
+	// facts answer the matter's attributes (DispatchService.GetCatalog lists them): up to 20, each
+	// code once; kept as given.
+	Facts         []*Fact `protobuf:"bytes,12,rep,name=facts,proto3" json:"facts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +245,13 @@ func (x *ReportRequest) GetFollowOriginal() bool {
 func (x *ReportRequest) GetPhotoIds() []string {
 	if x != nil {
 		return x.PhotoIds
+	}
+	return nil
+}
+
+func (x *ReportRequest) GetFacts() []*Fact {
+	if x != nil {
+		return x.Facts
 	}
 	return nil
 }
@@ -539,7 +549,10 @@ type ListTicketsRequest struct {
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
 	// characters; empty for the first page.
-	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// statuses keeps tickets in one of these statuses (as intake last heard); empty for all. At
+	// most 12, each a defined status named once.
+	Statuses      []TicketStatus `protobuf:"varint,9,rep,packed,name=statuses,proto3,enum=whistle.v1.TicketStatus" json:"statuses,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -628,6 +641,13 @@ func (x *ListTicketsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListTicketsRequest) GetStatuses() []TicketStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
 }
 
 // ListTicketsResponse is one page of tickets.
@@ -1895,7 +1915,7 @@ var File_whistle_v1_intake_service_proto protoreflect.FileDescriptor
 const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fwhistle/v1/intake_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\xbd\x04\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/events.proto\x1a\x17whistle/v1/ticket.proto\"\xef\x04\n" +
 	"\rReportRequest\x12C\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\x0eidempotencyKey\x127\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.whistle.v1.WhistleKindB\n" +
@@ -1911,7 +1931,8 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\tsynthetic\x18\t \x01(\bR\tsynthetic\x12'\n" +
 	"\x0ffollow_original\x18\n" +
 	" \x01(\bR\x0efollowOriginal\x12.\n" +
-	"\tphoto_ids\x18\v \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\t\x18\x01\"\x05r\x03\xb0\x01\x01R\bphotoIds\"\x8b\x02\n" +
+	"\tphoto_ids\x18\v \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\t\x18\x01\"\x05r\x03\xb0\x01\x01R\bphotoIds\x120\n" +
+	"\x05facts\x18\f \x03(\v2\x10.whistle.v1.FactB\b\xbaH\x05\x92\x01\x02\x10\x14R\x05facts\"\x8b\x02\n" +
 	"\x12DuplicateCandidate\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
 	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\x120\n" +
@@ -1931,7 +1952,7 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\x10GetTicketRequest\x122\n" +
 	"\x06ticket\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18@2\x0f^[A-Za-z0-9-]+$R\x06ticket\"?\n" +
 	"\x11GetTicketResponse\x12*\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\"\xc7\x05\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x12.whistle.v1.TicketR\x06ticket\"\x92\x06\n" +
 	"\x12ListTicketsRequest\x12Q\n" +
 	"\x14reporter_org_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\x11reporterOrgUnitId\x12>\n" +
 	"\bcategory\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x18@2\x19^([a-z0-9][a-z0-9_.-]*)?$R\bcategory\x124\n" +
@@ -1944,7 +1965,8 @@ const file_whistle_v1_intake_service_proto_rawDesc = "" +
 	"\tpage_size\x18\a \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x129\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken:\xb6\x01\xbaH\xb2\x01\x1a\xaf\x01\n" +
+	"page_token\x18\b \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken\x12I\n" +
+	"\bstatuses\x18\t \x03(\x0e2\x18.whistle.v1.TicketStatusB\x13\xbaH\x10\x92\x01\r\x10\f\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\bstatuses:\xb6\x01\xbaH\xb2\x01\x1a\xaf\x01\n" +
 	"\x13list_tickets.period\x121reported_before must be later than reported_after\x1ae!has(this.reported_after) || !has(this.reported_before) || this.reported_after < this.reported_before\"k\n" +
 	"\x13ListTicketsResponse\x12,\n" +
 	"\atickets\x18\x01 \x03(\v2\x12.whistle.v1.TicketR\atickets\x12&\n" +
@@ -2115,72 +2137,75 @@ var file_whistle_v1_intake_service_proto_goTypes = []any{
 	(Source)(0),                    // 24: whistle.v1.Source
 	(*Location)(nil),               // 25: whistle.v1.Location
 	(*Reporter)(nil),               // 26: whistle.v1.Reporter
-	(TicketStatus)(0),              // 27: whistle.v1.TicketStatus
-	(*timestamppb.Timestamp)(nil),  // 28: google.protobuf.Timestamp
-	(*Ticket)(nil),                 // 29: whistle.v1.Ticket
-	(*Actor)(nil),                  // 30: whistle.v1.Actor
-	(Verdict)(0),                   // 31: whistle.v1.Verdict
-	(EvaluationSource)(0),          // 32: whistle.v1.EvaluationSource
-	(ReturnReason)(0),              // 33: whistle.v1.ReturnReason
+	(*Fact)(nil),                   // 27: whistle.v1.Fact
+	(TicketStatus)(0),              // 28: whistle.v1.TicketStatus
+	(*timestamppb.Timestamp)(nil),  // 29: google.protobuf.Timestamp
+	(*Ticket)(nil),                 // 30: whistle.v1.Ticket
+	(*Actor)(nil),                  // 31: whistle.v1.Actor
+	(Verdict)(0),                   // 32: whistle.v1.Verdict
+	(EvaluationSource)(0),          // 33: whistle.v1.EvaluationSource
+	(ReturnReason)(0),              // 34: whistle.v1.ReturnReason
 }
 var file_whistle_v1_intake_service_proto_depIdxs = []int32{
 	23, // 0: whistle.v1.ReportRequest.kind:type_name -> whistle.v1.WhistleKind
 	24, // 1: whistle.v1.ReportRequest.source:type_name -> whistle.v1.Source
 	25, // 2: whistle.v1.ReportRequest.location:type_name -> whistle.v1.Location
 	26, // 3: whistle.v1.ReportRequest.reporter:type_name -> whistle.v1.Reporter
-	27, // 4: whistle.v1.DuplicateCandidate.status:type_name -> whistle.v1.TicketStatus
-	28, // 5: whistle.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
-	29, // 6: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
-	2,  // 7: whistle.v1.ReportResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
-	29, // 8: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
-	24, // 9: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
-	28, // 10: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
-	28, // 11: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
-	29, // 12: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
-	2,  // 13: whistle.v1.FindDuplicatesResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
-	11, // 14: whistle.v1.UploadMediaRequest.header:type_name -> whistle.v1.MediaHeader
-	30, // 15: whistle.v1.MediaHeader.actor:type_name -> whistle.v1.Actor
-	28, // 16: whistle.v1.Media.uploaded_at:type_name -> google.protobuf.Timestamp
-	12, // 17: whistle.v1.UploadMediaResponse.media:type_name -> whistle.v1.Media
-	12, // 18: whistle.v1.GetMediaResponse.media:type_name -> whistle.v1.Media
-	12, // 19: whistle.v1.ListMediaResponse.media:type_name -> whistle.v1.Media
-	19, // 20: whistle.v1.ImportTicketsRequest.tickets:type_name -> whistle.v1.ImportedTicket
-	23, // 21: whistle.v1.ImportedTicket.kind:type_name -> whistle.v1.WhistleKind
-	24, // 22: whistle.v1.ImportedTicket.source:type_name -> whistle.v1.Source
-	25, // 23: whistle.v1.ImportedTicket.location:type_name -> whistle.v1.Location
-	26, // 24: whistle.v1.ImportedTicket.reporter:type_name -> whistle.v1.Reporter
-	28, // 25: whistle.v1.ImportedTicket.reported_at:type_name -> google.protobuf.Timestamp
-	20, // 26: whistle.v1.ImportedTicket.history:type_name -> whistle.v1.ImportedStep
-	0,  // 27: whistle.v1.ImportedStep.action:type_name -> whistle.v1.ImportedAction
-	28, // 28: whistle.v1.ImportedStep.at:type_name -> google.protobuf.Timestamp
-	30, // 29: whistle.v1.ImportedStep.actor:type_name -> whistle.v1.Actor
-	28, // 30: whistle.v1.ImportedStep.accept_due:type_name -> google.protobuf.Timestamp
-	28, // 31: whistle.v1.ImportedStep.resolve_due:type_name -> google.protobuf.Timestamp
-	31, // 32: whistle.v1.ImportedStep.verdict:type_name -> whistle.v1.Verdict
-	32, // 33: whistle.v1.ImportedStep.evaluation_source:type_name -> whistle.v1.EvaluationSource
-	33, // 34: whistle.v1.ImportedStep.return_reason:type_name -> whistle.v1.ReturnReason
-	22, // 35: whistle.v1.ImportTicketsResponse.problems:type_name -> whistle.v1.ImportProblem
-	1,  // 36: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
-	4,  // 37: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
-	6,  // 38: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
-	8,  // 39: whistle.v1.IntakeService.FindDuplicates:input_type -> whistle.v1.FindDuplicatesRequest
-	10, // 40: whistle.v1.IntakeService.UploadMedia:input_type -> whistle.v1.UploadMediaRequest
-	14, // 41: whistle.v1.IntakeService.GetMedia:input_type -> whistle.v1.GetMediaRequest
-	16, // 42: whistle.v1.IntakeService.ListMedia:input_type -> whistle.v1.ListMediaRequest
-	18, // 43: whistle.v1.IntakeService.ImportTickets:input_type -> whistle.v1.ImportTicketsRequest
-	3,  // 44: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
-	5,  // 45: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
-	7,  // 46: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
-	9,  // 47: whistle.v1.IntakeService.FindDuplicates:output_type -> whistle.v1.FindDuplicatesResponse
-	13, // 48: whistle.v1.IntakeService.UploadMedia:output_type -> whistle.v1.UploadMediaResponse
-	15, // 49: whistle.v1.IntakeService.GetMedia:output_type -> whistle.v1.GetMediaResponse
-	17, // 50: whistle.v1.IntakeService.ListMedia:output_type -> whistle.v1.ListMediaResponse
-	21, // 51: whistle.v1.IntakeService.ImportTickets:output_type -> whistle.v1.ImportTicketsResponse
-	44, // [44:52] is the sub-list for method output_type
-	36, // [36:44] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	27, // 4: whistle.v1.ReportRequest.facts:type_name -> whistle.v1.Fact
+	28, // 5: whistle.v1.DuplicateCandidate.status:type_name -> whistle.v1.TicketStatus
+	29, // 6: whistle.v1.DuplicateCandidate.reported_at:type_name -> google.protobuf.Timestamp
+	30, // 7: whistle.v1.ReportResponse.ticket:type_name -> whistle.v1.Ticket
+	2,  // 8: whistle.v1.ReportResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
+	30, // 9: whistle.v1.GetTicketResponse.ticket:type_name -> whistle.v1.Ticket
+	24, // 10: whistle.v1.ListTicketsRequest.source:type_name -> whistle.v1.Source
+	29, // 11: whistle.v1.ListTicketsRequest.reported_after:type_name -> google.protobuf.Timestamp
+	29, // 12: whistle.v1.ListTicketsRequest.reported_before:type_name -> google.protobuf.Timestamp
+	28, // 13: whistle.v1.ListTicketsRequest.statuses:type_name -> whistle.v1.TicketStatus
+	30, // 14: whistle.v1.ListTicketsResponse.tickets:type_name -> whistle.v1.Ticket
+	2,  // 15: whistle.v1.FindDuplicatesResponse.duplicates:type_name -> whistle.v1.DuplicateCandidate
+	11, // 16: whistle.v1.UploadMediaRequest.header:type_name -> whistle.v1.MediaHeader
+	31, // 17: whistle.v1.MediaHeader.actor:type_name -> whistle.v1.Actor
+	29, // 18: whistle.v1.Media.uploaded_at:type_name -> google.protobuf.Timestamp
+	12, // 19: whistle.v1.UploadMediaResponse.media:type_name -> whistle.v1.Media
+	12, // 20: whistle.v1.GetMediaResponse.media:type_name -> whistle.v1.Media
+	12, // 21: whistle.v1.ListMediaResponse.media:type_name -> whistle.v1.Media
+	19, // 22: whistle.v1.ImportTicketsRequest.tickets:type_name -> whistle.v1.ImportedTicket
+	23, // 23: whistle.v1.ImportedTicket.kind:type_name -> whistle.v1.WhistleKind
+	24, // 24: whistle.v1.ImportedTicket.source:type_name -> whistle.v1.Source
+	25, // 25: whistle.v1.ImportedTicket.location:type_name -> whistle.v1.Location
+	26, // 26: whistle.v1.ImportedTicket.reporter:type_name -> whistle.v1.Reporter
+	29, // 27: whistle.v1.ImportedTicket.reported_at:type_name -> google.protobuf.Timestamp
+	20, // 28: whistle.v1.ImportedTicket.history:type_name -> whistle.v1.ImportedStep
+	0,  // 29: whistle.v1.ImportedStep.action:type_name -> whistle.v1.ImportedAction
+	29, // 30: whistle.v1.ImportedStep.at:type_name -> google.protobuf.Timestamp
+	31, // 31: whistle.v1.ImportedStep.actor:type_name -> whistle.v1.Actor
+	29, // 32: whistle.v1.ImportedStep.accept_due:type_name -> google.protobuf.Timestamp
+	29, // 33: whistle.v1.ImportedStep.resolve_due:type_name -> google.protobuf.Timestamp
+	32, // 34: whistle.v1.ImportedStep.verdict:type_name -> whistle.v1.Verdict
+	33, // 35: whistle.v1.ImportedStep.evaluation_source:type_name -> whistle.v1.EvaluationSource
+	34, // 36: whistle.v1.ImportedStep.return_reason:type_name -> whistle.v1.ReturnReason
+	22, // 37: whistle.v1.ImportTicketsResponse.problems:type_name -> whistle.v1.ImportProblem
+	1,  // 38: whistle.v1.IntakeService.Report:input_type -> whistle.v1.ReportRequest
+	4,  // 39: whistle.v1.IntakeService.GetTicket:input_type -> whistle.v1.GetTicketRequest
+	6,  // 40: whistle.v1.IntakeService.ListTickets:input_type -> whistle.v1.ListTicketsRequest
+	8,  // 41: whistle.v1.IntakeService.FindDuplicates:input_type -> whistle.v1.FindDuplicatesRequest
+	10, // 42: whistle.v1.IntakeService.UploadMedia:input_type -> whistle.v1.UploadMediaRequest
+	14, // 43: whistle.v1.IntakeService.GetMedia:input_type -> whistle.v1.GetMediaRequest
+	16, // 44: whistle.v1.IntakeService.ListMedia:input_type -> whistle.v1.ListMediaRequest
+	18, // 45: whistle.v1.IntakeService.ImportTickets:input_type -> whistle.v1.ImportTicketsRequest
+	3,  // 46: whistle.v1.IntakeService.Report:output_type -> whistle.v1.ReportResponse
+	5,  // 47: whistle.v1.IntakeService.GetTicket:output_type -> whistle.v1.GetTicketResponse
+	7,  // 48: whistle.v1.IntakeService.ListTickets:output_type -> whistle.v1.ListTicketsResponse
+	9,  // 49: whistle.v1.IntakeService.FindDuplicates:output_type -> whistle.v1.FindDuplicatesResponse
+	13, // 50: whistle.v1.IntakeService.UploadMedia:output_type -> whistle.v1.UploadMediaResponse
+	15, // 51: whistle.v1.IntakeService.GetMedia:output_type -> whistle.v1.GetMediaResponse
+	17, // 52: whistle.v1.IntakeService.ListMedia:output_type -> whistle.v1.ListMediaResponse
+	21, // 53: whistle.v1.IntakeService.ImportTickets:output_type -> whistle.v1.ImportTicketsResponse
+	46, // [46:54] is the sub-list for method output_type
+	38, // [38:46] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_intake_service_proto_init() }

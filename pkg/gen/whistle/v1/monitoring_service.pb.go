@@ -2116,12 +2116,235 @@ func (x *GetCountsResponse) GetTotal() int64 {
 	return 0
 }
 
+// ListUpdatesRequest names a period and a page.
+type ListUpdatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// after keeps entries that happened at or after this time. Required: from 2000-01-01T00:00:00Z
+	// to 5 years from now.
+	After *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=after,proto3" json:"after,omitempty"`
+	// before keeps entries that happened before this time. Required: from 2000-01-01T00:00:00Z to 5
+	// years from now, later than after and at most 90 days after it.
+	Before *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=before,proto3" json:"before,omitempty"`
+	// transitions_only leaves out entries that changed no status (progress notes, escalations).
+	TransitionsOnly bool `protobuf:"varint,3,opt,name=transitions_only,json=transitionsOnly,proto3" json:"transitions_only,omitempty"`
+	// include_synthetic also lists test traffic.
+	IncludeSynthetic bool `protobuf:"varint,4,opt,name=include_synthetic,json=includeSynthetic,proto3" json:"include_synthetic,omitempty"`
+	// page_size is the most entries to return, 1 to 1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token continues from a previous response's next_page_token: up to 200 URL-safe base64
+	// characters; empty for the first page.
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// org_unit_id keeps tickets in this area; empty for the caller's own. Up to 64 lowercase
+	// letters, digits and hyphens, starting with a letter or digit.
+	OrgUnitId     string `protobuf:"bytes,7,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUpdatesRequest) Reset() {
+	*x = ListUpdatesRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUpdatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUpdatesRequest) ProtoMessage() {}
+
+func (x *ListUpdatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUpdatesRequest.ProtoReflect.Descriptor instead.
+func (*ListUpdatesRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListUpdatesRequest) GetAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *ListUpdatesRequest) GetBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+func (x *ListUpdatesRequest) GetTransitionsOnly() bool {
+	if x != nil {
+		return x.TransitionsOnly
+	}
+	return false
+}
+
+func (x *ListUpdatesRequest) GetIncludeSynthetic() bool {
+	if x != nil {
+		return x.IncludeSynthetic
+	}
+	return false
+}
+
+func (x *ListUpdatesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListUpdatesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListUpdatesRequest) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+// TicketUpdate is one timeline entry with the ticket it belongs to.
+type TicketUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id the entry belongs to.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// ticket_number of the ticket, e.g. "HH-20261126-00042".
+	TicketNumber string `protobuf:"bytes,2,opt,name=ticket_number,json=ticketNumber,proto3" json:"ticket_number,omitempty"`
+	// entry as it appears in the ticket's timeline.
+	Entry         *TimelineEntry `protobuf:"bytes,3,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketUpdate) Reset() {
+	*x = TicketUpdate{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketUpdate) ProtoMessage() {}
+
+func (x *TicketUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketUpdate.ProtoReflect.Descriptor instead.
+func (*TicketUpdate) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *TicketUpdate) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *TicketUpdate) GetTicketNumber() string {
+	if x != nil {
+		return x.TicketNumber
+	}
+	return ""
+}
+
+func (x *TicketUpdate) GetEntry() *TimelineEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// ListUpdatesResponse is one page of entries.
+type ListUpdatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// updates on this page, oldest first.
+	Updates []*TicketUpdate `protobuf:"bytes,1,rep,name=updates,proto3" json:"updates,omitempty"`
+	// next_page_token fetches the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUpdatesResponse) Reset() {
+	*x = ListUpdatesResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUpdatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUpdatesResponse) ProtoMessage() {}
+
+func (x *ListUpdatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUpdatesResponse.ProtoReflect.Descriptor instead.
+func (*ListUpdatesResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListUpdatesResponse) GetUpdates() []*TicketUpdate {
+	if x != nil {
+		return x.Updates
+	}
+	return nil
+}
+
+func (x *ListUpdatesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_whistle_v1_monitoring_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\n" +
 	"#whistle/v1/monitoring_service.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/ticket.proto\"\xa3\x02\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xa3\x02\n" +
 	"\x06Period\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x16.whistle.v1.PeriodKindB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12E\n" +
@@ -2260,7 +2483,27 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"Z\n" +
 	"\x11GetCountsResponse\x12/\n" +
 	"\x06counts\x18\x01 \x03(\v2\x17.whistle.v1.StatusCountR\x06counts\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total*\x83\x01\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\"\xbf\x04\n" +
+	"\x12ListUpdatesRequest\x12?\n" +
+	"\x05after\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\r\xbaH\n" +
+	"\xc8\x01\x01\xb2\x01\x04\xc0\xc6'\x01R\x05after\x12A\n" +
+	"\x06before\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\r\xbaH\n" +
+	"\xc8\x01\x01\xb2\x01\x04\xc0\xc6'\x01R\x06before\x12)\n" +
+	"\x10transitions_only\x18\x03 \x01(\bR\x0ftransitionsOnly\x12+\n" +
+	"\x11include_synthetic\x18\x04 \x01(\bR\x10includeSynthetic\x12'\n" +
+	"\tpage_size\x18\x05 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x129\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tB\x1a\xbaH\x17r\x15\x18\xc8\x012\x10^[A-Za-z0-9_-]*$R\tpageToken\x12@\n" +
+	"\vorg_unit_id\x18\a \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId:\xa6\x01\xbaH\xa2\x01\x1a\x9f\x01\n" +
+	"\x13list_updates.period\x12=before must be later than after, and at most 90 days after it\x1aIthis.after < this.before && this.before - this.after <= duration('2160h')\"\x81\x01\n" +
+	"\fTicketUpdate\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
+	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\x12/\n" +
+	"\x05entry\x18\x03 \x01(\v2\x19.whistle.v1.TimelineEntryR\x05entry\"q\n" +
+	"\x13ListUpdatesResponse\x122\n" +
+	"\aupdates\x18\x01 \x03(\v2\x18.whistle.v1.TicketUpdateR\aupdates\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x83\x01\n" +
 	"\n" +
 	"PeriodKind\x12\x1b\n" +
 	"\x17PERIOD_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
@@ -2273,7 +2516,7 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x16RANKING_LEVEL_DISTRICT\x10\x01\x12\x18\n" +
 	"\x14RANKING_LEVEL_STREET\x10\x02\x12\x1b\n" +
 	"\x17RANKING_LEVEL_COMMUNITY\x10\x03\x12\x1c\n" +
-	"\x18RANKING_LEVEL_DEPARTMENT\x10\x042\xe8\x06\n" +
+	"\x18RANKING_LEVEL_DEPARTMENT\x10\x042\xb8\a\n" +
 	"\x11MonitoringService\x12N\n" +
 	"\vGetTimeline\x12\x1e.whistle.v1.GetTimelineRequest\x1a\x1f.whistle.v1.GetTimelineResponse\x12H\n" +
 	"\tGetCounts\x12\x1c.whistle.v1.GetCountsRequest\x1a\x1d.whistle.v1.GetCountsResponse\x12Q\n" +
@@ -2283,7 +2526,8 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x12GetEscalationBoard\x12%.whistle.v1.GetEscalationBoardRequest\x1a&.whistle.v1.GetEscalationBoardResponse\x12Q\n" +
 	"\fListHotSpots\x12\x1f.whistle.v1.ListHotSpotsRequest\x1a .whistle.v1.ListHotSpotsResponse\x12W\n" +
 	"\x0eGetTopProblems\x12!.whistle.v1.GetTopProblemsRequest\x1a\".whistle.v1.GetTopProblemsResponse\x12P\n" +
-	"\vWatchEvents\x12\x1e.whistle.v1.WatchEventsRequest\x1a\x1f.whistle.v1.WatchEventsResponse0\x01\x12c\n" +
+	"\vWatchEvents\x12\x1e.whistle.v1.WatchEventsRequest\x1a\x1f.whistle.v1.WatchEventsResponse0\x01\x12N\n" +
+	"\vListUpdates\x12\x1e.whistle.v1.ListUpdatesRequest\x1a\x1f.whistle.v1.ListUpdatesResponse\x12c\n" +
 	"\x12RebuildProjections\x12%.whistle.v1.RebuildProjectionsRequest\x1a&.whistle.v1.RebuildProjectionsResponseB?Z=github.com/whistle-civic/whistle/pkg/gen/whistle/v1;whistlev1b\x06proto3"
 
 var (
@@ -2299,7 +2543,7 @@ func file_whistle_v1_monitoring_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_monitoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(PeriodKind)(0),                    // 0: whistle.v1.PeriodKind
 	(RankingLevel)(0),                  // 1: whistle.v1.RankingLevel
@@ -2334,16 +2578,19 @@ var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(*GetCountsRequest)(nil),           // 30: whistle.v1.GetCountsRequest
 	(*StatusCount)(nil),                // 31: whistle.v1.StatusCount
 	(*GetCountsResponse)(nil),          // 32: whistle.v1.GetCountsResponse
-	(*durationpb.Duration)(nil),        // 33: google.protobuf.Duration
-	(*TicketState)(nil),                // 34: whistle.v1.TicketState
-	(*timestamppb.Timestamp)(nil),      // 35: google.protobuf.Timestamp
-	(*Actor)(nil),                      // 36: whistle.v1.Actor
-	(TicketStatus)(0),                  // 37: whistle.v1.TicketStatus
+	(*ListUpdatesRequest)(nil),         // 33: whistle.v1.ListUpdatesRequest
+	(*TicketUpdate)(nil),               // 34: whistle.v1.TicketUpdate
+	(*ListUpdatesResponse)(nil),        // 35: whistle.v1.ListUpdatesResponse
+	(*durationpb.Duration)(nil),        // 36: google.protobuf.Duration
+	(*TicketState)(nil),                // 37: whistle.v1.TicketState
+	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
+	(*Actor)(nil),                      // 39: whistle.v1.Actor
+	(TicketStatus)(0),                  // 40: whistle.v1.TicketStatus
 }
 var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	0,  // 0: whistle.v1.Period.kind:type_name -> whistle.v1.PeriodKind
-	33, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
-	33, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
+	36, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
+	36, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
 	2,  // 3: whistle.v1.GetScorecardRequest.period:type_name -> whistle.v1.Period
 	3,  // 4: whistle.v1.GetScorecardResponse.figures:type_name -> whistle.v1.Figure
 	4,  // 5: whistle.v1.GetScorecardResponse.stage_times:type_name -> whistle.v1.StageTime
@@ -2351,49 +2598,55 @@ var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	2,  // 7: whistle.v1.GetRankingsRequest.period:type_name -> whistle.v1.Period
 	3,  // 8: whistle.v1.RankingEntry.figure:type_name -> whistle.v1.Figure
 	8,  // 9: whistle.v1.GetRankingsResponse.entries:type_name -> whistle.v1.RankingEntry
-	34, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
-	35, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
+	37, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
+	38, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
 	10, // 12: whistle.v1.ListOverdueResponse.tickets:type_name -> whistle.v1.OverdueTicket
 	14, // 13: whistle.v1.GetEscalationBoardResponse.rows:type_name -> whistle.v1.EscalationRow
-	35, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
+	38, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
 	16, // 15: whistle.v1.ListHotSpotsResponse.hot_spots:type_name -> whistle.v1.HotSpot
 	20, // 16: whistle.v1.GetTopProblemsResponse.problems:type_name -> whistle.v1.TopProblem
 	26, // 17: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
-	36, // 18: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
-	33, // 19: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
-	35, // 20: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	36, // 21: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
-	37, // 22: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
-	34, // 23: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
+	39, // 18: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
+	36, // 19: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
+	38, // 20: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	39, // 21: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
+	40, // 22: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
+	37, // 23: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
 	26, // 24: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
 	29, // 25: whistle.v1.GetTimelineResponse.duplicates:type_name -> whistle.v1.MergedDuplicate
-	37, // 26: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
+	40, // 26: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
 	31, // 27: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
-	27, // 28: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
-	30, // 29: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
-	5,  // 30: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
-	7,  // 31: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
-	11, // 32: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
-	13, // 33: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
-	17, // 34: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
-	19, // 35: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
-	22, // 36: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
-	24, // 37: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
-	28, // 38: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
-	32, // 39: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
-	6,  // 40: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
-	9,  // 41: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
-	12, // 42: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
-	15, // 43: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
-	18, // 44: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
-	21, // 45: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
-	23, // 46: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
-	25, // 47: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
-	38, // [38:48] is the sub-list for method output_type
-	28, // [28:38] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	38, // 28: whistle.v1.ListUpdatesRequest.after:type_name -> google.protobuf.Timestamp
+	38, // 29: whistle.v1.ListUpdatesRequest.before:type_name -> google.protobuf.Timestamp
+	26, // 30: whistle.v1.TicketUpdate.entry:type_name -> whistle.v1.TimelineEntry
+	34, // 31: whistle.v1.ListUpdatesResponse.updates:type_name -> whistle.v1.TicketUpdate
+	27, // 32: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
+	30, // 33: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
+	5,  // 34: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
+	7,  // 35: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
+	11, // 36: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
+	13, // 37: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
+	17, // 38: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
+	19, // 39: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
+	22, // 40: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
+	33, // 41: whistle.v1.MonitoringService.ListUpdates:input_type -> whistle.v1.ListUpdatesRequest
+	24, // 42: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
+	28, // 43: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
+	32, // 44: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
+	6,  // 45: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
+	9,  // 46: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
+	12, // 47: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
+	15, // 48: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
+	18, // 49: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
+	21, // 50: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
+	23, // 51: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
+	35, // 52: whistle.v1.MonitoringService.ListUpdates:output_type -> whistle.v1.ListUpdatesResponse
+	25, // 53: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
+	43, // [43:54] is the sub-list for method output_type
+	32, // [32:43] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_monitoring_service_proto_init() }
@@ -2401,6 +2654,7 @@ func file_whistle_v1_monitoring_service_proto_init() {
 	if File_whistle_v1_monitoring_service_proto != nil {
 		return
 	}
+	file_whistle_v1_bounds_proto_init()
 	file_whistle_v1_ticket_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2408,7 +2662,7 @@ func file_whistle_v1_monitoring_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_monitoring_service_proto_rawDesc), len(file_whistle_v1_monitoring_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   31,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

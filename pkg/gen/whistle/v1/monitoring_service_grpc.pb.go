@@ -28,6 +28,7 @@ const (
 	MonitoringService_ListHotSpots_FullMethodName       = "/whistle.v1.MonitoringService/ListHotSpots"
 	MonitoringService_GetTopProblems_FullMethodName     = "/whistle.v1.MonitoringService/GetTopProblems"
 	MonitoringService_WatchEvents_FullMethodName        = "/whistle.v1.MonitoringService/WatchEvents"
+	MonitoringService_ListUpdates_FullMethodName        = "/whistle.v1.MonitoringService/ListUpdates"
 	MonitoringService_RebuildProjections_FullMethodName = "/whistle.v1.MonitoringService/RebuildProjections"
 )
 
@@ -58,6 +59,9 @@ type MonitoringServiceClient interface {
 	GetTopProblems(ctx context.Context, in *GetTopProblemsRequest, opts ...grpc.CallOption) (*GetTopProblemsResponse, error)
 	// WatchEvents streams every event as it is projected, for dashboards.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
+	// ListUpdates lists the timeline entries of every ticket in the caller's area that happened in
+	// a period of at most 90 days, oldest first (Open311's service request updates).
+	ListUpdates(ctx context.Context, in *ListUpdatesRequest, opts ...grpc.CallOption) (*ListUpdatesResponse, error)
 	// RebuildProjections empties the read models and replays the whole event stream into them.
 	RebuildProjections(ctx context.Context, in *RebuildProjectionsRequest, opts ...grpc.CallOption) (*RebuildProjectionsResponse, error)
 }
@@ -169,6 +173,16 @@ func (c *monitoringServiceClient) WatchEvents(ctx context.Context, in *WatchEven
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type MonitoringService_WatchEventsClient = grpc.ServerStreamingClient[WatchEventsResponse]
 
+func (c *monitoringServiceClient) ListUpdates(ctx context.Context, in *ListUpdatesRequest, opts ...grpc.CallOption) (*ListUpdatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUpdatesResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_ListUpdates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *monitoringServiceClient) RebuildProjections(ctx context.Context, in *RebuildProjectionsRequest, opts ...grpc.CallOption) (*RebuildProjectionsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RebuildProjectionsResponse)
@@ -206,6 +220,9 @@ type MonitoringServiceServer interface {
 	GetTopProblems(context.Context, *GetTopProblemsRequest) (*GetTopProblemsResponse, error)
 	// WatchEvents streams every event as it is projected, for dashboards.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
+	// ListUpdates lists the timeline entries of every ticket in the caller's area that happened in
+	// a period of at most 90 days, oldest first (Open311's service request updates).
+	ListUpdates(context.Context, *ListUpdatesRequest) (*ListUpdatesResponse, error)
 	// RebuildProjections empties the read models and replays the whole event stream into them.
 	RebuildProjections(context.Context, *RebuildProjectionsRequest) (*RebuildProjectionsResponse, error)
 	mustEmbedUnimplementedMonitoringServiceServer()
@@ -244,6 +261,9 @@ func (UnimplementedMonitoringServiceServer) GetTopProblems(context.Context, *Get
 }
 func (UnimplementedMonitoringServiceServer) WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchEvents not implemented")
+}
+func (UnimplementedMonitoringServiceServer) ListUpdates(context.Context, *ListUpdatesRequest) (*ListUpdatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUpdates not implemented")
 }
 func (UnimplementedMonitoringServiceServer) RebuildProjections(context.Context, *RebuildProjectionsRequest) (*RebuildProjectionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RebuildProjections not implemented")
@@ -424,6 +444,24 @@ func _MonitoringService_WatchEvents_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type MonitoringService_WatchEventsServer = grpc.ServerStreamingServer[WatchEventsResponse]
 
+func _MonitoringService_ListUpdates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUpdatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).ListUpdates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_ListUpdates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).ListUpdates(ctx, req.(*ListUpdatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MonitoringService_RebuildProjections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RebuildProjectionsRequest)
 	if err := dec(in); err != nil {
@@ -480,6 +518,10 @@ var MonitoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTopProblems",
 			Handler:    _MonitoringService_GetTopProblems_Handler,
+		},
+		{
+			MethodName: "ListUpdates",
+			Handler:    _MonitoringService_ListUpdates_Handler,
 		},
 		{
 			MethodName: "RebuildProjections",

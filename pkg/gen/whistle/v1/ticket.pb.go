@@ -645,7 +645,13 @@ type Ticket struct {
 	// related_ticket_ids are the tickets a proactive ticket was raised from.
 	RelatedTicketIds []string `protobuf:"bytes,14,rep,name=related_ticket_ids,json=relatedTicketIds,proto3" json:"related_ticket_ids,omitempty"`
 	// photo_ids are the photos and videos reported with it (IntakeService.GetMedia fetches them).
-	PhotoIds      []string `protobuf:"bytes,15,rep,name=photo_ids,json=photoIds,proto3" json:"photo_ids,omitempty"`
+	PhotoIds []string `protobuf:"bytes,15,rep,name=photo_ids,json=photoIds,proto3" json:"photo_ids,omitempty"`
+	// facts are the answers to the matter's attributes given with the report, as given.
+	Facts []*Fact `protobuf:"bytes,16,rep,name=facts,proto3" json:"facts,omitempty"`
+	// status is the ticket's status as intake last heard of it.
+	Status TicketStatus `protobuf:"varint,17,opt,name=status,proto3,enum=whistle.v1.TicketStatus" json:"status,omitempty"`
+	// updated_at is when intake last heard of a change of status (reported_at before any).
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -785,6 +791,82 @@ func (x *Ticket) GetPhotoIds() []string {
 	return nil
 }
 
+func (x *Ticket) GetFacts() []*Fact {
+	if x != nil {
+		return x.Facts
+	}
+	return nil
+}
+
+func (x *Ticket) GetStatus() TicketStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TicketStatus_TICKET_STATUS_UNSPECIFIED
+}
+
+func (x *Ticket) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// Fact is the answer to one of a matter's attributes (MatterAttribute), e.g. floor = "3".
+type Fact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// code of the attribute. Required: 1 to 64 lowercase letters, digits and "_".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// value given: up to 500 characters (any script); several choices are separated by commas.
+	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Fact) Reset() {
+	*x = Fact{}
+	mi := &file_whistle_v1_ticket_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Fact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Fact) ProtoMessage() {}
+
+func (x *Fact) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_ticket_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Fact.ProtoReflect.Descriptor instead.
+func (*Fact) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_ticket_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Fact) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Fact) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // TicketState is a ticket's current state as the monitoring projection sees it.
 type TicketState struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -818,7 +900,7 @@ type TicketState struct {
 
 func (x *TicketState) Reset() {
 	*x = TicketState{}
-	mi := &file_whistle_v1_ticket_proto_msgTypes[5]
+	mi := &file_whistle_v1_ticket_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +912,7 @@ func (x *TicketState) String() string {
 func (*TicketState) ProtoMessage() {}
 
 func (x *TicketState) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_ticket_proto_msgTypes[5]
+	mi := &file_whistle_v1_ticket_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +925,7 @@ func (x *TicketState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketState.ProtoReflect.Descriptor instead.
 func (*TicketState) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_ticket_proto_rawDescGZIP(), []int{5}
+	return file_whistle_v1_ticket_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TicketState) GetTicketId() string {
@@ -951,7 +1033,7 @@ const file_whistle_v1_ticket_proto_rawDesc = "" +
 	"\x05Actor\x12)\n" +
 	"\x02id\x18\x01 \x01(\tB\x19\xbaH\x16r\x14\x10\x01\x18@2\x0e^[\\x21-\\x7e]+$R\x02id\x12@\n" +
 	"\vorg_unit_id\x18\x02 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12*\n" +
-	"\fdisplay_name\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\"\xab\x04\n" +
+	"\fdisplay_name\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\"\xc0\x05\n" +
 	"\x06Ticket\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x12+\n" +
@@ -969,7 +1051,14 @@ const file_whistle_v1_ticket_proto_rawDesc = "" +
 	"\btrace_id\x18\f \x01(\tR\atraceId\x12'\n" +
 	"\x0fidempotency_key\x18\r \x01(\tR\x0eidempotencyKey\x12,\n" +
 	"\x12related_ticket_ids\x18\x0e \x03(\tR\x10relatedTicketIds\x12\x1b\n" +
-	"\tphoto_ids\x18\x0f \x03(\tR\bphotoIds\"\xd7\x03\n" +
+	"\tphoto_ids\x18\x0f \x03(\tR\bphotoIds\x12&\n" +
+	"\x05facts\x18\x10 \x03(\v2\x10.whistle.v1.FactR\x05facts\x120\n" +
+	"\x06status\x18\x11 \x01(\x0e2\x18.whistle.v1.TicketStatusR\x06status\x129\n" +
+	"\n" +
+	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"S\n" +
+	"\x04Fact\x12+\n" +
+	"\x04code\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[a-z0-9_]+$R\x04code\x12\x1e\n" +
+	"\x05value\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x05value\"\xd7\x03\n" +
 	"\vTicketState\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x120\n" +
@@ -1038,7 +1127,7 @@ func file_whistle_v1_ticket_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_whistle_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_whistle_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_whistle_v1_ticket_proto_goTypes = []any{
 	(TicketStatus)(0),             // 0: whistle.v1.TicketStatus
 	(WhistleKind)(0),              // 1: whistle.v1.WhistleKind
@@ -1050,8 +1139,9 @@ var file_whistle_v1_ticket_proto_goTypes = []any{
 	(*Reporter)(nil),              // 7: whistle.v1.Reporter
 	(*Actor)(nil),                 // 8: whistle.v1.Actor
 	(*Ticket)(nil),                // 9: whistle.v1.Ticket
-	(*TicketState)(nil),           // 10: whistle.v1.TicketState
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*Fact)(nil),                  // 10: whistle.v1.Fact
+	(*TicketState)(nil),           // 11: whistle.v1.TicketState
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_whistle_v1_ticket_proto_depIdxs = []int32{
 	5,  // 0: whistle.v1.Location.coordinates:type_name -> whistle.v1.Coordinates
@@ -1059,15 +1149,18 @@ var file_whistle_v1_ticket_proto_depIdxs = []int32{
 	2,  // 2: whistle.v1.Ticket.source:type_name -> whistle.v1.Source
 	6,  // 3: whistle.v1.Ticket.location:type_name -> whistle.v1.Location
 	7,  // 4: whistle.v1.Ticket.reporter:type_name -> whistle.v1.Reporter
-	11, // 5: whistle.v1.Ticket.reported_at:type_name -> google.protobuf.Timestamp
-	0,  // 6: whistle.v1.TicketState.status:type_name -> whistle.v1.TicketStatus
-	11, // 7: whistle.v1.TicketState.reported_at:type_name -> google.protobuf.Timestamp
-	11, // 8: whistle.v1.TicketState.updated_at:type_name -> google.protobuf.Timestamp
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	12, // 5: whistle.v1.Ticket.reported_at:type_name -> google.protobuf.Timestamp
+	10, // 6: whistle.v1.Ticket.facts:type_name -> whistle.v1.Fact
+	0,  // 7: whistle.v1.Ticket.status:type_name -> whistle.v1.TicketStatus
+	12, // 8: whistle.v1.Ticket.updated_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: whistle.v1.TicketState.status:type_name -> whistle.v1.TicketStatus
+	12, // 10: whistle.v1.TicketState.reported_at:type_name -> google.protobuf.Timestamp
+	12, // 11: whistle.v1.TicketState.updated_at:type_name -> google.protobuf.Timestamp
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_ticket_proto_init() }
@@ -1081,7 +1174,7 @@ func file_whistle_v1_ticket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_ticket_proto_rawDesc), len(file_whistle_v1_ticket_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,2 @@
+// The open311 client requires sparkxml for XML; the check speaks JSON, so any use of it is a failure.
+module.exports = new Proxy({}, { get(_, name) { throw new Error('sparkxml.' + String(name) + ': XML is not used by this check'); } });
