@@ -48,6 +48,14 @@ generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## Regenerat
 	buf generate
 	cp deploy/seed/catalog.yaml services/dispatch/seed/catalog.yaml
 
+.PHONY: console-assets
+console-assets: ## Copy the web console's pinned front-end packages (cmd/internal/console/package-lock.json) into its embedded web/vendor
+	bash cmd/internal/console/scripts/vendor.sh
+
+.PHONY: screenshots
+screenshots: ## Run the web console's browser tests writing their screenshots to docs/screenshots (needs chromium)
+	WHISTLE_SCREENSHOTS=$(CURDIR)/docs/screenshots go test -count=1 -run 'TestLeader|TestHandler|TestOverdue|TestEveryPage' ./cmd/internal/console
+
 .PHONY: lint
 lint: tools ## buf lint and breaking-change check, gofmt, go vet, staticcheck
 	buf lint

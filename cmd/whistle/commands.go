@@ -18,7 +18,7 @@ var errUsage = errors.New("usage")
 // servePorts are the default ports of `whistle serve`, one per service, so
 // that all five can run on one machine.
 var servePorts = map[string]string{"intake": ":7001", "dispatch": ":7002", "response": ":7003",
-	"evaluation": ":7004", "monitoring": ":7005", "open311": ":7311"}
+	"evaluation": ":7004", "monitoring": ":7005", "open311": ":7311", "console": ":7320"}
 
 func rootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -73,14 +73,14 @@ func serveCommand() *cobra.Command {
 		Long: "Run one of " + strings.Join(stack.Names, ", ") + " alone. It needs WHISTLE_DATABASE_URL and WHISTLE_NATS_URL.\n" +
 			"Default ports: intake 7001, dispatch 7002, response 7003, evaluation 7004, monitoring 7005.\n" +
 			"`serve open311` runs the Open311 GeoReport v2 gateway (HTTP, port 7311) in front of a deployment\n" +
-			"(WHISTLE_OPEN311_GRPC), with its token in WHISTLE_OPEN311_TOKEN_FILE.",
+			"(WHISTLE_API_ADDR), with its token in WHISTLE_OPEN311_TOKEN_FILE; `serve console` the web console (HTTP, port 7320).",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: append(slices.Clone(stack.Names), "open311"),
+		ValidArgs: append(slices.Clone(stack.Names), "open311", "console"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			port, ok := servePorts[name]
 			if !ok {
-				return fmt.Errorf("unknown service %q: choose one of %s or open311", name, strings.Join(stack.Names, ", "))
+				return fmt.Errorf("unknown service %q: choose one of %s, open311 or console", name, strings.Join(stack.Names, ", "))
 			}
 			if addr == "" {
 				addr = port
@@ -92,8 +92,11 @@ func serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if name == "open311" {
+			switch name {
+			case "open311":
 				return runServeOpen311(cmd.Context(), cfg, addr, cmd.OutOrStdout())
+			case "console":
+				return runServeConsole(cmd.Context(), cfg, addr, cmd.OutOrStdout())
 			}
 			return runServe(cmd.Context(), cfg, name, addr, cmd.OutOrStdout())
 		},

@@ -148,15 +148,19 @@ type config struct {
 	// :7311 for `whistle serve open311`. Open311URL is its public URL, for
 	// the discovery document (default http://<addr>). Open311TokenFile holds
 	// the gateway's own bearer token, a monitor of the city, for reading
-	// (dev: the sample monitor's). Open311GRPC is the deployment's gRPC
-	// address for `whistle serve open311` (default 127.0.0.1:7000), in TLS
-	// verified by Open311GRPCCA unless it is empty (plain text: a private
-	// network only).
+	// (dev: the sample monitor's).
 	Open311Addr      string `env:"WHISTLE_OPEN311_ADDR"`
 	Open311URL       string `env:"WHISTLE_OPEN311_URL"`
 	Open311TokenFile string `env:"WHISTLE_OPEN311_TOKEN_FILE"`
-	Open311GRPC      string `env:"WHISTLE_OPEN311_GRPC" envDefault:"127.0.0.1:7000"`
-	Open311GRPCCA    string `env:"WHISTLE_OPEN311_GRPC_CA"`
+	// ConsoleAddr is where the web console serves HTTP: default
+	// 127.0.0.1:7320 in dev ("off": none), :7320 for `whistle serve console`.
+	ConsoleAddr string `env:"WHISTLE_CONSOLE_ADDR"`
+	// APIAddr is the deployment's gRPC address the HTTP edges (`whistle
+	// serve open311`, `whistle serve console`) call (default
+	// 127.0.0.1:7000), in TLS verified by APICA unless it is empty (plain
+	// text: a private network only). In dev they call the dev's own.
+	APIAddr string `env:"WHISTLE_API_ADDR" envDefault:"127.0.0.1:7000"`
+	APICA   string `env:"WHISTLE_API_CA"`
 
 	// dev is set by `whistle dev` (never by a variable): it serves on
 	// loopback, reflection to anyone.
@@ -211,7 +215,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("open311_addr", c.Open311Addr),
 		slog.String("open311_url", c.Open311URL),
 		slog.String("open311_token_file", c.Open311TokenFile),
-		slog.String("open311_grpc", c.Open311GRPC),
+		slog.String("console_addr", c.ConsoleAddr),
+		slog.String("api_addr", c.APIAddr),
 	)
 }
 

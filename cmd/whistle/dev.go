@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,31 +95,51 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		}
 	}
 	log.Info("starting whistle dev", "config", cfg, "addr", o.addr, "data", o.data)
-	if cfg.Open311Addr == "" {
-		cfg.Open311Addr = devOpen311Addr
-		if _, port, _ := net.SplitHostPort(o.addr); port == "0" {
-			cfg.Open311Addr = "127.0.0.1:0" // a dev on any free port (tests) takes any free one for Open311 too
-		}
+	_, port, _ := net.SplitHostPort(o.addr)
+	cfg.Open311Addr = cmp.Or(cfg.Open311Addr, devEdgeAddr(port, devOpen311Addr))
+	cfg.ConsoleAddr = cmp.Or(cfg.ConsoleAddr, devEdgeAddr(port, devConsoleAddr))
+	users, city, err := devConsoleUsers(o.data, cfg)
+	if err != nil {
+		return err
 	}
 	if cfg.Open311TokenFile == "" {
 		cfg.Open311TokenFile = filepath.Join(o.data, "auth", "tokens", "monitor.jwt")
 	}
 	return serveStack(ctx, cfg, sc, lis, log, func() func(context.Context) {
-		o311, stop, err := startOpen311(ctx, cfg, lis.Addr().String(), nil, log)
+		o311, stopO311, err := startOpen311(ctx, cfg, lis.Addr().String(), nil, log)
 		if err != nil {
 			log.Error("the Open311 gateway did not start; the gRPC APIs run without it", "err", err)
 		}
+		con, stopConsole, err := startConsole(ctx, cfg, lis.Addr().String(), nil, users, city, log)
+		if err != nil {
+			log.Error("the web console did not start; the gRPC APIs run without it", "err", err)
+		}
 		// One write: a reader that sees "ready on" sees the whole message.
-		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s; Open311: %s). Ctrl-C stops it.\n"+
+		fmt.Fprintf(out, "whistle dev ready on %s (all five APIs; PostgreSQL: %s; NATS: %s; metrics: %s; Open311: %s; console: %s). Ctrl-C stops it.\n"+
 			"tokens for a sample user of each role: %s; whistlectl config: %s (whistlectl --config %s smoke)\n",
-			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr, o311, filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
+			lis.Addr(), pgDesc, natsDesc, cfg.MetricsAddr, o311, con, filepath.Join(o.data, "auth", "tokens"), ctlConfig, ctlConfig)
 		ends := bench.Endpoints{GRPC: lis.Addr().String(), Postgres: cfg.DatabaseURL, NATS: natsURL, PID: os.Getpid(), NATSUsers: tools,
-			Open311: o311}
+			Open311: o311, Console: con}
 		if err := writeEndpoints(o.data, ends); err != nil {
 			log.Warn("endpoints file not written", "err", err)
 		}
-		return stop
+		return func(ctx context.Context) {
+			for _, stop := range []func(context.Context){stopConsole, stopO311} {
+				if stop != nil {
+					stop(ctx)
+				}
+			}
+		}
 	})
+}
+
+// devEdgeAddr is where a dev serves an HTTP edge: its default port, or any
+// free one when the dev's gRPC port is any free one (tests run several).
+func devEdgeAddr(grpcPort, def string) string {
+	if grpcPort == "0" {
+		return "127.0.0.1:0"
+	}
+	return def
 }
 
 // writeEndpoints writes <data>/endpoints.json (bench.Endpoints), readable by

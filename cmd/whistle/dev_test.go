@@ -67,7 +67,8 @@ func TestDevOnEmbeddedDefaults(t *testing.T) {
 	for round := 1; round <= 2; round++ {
 		addr, metrics := freeAddr(t), freeAddr(t)
 		t.Setenv("WHISTLE_METRICS_ADDR", metrics)
-		t.Setenv("WHISTLE_OPEN311_ADDR", freeAddr(t)) // not the default port: other whistle devs may run
+		t.Setenv("WHISTLE_OPEN311_ADDR", freeAddr(t)) // not the default ports: other whistle devs may run
+		t.Setenv("WHISTLE_CONSOLE_ADDR", freeAddr(t))
 		ctx, cancel := context.WithCancel(context.Background())
 		out := &syncBuffer{}
 		done := make(chan error, 1)

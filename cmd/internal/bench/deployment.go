@@ -104,8 +104,10 @@ type Endpoints struct {
 	// NATSUsers are the passwords of the tools' users of the in-process
 	// NATS, by user: FloorUser, and "operator" for the nats CLI.
 	NATSUsers map[string]string `json:"nats_users,omitempty"`
-	// Open311 is the Open311 gateway's base URL, when it runs.
+	// Open311 is the Open311 gateway's base URL, and Console the web
+	// console's, when they run.
 	Open311 string `json:"open311,omitempty"`
+	Console string `json:"console,omitempty"`
 }
 
 // ReadEndpoints reads <data>/endpoints.json.
