@@ -62,6 +62,7 @@ binaries in the data folder, on a unix socket. Ctrl-C stops everything.`,
 	}
 	cmd.Flags().StringVar(&o.addr, "addr", "127.0.0.1:7000", "gRPC address for all five APIs")
 	cmd.Flags().StringVar(&o.data, "data", ".whistle", "data folder (JetStream files, private PostgreSQL)")
+	cmd.Flags().StringVar(&o.logFormat, "log-format", "auto", `"auto": on a terminal, a summary there and the JSON logs in <data>/dev.log; "json": the JSON logs on stderr`)
 	return cmd
 }
 

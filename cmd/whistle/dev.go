@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,11 +26,16 @@ import (
 	"github.com/whistle-civic/whistle/pkg/telemetry"
 
 	"github.com/whistle-civic/whistle/cmd/internal/bench"
+	"github.com/whistle-civic/whistle/cmd/internal/console"
 	"github.com/whistle-civic/whistle/cmd/internal/stack"
 )
 
 type devOptions struct {
 	addr, data string
+	// logFormat is "auto" (on a terminal: JSON logs to <data>/dev.log and a
+	// summary on the terminal; elsewhere JSON on stderr) or "json" (JSON on
+	// stderr always).
+	logFormat string
 }
 
 // devMetricsAddr is where `whistle dev` serves /metrics by default.
@@ -41,12 +47,22 @@ const devDatabase = "whistle"
 // runDev runs all five services until ctx ends, then stops them, the
 // in-process NATS server and the private PostgreSQL, in that order.
 func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error {
+	if err := os.MkdirAll(o.data, 0o755); err != nil {
+		return fmt.Errorf("create data folder %s: %w (pass another --data)", o.data, err)
+	}
+	logFile := ""
+	if o.logFormat != "json" && cfg.logTo == nil && onTerminal(os.Stderr) {
+		logFile = filepath.Join(o.data, "dev.log")
+		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("open the log file %s: %w (or pass --log-format json for the logs on stderr)", logFile, err)
+		}
+		defer f.Close()
+		cfg.logTo = f
+	}
 	log, err := cfg.logger()
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(o.data, 0o755); err != nil {
-		return fmt.Errorf("create data folder %s: %w (pass another --data)", o.data, err)
 	}
 	defer os.Remove(filepath.Join(o.data, "endpoints.json"))
 	if cfg.MediaDir == "" && cfg.S3Endpoint == "" {
@@ -123,6 +139,9 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 		if err := writeEndpoints(o.data, ends); err != nil {
 			log.Warn("endpoints file not written", "err", err)
 		}
+		if logFile != "" {
+			fmt.Fprint(out, devSummary(ends, cfg.MetricsAddr, ctlConfig, logFile, users))
+		}
 		return func(ctx context.Context) {
 			for _, stop := range []func(context.Context){stopConsole, stopO311} {
 				if stop != nil {
@@ -131,6 +150,34 @@ func runDev(ctx context.Context, cfg config, o devOptions, out io.Writer) error 
 			}
 		}
 	})
+}
+
+// onTerminal reports whether f is a terminal (a character device).
+func onTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// devSummary is what `whistle dev` tells a person at a terminal: what runs
+// where, how to sign in, and where the logs went.
+func devSummary(e bench.Endpoints, metrics, ctlConfig, logFile string, users []console.User) string {
+	var b strings.Builder
+	row := func(what, where string) { fmt.Fprintf(&b, "  %-12s %s\n", what, where) }
+	b.WriteString("\nWhistle is running. Ctrl-C stops it.\n")
+	row("web console", e.Console)
+	var names []string
+	for _, u := range users {
+		names = append(names, u.Name+" ("+u.OrgUnit+")")
+	}
+	if len(names) > 0 {
+		row("  sign in as", strings.Join(names, ", "))
+	}
+	row("Open311", strings.TrimRight(e.Open311, "/")+"/open311/v2/")
+	row("gRPC APIs", e.GRPC+" (grpcurl -plaintext "+e.GRPC+" list)")
+	row("whistlectl", "whistlectl --config "+ctlConfig+" smoke")
+	row("metrics", metrics)
+	row("logs", logFile+" (JSON; with --log-format json they go to stderr)")
+	return b.String()
 }
 
 // devEdgeAddr is where a dev serves an HTTP edge: its default port, or any

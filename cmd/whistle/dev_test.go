@@ -25,6 +25,8 @@ import (
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/pgserver"
 
+	"github.com/whistle-civic/whistle/cmd/internal/bench"
+	"github.com/whistle-civic/whistle/cmd/internal/console"
 	"github.com/whistle-civic/whistle/cmd/internal/loop"
 )
 
@@ -218,5 +220,21 @@ func devAs(t *testing.T, data string) func(context.Context, auth.Role, string) c
 			t.Fatal(err)
 		}
 		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	}
+}
+
+// TestDevSummary: what whistle dev tells a person at a terminal names the
+// console, the sample users, Open311, the gRPC address and the log file.
+func TestDevSummary(t *testing.T) {
+	t.Parallel()
+	got := devSummary(bench.Endpoints{GRPC: "127.0.0.1:7000", Console: "http://127.0.0.1:7320/", Open311: "http://127.0.0.1:7311"},
+		"127.0.0.1:9100", ".whistle/whistlectl.yaml", ".whistle/dev.log",
+		[]console.User{{Name: "monitor", OrgUnit: "hh"}, {Name: "handler", OrgUnit: "xc-urban"}})
+	for _, want := range []string{"web console  http://127.0.0.1:7320/", "sign in as monitor (hh), handler (xc-urban)",
+		"Open311      http://127.0.0.1:7311/open311/v2/", "gRPC APIs    127.0.0.1:7000", "whistlectl --config .whistle/whistlectl.yaml smoke",
+		"logs         .whistle/dev.log"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, got)
+		}
 	}
 }

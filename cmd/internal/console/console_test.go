@@ -202,6 +202,10 @@ func TestHandlerWorksATicket(t *testing.T) {
 		t.Fatalf("the description shows as %q with %d elements in it (title %q); want the text %q and no elements", cell, tags, title, desc)
 	}
 	e.screenshot(t, "handler-inbox")
+	e.run(t, "show only overdue tickets", chromedp.Click(chromedp.CSS(`#filter-overdue`)))
+	e.waitText(t, `#inbox tbody`, "the inbox without the ticket (not overdue)", func(s string) bool { return !strings.Contains(s, rep.GetTicket().GetNumber()) })
+	e.run(t, "show every ticket", chromedp.Click(chromedp.CSS(`#filter-overdue`)))
+	e.waitText(t, row, "the ticket back in the inbox", func(s string) bool { return strings.Contains(s, rep.GetTicket().GetNumber()) })
 	e.run(t, "open and accept the ticket", chromedp.Click(chromedp.CSS(row+` a`)), chromedp.WaitVisible(chromedp.CSS(`#accept`)),
 		chromedp.Click(chromedp.CSS(`#accept`)))
 	e.waitText(t, `#ticket-status`, "the ticket accepted", func(s string) bool { return s == "办理中" })
@@ -258,6 +262,12 @@ func TestEveryPage(t *testing.T) {
 	if res, err := loop.Run(t.Context(), e.r.Clients, loop.Options{Tickets: 2, RunID: "pages", Timeout: time.Minute, As: e.r.LoopAs, City: e.r.City}); err != nil || res.Closed != 2 {
 		t.Fatalf("loop: %s, %v", res.Summary(), err)
 	}
+	if _, err := e.r.As(auth.RoleReporter, "xc-hd-dj-g01").Intake.Report(t.Context(), &whistlev1.ReportRequest{
+		IdempotencyKey: "pages-located", Kind: whistlev1.WhistleKind_WHISTLE_KIND_DAILY, Source: whistlev1.Source_SOURCE_GRID_PATROL,
+		Category: "street_light_out", Description: "路灯不亮", Reporter: &whistlev1.Reporter{OrgUnitId: "xc-hd-dj-g01"},
+		Location: &whistlev1.Location{GridId: "xc-hd-dj-g01", Coordinates: &whistlev1.Coordinates{Latitude: 40.8470, Longitude: 111.6660}}}); err != nil {
+		t.Fatal(err)
+	}
 	e.signIn(t, "monitor")
 	for _, page := range []struct{ hash, sel, want string }{
 		{"map", "h1", "地图"}, {"hotspots", "h1", "热点"}, {"report", "h1", "月度报告"}, {"board", "h1", "超期督办"},
@@ -268,6 +278,9 @@ func TestEveryPage(t *testing.T) {
 			n := value(t, e, "count the grids", chromedp.Evaluate[int](`document.querySelectorAll('#map circle.grid').length`))
 			if n != 24 {
 				t.Errorf("the map draws %d grids, want the sample catalog's 24", n)
+			}
+			if n := value(t, e, "count the tickets", chromedp.Evaluate[int](`document.querySelectorAll('#map circle.ticket').length`)); n != 1 {
+				t.Errorf("the map draws %d tickets, want the one open ticket with coordinates", n)
 			}
 		}
 		e.screenshot(t, "leader-"+page.hash)

@@ -35,6 +35,16 @@ async function upload(file, s) {
   return data.media;
 }
 
+// uploadAll uploads a file input's photos and returns them as attachments.
+async function uploadAll(input, s) {
+  const out = [];
+  for (const f of input.files) {
+    const m = await upload(f, s);
+    out.push({ name: m.name, size_bytes: m.size_bytes, sha256: m.sha256, media_id: m.id });
+  }
+  return out;
+}
+
 // ---- names of units and matters, from the active catalog (read once a sign-in)
 let names = { units: {}, matters: {}, units_list: [] };
 async function loadNames() {
@@ -305,7 +315,12 @@ async function mapView(arg, box) {
   const open = {};
   const resp = await api('IntakeService', 'ListTickets', { page_size: 500, statuses: ['TICKET_STATUS_REPORTED', 'TICKET_STATUS_TRIAGE',
     'TICKET_STATUS_DISPATCHED', 'TICKET_STATUS_ACCEPTED', 'TICKET_STATUS_RETURNED', 'TICKET_STATUS_REOPENED'] });
-  for (const tk of resp.tickets || []) { const g = tk.location?.grid_id; if (g) open[g] = (open[g] || 0) + 1; }
+  const located = [];
+  for (const tk of resp.tickets || []) {
+    const g = tk.location?.grid_id;
+    if (g) open[g] = (open[g] || 0) + 1;
+    if (tk.location?.coordinates) located.push(tk);
+  }
   const spots = new Set(((await api('MonitoringService', 'ListHotSpots', {}).catch(() => ({}))).hot_spots || []).map((h) => h.org_unit_id));
   box.append(el('h1', {}, t('map')));
   if (!grids.length) { box.append(el('p', {}, t('noCentres'))); return; }
@@ -334,6 +349,16 @@ async function mapView(arg, box) {
     const title = document.createElementNS(NS, 'title');
     title.textContent = `${g.name} (${g.id}): ${t('open')} ${n}${hot ? ' · ' + t('hotspots') : ''}`;
     c.append(title); svg.append(c);
+  }
+  for (const tk of located) {
+    const { latitude, longitude } = tk.location.coordinates;
+    if (latitude < minLat - 0.05 || latitude > maxLat + 0.05 || longitude < minLng - 0.05 || longitude > maxLng + 0.05) continue;
+    const d = document.createElementNS(NS, 'circle');
+    d.setAttribute('cx', x(longitude)); d.setAttribute('cy', y(latitude)); d.setAttribute('r', 3); d.setAttribute('class', 'ticket');
+    d.dataset.ticket = tk.id;
+    const title = document.createElementNS(NS, 'title');
+    title.textContent = `${tk.number} ${matterName(tk.category)}`;
+    d.append(title); svg.append(d);
   }
   box.append(svg, el('p', { className: 'legend' }, t('mapLegend')));
 }
@@ -388,8 +413,16 @@ async function trend(chart, unit, kind) {
 async function inboxView(arg, box) {
   const s = session.get();
   const list = el('div', { id: 'inbox' });
+  const status = el('select', { id: 'filter-status' }, [['', t('allOpen')], ['TICKET_STATUS_DISPATCHED', statusName('TICKET_STATUS_DISPATCHED')],
+    ['TICKET_STATUS_ACCEPTED', statusName('TICKET_STATUS_ACCEPTED')], ['TICKET_STATUS_REOPENED', statusName('TICKET_STATUS_REOPENED')],
+    ['TICKET_STATUS_RESOLVED', statusName('TICKET_STATUS_RESOLVED')]].map(([v, n]) => el('option', { value: v }, n)));
+  const matter = el('select', { id: 'filter-matter' }, el('option', { value: '' }, t('allMatters')),
+    Object.entries(names.matters).map(([code, name]) => el('option', { value: code }, name)));
+  const overdueOnly = el('input', { type: 'checkbox', id: 'filter-overdue' });
+  const supervised = el('input', { type: 'checkbox', id: 'filter-supervised' });
   const load = async () => {
-    const resp = await api('ResponseService', 'ListInbox', { department_id: s.org_unit, page_size: 100 });
+    const resp = await api('ResponseService', 'ListInbox', { department_id: s.org_unit, page_size: 100, category: matter.value,
+      statuses: status.value ? [status.value] : [], overdue_only: overdueOnly.checked, min_escalation_level: supervised.checked ? 1 : 0 });
     list.replaceChildren(table([t('number'), t('title'), t('status'), t('deadline'), t('level'), t('description')],
       (resp.items || []).map((it) => el('tr', { dataset: { ticket: it.ticket_id } },
         el('td', {}, el('a', { href: '#/ticket/' + it.ticket_id }, it.ticket_number)),
@@ -399,8 +432,11 @@ async function inboxView(arg, box) {
         el('td', {}, it.escalation_level ? el('span', { className: 'level' }, t('supervision') + it.escalation_level) : ''),
         el('td', { className: 'desc' }, it.description))), 'inbox'));
   };
-  box.append(el('h1', {}, t('inbox'), ' · ', s.org_unit),
-    el('div', { className: 'controls' }, el('button', { type: 'button', id: 'refresh', onclick: () => load().catch(showError) }, t('refresh'))), list);
+  for (const f of [status, matter, overdueOnly, supervised]) f.addEventListener('change', () => load().catch(showError));
+  box.append(el('h1', {}, t('inbox'), ' · ', unitName(s.org_unit)),
+    el('div', { className: 'controls' }, status, matter, el('label', {}, overdueOnly, ' ', t('overdueOnly')),
+      el('label', {}, supervised, ' ', t('supervisedOnly')),
+      el('button', { type: 'button', id: 'refresh', onclick: () => load().catch(showError) }, t('refresh'))), list);
   await load();
   if (box.isConnected) timer = setInterval(() => load().catch(showError), 5000);
 }
@@ -430,23 +466,19 @@ async function ticketView(id, box) {
     const photo = el('input', { type: 'file', id: 'photo', accept: 'image/*', capture: 'environment' });
     box.append(el('h2', {}, t('resolve')), result, el('div', { className: 'controls' }, photo,
       el('button', { type: 'button', className: 'primary', id: 'resolve', onclick: async () => {
-        try {
-          const evidence = [];
-          for (const f of photo.files) {
-            const m = await upload(f, s);
-            evidence.push({ name: m.name, size_bytes: m.size_bytes, sha256: m.sha256, media_id: m.id });
-          }
-          await act('Resolve', { result: result.value, evidence }, () => route());
-        } catch (err) { showError(err); }
+        try { await act('Resolve', { result: result.value, evidence: await uploadAll(photo, s) }, () => route()); } catch (err) { showError(err); }
       } }, t('resolve'))));
   }
   if (['TICKET_STATUS_DISPATCHED', 'TICKET_STATUS_ACCEPTED', 'TICKET_STATUS_REOPENED'].includes(item.status)) {
     const note = el('textarea', { id: 'progress-note', placeholder: t('progressPlaceholder') });
+    const progressPhoto = el('input', { type: 'file', id: 'progress-photo', accept: 'image/*', capture: 'environment' });
     const reason = el('select', { id: 'return-reason' }, ['NOT_OUR_JURISDICTION', 'UNCLEAR_OWNERSHIP', 'OVERLAPPING_DUTIES', 'INSUFFICIENT_INFORMATION']
       .map((r) => el('option', { value: 'RETURN_REASON_' + r }, t('reason_' + r))));
     const due = el('input', { type: 'datetime-local', id: 'extension-due' });
     box.append(el('h2', {}, t('moreActions')), note, el('div', { className: 'controls' },
-      el('button', { type: 'button', id: 'progress', onclick: () => act('AddProgress', { note: note.value }, () => route()) }, t('addProgress')),
+      progressPhoto, el('button', { type: 'button', id: 'progress', onclick: async () => {
+        try { await act('AddProgress', { note: note.value, attachments: await uploadAll(progressPhoto, s) }, () => route()); } catch (err) { showError(err); }
+      } }, t('addProgress')),
       el('button', { type: 'button', id: 'extension', onclick: () => act('RequestExtension',
         { requested_resolve_due: due.value ? new Date(due.value).toISOString() : '', reason: note.value }, () => route()) }, t('askExtension')), due,
       reason, el('button', { type: 'button', id: 'return', onclick: () => act('Return', { reason_code: reason.value, note: note.value }, () => route()) },
