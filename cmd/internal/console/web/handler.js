@@ -76,19 +76,38 @@ export async function ticketView(id, box) {
       reason, el('button', { type: 'button', id: 'return', onclick: () => act('Return', { reason_code: reason.value, note: note.value }, () => nav.route()) },
         t('returnIt'))));
   }
-  const media = await api('IntakeService', 'ListMedia', { ticket: id }).catch(() => ({}));
-  if ((media.media || []).length) {
-    const photos = el('div', { className: 'photos', id: 'photos' });
-    box.append(el('h2', {}, t('photos')), photos);
-    for (const m of media.media) {
-      const resp = await fetch('media/' + encodeURIComponent(m.id), { headers: { Authorization: 'Bearer ' + s.token } });
-      if (!resp.ok) continue;
-      photos.append(el('figure', {}, el('img', { src: URL.createObjectURL(await resp.blob()), alt: m.name, dataset: { media: m.id } }),
-        el('figcaption', {}, m.name)));
-    }
-  }
-  const tl = await api('MonitoringService', 'GetTimeline', { ticket_id: id }).catch(() => ({ entries: [] }));
-  box.append(el('h2', {}, t('timeline')), el('ol', { className: 'timeline', id: 'timeline' }, (tl.entries || []).map((e) =>
-    el('li', {}, el('time', {}, fmtTime(e.occurred_at)), `${e.event_type}: ${e.summary || ''}`))));
+  box.append(...ticketFollower(id, s, box));
 }
 
+// ticketFollower draws a ticket's photos and timeline and keeps them
+// current while the page shows (evidence is attached to the ticket once
+// intake has followed the resolution, a moment after the call returns).
+function ticketFollower(id, s, box) {
+  const photos = el('div', { className: 'photos', id: 'photos' });
+  const photosPart = el('section', { hidden: true }, el('h2', {}, t('photos')), photos);
+  const timeline = el('ol', { className: 'timeline', id: 'timeline' });
+  const shown = new Set();
+  let busy = false, timer = 0;
+  const refresh = async () => {
+    if (!box.isConnected) { clearInterval(timer); return; }
+    if (busy) return;
+    busy = true;
+    try {
+      const media = await api('IntakeService', 'ListMedia', { ticket: id }).catch(() => ({}));
+      for (const m of media.media || []) {
+        if (shown.has(m.id)) continue;
+        const resp = await fetch('media/' + encodeURIComponent(m.id), { headers: { Authorization: 'Bearer ' + s.token } });
+        if (!resp.ok) continue;
+        shown.add(m.id);
+        photos.append(el('figure', {}, el('img', { src: URL.createObjectURL(await resp.blob()), alt: m.name, dataset: { media: m.id } }),
+          el('figcaption', {}, m.name)));
+      }
+      photosPart.hidden = shown.size === 0;
+      const tl = await api('MonitoringService', 'GetTimeline', { ticket_id: id }).catch(() => ({ entries: [] }));
+      timeline.replaceChildren(...(tl.entries || []).map((e) => el('li', {}, el('time', {}, fmtTime(e.occurred_at)), `${e.event_type}: ${e.summary || ''}`)));
+    } finally { busy = false; }
+  };
+  refresh().catch(showError);
+  timer = live.timer = setInterval(() => refresh().catch(showError), 3000);
+  return [photosPart, el('h2', {}, t('timeline')), timeline];
+}
