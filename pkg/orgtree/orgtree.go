@@ -17,6 +17,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/apperr"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
+	"github.com/whistle-civic/whistle/pkg/geo"
 	"github.com/whistle-civic/whistle/pkg/postgres"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
@@ -53,9 +54,10 @@ type Tree struct {
 
 // snapshot is the tree as read at one moment.
 type snapshot struct {
-	parent   map[string]string   // by unit; "" for the city
-	level    map[string]string   // by unit: city, district, street, community, grid or department
-	children map[string][]string // by unit
+	parent   map[string]string    // by unit; "" for the city
+	level    map[string]string    // by unit: city, district, street, community, grid or department
+	children map[string][]string  // by unit
+	centres  map[string]geo.Point // by unit, of the units the catalog gives one
 	root     string
 }
 
@@ -121,6 +123,17 @@ func (t *Tree) Level(ctx context.Context, id string) (string, error) {
 	return level, nil
 }
 
+// Centres returns the centres of the grids whose catalog entry gives one,
+// by grid. It fails with ErrNotYetKnown before any tree arrived; the map is
+// the tree's own: do not change it.
+func (t *Tree) Centres(ctx context.Context) (map[string]geo.Point, error) {
+	s, err := t.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.centres, nil
+}
+
 // Root returns the city at the top of the tree.
 func (t *Tree) Root(ctx context.Context) (string, error) {
 	s, err := t.current(ctx)
@@ -152,14 +165,18 @@ func (t *Tree) current(ctx context.Context) (*snapshot, error) {
 
 // load reads the stored tree.
 func (t *Tree) load(ctx context.Context) (*snapshot, error) {
-	rows, err := t.db.Q(ctx).Query(ctx, `SELECT id, parent_id, level FROM org_units`)
+	rows, err := t.db.Q(ctx).Query(ctx, `SELECT id, parent_id, level, latitude, longitude FROM org_units`)
 	if err != nil {
 		return nil, fmt.Errorf("read the org tree: %w", err)
 	}
-	s := &snapshot{parent: map[string]string{}, level: map[string]string{}, children: map[string][]string{}}
+	s := &snapshot{parent: map[string]string{}, level: map[string]string{}, children: map[string][]string{}, centres: map[string]geo.Point{}}
 	var id, parent, level string
-	_, err = pgx.ForEachRow(rows, []any{&id, &parent, &level}, func() error {
+	var lat, lng *float64
+	_, err = pgx.ForEachRow(rows, []any{&id, &parent, &level, &lat, &lng}, func() error {
 		s.parent[id], s.level[id] = parent, level
+		if lat != nil && lng != nil && level == "grid" {
+			s.centres[id] = geo.Point{Lat: *lat, Lng: *lng}
+		}
 		if parent == "" {
 			if s.root == "" || id < s.root {
 				s.root = id
@@ -198,10 +215,14 @@ func (t *Tree) Apply(ctx context.Context, ev *whistlev1.Event) (ticket.Decision,
 		if _, err := tx.Exec(ctx, `DELETE FROM org_units`); err != nil {
 			return err
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"org_units"}, []string{"id", "parent_id", "level", "catalog_version"},
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"org_units"}, []string{"id", "parent_id", "level", "catalog_version", "latitude", "longitude"},
 			pgx.CopyFromSlice(len(tree.GetUnits()), func(i int) ([]any, error) {
 				u := tree.GetUnits()[i]
-				return []any{u.GetId(), u.GetParentId(), u.GetLevel(), tree.GetCatalogVersion()}, nil
+				var lat, lng *float64
+				if c := u.GetCentre(); c != nil {
+					lat, lng = &c.Latitude, &c.Longitude
+				}
+				return []any{u.GetId(), u.GetParentId(), u.GetLevel(), tree.GetCatalogVersion(), lat, lng}, nil
 			}))
 		postgres.AfterCommit(ctx, t.forget)
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/ticket"
 )
 
@@ -66,16 +67,10 @@ func (s *Service) FireDue(ctx context.Context) (int, error) {
 
 // runScheduler fires due deadlines every interval until ctx ends.
 func (s *Service) runScheduler(ctx context.Context, every time.Duration) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	platform.Every(ctx, every, func(ctx context.Context) {
 		if _, err := s.FireDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "deadline scheduler failed; retrying", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	})
+	return nil
 }

@@ -167,7 +167,7 @@ func snapshot(a Assignment) *whistlev1.Ticket {
 func toOrgTreeEvent(cat *Catalog, at time.Time) *whistlev1.Event {
 	tree := &whistlev1.OrgTree{CatalogVersion: cat.Version}
 	for _, u := range cat.Units() {
-		tree.Units = append(tree.Units, &whistlev1.OrgNode{Id: u.ID, ParentId: u.ParentID, Level: u.Level.String()})
+		tree.Units = append(tree.Units, &whistlev1.OrgNode{Id: u.ID, ParentId: u.ParentID, Level: u.Level.String(), Centre: toProtoPoint(u.Centre)})
 	}
 	for _, d := range cat.Departments() {
 		tree.Units = append(tree.Units, &whistlev1.OrgNode{Id: d.ID, ParentId: d.OrgUnitID, Level: "department"})

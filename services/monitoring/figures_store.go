@@ -224,7 +224,12 @@ func (s *store) Exclusive(ctx context.Context, fn func(ctx context.Context) erro
 func (s *store) Reset(ctx context.Context, consumer string) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `TRUNCATE tickets, timeline, status_counts, scores, stage_times, scores_monthly, stage_times_monthly, units, live,
-			categories, recent_reports, hot_spots`); err != nil {
+			categories, recent_reports`); err != nil {
+			return err
+		}
+		// A scan hot spot is what the scan found at a moment, not a projection
+		// of the stream: it stays (the count rules fire again as the stream replays).
+		if _, err := tx.Exec(ctx, `DELETE FROM hot_spots WHERE rule <> 'scan'`); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM inbox WHERE consumer = $1`, consumer)

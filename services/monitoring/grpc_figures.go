@@ -107,9 +107,7 @@ func (g *grpcServer) ListHotSpots(ctx context.Context, req *whistlev1.ListHotSpo
 	}
 	resp := &whistlev1.ListHotSpotsResponse{}
 	for _, h := range hs {
-		resp.HotSpots = append(resp.HotSpots, &whistlev1.HotSpot{Id: h.ID, Rule: h.Rule, Category: h.Category,
-			OrgUnitId: h.Place, TicketIds: h.TicketIDs, Explanation: h.Explanation, DetectedAt: timestamppb.New(h.DetectedAt),
-			ProactiveTicketId: h.ProactiveTicketID})
+		resp.HotSpots = append(resp.HotSpots, toProtoHotSpot(h))
 	}
 	return resp, nil
 }
@@ -197,4 +195,15 @@ func fromOverdueToken(token string) (overdueCursor, error) {
 		return overdueCursor{}, ErrBadPageToken
 	}
 	return overdueCursor{Level: int32(level), Due: due, TicketID: parts[2]}, nil
+}
+
+func toProtoHotSpot(h HotSpot) *whistlev1.HotSpot {
+	out := &whistlev1.HotSpot{Id: h.ID, Rule: h.Rule, Category: h.Category, OrgUnitId: h.Place, TicketIds: h.TicketIDs,
+		Explanation: h.Explanation, DetectedAt: timestamppb.New(h.DetectedAt), ProactiveTicketId: h.ProactiveTicketID}
+	if sc := h.Scan; sc != nil {
+		out.Scan = &whistlev1.ScanCluster{CentreGridId: sc.CentreGrid, GridIds: sc.Grids, RadiusMeters: sc.RadiusMeters,
+			WindowDays: int32(sc.WindowDays), Observed: int32(sc.Observed), Expected: sc.Expected, LogLikelihoodRatio: sc.LLR,
+			PValue: sc.P, RecurrenceDays: sc.RecurrenceDays, Replicas: int32(sc.Replicas), UpdatedAt: timestamppb.New(sc.UpdatedAt)}
+	}
+	return out
 }

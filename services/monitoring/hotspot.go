@@ -28,6 +28,8 @@ type HotSpotConfig struct {
 	// Defaults 8 and 2.
 	RisingMin    int64
 	RisingFactor int64
+	// Scan tunes the space-time scan (defaults in ScanConfig).
+	Scan ScanConfig
 }
 
 func (c *HotSpotConfig) defaults() {
@@ -46,6 +48,7 @@ func (c *HotSpotConfig) defaults() {
 	if c.RisingFactor == 0 {
 		c.RisingFactor = 2
 	}
+	c.Scan.defaults()
 }
 
 // HotSpot is a recurring problem found.
@@ -60,6 +63,8 @@ type HotSpot struct {
 	Explanation       string
 	DetectedAt        time.Time
 	ProactiveTicketID string
+	// Scan is the space-time scan's cluster (rule "scan"); nil for the count rules.
+	Scan *ScanCluster
 }
 
 // Report is one report as the hot spot rules see it.
@@ -75,6 +80,7 @@ type Report struct {
 // transaction ctx carries.
 type hotSpotStore interface {
 	windowStore
+	scanStore
 	LinkProactive(ctx context.Context, hotSpotID, ticketID string) error
 	HotSpots(ctx context.Context, unit string, limit int) ([]HotSpot, error)
 }

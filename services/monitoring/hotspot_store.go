@@ -123,16 +123,10 @@ func (s *store) LinkProactive(ctx context.Context, hotSpotID, ticketID string) e
 
 // HotSpots lists hot spots in an area ("" for all), newest first.
 func (s *store) HotSpots(ctx context.Context, unit string, limit int) ([]HotSpot, error) {
-	rows, err := s.db.Q(ctx).Query(ctx, `SELECT id, rule, category, org_unit_id, area_ids, ticket_ids::text[], explanation,
-			detected_at, coalesce(proactive_ticket_id::text, '')
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT `+hotSpotColumns+`
 		FROM hot_spots WHERE $1 = '' OR $1 = ANY(area_ids) ORDER BY detected_at DESC, id LIMIT $2`, unit, limit)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (HotSpot, error) {
-		var h HotSpot
-		err := row.Scan(&h.ID, &h.Rule, &h.Category, &h.Place, &h.Area, &h.TicketIDs, &h.Explanation, &h.DetectedAt, &h.ProactiveTicketID)
-		h.DetectedAt = h.DetectedAt.UTC()
-		return h, err
-	})
+	return pgx.CollectRows(rows, scanHotSpot)
 }

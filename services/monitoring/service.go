@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	_ "time/tzdata" // the city's zone without relying on the machine's
@@ -101,10 +102,15 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	whistlev1.RegisterMonitoringServiceServer(r, &grpcServer{svc: s, places: s.deps.Tree()})
 }
 
-// Run relays the outbox and projects every event, until ctx ends. One
-// consumer receives all events in stream order, which already respects each
-// ticket's version order.
+// Run relays the outbox, projects every event and scans for hot spots
+// (every HotSpots.Scan.Every), until ctx ends. One consumer receives all
+// events in stream order, which already respects each ticket's version order.
 func (s *Service) Run(ctx context.Context) error {
-	return platform.Run(ctx, s.deps, platform.Consumer{Name: Name, Apply: s.applyEvent,
-		ApplySet: s.applyEvents, Partitions: s.cfg.Partitions})
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return platform.Run(ctx, s.deps, platform.Consumer{Name: Name, Apply: s.applyEvent,
+			ApplySet: s.applyEvents, Partitions: s.cfg.Partitions})
+	})
+	g.Go(func() error { s.runScan(ctx); return nil })
+	return g.Wait()
 }

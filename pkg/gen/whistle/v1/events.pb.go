@@ -2304,7 +2304,10 @@ type OrgNode struct {
 	// parent_id is the unit above it; empty for the city.
 	ParentId string `protobuf:"bytes,2,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
 	// level: "city", "district", "street", "community", "grid" or "department".
-	Level         string `protobuf:"bytes,3,opt,name=level,proto3" json:"level,omitempty"`
+	Level string `protobuf:"bytes,3,opt,name=level,proto3" json:"level,omitempty"`
+	// centre is a point inside the unit (a grid's centre) where the catalog gives one; the hot spot
+	// scan draws its circles around the grids' centres.
+	Centre        *Coordinates `protobuf:"bytes,4,opt,name=centre,proto3" json:"centre,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2358,6 +2361,13 @@ func (x *OrgNode) GetLevel() string {
 		return x.Level
 	}
 	return ""
+}
+
+func (x *OrgNode) GetCentre() *Coordinates {
+	if x != nil {
+		return x.Centre
+	}
+	return nil
 }
 
 var File_whistle_v1_events_proto protoreflect.FileDescriptor
@@ -2539,11 +2549,12 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\vhot_spot_id\x18\x06 \x01(\tR\thotSpotId\"]\n" +
 	"\aOrgTree\x12'\n" +
 	"\x0fcatalog_version\x18\x01 \x01(\tR\x0ecatalogVersion\x12)\n" +
-	"\x05units\x18\x02 \x03(\v2\x13.whistle.v1.OrgNodeR\x05units\"L\n" +
+	"\x05units\x18\x02 \x03(\v2\x13.whistle.v1.OrgNodeR\x05units\"}\n" +
 	"\aOrgNode\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tparent_id\x18\x02 \x01(\tR\bparentId\x12\x14\n" +
-	"\x05level\x18\x03 \x01(\tR\x05level*\xcc\x01\n" +
+	"\x05level\x18\x03 \x01(\tR\x05level\x12/\n" +
+	"\x06centre\x18\x04 \x01(\v2\x17.whistle.v1.CoordinatesR\x06centre*\xcc\x01\n" +
 	"\fReturnReason\x12\x1d\n" +
 	"\x19RETURN_REASON_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"RETURN_REASON_NOT_OUR_JURISDICTION\x10\x01\x12#\n" +
@@ -2601,6 +2612,7 @@ var file_whistle_v1_events_proto_goTypes = []any{
 	(*Ticket)(nil),                   // 28: whistle.v1.Ticket
 	(Verdict)(0),                     // 29: whistle.v1.Verdict
 	(EvaluationSource)(0),            // 30: whistle.v1.EvaluationSource
+	(*Coordinates)(nil),              // 31: whistle.v1.Coordinates
 }
 var file_whistle_v1_events_proto_depIdxs = []int32{
 	26, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
@@ -2649,11 +2661,12 @@ var file_whistle_v1_events_proto_depIdxs = []int32{
 	26, // 43: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
 	29, // 44: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
 	25, // 45: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	31, // 46: whistle.v1.OrgNode.centre:type_name -> whistle.v1.Coordinates
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }

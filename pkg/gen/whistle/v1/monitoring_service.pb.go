@@ -1077,8 +1077,10 @@ type HotSpot struct {
 	DetectedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
 	// proactive_ticket_id is the ticket raised for it, once intake reported it.
 	ProactiveTicketId string `protobuf:"bytes,8,opt,name=proactive_ticket_id,json=proactiveTicketId,proto3" json:"proactive_ticket_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// scan is the space-time scan's cluster, for a hot spot of the rule "scan"; unset for the count rules.
+	Scan          *ScanCluster `protobuf:"bytes,9,opt,name=scan,proto3" json:"scan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HotSpot) Reset() {
@@ -1167,6 +1169,151 @@ func (x *HotSpot) GetProactiveTicketId() string {
 	return ""
 }
 
+func (x *HotSpot) GetScan() *ScanCluster {
+	if x != nil {
+		return x.Scan
+	}
+	return nil
+}
+
+// ScanCluster is a cluster the prospective space-time permutation scan found (Kulldorff 2005): a
+// circle of grids over the last days, holding more reports of the matter than the grids' own share
+// and the days' own share of all reports would lead one to expect.
+type ScanCluster struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// centre_grid_id is the grid at the circle's centre.
+	CentreGridId string `protobuf:"bytes,1,opt,name=centre_grid_id,json=centreGridId,proto3" json:"centre_grid_id,omitempty"`
+	// grid_ids are the circle's grids, nearest the centre first.
+	GridIds []string `protobuf:"bytes,2,rep,name=grid_ids,json=gridIds,proto3" json:"grid_ids,omitempty"`
+	// radius_meters is the distance from the centre to the farthest of them.
+	RadiusMeters float64 `protobuf:"fixed64,3,opt,name=radius_meters,json=radiusMeters,proto3" json:"radius_meters,omitempty"`
+	// window_days is the length of the time window, in days ending on the day of updated_at.
+	WindowDays int32 `protobuf:"varint,4,opt,name=window_days,json=windowDays,proto3" json:"window_days,omitempty"`
+	// observed is the number of reports in the cylinder.
+	Observed int32 `protobuf:"varint,5,opt,name=observed,proto3" json:"observed,omitempty"`
+	// expected is their expectation from the margins.
+	Expected float64 `protobuf:"fixed64,6,opt,name=expected,proto3" json:"expected,omitempty"`
+	// log_likelihood_ratio is the cluster's Poisson generalised likelihood ratio, in nats.
+	LogLikelihoodRatio float64 `protobuf:"fixed64,7,opt,name=log_likelihood_ratio,json=logLikelihoodRatio,proto3" json:"log_likelihood_ratio,omitempty"`
+	// p_value is the Monte Carlo p-value against permuted replicas, in (0, 1].
+	PValue float64 `protobuf:"fixed64,8,opt,name=p_value,json=pValue,proto3" json:"p_value,omitempty"`
+	// recurrence_days is 1/p_value: the days one would wait for a false alarm this strong, scanning daily.
+	RecurrenceDays float64 `protobuf:"fixed64,9,opt,name=recurrence_days,json=recurrenceDays,proto3" json:"recurrence_days,omitempty"`
+	// replicas is the number of Monte Carlo replicas the p-value was judged against.
+	Replicas int32 `protobuf:"varint,10,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	// updated_at is when the scan last found the cluster (it is updated, never raised twice, as it grows).
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanCluster) Reset() {
+	*x = ScanCluster{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanCluster) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanCluster) ProtoMessage() {}
+
+func (x *ScanCluster) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanCluster.ProtoReflect.Descriptor instead.
+func (*ScanCluster) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ScanCluster) GetCentreGridId() string {
+	if x != nil {
+		return x.CentreGridId
+	}
+	return ""
+}
+
+func (x *ScanCluster) GetGridIds() []string {
+	if x != nil {
+		return x.GridIds
+	}
+	return nil
+}
+
+func (x *ScanCluster) GetRadiusMeters() float64 {
+	if x != nil {
+		return x.RadiusMeters
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetWindowDays() int32 {
+	if x != nil {
+		return x.WindowDays
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetObserved() int32 {
+	if x != nil {
+		return x.Observed
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetExpected() float64 {
+	if x != nil {
+		return x.Expected
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetLogLikelihoodRatio() float64 {
+	if x != nil {
+		return x.LogLikelihoodRatio
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetPValue() float64 {
+	if x != nil {
+		return x.PValue
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetRecurrenceDays() float64 {
+	if x != nil {
+		return x.RecurrenceDays
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetReplicas() int32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+func (x *ScanCluster) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
 // ListHotSpotsRequest names where to look.
 type ListHotSpotsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1180,7 +1327,7 @@ type ListHotSpotsRequest struct {
 
 func (x *ListHotSpotsRequest) Reset() {
 	*x = ListHotSpotsRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[15]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1339,7 @@ func (x *ListHotSpotsRequest) String() string {
 func (*ListHotSpotsRequest) ProtoMessage() {}
 
 func (x *ListHotSpotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[15]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1352,7 @@ func (x *ListHotSpotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHotSpotsRequest.ProtoReflect.Descriptor instead.
 func (*ListHotSpotsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{15}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListHotSpotsRequest) GetOrgUnitId() string {
@@ -1233,7 +1380,7 @@ type ListHotSpotsResponse struct {
 
 func (x *ListHotSpotsResponse) Reset() {
 	*x = ListHotSpotsResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[16]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1392,7 @@ func (x *ListHotSpotsResponse) String() string {
 func (*ListHotSpotsResponse) ProtoMessage() {}
 
 func (x *ListHotSpotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[16]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1405,7 @@ func (x *ListHotSpotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHotSpotsResponse.ProtoReflect.Descriptor instead.
 func (*ListHotSpotsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{16}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListHotSpotsResponse) GetHotSpots() []*HotSpot {
@@ -1285,7 +1432,7 @@ type GetTopProblemsRequest struct {
 
 func (x *GetTopProblemsRequest) Reset() {
 	*x = GetTopProblemsRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[17]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1444,7 @@ func (x *GetTopProblemsRequest) String() string {
 func (*GetTopProblemsRequest) ProtoMessage() {}
 
 func (x *GetTopProblemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[17]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1457,7 @@ func (x *GetTopProblemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopProblemsRequest.ProtoReflect.Descriptor instead.
 func (*GetTopProblemsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{17}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetTopProblemsRequest) GetDistrictId() string {
@@ -1351,7 +1498,7 @@ type TopProblem struct {
 
 func (x *TopProblem) Reset() {
 	*x = TopProblem{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[18]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1510,7 @@ func (x *TopProblem) String() string {
 func (*TopProblem) ProtoMessage() {}
 
 func (x *TopProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[18]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1523,7 @@ func (x *TopProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopProblem.ProtoReflect.Descriptor instead.
 func (*TopProblem) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{18}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TopProblem) GetCategory() string {
@@ -1418,7 +1565,7 @@ type GetTopProblemsResponse struct {
 
 func (x *GetTopProblemsResponse) Reset() {
 	*x = GetTopProblemsResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[19]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1577,7 @@ func (x *GetTopProblemsResponse) String() string {
 func (*GetTopProblemsResponse) ProtoMessage() {}
 
 func (x *GetTopProblemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[19]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1590,7 @@ func (x *GetTopProblemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTopProblemsResponse.ProtoReflect.Descriptor instead.
 func (*GetTopProblemsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{19}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetTopProblemsResponse) GetProblems() []*TopProblem {
@@ -1465,7 +1612,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[20]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1624,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[20]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +1637,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{20}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchEventsRequest) GetEventTypes() []string {
@@ -1516,7 +1663,7 @@ type WatchEventsResponse struct {
 
 func (x *WatchEventsResponse) Reset() {
 	*x = WatchEventsResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[21]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1675,7 @@ func (x *WatchEventsResponse) String() string {
 func (*WatchEventsResponse) ProtoMessage() {}
 
 func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[21]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1688,7 @@ func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{21}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchEventsResponse) GetTicketId() string {
@@ -1576,7 +1723,7 @@ type RebuildProjectionsRequest struct {
 
 func (x *RebuildProjectionsRequest) Reset() {
 	*x = RebuildProjectionsRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[22]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1735,7 @@ func (x *RebuildProjectionsRequest) String() string {
 func (*RebuildProjectionsRequest) ProtoMessage() {}
 
 func (x *RebuildProjectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[22]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1748,7 @@ func (x *RebuildProjectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildProjectionsRequest.ProtoReflect.Descriptor instead.
 func (*RebuildProjectionsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{22}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RebuildProjectionsRequest) GetActor() *Actor {
@@ -1627,7 +1774,7 @@ type RebuildProjectionsResponse struct {
 
 func (x *RebuildProjectionsResponse) Reset() {
 	*x = RebuildProjectionsResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[23]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1786,7 @@ func (x *RebuildProjectionsResponse) String() string {
 func (*RebuildProjectionsResponse) ProtoMessage() {}
 
 func (x *RebuildProjectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[23]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1799,7 @@ func (x *RebuildProjectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildProjectionsResponse.ProtoReflect.Descriptor instead.
 func (*RebuildProjectionsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{23}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RebuildProjectionsResponse) GetEventsReplayed() int64 {
@@ -1703,7 +1850,7 @@ type TimelineEntry struct {
 
 func (x *TimelineEntry) Reset() {
 	*x = TimelineEntry{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[24]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1862,7 @@ func (x *TimelineEntry) String() string {
 func (*TimelineEntry) ProtoMessage() {}
 
 func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[24]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1875,7 @@ func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
 func (*TimelineEntry) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{24}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TimelineEntry) GetEventId() string {
@@ -1805,7 +1952,7 @@ type GetTimelineRequest struct {
 
 func (x *GetTimelineRequest) Reset() {
 	*x = GetTimelineRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[25]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1964,7 @@ func (x *GetTimelineRequest) String() string {
 func (*GetTimelineRequest) ProtoMessage() {}
 
 func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[25]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1977,7 @@ func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GetTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{25}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTimelineRequest) GetTicketId() string {
@@ -1856,7 +2003,7 @@ type GetTimelineResponse struct {
 
 func (x *GetTimelineResponse) Reset() {
 	*x = GetTimelineResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[26]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +2015,7 @@ func (x *GetTimelineResponse) String() string {
 func (*GetTimelineResponse) ProtoMessage() {}
 
 func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[26]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2028,7 @@ func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GetTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{26}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetTimelineResponse) GetState() *TicketState {
@@ -1918,7 +2065,7 @@ type MergedDuplicate struct {
 
 func (x *MergedDuplicate) Reset() {
 	*x = MergedDuplicate{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2077,7 @@ func (x *MergedDuplicate) String() string {
 func (*MergedDuplicate) ProtoMessage() {}
 
 func (x *MergedDuplicate) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[27]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2090,7 @@ func (x *MergedDuplicate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergedDuplicate.ProtoReflect.Descriptor instead.
 func (*MergedDuplicate) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{27}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MergedDuplicate) GetTicketId() string {
@@ -1971,7 +2118,7 @@ type GetCountsRequest struct {
 
 func (x *GetCountsRequest) Reset() {
 	*x = GetCountsRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2130,7 @@ func (x *GetCountsRequest) String() string {
 func (*GetCountsRequest) ProtoMessage() {}
 
 func (x *GetCountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[28]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1996,7 +2143,7 @@ func (x *GetCountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCountsRequest.ProtoReflect.Descriptor instead.
 func (*GetCountsRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{28}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetCountsRequest) GetIncludeSynthetic() bool {
@@ -2019,7 +2166,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2178,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[29]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2191,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{29}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StatusCount) GetStatus() TicketStatus {
@@ -2074,7 +2221,7 @@ type GetCountsResponse struct {
 
 func (x *GetCountsResponse) Reset() {
 	*x = GetCountsResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[30]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2086,7 +2233,7 @@ func (x *GetCountsResponse) String() string {
 func (*GetCountsResponse) ProtoMessage() {}
 
 func (x *GetCountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[30]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +2246,7 @@ func (x *GetCountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCountsResponse.ProtoReflect.Descriptor instead.
 func (*GetCountsResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{30}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetCountsResponse) GetCounts() []*StatusCount {
@@ -2143,7 +2290,7 @@ type ListUpdatesRequest struct {
 
 func (x *ListUpdatesRequest) Reset() {
 	*x = ListUpdatesRequest{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[31]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2302,7 @@ func (x *ListUpdatesRequest) String() string {
 func (*ListUpdatesRequest) ProtoMessage() {}
 
 func (x *ListUpdatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[31]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2315,7 @@ func (x *ListUpdatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUpdatesRequest.ProtoReflect.Descriptor instead.
 func (*ListUpdatesRequest) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{31}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListUpdatesRequest) GetAfter() *timestamppb.Timestamp {
@@ -2235,7 +2382,7 @@ type TicketUpdate struct {
 
 func (x *TicketUpdate) Reset() {
 	*x = TicketUpdate{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[32]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2394,7 @@ func (x *TicketUpdate) String() string {
 func (*TicketUpdate) ProtoMessage() {}
 
 func (x *TicketUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[32]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2407,7 @@ func (x *TicketUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketUpdate.ProtoReflect.Descriptor instead.
 func (*TicketUpdate) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{32}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TicketUpdate) GetTicketId() string {
@@ -2297,7 +2444,7 @@ type ListUpdatesResponse struct {
 
 func (x *ListUpdatesResponse) Reset() {
 	*x = ListUpdatesResponse{}
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[33]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2309,7 +2456,7 @@ func (x *ListUpdatesResponse) String() string {
 func (*ListUpdatesResponse) ProtoMessage() {}
 
 func (x *ListUpdatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[33]
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2322,7 +2469,7 @@ func (x *ListUpdatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUpdatesResponse.ProtoReflect.Descriptor instead.
 func (*ListUpdatesResponse) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{33}
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListUpdatesResponse) GetUpdates() []*TicketUpdate {
@@ -2409,7 +2556,7 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\alevel_2\x18\x03 \x01(\x03R\x06level2\x12\x17\n" +
 	"\alevel_3\x18\x04 \x01(\x03R\x06level3\"K\n" +
 	"\x1aGetEscalationBoardResponse\x12-\n" +
-	"\x04rows\x18\x01 \x03(\v2\x19.whistle.v1.EscalationRowR\x04rows\"\x97\x02\n" +
+	"\x04rows\x18\x01 \x03(\v2\x19.whistle.v1.EscalationRowR\x04rows\"\xc4\x02\n" +
 	"\aHotSpot\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x1a\n" +
@@ -2420,7 +2567,23 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\vexplanation\x18\x06 \x01(\tR\vexplanation\x12;\n" +
 	"\vdetected_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"detectedAt\x12.\n" +
-	"\x13proactive_ticket_id\x18\b \x01(\tR\x11proactiveTicketId\"\x80\x01\n" +
+	"\x13proactive_ticket_id\x18\b \x01(\tR\x11proactiveTicketId\x12+\n" +
+	"\x04scan\x18\t \x01(\v2\x17.whistle.v1.ScanClusterR\x04scan\"\x97\x03\n" +
+	"\vScanCluster\x12$\n" +
+	"\x0ecentre_grid_id\x18\x01 \x01(\tR\fcentreGridId\x12\x19\n" +
+	"\bgrid_ids\x18\x02 \x03(\tR\agridIds\x12#\n" +
+	"\rradius_meters\x18\x03 \x01(\x01R\fradiusMeters\x12\x1f\n" +
+	"\vwindow_days\x18\x04 \x01(\x05R\n" +
+	"windowDays\x12\x1a\n" +
+	"\bobserved\x18\x05 \x01(\x05R\bobserved\x12\x1a\n" +
+	"\bexpected\x18\x06 \x01(\x01R\bexpected\x120\n" +
+	"\x14log_likelihood_ratio\x18\a \x01(\x01R\x12logLikelihoodRatio\x12\x17\n" +
+	"\ap_value\x18\b \x01(\x01R\x06pValue\x12'\n" +
+	"\x0frecurrence_days\x18\t \x01(\x01R\x0erecurrenceDays\x12\x1a\n" +
+	"\breplicas\x18\n" +
+	" \x01(\x05R\breplicas\x129\n" +
+	"\n" +
+	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x80\x01\n" +
 	"\x13ListHotSpotsRequest\x12@\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -2543,7 +2706,7 @@ func file_whistle_v1_monitoring_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_monitoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(PeriodKind)(0),                    // 0: whistle.v1.PeriodKind
 	(RankingLevel)(0),                  // 1: whistle.v1.RankingLevel
@@ -2562,35 +2725,36 @@ var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(*EscalationRow)(nil),              // 14: whistle.v1.EscalationRow
 	(*GetEscalationBoardResponse)(nil), // 15: whistle.v1.GetEscalationBoardResponse
 	(*HotSpot)(nil),                    // 16: whistle.v1.HotSpot
-	(*ListHotSpotsRequest)(nil),        // 17: whistle.v1.ListHotSpotsRequest
-	(*ListHotSpotsResponse)(nil),       // 18: whistle.v1.ListHotSpotsResponse
-	(*GetTopProblemsRequest)(nil),      // 19: whistle.v1.GetTopProblemsRequest
-	(*TopProblem)(nil),                 // 20: whistle.v1.TopProblem
-	(*GetTopProblemsResponse)(nil),     // 21: whistle.v1.GetTopProblemsResponse
-	(*WatchEventsRequest)(nil),         // 22: whistle.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil),        // 23: whistle.v1.WatchEventsResponse
-	(*RebuildProjectionsRequest)(nil),  // 24: whistle.v1.RebuildProjectionsRequest
-	(*RebuildProjectionsResponse)(nil), // 25: whistle.v1.RebuildProjectionsResponse
-	(*TimelineEntry)(nil),              // 26: whistle.v1.TimelineEntry
-	(*GetTimelineRequest)(nil),         // 27: whistle.v1.GetTimelineRequest
-	(*GetTimelineResponse)(nil),        // 28: whistle.v1.GetTimelineResponse
-	(*MergedDuplicate)(nil),            // 29: whistle.v1.MergedDuplicate
-	(*GetCountsRequest)(nil),           // 30: whistle.v1.GetCountsRequest
-	(*StatusCount)(nil),                // 31: whistle.v1.StatusCount
-	(*GetCountsResponse)(nil),          // 32: whistle.v1.GetCountsResponse
-	(*ListUpdatesRequest)(nil),         // 33: whistle.v1.ListUpdatesRequest
-	(*TicketUpdate)(nil),               // 34: whistle.v1.TicketUpdate
-	(*ListUpdatesResponse)(nil),        // 35: whistle.v1.ListUpdatesResponse
-	(*durationpb.Duration)(nil),        // 36: google.protobuf.Duration
-	(*TicketState)(nil),                // 37: whistle.v1.TicketState
-	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
-	(*Actor)(nil),                      // 39: whistle.v1.Actor
-	(TicketStatus)(0),                  // 40: whistle.v1.TicketStatus
+	(*ScanCluster)(nil),                // 17: whistle.v1.ScanCluster
+	(*ListHotSpotsRequest)(nil),        // 18: whistle.v1.ListHotSpotsRequest
+	(*ListHotSpotsResponse)(nil),       // 19: whistle.v1.ListHotSpotsResponse
+	(*GetTopProblemsRequest)(nil),      // 20: whistle.v1.GetTopProblemsRequest
+	(*TopProblem)(nil),                 // 21: whistle.v1.TopProblem
+	(*GetTopProblemsResponse)(nil),     // 22: whistle.v1.GetTopProblemsResponse
+	(*WatchEventsRequest)(nil),         // 23: whistle.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),        // 24: whistle.v1.WatchEventsResponse
+	(*RebuildProjectionsRequest)(nil),  // 25: whistle.v1.RebuildProjectionsRequest
+	(*RebuildProjectionsResponse)(nil), // 26: whistle.v1.RebuildProjectionsResponse
+	(*TimelineEntry)(nil),              // 27: whistle.v1.TimelineEntry
+	(*GetTimelineRequest)(nil),         // 28: whistle.v1.GetTimelineRequest
+	(*GetTimelineResponse)(nil),        // 29: whistle.v1.GetTimelineResponse
+	(*MergedDuplicate)(nil),            // 30: whistle.v1.MergedDuplicate
+	(*GetCountsRequest)(nil),           // 31: whistle.v1.GetCountsRequest
+	(*StatusCount)(nil),                // 32: whistle.v1.StatusCount
+	(*GetCountsResponse)(nil),          // 33: whistle.v1.GetCountsResponse
+	(*ListUpdatesRequest)(nil),         // 34: whistle.v1.ListUpdatesRequest
+	(*TicketUpdate)(nil),               // 35: whistle.v1.TicketUpdate
+	(*ListUpdatesResponse)(nil),        // 36: whistle.v1.ListUpdatesResponse
+	(*durationpb.Duration)(nil),        // 37: google.protobuf.Duration
+	(*TicketState)(nil),                // 38: whistle.v1.TicketState
+	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
+	(*Actor)(nil),                      // 40: whistle.v1.Actor
+	(TicketStatus)(0),                  // 41: whistle.v1.TicketStatus
 }
 var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	0,  // 0: whistle.v1.Period.kind:type_name -> whistle.v1.PeriodKind
-	36, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
-	36, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
+	37, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
+	37, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
 	2,  // 3: whistle.v1.GetScorecardRequest.period:type_name -> whistle.v1.Period
 	3,  // 4: whistle.v1.GetScorecardResponse.figures:type_name -> whistle.v1.Figure
 	4,  // 5: whistle.v1.GetScorecardResponse.stage_times:type_name -> whistle.v1.StageTime
@@ -2598,55 +2762,57 @@ var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	2,  // 7: whistle.v1.GetRankingsRequest.period:type_name -> whistle.v1.Period
 	3,  // 8: whistle.v1.RankingEntry.figure:type_name -> whistle.v1.Figure
 	8,  // 9: whistle.v1.GetRankingsResponse.entries:type_name -> whistle.v1.RankingEntry
-	37, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
-	38, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
+	38, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
+	39, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
 	10, // 12: whistle.v1.ListOverdueResponse.tickets:type_name -> whistle.v1.OverdueTicket
 	14, // 13: whistle.v1.GetEscalationBoardResponse.rows:type_name -> whistle.v1.EscalationRow
-	38, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
-	16, // 15: whistle.v1.ListHotSpotsResponse.hot_spots:type_name -> whistle.v1.HotSpot
-	20, // 16: whistle.v1.GetTopProblemsResponse.problems:type_name -> whistle.v1.TopProblem
-	26, // 17: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
-	39, // 18: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
-	36, // 19: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
-	38, // 20: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	39, // 21: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
-	40, // 22: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
-	37, // 23: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
-	26, // 24: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
-	29, // 25: whistle.v1.GetTimelineResponse.duplicates:type_name -> whistle.v1.MergedDuplicate
-	40, // 26: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
-	31, // 27: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
-	38, // 28: whistle.v1.ListUpdatesRequest.after:type_name -> google.protobuf.Timestamp
-	38, // 29: whistle.v1.ListUpdatesRequest.before:type_name -> google.protobuf.Timestamp
-	26, // 30: whistle.v1.TicketUpdate.entry:type_name -> whistle.v1.TimelineEntry
-	34, // 31: whistle.v1.ListUpdatesResponse.updates:type_name -> whistle.v1.TicketUpdate
-	27, // 32: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
-	30, // 33: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
-	5,  // 34: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
-	7,  // 35: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
-	11, // 36: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
-	13, // 37: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
-	17, // 38: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
-	19, // 39: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
-	22, // 40: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
-	33, // 41: whistle.v1.MonitoringService.ListUpdates:input_type -> whistle.v1.ListUpdatesRequest
-	24, // 42: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
-	28, // 43: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
-	32, // 44: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
-	6,  // 45: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
-	9,  // 46: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
-	12, // 47: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
-	15, // 48: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
-	18, // 49: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
-	21, // 50: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
-	23, // 51: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
-	35, // 52: whistle.v1.MonitoringService.ListUpdates:output_type -> whistle.v1.ListUpdatesResponse
-	25, // 53: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
-	43, // [43:54] is the sub-list for method output_type
-	32, // [32:43] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	39, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
+	17, // 15: whistle.v1.HotSpot.scan:type_name -> whistle.v1.ScanCluster
+	39, // 16: whistle.v1.ScanCluster.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 17: whistle.v1.ListHotSpotsResponse.hot_spots:type_name -> whistle.v1.HotSpot
+	21, // 18: whistle.v1.GetTopProblemsResponse.problems:type_name -> whistle.v1.TopProblem
+	27, // 19: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
+	40, // 20: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
+	37, // 21: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
+	39, // 22: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	40, // 23: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
+	41, // 24: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
+	38, // 25: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
+	27, // 26: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
+	30, // 27: whistle.v1.GetTimelineResponse.duplicates:type_name -> whistle.v1.MergedDuplicate
+	41, // 28: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
+	32, // 29: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
+	39, // 30: whistle.v1.ListUpdatesRequest.after:type_name -> google.protobuf.Timestamp
+	39, // 31: whistle.v1.ListUpdatesRequest.before:type_name -> google.protobuf.Timestamp
+	27, // 32: whistle.v1.TicketUpdate.entry:type_name -> whistle.v1.TimelineEntry
+	35, // 33: whistle.v1.ListUpdatesResponse.updates:type_name -> whistle.v1.TicketUpdate
+	28, // 34: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
+	31, // 35: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
+	5,  // 36: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
+	7,  // 37: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
+	11, // 38: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
+	13, // 39: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
+	18, // 40: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
+	20, // 41: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
+	23, // 42: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
+	34, // 43: whistle.v1.MonitoringService.ListUpdates:input_type -> whistle.v1.ListUpdatesRequest
+	25, // 44: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
+	29, // 45: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
+	33, // 46: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
+	6,  // 47: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
+	9,  // 48: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
+	12, // 49: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
+	15, // 50: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
+	19, // 51: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
+	22, // 52: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
+	24, // 53: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
+	36, // 54: whistle.v1.MonitoringService.ListUpdates:output_type -> whistle.v1.ListUpdatesResponse
+	26, // 55: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
+	45, // [45:56] is the sub-list for method output_type
+	34, // [34:45] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_monitoring_service_proto_init() }
@@ -2662,7 +2828,7 @@ func file_whistle_v1_monitoring_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_monitoring_service_proto_rawDesc), len(file_whistle_v1_monitoring_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
