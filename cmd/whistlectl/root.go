@@ -116,7 +116,7 @@ reporter for "report", the department (--as) for "accept", the street for
 		evaluateCommand(g), evaluationCommand(g), evaluationsCommand(g), triageCommand(g), arbitrateCommand(g),
 		withdrawCommand(g), mergeCommand(g), duplicatesCommand(g), photosCommand(g), importCommand(g),
 		assignmentCommand(g), explainCommand(g), catalogCommand(g), calendarCommand(g), countsCommand(g), smokeCommand(g),
-		scorecardCommand(g), rankingsCommand(g), overdueCommand(g), boardCommand(g), hotspotsCommand(g), topProblemsCommand(g),
+		scorecardCommand(g), rankingsCommand(g), overdueCommand(g), boardCommand(g), hotspotsCommand(g), topProblemsCommand(g), callbacksCommand(g),
 		rebuildCommand(g), auditCommand(g), deadLettersCommand(g), webhooksCommand(g), open311Command(g), tokenCommand(g))
 	return root, g
 }

@@ -40,6 +40,8 @@ const (
 	OrgTree            = "org_tree"
 	EvaluationOpened   = "evaluation_opened"
 	Imported           = "imported"
+	Repeated           = "repeated"
+	CalledBack         = "called_back"
 )
 
 // AboutTicket reports whether events of this type concern one ticket (and

@@ -21,7 +21,7 @@ func TestEveryTypeIsNamedAndClassified(t *testing.T) {
 		events.Accepted, events.Progressed, events.Returned, events.Arbitrated,
 		events.ExtensionRequested, events.ExtensionDecided, events.Escalated, events.Resolved,
 		events.Evaluated, events.Reopened, events.Closed, events.Proactive, events.Rescheduled, events.OrgTree,
-		events.EvaluationOpened, events.Imported,
+		events.EvaluationOpened, events.Imported, events.Repeated, events.CalledBack,
 	}
 	types := events.Types()
 	if strings.Join(types, ",") != strings.Join(consts, ",") {

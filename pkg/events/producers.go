@@ -49,6 +49,8 @@ var producers = map[string][]string{
 	Closed:             {Evaluation},
 	Reopened:           {Evaluation},
 	Proactive:          {Monitoring},
+	Repeated:           {Intake},     // a closed ticket's matter reported again at its place
+	CalledBack:         {Monitoring}, // a call-back's outcome (MonitoringService.RecordCallBack)
 }
 
 // Producers returns the services that emit events of a type, in the order

@@ -143,6 +143,8 @@ var Table = map[string][]Rule{
 	"/whistle.v1.MonitoringService/WatchEvents":        {r(monitor, InArea), r(admin, Anywhere)},
 	"/whistle.v1.MonitoringService/ListUpdates":        {r(community, InArea), r(street, InArea), r(monitor, InArea), r(admin, Anywhere)},
 	"/whistle.v1.MonitoringService/RebuildProjections": {r(admin, Anywhere)},
+	"/whistle.v1.MonitoringService/ListCallBacks":      {r(monitor, InArea), r(admin, Anywhere)},
+	"/whistle.v1.MonitoringService/RecordCallBack":     {r(monitor, InArea)},
 
 	"/whistle.v1.AuditService/ListAudit": {r(admin, Anywhere)},
 

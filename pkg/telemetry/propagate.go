@@ -83,3 +83,16 @@ func TraceIDOf(traceparent string) string {
 	}
 	return traceparent[3:35]
 }
+
+// WithTicketTrace returns ctx carrying a ticket's traceparent as its remote
+// span context, so that an event appended with it travels in that ticket's
+// own trace: for an event that work on one ticket raises about another.
+// With an empty or invalid traceparent it returns ctx as it is.
+func WithTicketTrace(ctx context.Context, traceparent string) context.Context {
+	parent := Extract(context.Background(), propagation.MapCarrier{"traceparent": traceparent})
+	psc := trace.SpanContextFromContext(parent)
+	if !psc.IsValid() {
+		return ctx
+	}
+	return trace.ContextWithRemoteSpanContext(ctx, psc)
+}

@@ -125,7 +125,7 @@ func (s *Service) Evaluate(ctx context.Context, j Judgement) (Evaluation, error)
 			return "", ErrPhotosSatisfied
 		}
 		action, err := e.judge(j.Verdict, strings.TrimSpace(j.Comment), j.ReasonCodes, j.Evaluator, j.Source, s.clock.Now())
-		e.escalate, e.photos = action == ticket.Reopen && e.Round > s.cfg.MaxReworks, j.Photos
+		e.escalate, e.photos, e.callBack = action == ticket.Reopen && e.Round > s.cfg.MaxReworks, j.Photos, s.drawCallBack(action)
 		out = *e
 		return action, err
 	})

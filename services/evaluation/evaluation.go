@@ -101,6 +101,9 @@ type Evaluation struct {
 	CodeFailures, CodeUsedRound int32
 	// escalate is set on an unsatisfied verdict past the rework limit (not stored).
 	escalate bool
+	// callBack is set on a close drawn for a hotline call-back (not stored:
+	// the closed event carries it).
+	callBack bool
 	// photos go with the verdict in its event (not stored: intake keeps them).
 	photos []Photo
 	// announced is when the round was opened, set only by the change that

@@ -77,7 +77,7 @@ func toEvents(e Evaluation, action ticket.Action) []*whistlev1.Event {
 	meta.Version = e.Version
 	if action == ticket.Close {
 		return []*whistlev1.Event{judged, events.MustNew(meta, &whistlev1.TicketClosed{FinalVerdict: whistlev1.Verdict(e.Verdict),
-			DefaultVerdict: e.DefaultVerdict})}
+			DefaultVerdict: e.DefaultVerdict, CallBack: e.callBack})}
 	}
 	return []*whistlev1.Event{judged, events.MustNew(meta, &whistlev1.TicketReopened{
 		DepartmentId: e.DepartmentID, ReasonCodes: e.ReasonCodes, Comment: e.Comment, ReworkCount: e.Round,

@@ -63,6 +63,11 @@ type Config struct {
 	// MaxCodeFailures is how many wrong codes may be tried on one ticket
 	// before its code is locked (ErrCodeLocked). Default 5.
 	MaxCodeFailures int32
+	// CallBackShare is the share of closed tickets drawn at random, at their
+	// close, for a hotline call-back of the reporter (回访抽查; monitoring
+	// lists them and counts the audited satisfaction rate). Default 0.1;
+	// negative draws none; 1 or more draws every one.
+	CallBackShare float64
 }
 
 // Service is the evaluation service.
@@ -95,6 +100,9 @@ func New(d platform.Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxCodeFailures == 0 {
 		cfg.MaxCodeFailures = 5
+	}
+	if cfg.CallBackShare == 0 {
+		cfg.CallBackShare = 0.1
 	}
 	if cfg.SchedulerEvery == 0 {
 		cfg.SchedulerEvery = time.Second

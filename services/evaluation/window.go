@@ -18,8 +18,10 @@ func (s *Service) CloseExpired(ctx context.Context) (int, error) {
 	for {
 		now := s.clock.Now()
 		n, err := s.store.EachDue(ctx, now, 100, func(e *Evaluation) (ticket.Action, error) {
-			return e.judge(s.cfg.DefaultVerdict, "no verdict within the evaluation window", nil,
+			action, err := e.judge(s.cfg.DefaultVerdict, "no verdict within the evaluation window", nil,
 				Actor{ID: "service:" + Name}, SourceDefault, now)
+			e.callBack = s.drawCallBack(action)
+			return action, err
 		})
 		total += n
 		if err != nil {

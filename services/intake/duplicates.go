@@ -27,11 +27,17 @@ type Candidate struct {
 // Likeness is what makes two reports likely the same matter: the same
 // matter type, reported within Window of each other, within Radius metres
 // (where both have coordinates) or in the same grid (where one has none).
+//
+// A report alike in matter and place to a ticket closed within RepeatWindow
+// repeats it: that ticket's resolution did not stay resolved.
 type Likeness struct {
 	// Radius in metres. Default 250.
 	Radius float64
 	// Window back from the report. Default 14 days.
 	Window time.Duration
+	// RepeatWindow is how long after a ticket's close a report alike
+	// repeats it. Default 30 days.
+	RepeatWindow time.Duration
 }
 
 // withDefaults fills in the zero fields.
@@ -41,6 +47,9 @@ func (l Likeness) withDefaults() Likeness {
 	}
 	if l.Window <= 0 {
 		l.Window = 14 * 24 * time.Hour
+	}
+	if l.RepeatWindow <= 0 {
+		l.RepeatWindow = 30 * 24 * time.Hour
 	}
 	return l
 }
@@ -52,6 +61,9 @@ type NearbyQuery struct {
 	// Since is the earliest report time wanted; Except a ticket to leave out.
 	Since  time.Time
 	Except string
+	// ClosedSince, when set, asks for the tickets closed since then and
+	// repeated by no report yet, as well.
+	ClosedSince time.Time
 	// Cover lists the cell ranges around the point (none without coordinates);
 	// GridID the grid to look in (empty: none).
 	Cover  []geo.Range
@@ -69,21 +81,34 @@ type near struct {
 // (a ticket, or a report about to be one: no id yet) and that sees keeps
 // (nil: all), nearest first, up to limit.
 func (s *Service) duplicates(ctx context.Context, t Ticket, sees func(Candidate) bool, limit int) ([]Candidate, error) {
+	dups, _, err := s.alike(ctx, t, sees, limit, false)
+	return dups, err
+}
+
+// alike is duplicates and, when repeats is set, the tickets t repeats:
+// those closed within the repeat window, alike in matter and place, and
+// repeated by no report yet (whoever may see them), found by the same
+// statement.
+func (s *Service) alike(ctx context.Context, t Ticket, sees func(Candidate) bool, limit int, repeats bool) ([]Candidate, []string, error) {
 	l, loc, category := s.likeness, t.Location, t.Category
 	q := NearbyQuery{Category: category, Synthetic: t.Synthetic, Since: t.ReportedAt.Add(-l.Window), Except: t.ID,
 		GridID: loc.GridID, Limit: 4 * limit}
+	if repeats {
+		q.ClosedSince = t.ReportedAt.Add(-l.RepeatWindow)
+	}
 	p := geo.Point{Lat: loc.Latitude, Lng: loc.Longitude}
 	if loc.HasCoordinates {
 		q.Cover = geo.Cover(p, l.Radius)
 	}
 	if len(q.Cover) == 0 && q.GridID == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	found, err := s.store.Nearby(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("duplicates of a %s report: %w", category, err)
+		return nil, nil, fmt.Errorf("duplicates of a %s report: %w", category, err)
 	}
 	var out []Candidate
+	var repeated []string
 	for _, n := range found {
 		c := n.Candidate
 		switch {
@@ -97,12 +122,16 @@ func (s *Service) duplicates(ctx context.Context, t Ticket, sees func(Candidate)
 		default:
 			continue
 		}
-		if sees == nil || sees(c) {
+		switch {
+		case c.Status == ticket.Closed:
+			repeated = append(repeated, c.TicketID)
+		case sees == nil || sees(c):
 			out = append(out, c)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Candidate) int { return compareNear(a, b) })
-	return out[:min(len(out), limit)], nil
+	slices.Sort(repeated)
+	return out[:min(len(out), limit)], repeated, nil
 }
 
 // compareNear orders candidates: those measured by distance first, nearest

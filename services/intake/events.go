@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/whistle-civic/whistle/pkg/events"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/ticket"
@@ -16,6 +18,16 @@ func toReportedEvent(t Ticket) *whistlev1.Event {
 		Actor:     &whistlev1.Actor{Id: "reporter:" + t.Reporter.OrgUnitID, OrgUnitId: t.Reporter.OrgUnitID, DisplayName: t.Reporter.Name},
 		Synthetic: t.Synthetic,
 	}, &whistlev1.TicketReported{Ticket: toProtoTicket(t)})
+}
+
+// toRepeatedEvent says that report t repeated a closed ticket, at that
+// ticket's version.
+func toRepeatedEvent(t Ticket, r repeat) *whistlev1.Event {
+	return events.MustNew(events.Meta{
+		TicketID: r.TicketID, TicketNumber: r.Number, Version: r.Version, OccurredAt: t.ReportedAt, Producer: Name,
+		Actor:     &whistlev1.Actor{Id: "reporter:" + t.Reporter.OrgUnitID, OrgUnitId: t.Reporter.OrgUnitID},
+		Synthetic: t.Synthetic,
+	}, &whistlev1.TicketRepeated{ByTicketId: t.ID, ByTicketNumber: t.Number, ClosedAt: timestamppb.New(r.ClosedAt)})
 }
 
 // applyProactive turns a proactive event into a proactive ticket.

@@ -74,6 +74,10 @@ type importStore interface {
 	// ReserveDays reserves n ticket numbers of each day (YYYYMMDD) and returns
 	// the last one reserved of each.
 	ReserveDays(ctx context.Context, days map[string]int64) (map[string]int64, error)
+	// MarkImportedRepeats marks the closed tickets that a report repeated,
+	// where either is one of ids (see Likeness: in the same grid), with
+	// their historical repeated events.
+	MarkImportedRepeats(ctx context.Context, ids []string, window time.Duration) error
 }
 
 // importedRow is a ticket to store with the history it raises.
@@ -176,9 +180,23 @@ func (s *Service) importBatch(ctx context.Context, batch []ImportedTicket, write
 	if err != nil {
 		return err
 	}
+	if err := s.store.MarkImportedRepeats(ctx, storedIDs(rows, stored), s.likeness.RepeatWindow); err != nil {
+		return err
+	}
 	res.Imported += int64(len(stored))
 	res.AlreadyImported += int64(len(rows) - len(stored)) // imported by another import meanwhile
 	return nil
+}
+
+// storedIDs are the ticket ids of the rows whose external ids were stored.
+func storedIDs(rows []importedRow, stored []string) []string {
+	var out []string
+	for _, r := range rows {
+		if slices.Contains(stored, r.ExternalID) {
+			out = append(out, r.Ticket.ID)
+		}
+	}
+	return out
 }
 
 // checkImported checks one ticket against the org tree and the lifecycle and

@@ -91,12 +91,14 @@ func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Tic
 		return t, Receipt{Duplicates: dups}, err
 	}
 	var dups []Candidate
+	var repeats []string
 	if limited {
 		if err := s.pressure.check(); err != nil {
 			return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
 		}
 		var err error
-		if dups, err = s.duplicates(ctx, Ticket{Category: in.Category, Location: in.Location, Synthetic: in.Synthetic, ReportedAt: s.clock.Now()}, in.Sees, maxOffered); err != nil {
+		if dups, repeats, err = s.alike(ctx, Ticket{Category: in.Category, Location: in.Location, Synthetic: in.Synthetic, ReportedAt: s.clock.Now()},
+			in.Sees, maxOffered, in.Source != SourceProactive); err != nil {
 			return Ticket{}, Receipt{}, fmt.Errorf("report: %w", err)
 		}
 		if in.FollowOriginal && len(dups) > 0 {
@@ -114,7 +116,7 @@ func (s *Service) report(ctx context.Context, in ReportInput, limited bool) (Tic
 		Title: in.Title, Description: in.Description, Location: in.Location, Reporter: in.Reporter,
 		Synthetic: in.Synthetic, ReportedAt: s.clock.Now(), IdempotencyKey: in.IdempotencyKey,
 		Fingerprint: fp, TraceParent: telemetry.TraceParent(ctx), RelatedTicketIDs: in.RelatedTicketIDs, PhotoIDs: in.PhotoIDs,
-		Facts: in.Facts, Status: ticket.Reported,
+		Facts: in.Facts, Status: ticket.Reported, Repeats: repeats,
 	}
 	t.UpdatedAt = t.ReportedAt
 	if err := s.store.Create(ctx, t); err != nil {

@@ -12,9 +12,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/geo"
 	"github.com/whistle-civic/whistle/pkg/outbox"
 	"github.com/whistle-civic/whistle/pkg/postgres"
+	"github.com/whistle-civic/whistle/pkg/telemetry"
 )
 
 // store keeps tickets in the intake schema.
@@ -62,8 +64,54 @@ func (s *store) Create(ctx context.Context, t Ticket) error {
 		} else if n != len(t.PhotoIDs) {
 			return ErrUnknownPhoto
 		}
-		return outbox.Append(ctx, tx, toReportedEvent(t))
+		repeated, err := markRepeated(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		return outbox.AppendSet(ctx, tx, append([]outbox.Entry{{Ctx: ctx, Events: []*whistlev1.Event{toReportedEvent(t)}}}, repeated...))
 	})
+}
+
+// markRepeated records that t repeats the closed tickets of t.Repeats that
+// no report repeated yet, and returns their repeated events, each in its
+// ticket's trace.
+func markRepeated(ctx context.Context, tx pgx.Tx, t Ticket) ([]outbox.Entry, error) {
+	if len(t.Repeats) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `UPDATE tickets SET repeated_by = $1 WHERE id = ANY($2::uuid[]) AND status = 6 AND repeated_by IS NULL
+		RETURNING id::text, number, version, updated_at, trace_parent`, t.ID, t.Repeats)
+	if err != nil {
+		return nil, fmt.Errorf("mark repeated tickets: %w", err)
+	}
+	marked, err := pgx.CollectRows(rows, scanRepeat)
+	if err != nil {
+		return nil, fmt.Errorf("mark repeated tickets: %w", err)
+	}
+	return repeatedEntries(ctx, marked, func(r repeat) *whistlev1.Event { return toRepeatedEvent(t, r) }), nil
+}
+
+// scanRepeat reads a repeated ticket as marked: id, number, version, close
+// time, traceparent, and (when selected) the report that repeated it.
+func scanRepeat(row pgx.CollectableRow) (repeat, error) {
+	var r repeat
+	dest := []any{&r.TicketID, &r.Number, &r.Version, &r.ClosedAt, &r.TraceParent}
+	if len(row.FieldDescriptions()) > len(dest) {
+		dest = append(dest, &r.By.ID, &r.By.Number, &r.By.ReportedAt, &r.By.Reporter.OrgUnitID, &r.By.Synthetic)
+	}
+	err := row.Scan(dest...)
+	r.ClosedAt, r.By.ReportedAt = r.ClosedAt.UTC(), r.By.ReportedAt.UTC()
+	return r, err
+}
+
+// repeatedEntries are the repeated events of marked tickets, each with a
+// context in that ticket's own trace.
+func repeatedEntries(ctx context.Context, marked []repeat, event func(repeat) *whistlev1.Event) []outbox.Entry {
+	out := make([]outbox.Entry, len(marked))
+	for i, r := range marked {
+		out[i] = outbox.Entry{Ctx: telemetry.WithTicketTrace(ctx, r.TraceParent), Events: []*whistlev1.Event{event(r)}}
+	}
+	return out
 }
 
 // FindByKey returns the ticket reported with key from reporterOrgUnit.
@@ -175,11 +223,16 @@ func (s *store) Nearby(ctx context.Context, q NearbyQuery) ([]near, error) {
 	if len(places) == 0 {
 		return nil, nil
 	}
+	when := `reported_at >= $3 AND status NOT IN (6, 9, 10)` // open
+	if !q.ClosedSince.IsZero() {
+		args = append(args, q.ClosedSince)
+		when = `(` + when + ` OR (status = 6 AND repeated_by IS NULL AND updated_at >= $` + strconv.Itoa(len(args)) + `))`
+	}
 	args = append(args, q.Limit)
 	rows, err := s.db.Q(ctx).Query(ctx, `SELECT id, number, status, reported_at, grid_id, has_coordinates, latitude, longitude,
 			COALESCE(NULLIF(grid_id, ''), reporter_org_unit_id)
-		FROM tickets WHERE category = $1 AND synthetic = $2 AND reported_at >= $3 AND id::text <> $4
-			AND status NOT IN (6, 9, 10) AND (`+strings.Join(places, " OR ")+`)
+		FROM tickets WHERE category = $1 AND synthetic = $2 AND id::text <> $4 AND `+when+`
+			AND (`+strings.Join(places, " OR ")+`)
 		ORDER BY reported_at DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("nearby tickets: %w", err)

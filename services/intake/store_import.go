@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/outbox"
 )
 
@@ -113,4 +115,38 @@ func (s *store) ReserveDays(ctx context.Context, days map[string]int64) (map[str
 	var last int64
 	_, err = pgx.ForEachRow(rows, []any{&day, &last}, func() error { out[day] = last; return nil })
 	return out, err
+}
+
+// MarkImportedRepeats marks, with one statement, each closed ticket (not yet
+// repeated) whose matter a report made in its grid within window after its
+// close, where the closed ticket or the report is one of ids: the earliest
+// such report repeats it, as a live report would have. Their repeated
+// events, marked historical, go in each ticket's trace.
+func (s *store) MarkImportedRepeats(ctx context.Context, ids []string, window time.Duration) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	q := s.db.Q(ctx)
+	rows, err := q.Query(ctx, `WITH pairs AS (
+			SELECT DISTINCT ON (c.id) c.id AS cid, n.id AS nid, n.number AS nnum, n.reported_at AS nat, n.reporter_org_unit_id AS nrep,
+				n.synthetic AS nsyn
+			FROM tickets c JOIN tickets n ON n.category = c.category AND n.synthetic = c.synthetic AND n.grid_id = c.grid_id
+				AND n.id <> c.id AND n.source <> $3 AND n.reported_at >= c.updated_at AND n.reported_at <= c.updated_at + $2 * interval '1 microsecond'
+			WHERE c.status = 6 AND c.repeated_by IS NULL AND c.grid_id <> '' AND (c.id = ANY($1::uuid[]) OR n.id = ANY($1::uuid[]))
+			ORDER BY c.id, n.reported_at, n.id)
+		UPDATE tickets t SET repeated_by = p.nid FROM pairs p WHERE t.id = p.cid
+		RETURNING t.id::text, t.number, t.version, t.updated_at, t.trace_parent, p.nid::text, p.nnum, p.nat, p.nrep, p.nsyn`,
+		ids, window.Microseconds(), int16(SourceProactive))
+	if err != nil {
+		return fmt.Errorf("mark imported repeats: %w", err)
+	}
+	marked, err := pgx.CollectRows(rows, scanRepeat)
+	if err != nil {
+		return fmt.Errorf("mark imported repeats: %w", err)
+	}
+	return outbox.AppendSet(ctx, q, repeatedEntries(ctx, marked, func(r repeat) *whistlev1.Event {
+		ev := toRepeatedEvent(r.By, r)
+		ev.Historical = true
+		return ev
+	}))
 }

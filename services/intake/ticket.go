@@ -73,6 +73,18 @@ type Ticket struct {
 	// when it heard of that change (ReportedAt before any).
 	Status    ticket.Status
 	UpdatedAt time.Time
+	// Repeats are the closed tickets a new report repeats (see Likeness),
+	// found when it is made; not stored with it.
+	Repeats []string
+}
+
+// repeat is a closed ticket a report repeated, as marked; By is the report
+// (read back for imported ones).
+type repeat struct {
+	TicketID, Number, TraceParent string
+	Version                       int64
+	ClosedAt                      time.Time
+	By                            Ticket
 }
 
 // Fact is the answer to one of a matter's attributes (floor = "3").

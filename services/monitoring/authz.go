@@ -25,6 +25,9 @@ const (
 	actWatch       = service + "WatchEvents"
 	actUpdates     = service + "ListUpdates"
 	actRebuild     = service + "RebuildProjections"
+	// actCallBacks lists the tickets drawn for a call-back; actRecordCallBack records one.
+	actCallBacks      = service + "ListCallBacks"
+	actRecordCallBack = service + "RecordCallBack"
 )
 
 // places tells where an org unit lies (pkg/orgtree).

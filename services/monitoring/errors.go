@@ -38,3 +38,13 @@ var (
 	ErrRebuilding = apperr.New(apperr.FailedPrecondition,
 		"a rebuild of the read models is already running: wait for it to finish (the service log reports it)")
 )
+
+// Errors of the call-backs.
+var (
+	// ErrNotDrawn: only tickets drawn for a call-back at their close are called back.
+	ErrNotDrawn = apperr.New(apperr.FailedPrecondition,
+		"this ticket was not drawn for a call-back: record call-backs of the tickets ListCallBacks lists")
+	// ErrCalledBack: a ticket is called back once.
+	ErrCalledBack = apperr.New(apperr.AlreadyExists,
+		"this ticket's call-back is recorded already: ListCallBacks shows its outcome")
+)

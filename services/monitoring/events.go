@@ -134,8 +134,17 @@ func summary(ev *whistlev1.Event, c *Change) string {
 	case *whistlev1.Event_Reopened:
 		c.ReworkCount = b.Reopened.GetReworkCount()
 		return fmt.Sprintf("reopened for rework #%d: %s", b.Reopened.GetReworkCount(), strings.Join(b.Reopened.GetReasonCodes(), ", "))
+	case *whistlev1.Event_Repeated:
+		return "reported again at its place within 30 days of its close: " + b.Repeated.GetByTicketNumber()
+	case *whistlev1.Event_CalledBack:
+		cb := b.CalledBack
+		c.CalledBack = &CallBackOutcome{Reached: cb.GetReached(), Satisfied: ticket.Verdict(cb.GetVerdict()).Satisfied()}
+		if !cb.GetReached() {
+			return "call-back: no one reached. " + cb.GetNote()
+		}
+		return "call-back: " + short(cb.GetVerdict().String()) + ". " + cb.GetNote()
 	case *whistlev1.Event_Closed:
-		c.DefaultClose = b.Closed.GetDefaultVerdict()
+		c.DefaultClose, c.CallBack = b.Closed.GetDefaultVerdict(), b.Closed.GetCallBack()
 		if c.DefaultClose {
 			return "closed with the default verdict " + short(b.Closed.GetFinalVerdict().String())
 		}
@@ -150,6 +159,13 @@ func short(enum string) string {
 		enum = strings.TrimPrefix(enum, p)
 	}
 	return strings.ToLower(enum)
+}
+
+// toCalledBackEvent records a call-back's outcome at the ticket's version.
+func toCalledBackEvent(st State, in CallBackInput, at time.Time) *whistlev1.Event {
+	return events.MustNew(events.Meta{TicketID: st.TicketID, TicketNumber: st.Number, Version: st.Version, OccurredAt: at,
+		Producer: Name, Synthetic: st.Synthetic, Actor: &whistlev1.Actor{Id: in.By.ID, OrgUnitId: in.By.OrgUnitID, DisplayName: in.By.Name}},
+		&whistlev1.TicketCalledBack{Reached: in.Reached, Verdict: whistlev1.Verdict(in.Verdict), Note: in.Note})
 }
 
 // toProactiveEvent asks intake for a proactive ticket for a hot spot.

@@ -34,6 +34,8 @@ type Scorecard struct {
 	Figures       []Figure
 	Stages        []StageTime
 	Open, Overdue int64
+	// SatisfactionGap is set when Config.SatisfactionGap flags the figures.
+	SatisfactionGap bool
 }
 
 // The figures a scorecard and a ranking offer.
@@ -54,12 +56,19 @@ const (
 	FigureCancelled  = "cancelled"
 	FigureWithdrawn  = "withdrawn"
 	FigureMerged     = "merged"
+	// FigureStayedResolvedRate is the share of closed tickets not repeated
+	// within 30 days of their close; FigureRepeated counts the repeated.
+	FigureStayedResolvedRate = "stayed_resolved_rate"
+	FigureRepeated           = "repeated"
+	// FigureAuditedSatisfactionRate is the share of reached call-backs whose
+	// reporter was satisfied.
+	FigureAuditedSatisfactionRate = "audited_satisfaction_rate"
 )
 
 // FigureNames lists the figures in scorecard order: the rates, then the counts.
 var FigureNames = []string{FigureResponseRate, FigureResolutionRate, FigureOnTimeResolutionRate, FigureClosingRate,
-	FigureSatisfactionRate, FigureReworkRate, FigureDefaultCloseRate, FigureReported, FigureDispatched, FigureCancelled,
-	FigureWithdrawn, FigureMerged}
+	FigureStayedResolvedRate, FigureSatisfactionRate, FigureAuditedSatisfactionRate, FigureReworkRate, FigureDefaultCloseRate,
+	FigureReported, FigureDispatched, FigureCancelled, FigureWithdrawn, FigureMerged, FigureRepeated}
 
 // figures computes the rates from a unit's fact totals. Each rate counts
 // over what was due by now (accept_due, due, close_due, judged), never over
@@ -70,7 +79,9 @@ func figures(f map[string]int64) []Figure {
 		{FigureResolutionRate, f[FactResolved], f[FactDue]},
 		{FigureOnTimeResolutionRate, f[FactResolvedOnTime], f[FactDue]},
 		{FigureClosingRate, f[FactClosed], f[FactCloseDue]},
+		{FigureStayedResolvedRate, f[FactClosed] - f[FactRepeated], f[FactClosed]},
 		{FigureSatisfactionRate, f[FactSatisfied], f[FactEvaluated]},
+		{FigureAuditedSatisfactionRate, f[FactCallBackSatisfied], f[FactCallBackReached]},
 		{FigureReworkRate, f[FactReopened], f[FactJudged]},
 		{FigureDefaultCloseRate, f[FactDefaultClosed], f[FactClosed]},
 		{FigureReported, f[FactReported], 1},
@@ -78,7 +89,42 @@ func figures(f map[string]int64) []Figure {
 		{FigureCancelled, f[FactCancelled], 1},
 		{FigureWithdrawn, f[FactWithdrawn], 1},
 		{FigureMerged, f[FactMerged], 1},
+		{FigureRepeated, f[FactRepeated], 1},
 	}
+}
+
+// GapRule flags a unit whose evaluated satisfaction rate exceeds its
+// audited one (the call-backs') by more than Margin, over at least
+// MinCallBacks reached call-backs: its evaluations may not be honest.
+type GapRule struct {
+	// Margin is the largest gap let pass, as a share. Default 0.15.
+	Margin float64
+	// MinCallBacks is the fewest reached call-backs the rule judges on.
+	// Default 10.
+	MinCallBacks int64
+}
+
+func (g *GapRule) defaults() {
+	if g.Margin <= 0 {
+		g.Margin = 0.15
+	}
+	if g.MinCallBacks <= 0 {
+		g.MinCallBacks = 10
+	}
+}
+
+// Flags reports whether a unit's figures show the gap.
+func (g GapRule) Flags(fs []Figure) bool {
+	var evaluated, audited Figure
+	for _, f := range fs {
+		switch f.Name {
+		case FigureSatisfactionRate:
+			evaluated = f
+		case FigureAuditedSatisfactionRate:
+			audited = f
+		}
+	}
+	return audited.Denominator >= g.MinCallBacks && evaluated.Denominator > 0 && evaluated.Rate()-audited.Rate() > g.Margin
 }
 
 // figure returns the named figure from fact totals.

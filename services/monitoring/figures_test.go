@@ -95,18 +95,18 @@ func TestScorecardsMatchTheHandComputedDataset(t *testing.T) {
 	project(t, p, knownDataset()...)
 
 	for _, tc := range []struct{ unit, want string }{
-		{"xc-hd-dj", "response_rate=2/3 resolution_rate=2/3 on_time_resolution_rate=1/3 closing_rate=2/3 " +
-			"satisfaction_rate=1/1 rework_rate=0/2 default_close_rate=1/2 reported=4/1 dispatched=3/1 cancelled=0/1 withdrawn=0/1 merged=0/1 open=2 overdue=1"},
-		{"xc-hd", "response_rate=3/4 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/4 " +
-			"satisfaction_rate=2/3 rework_rate=1/3 default_close_rate=1/3 reported=5/1 dispatched=4/1 cancelled=0/1 withdrawn=0/1 merged=0/1 open=2 overdue=1"},
-		{"xc-xh", "response_rate=0/0 resolution_rate=0/0 on_time_resolution_rate=0/0 closing_rate=0/0 " +
-			"satisfaction_rate=0/0 rework_rate=0/0 default_close_rate=0/0 reported=1/1 dispatched=1/1 cancelled=0/1 withdrawn=0/1 merged=0/1 open=1 overdue=0"},
-		{"hh", "response_rate=3/4 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/4 " +
-			"satisfaction_rate=2/3 rework_rate=1/3 default_close_rate=1/3 reported=6/1 dispatched=5/1 cancelled=0/1 withdrawn=0/1 merged=0/1 open=3 overdue=1"},
-		{"xc-urban", "response_rate=1/2 resolution_rate=1/2 on_time_resolution_rate=1/2 closing_rate=1/2 " +
-			"satisfaction_rate=1/1 rework_rate=0/1 default_close_rate=0/1 reported=0/1 dispatched=3/1 cancelled=0/1 withdrawn=0/1 merged=0/1 open=2 overdue=1"},
-		{"xc-water", "response_rate=2/2 resolution_rate=2/2 on_time_resolution_rate=1/2 closing_rate=2/2 " +
-			"satisfaction_rate=1/2 rework_rate=1/2 default_close_rate=1/2 reported=0/1 dispatched=2/1 cancelled=0/1 withdrawn=0/1 merged=0/1 open=0 overdue=0"},
+		{"xc-hd-dj", "response_rate=2/3 resolution_rate=2/3 on_time_resolution_rate=1/3 closing_rate=2/3 stayed_resolved_rate=2/2 " +
+			"satisfaction_rate=1/1 audited_satisfaction_rate=0/0 rework_rate=0/2 default_close_rate=1/2 reported=4/1 dispatched=3/1 cancelled=0/1 withdrawn=0/1 merged=0/1 repeated=0/1 open=2 overdue=1"},
+		{"xc-hd", "response_rate=3/4 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/4 stayed_resolved_rate=3/3 " +
+			"satisfaction_rate=2/3 audited_satisfaction_rate=0/0 rework_rate=1/3 default_close_rate=1/3 reported=5/1 dispatched=4/1 cancelled=0/1 withdrawn=0/1 merged=0/1 repeated=0/1 open=2 overdue=1"},
+		{"xc-xh", "response_rate=0/0 resolution_rate=0/0 on_time_resolution_rate=0/0 closing_rate=0/0 stayed_resolved_rate=0/0 " +
+			"satisfaction_rate=0/0 audited_satisfaction_rate=0/0 rework_rate=0/0 default_close_rate=0/0 reported=1/1 dispatched=1/1 cancelled=0/1 withdrawn=0/1 merged=0/1 repeated=0/1 open=1 overdue=0"},
+		{"hh", "response_rate=3/4 resolution_rate=3/4 on_time_resolution_rate=2/4 closing_rate=3/4 stayed_resolved_rate=3/3 " +
+			"satisfaction_rate=2/3 audited_satisfaction_rate=0/0 rework_rate=1/3 default_close_rate=1/3 reported=6/1 dispatched=5/1 cancelled=0/1 withdrawn=0/1 merged=0/1 repeated=0/1 open=3 overdue=1"},
+		{"xc-urban", "response_rate=1/2 resolution_rate=1/2 on_time_resolution_rate=1/2 closing_rate=1/2 stayed_resolved_rate=1/1 " +
+			"satisfaction_rate=1/1 audited_satisfaction_rate=0/0 rework_rate=0/1 default_close_rate=0/1 reported=0/1 dispatched=3/1 cancelled=0/1 withdrawn=0/1 merged=0/1 repeated=0/1 open=2 overdue=1"},
+		{"xc-water", "response_rate=2/2 resolution_rate=2/2 on_time_resolution_rate=1/2 closing_rate=2/2 stayed_resolved_rate=2/2 " +
+			"satisfaction_rate=1/2 audited_satisfaction_rate=0/0 rework_rate=1/2 default_close_rate=1/2 reported=0/1 dispatched=2/1 cancelled=0/1 withdrawn=0/1 merged=0/1 repeated=0/1 open=0 overdue=0"},
 	} {
 		t.Run(tc.unit, func(t *testing.T) {
 			if got := card(t, client, tc.unit, week45); got != tc.want {

@@ -24,7 +24,8 @@ func (g *grpcServer) GetScorecard(ctx context.Context, req *whistlev1.GetScoreca
 	if err != nil {
 		return nil, err
 	}
-	resp := &whistlev1.GetScorecardResponse{OrgUnitId: sc.Unit, FromDate: sc.From, ToDate: sc.To, Open: sc.Open, Overdue: sc.Overdue}
+	resp := &whistlev1.GetScorecardResponse{OrgUnitId: sc.Unit, FromDate: sc.From, ToDate: sc.To, Open: sc.Open, Overdue: sc.Overdue,
+		SatisfactionGap: sc.SatisfactionGap}
 	for _, f := range sc.Figures {
 		resp.Figures = append(resp.Figures, toProtoFigure(f))
 	}

@@ -63,7 +63,22 @@ type Memory struct {
 	// those that accepted it.
 	Depts         []string `json:"depts,omitempty"`
 	DeptsAccepted []string `json:"depts_accepted,omitempty"`
+	// ClosedAt is when the ticket closed; Repeated is set once a report
+	// repeated it (counted once).
+	ClosedAt time.Time `json:"closed_at,omitzero"`
+	Repeated bool      `json:"repeated,omitempty"`
+	// CallBack is "drawn" for a closed ticket drawn for a hotline call-back,
+	// "reached", "satisfied" or "unreached" once it was called (counted once).
+	CallBack string `json:"call_back,omitempty"`
 }
+
+// The states of a ticket's call-back (Memory.CallBack).
+const (
+	callBackDrawn     = "drawn"
+	callBackUnreached = "unreached"
+	callBackReached   = "reached"
+	callBackSatisfied = "satisfied"
+)
 
 // Entry is one event in a ticket's timeline.
 type Entry struct {
@@ -113,6 +128,15 @@ type Change struct {
 	Source               int32
 	// Historical marks an event of an imported ticket's history.
 	Historical bool
+	// CallBack marks a close drawn for a hotline call-back; CalledBack
+	// carries a call-back's outcome (reached, and a satisfied verdict).
+	CallBack   bool
+	CalledBack *CallBackOutcome
+}
+
+// CallBackOutcome is what a hotline call-back found.
+type CallBackOutcome struct {
+	Reached, Satisfied bool
 }
 
 // Duplicate is a ticket merged into another as the same matter.

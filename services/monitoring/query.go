@@ -61,7 +61,9 @@ func (s *Service) Scorecard(ctx context.Context, unit string, p Period) (Scoreca
 	if err != nil {
 		return Scorecard{}, fmt.Errorf("scorecard of %s: %w", unit, err)
 	}
-	return Scorecard{Unit: unit, From: from, To: to, Figures: figures(facts), Stages: stageTimes(stages), Open: open, Overdue: overdue}, nil
+	figs := figures(facts)
+	return Scorecard{Unit: unit, From: from, To: to, Figures: figs, Stages: stageTimes(stages), Open: open, Overdue: overdue,
+		SatisfactionGap: s.cfg.SatisfactionGap.Flags(figs)}, nil
 }
 
 // Ranked is one unit's place in a ranking.
@@ -72,7 +74,7 @@ type Ranked struct {
 }
 
 // lowerIsBetter names the figures a unit wants low.
-var lowerIsBetter = map[string]bool{FigureReworkRate: true, FigureDefaultCloseRate: true}
+var lowerIsBetter = map[string]bool{FigureReworkRate: true, FigureDefaultCloseRate: true, FigureRepeated: true}
 
 // Rankings ranks the units of a kind (district, street, community,
 // department) by a figure over a period, best first (highest rate, lowest

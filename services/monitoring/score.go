@@ -26,11 +26,21 @@ const (
 	FactCancelled      = "cancelled"
 	FactWithdrawn      = "withdrawn"
 	FactMerged         = "merged"
+	// FactRepeated counts a closed ticket whose matter was reported again at
+	// its place within 30 days of its close (intake's repeated event).
+	FactRepeated = "repeated"
+	// FactCallBackDrawn counts a closed ticket drawn for a call-back;
+	// FactCallBackReached those whose reporter answered, of them
+	// FactCallBackSatisfied those satisfied or basically satisfied.
+	FactCallBackDrawn     = "call_back_drawn"
+	FactCallBackReached   = "call_back_reached"
+	FactCallBackSatisfied = "call_back_satisfied"
 )
 
 // Facts lists the counted facts in a stable order.
 var Facts = []string{FactReported, FactDispatched, FactAcceptedOnTime, FactAcceptDue, FactDue, FactResolved,
-	FactResolvedOnTime, FactClosed, FactCloseDue, FactDefaultClosed, FactEvaluated, FactSatisfied, FactJudged, FactReopened, FactCancelled, FactWithdrawn, FactMerged}
+	FactResolvedOnTime, FactClosed, FactCloseDue, FactDefaultClosed, FactEvaluated, FactSatisfied, FactJudged, FactReopened, FactCancelled, FactWithdrawn, FactMerged,
+	FactRepeated, FactCallBackDrawn, FactCallBackReached, FactCallBackSatisfied}
 
 // The measured stages.
 const (
@@ -137,10 +147,19 @@ func apply(st *State, c Change, loc *time.Location) Effects {
 		st.M.MergedInto = c.MergedInto
 		s.uncount()
 		s.count(FactMerged, 1, s.areas(), st.LeadDepartmentID)
+	case "repeated":
+		s.repeated()
+	case "called_back":
+		s.calledBack()
 	case "closed":
 		s.judged()
 		s.closeDue()
 		s.count(FactClosed, 1, s.areas(), st.LeadDepartmentID)
+		st.M.ClosedAt = at
+		if c.CallBack {
+			st.M.CallBack = callBackDrawn
+			s.count(FactCallBackDrawn, 1, s.areas(), st.LeadDepartmentID)
+		}
 		if c.DefaultClose {
 			s.count(FactDefaultClosed, 1, s.areas(), st.LeadDepartmentID)
 		}
@@ -453,5 +472,33 @@ func (s *scorer) sample(stage string, from, to time.Time, areas []string, dept s
 	}
 	if dept != "" {
 		s.e.Samples = append(s.e.Samples, Sample{Unit: dept, Day: s.day(), Stage: stage, Took: to.Sub(from)})
+	}
+}
+
+// repeated counts a closed ticket as repeated, once.
+func (s *scorer) repeated() {
+	st := s.st
+	if st.Status != ticket.Closed || st.M.Repeated {
+		return
+	}
+	st.M.Repeated = true
+	s.count(FactRepeated, 1, s.areas(), st.LeadDepartmentID)
+}
+
+// calledBack counts a drawn ticket's call-back, once.
+func (s *scorer) calledBack() {
+	st, o := s.st, s.c.CalledBack
+	if st.M.CallBack != callBackDrawn || o == nil {
+		return
+	}
+	st.M.CallBack = callBackUnreached
+	if !o.Reached {
+		return
+	}
+	st.M.CallBack = callBackReached
+	s.count(FactCallBackReached, 1, s.areas(), st.LeadDepartmentID)
+	if o.Satisfied {
+		st.M.CallBack = callBackSatisfied
+		s.count(FactCallBackSatisfied, 1, s.areas(), st.LeadDepartmentID)
 	}
 }

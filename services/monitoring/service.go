@@ -54,6 +54,9 @@ type Config struct {
 	// by side, split by ticket (each ticket's events in one part, in order).
 	// Default 4.
 	Partitions int
+	// SatisfactionGap flags units whose evaluated satisfaction outruns the
+	// call-backs' (defaults in GapRule).
+	SatisfactionGap GapRule
 }
 
 // Service is the monitoring service.
@@ -69,6 +72,7 @@ type Service struct {
 	feed  *feed
 	// updates reads the entries of a period (ListUpdates).
 	updates updatesReader
+	calls   callBackStore
 }
 
 // New builds the service on its dependencies. It fails when the time zone is
@@ -85,12 +89,13 @@ func New(d platform.Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("monitoring time zone %q (want an IANA name such as Asia/Shanghai): %w", cfg.TimeZone, err)
 	}
 	cfg.HotSpots.defaults()
+	cfg.SatisfactionGap.defaults()
 	st := &store{db: d.DB}
 	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{deps: d, cfg: cfg, loc: loc, log: log, store: st, figs: st, hot: st, reset: st, feed: newFeed(), updates: st}
+	s := &Service{deps: d, cfg: cfg, loc: loc, log: log, store: st, figs: st, hot: st, reset: st, feed: newFeed(), updates: st, calls: st}
 	if err := s.instruments(); err != nil {
 		return nil, err
 	}

@@ -109,6 +109,18 @@ func pageSizeCases() []badCase {
 				return w.c.Monitoring.ListUpdates(ctx, &whistlev1.ListUpdatesRequest{After: timestamppb.New(now.Add(-91 * 24 * time.Hour)),
 					Before: timestamppb.New(now)})
 			}),
+		read("MonitoringService.ListCallBacks page_size 501", "MonitoringService.ListCallBacks", auth.RoleMonitor, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Monitoring.ListCallBacks(ctx, &whistlev1.ListCallBacksRequest{PageSize: 501})
+			}),
+		read("MonitoringService.RecordCallBack a note of 2,001 characters", "MonitoringService.RecordCallBack", auth.RoleMonitor, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Monitoring.RecordCallBack(ctx, &whistlev1.RecordCallBackRequest{TicketId: w.fx.t("accepted").id, Note: big(2001)})
+			}),
+		read("MonitoringService.RecordCallBack reached without a verdict", "MonitoringService.RecordCallBack", auth.RoleMonitor, city,
+			func(ctx context.Context, w *world) (proto.Message, error) {
+				return w.c.Monitoring.RecordCallBack(ctx, &whistlev1.RecordCallBackRequest{TicketId: w.fx.t("accepted").id, Reached: true})
+			}),
 		read("MonitoringService.ListUpdates page_size 1001", "MonitoringService.ListUpdates", auth.RoleAdmin, city,
 			func(ctx context.Context, w *world) (proto.Message, error) {
 				now := time.Now()

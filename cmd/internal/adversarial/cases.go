@@ -276,6 +276,12 @@ var cases = []rpcCase{
 	{name: "MonitoringService.WatchEvents", scope: onOwn, stream: true, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return first(c.Monitoring.WatchEvents(ctx, &whistlev1.WatchEventsRequest{}))
 	}},
+	{name: "MonitoringService.ListCallBacks", scope: onUnit, unitOptional: true, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Monitoring.ListCallBacks(ctx, &whistlev1.ListCallBacksRequest{OrgUnitId: k.unit})
+	}},
+	{name: "MonitoringService.RecordCallBack", scope: onTicket, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
+		return c.Monitoring.RecordCallBack(ctx, &whistlev1.RecordCallBackRequest{TicketId: k.ticket.id, Note: "adversarial"})
+	}},
 	{name: "MonitoringService.RebuildProjections", scope: onNothing, actor: actor, call: func(ctx context.Context, c loop.Clients, k target) (proto.Message, error) {
 		return c.Monitoring.RebuildProjections(ctx, &whistlev1.RebuildProjectionsRequest{Actor: act(k)})
 	}},

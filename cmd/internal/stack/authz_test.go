@@ -270,6 +270,12 @@ var rpcs = []rpc{
 		}
 		return ok(stream.Recv())
 	}},
+	{name: "Monitoring.ListCallBacks", allow: "mon adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Monitoring.ListCallBacks(ctx, &whistlev1.ListCallBacksRequest{OrgUnitId: k.unit}))
+	}},
+	{name: "Monitoring.RecordCallBack", allow: "mon", ticket: true, call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
+		return ok(c.Monitoring.RecordCallBack(ctx, &whistlev1.RecordCallBackRequest{TicketId: k.handled, Note: "authz"}))
+	}},
 	{name: "Monitoring.RebuildProjections", allow: "adm", anywhere: "adm", call: func(ctx context.Context, c loop.Clients, k target) (bool, error) {
 		return ok(c.Monitoring.RebuildProjections(ctx, &whistlev1.RebuildProjectionsRequest{Actor: actor(k)}))
 	}},

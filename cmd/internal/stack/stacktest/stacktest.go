@@ -118,6 +118,9 @@ type Options struct {
 	Clock clock.Clock
 	// Dispatch configures the dispatch service.
 	Dispatch dispatch.Config
+	// Evaluation configures the evaluation service (its codes and
+	// calendar are the stack's unless set).
+	Evaluation evaluation.Config
 	// Monitoring configures the monitoring service.
 	Monitoring monitoring.Config
 	// NATS is the JetStream to run on (e.g. a server the test stops and
@@ -179,6 +182,7 @@ func StartWith(t testing.TB, o Options) *Running {
 		Log:             platformtest.Logger(t),
 		Clock:           o.Clock,
 		Dispatch:        o.Dispatch,
+		Evaluation:      o.Evaluation,
 		Monitoring:      o.Monitoring,
 		Auth: &auth.Authenticator{Verifier: verifier, Public: func(m string) bool { return strings.HasPrefix(m, "/grpc.health.v1.") },
 			Anonymous: func(_ context.Context, method string, req any) (auth.Principal, bool) {

@@ -190,6 +190,8 @@ type Event struct {
 	//	*Event_OrgTree
 	//	*Event_EvaluationOpened
 	//	*Event_Imported
+	//	*Event_Repeated
+	//	*Event_CalledBack
 	Body          isEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -484,6 +486,24 @@ func (x *Event) GetImported() *TicketImported {
 	return nil
 }
 
+func (x *Event) GetRepeated() *TicketRepeated {
+	if x != nil {
+		if x, ok := x.Body.(*Event_Repeated); ok {
+			return x.Repeated
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCalledBack() *TicketCalledBack {
+	if x != nil {
+		if x, ok := x.Body.(*Event_CalledBack); ok {
+			return x.CalledBack
+		}
+	}
+	return nil
+}
+
 type isEvent_Body interface {
 	isEvent_Body()
 }
@@ -596,6 +616,18 @@ type Event_Imported struct {
 	Imported *TicketImported `protobuf:"bytes,30,opt,name=imported,proto3,oneof"`
 }
 
+type Event_Repeated struct {
+	// repeated: intake took a report of this closed ticket's matter at its place within 30 days of
+	// its close, so its resolution did not stay resolved. Raised once per ticket, at its version.
+	Repeated *TicketRepeated `protobuf:"bytes,31,opt,name=repeated,proto3,oneof"`
+}
+
+type Event_CalledBack struct {
+	// called_back: the hotline called the reporter of a closed ticket drawn for a call-back
+	// (回访抽查). Raised once per ticket, at its version, by monitoring.
+	CalledBack *TicketCalledBack `protobuf:"bytes,32,opt,name=called_back,json=calledBack,proto3,oneof"`
+}
+
 func (*Event_Reported) isEvent_Body() {}
 
 func (*Event_Merged) isEvent_Body() {}
@@ -638,6 +670,139 @@ func (*Event_EvaluationOpened) isEvent_Body() {}
 
 func (*Event_Imported) isEvent_Body() {}
 
+func (*Event_Repeated) isEvent_Body() {}
+
+func (*Event_CalledBack) isEvent_Body() {}
+
+// TicketRepeated says a closed ticket's matter was reported again at its place (within intake's
+// duplicate radius where both have coordinates, else in the same grid) within 30 days of its close.
+type TicketRepeated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// by_ticket_id is the new report's ticket.
+	ByTicketId string `protobuf:"bytes,1,opt,name=by_ticket_id,json=byTicketId,proto3" json:"by_ticket_id,omitempty"`
+	// by_ticket_number is its number.
+	ByTicketNumber string `protobuf:"bytes,2,opt,name=by_ticket_number,json=byTicketNumber,proto3" json:"by_ticket_number,omitempty"`
+	// closed_at is when the repeated ticket closed, as intake knows it.
+	ClosedAt      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketRepeated) Reset() {
+	*x = TicketRepeated{}
+	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketRepeated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketRepeated) ProtoMessage() {}
+
+func (x *TicketRepeated) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketRepeated.ProtoReflect.Descriptor instead.
+func (*TicketRepeated) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TicketRepeated) GetByTicketId() string {
+	if x != nil {
+		return x.ByTicketId
+	}
+	return ""
+}
+
+func (x *TicketRepeated) GetByTicketNumber() string {
+	if x != nil {
+		return x.ByTicketNumber
+	}
+	return ""
+}
+
+func (x *TicketRepeated) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+// TicketCalledBack is the outcome of a hotline call-back of a closed ticket's reporter.
+type TicketCalledBack struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reached is false when no one could be reached; then verdict is VERDICT_UNSPECIFIED.
+	Reached bool `protobuf:"varint,1,opt,name=reached,proto3" json:"reached,omitempty"`
+	// verdict the reporter gave on the phone.
+	Verdict Verdict `protobuf:"varint,2,opt,name=verdict,proto3,enum=whistle.v1.Verdict" json:"verdict,omitempty"`
+	// note of the call.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketCalledBack) Reset() {
+	*x = TicketCalledBack{}
+	mi := &file_whistle_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketCalledBack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketCalledBack) ProtoMessage() {}
+
+func (x *TicketCalledBack) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketCalledBack.ProtoReflect.Descriptor instead.
+func (*TicketCalledBack) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TicketCalledBack) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+func (x *TicketCalledBack) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *TicketCalledBack) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 // TicketImported brings in a finished ticket from a system Whistle replaces (a city's 12345 or
 // grid system). history holds the events its life would have raised live, oldest first, at their
 // original times, each marked historical: reported at version 1, each transition one version more,
@@ -656,7 +821,7 @@ type TicketImported struct {
 
 func (x *TicketImported) Reset() {
 	*x = TicketImported{}
-	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	mi := &file_whistle_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +833,7 @@ func (x *TicketImported) String() string {
 func (*TicketImported) ProtoMessage() {}
 
 func (x *TicketImported) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[1]
+	mi := &file_whistle_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +846,7 @@ func (x *TicketImported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketImported.ProtoReflect.Descriptor instead.
 func (*TicketImported) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TicketImported) GetExternalId() string {
@@ -724,7 +889,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_whistle_v1_events_proto_msgTypes[2]
+	mi := &file_whistle_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +901,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[2]
+	mi := &file_whistle_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +914,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Attachment) GetName() string {
@@ -803,7 +968,7 @@ type TicketReported struct {
 
 func (x *TicketReported) Reset() {
 	*x = TicketReported{}
-	mi := &file_whistle_v1_events_proto_msgTypes[3]
+	mi := &file_whistle_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +980,7 @@ func (x *TicketReported) String() string {
 func (*TicketReported) ProtoMessage() {}
 
 func (x *TicketReported) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[3]
+	mi := &file_whistle_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +993,7 @@ func (x *TicketReported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReported.ProtoReflect.Descriptor instead.
 func (*TicketReported) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TicketReported) GetTicket() *Ticket {
@@ -863,7 +1028,7 @@ type TicketMerged struct {
 
 func (x *TicketMerged) Reset() {
 	*x = TicketMerged{}
-	mi := &file_whistle_v1_events_proto_msgTypes[4]
+	mi := &file_whistle_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +1040,7 @@ func (x *TicketMerged) String() string {
 func (*TicketMerged) ProtoMessage() {}
 
 func (x *TicketMerged) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[4]
+	mi := &file_whistle_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +1053,7 @@ func (x *TicketMerged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketMerged.ProtoReflect.Descriptor instead.
 func (*TicketMerged) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TicketMerged) GetOriginalTicketId() string {
@@ -933,7 +1098,7 @@ type TicketCancelled struct {
 
 func (x *TicketCancelled) Reset() {
 	*x = TicketCancelled{}
-	mi := &file_whistle_v1_events_proto_msgTypes[5]
+	mi := &file_whistle_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1110,7 @@ func (x *TicketCancelled) String() string {
 func (*TicketCancelled) ProtoMessage() {}
 
 func (x *TicketCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[5]
+	mi := &file_whistle_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1123,7 @@ func (x *TicketCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketCancelled.ProtoReflect.Descriptor instead.
 func (*TicketCancelled) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TicketCancelled) GetReason() string {
@@ -1001,7 +1166,7 @@ type TicketTriaged struct {
 
 func (x *TicketTriaged) Reset() {
 	*x = TicketTriaged{}
-	mi := &file_whistle_v1_events_proto_msgTypes[6]
+	mi := &file_whistle_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1178,7 @@ func (x *TicketTriaged) String() string {
 func (*TicketTriaged) ProtoMessage() {}
 
 func (x *TicketTriaged) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[6]
+	mi := &file_whistle_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1191,7 @@ func (x *TicketTriaged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketTriaged.ProtoReflect.Descriptor instead.
 func (*TicketTriaged) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TicketTriaged) GetOrgUnitId() string {
@@ -1107,7 +1272,7 @@ type TicketDispatched struct {
 
 func (x *TicketDispatched) Reset() {
 	*x = TicketDispatched{}
-	mi := &file_whistle_v1_events_proto_msgTypes[7]
+	mi := &file_whistle_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1284,7 @@ func (x *TicketDispatched) String() string {
 func (*TicketDispatched) ProtoMessage() {}
 
 func (x *TicketDispatched) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[7]
+	mi := &file_whistle_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1297,7 @@ func (x *TicketDispatched) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketDispatched.ProtoReflect.Descriptor instead.
 func (*TicketDispatched) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TicketDispatched) GetLeadDepartmentId() string {
@@ -1216,7 +1381,7 @@ type TicketAccepted struct {
 
 func (x *TicketAccepted) Reset() {
 	*x = TicketAccepted{}
-	mi := &file_whistle_v1_events_proto_msgTypes[8]
+	mi := &file_whistle_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1228,7 +1393,7 @@ func (x *TicketAccepted) String() string {
 func (*TicketAccepted) ProtoMessage() {}
 
 func (x *TicketAccepted) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[8]
+	mi := &file_whistle_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1241,7 +1406,7 @@ func (x *TicketAccepted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketAccepted.ProtoReflect.Descriptor instead.
 func (*TicketAccepted) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TicketAccepted) GetDepartmentId() string {
@@ -1270,7 +1435,7 @@ type TicketProgressed struct {
 
 func (x *TicketProgressed) Reset() {
 	*x = TicketProgressed{}
-	mi := &file_whistle_v1_events_proto_msgTypes[9]
+	mi := &file_whistle_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1447,7 @@ func (x *TicketProgressed) String() string {
 func (*TicketProgressed) ProtoMessage() {}
 
 func (x *TicketProgressed) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[9]
+	mi := &file_whistle_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1460,7 @@ func (x *TicketProgressed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketProgressed.ProtoReflect.Descriptor instead.
 func (*TicketProgressed) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TicketProgressed) GetDepartmentId() string {
@@ -1348,7 +1513,7 @@ type TicketReturned struct {
 
 func (x *TicketReturned) Reset() {
 	*x = TicketReturned{}
-	mi := &file_whistle_v1_events_proto_msgTypes[10]
+	mi := &file_whistle_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1525,7 @@ func (x *TicketReturned) String() string {
 func (*TicketReturned) ProtoMessage() {}
 
 func (x *TicketReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[10]
+	mi := &file_whistle_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1538,7 @@ func (x *TicketReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReturned.ProtoReflect.Descriptor instead.
 func (*TicketReturned) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TicketReturned) GetDepartmentId() string {
@@ -1416,7 +1581,7 @@ type TicketArbitrated struct {
 
 func (x *TicketArbitrated) Reset() {
 	*x = TicketArbitrated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[11]
+	mi := &file_whistle_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1593,7 @@ func (x *TicketArbitrated) String() string {
 func (*TicketArbitrated) ProtoMessage() {}
 
 func (x *TicketArbitrated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[11]
+	mi := &file_whistle_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1606,7 @@ func (x *TicketArbitrated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketArbitrated.ProtoReflect.Descriptor instead.
 func (*TicketArbitrated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TicketArbitrated) GetDepartmentId() string {
@@ -1494,7 +1659,7 @@ type TicketExtensionRequested struct {
 
 func (x *TicketExtensionRequested) Reset() {
 	*x = TicketExtensionRequested{}
-	mi := &file_whistle_v1_events_proto_msgTypes[12]
+	mi := &file_whistle_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1671,7 @@ func (x *TicketExtensionRequested) String() string {
 func (*TicketExtensionRequested) ProtoMessage() {}
 
 func (x *TicketExtensionRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[12]
+	mi := &file_whistle_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1684,7 @@ func (x *TicketExtensionRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketExtensionRequested.ProtoReflect.Descriptor instead.
 func (*TicketExtensionRequested) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TicketExtensionRequested) GetDepartmentId() string {
@@ -1560,7 +1725,7 @@ type TicketExtensionDecided struct {
 
 func (x *TicketExtensionDecided) Reset() {
 	*x = TicketExtensionDecided{}
-	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	mi := &file_whistle_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1737,7 @@ func (x *TicketExtensionDecided) String() string {
 func (*TicketExtensionDecided) ProtoMessage() {}
 
 func (x *TicketExtensionDecided) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[13]
+	mi := &file_whistle_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1750,7 @@ func (x *TicketExtensionDecided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketExtensionDecided.ProtoReflect.Descriptor instead.
 func (*TicketExtensionDecided) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TicketExtensionDecided) GetGranted() bool {
@@ -1633,7 +1798,7 @@ type TicketRescheduled struct {
 
 func (x *TicketRescheduled) Reset() {
 	*x = TicketRescheduled{}
-	mi := &file_whistle_v1_events_proto_msgTypes[14]
+	mi := &file_whistle_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1810,7 @@ func (x *TicketRescheduled) String() string {
 func (*TicketRescheduled) ProtoMessage() {}
 
 func (x *TicketRescheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[14]
+	mi := &file_whistle_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1823,7 @@ func (x *TicketRescheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketRescheduled.ProtoReflect.Descriptor instead.
 func (*TicketRescheduled) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TicketRescheduled) GetAcceptDue() *timestamppb.Timestamp {
@@ -1706,7 +1871,7 @@ type TicketEscalated struct {
 
 func (x *TicketEscalated) Reset() {
 	*x = TicketEscalated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[15]
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1883,7 @@ func (x *TicketEscalated) String() string {
 func (*TicketEscalated) ProtoMessage() {}
 
 func (x *TicketEscalated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[15]
+	mi := &file_whistle_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1896,7 @@ func (x *TicketEscalated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEscalated.ProtoReflect.Descriptor instead.
 func (*TicketEscalated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TicketEscalated) GetLevel() int32 {
@@ -1779,7 +1944,7 @@ type TicketResolved struct {
 
 func (x *TicketResolved) Reset() {
 	*x = TicketResolved{}
-	mi := &file_whistle_v1_events_proto_msgTypes[16]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1791,7 +1956,7 @@ func (x *TicketResolved) String() string {
 func (*TicketResolved) ProtoMessage() {}
 
 func (x *TicketResolved) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[16]
+	mi := &file_whistle_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1804,7 +1969,7 @@ func (x *TicketResolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketResolved.ProtoReflect.Descriptor instead.
 func (*TicketResolved) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TicketResolved) GetDepartmentId() string {
@@ -1860,7 +2025,7 @@ type TicketEvaluated struct {
 
 func (x *TicketEvaluated) Reset() {
 	*x = TicketEvaluated{}
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +2037,7 @@ func (x *TicketEvaluated) String() string {
 func (*TicketEvaluated) ProtoMessage() {}
 
 func (x *TicketEvaluated) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[17]
+	mi := &file_whistle_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +2050,7 @@ func (x *TicketEvaluated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEvaluated.ProtoReflect.Descriptor instead.
 func (*TicketEvaluated) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TicketEvaluated) GetVerdict() Verdict {
@@ -1963,7 +2128,7 @@ type TicketEvaluationOpened struct {
 
 func (x *TicketEvaluationOpened) Reset() {
 	*x = TicketEvaluationOpened{}
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2140,7 @@ func (x *TicketEvaluationOpened) String() string {
 func (*TicketEvaluationOpened) ProtoMessage() {}
 
 func (x *TicketEvaluationOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[18]
+	mi := &file_whistle_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2153,7 @@ func (x *TicketEvaluationOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketEvaluationOpened.ProtoReflect.Descriptor instead.
 func (*TicketEvaluationOpened) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TicketEvaluationOpened) GetRound() int32 {
@@ -2031,7 +2196,7 @@ type TicketReopened struct {
 
 func (x *TicketReopened) Reset() {
 	*x = TicketReopened{}
-	mi := &file_whistle_v1_events_proto_msgTypes[19]
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2043,7 +2208,7 @@ func (x *TicketReopened) String() string {
 func (*TicketReopened) ProtoMessage() {}
 
 func (x *TicketReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[19]
+	mi := &file_whistle_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2056,7 +2221,7 @@ func (x *TicketReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketReopened.ProtoReflect.Descriptor instead.
 func (*TicketReopened) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TicketReopened) GetDepartmentId() string {
@@ -2101,13 +2266,16 @@ type TicketClosed struct {
 	FinalVerdict Verdict `protobuf:"varint,1,opt,name=final_verdict,json=finalVerdict,proto3,enum=whistle.v1.Verdict" json:"final_verdict,omitempty"`
 	// default_verdict is true when no one evaluated in time.
 	DefaultVerdict bool `protobuf:"varint,2,opt,name=default_verdict,json=defaultVerdict,proto3" json:"default_verdict,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// call_back is true when the ticket was drawn at random for a hotline call-back of its reporter
+	// (回访抽查): monitoring lists it until the call is recorded (MonitoringService.RecordCallBack).
+	CallBack      bool `protobuf:"varint,3,opt,name=call_back,json=callBack,proto3" json:"call_back,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TicketClosed) Reset() {
 	*x = TicketClosed{}
-	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	mi := &file_whistle_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2119,7 +2287,7 @@ func (x *TicketClosed) String() string {
 func (*TicketClosed) ProtoMessage() {}
 
 func (x *TicketClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[20]
+	mi := &file_whistle_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2132,7 +2300,7 @@ func (x *TicketClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketClosed.ProtoReflect.Descriptor instead.
 func (*TicketClosed) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TicketClosed) GetFinalVerdict() Verdict {
@@ -2145,6 +2313,13 @@ func (x *TicketClosed) GetFinalVerdict() Verdict {
 func (x *TicketClosed) GetDefaultVerdict() bool {
 	if x != nil {
 		return x.DefaultVerdict
+	}
+	return false
+}
+
+func (x *TicketClosed) GetCallBack() bool {
+	if x != nil {
+		return x.CallBack
 	}
 	return false
 }
@@ -2170,7 +2345,7 @@ type HotSpotDetected struct {
 
 func (x *HotSpotDetected) Reset() {
 	*x = HotSpotDetected{}
-	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	mi := &file_whistle_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2357,7 @@ func (x *HotSpotDetected) String() string {
 func (*HotSpotDetected) ProtoMessage() {}
 
 func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[21]
+	mi := &file_whistle_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2370,7 @@ func (x *HotSpotDetected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HotSpotDetected.ProtoReflect.Descriptor instead.
 func (*HotSpotDetected) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *HotSpotDetected) GetCategory() string {
@@ -2254,7 +2429,7 @@ type OrgTree struct {
 
 func (x *OrgTree) Reset() {
 	*x = OrgTree{}
-	mi := &file_whistle_v1_events_proto_msgTypes[22]
+	mi := &file_whistle_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2441,7 @@ func (x *OrgTree) String() string {
 func (*OrgTree) ProtoMessage() {}
 
 func (x *OrgTree) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[22]
+	mi := &file_whistle_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2454,7 @@ func (x *OrgTree) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgTree.ProtoReflect.Descriptor instead.
 func (*OrgTree) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OrgTree) GetCatalogVersion() string {
@@ -2314,7 +2489,7 @@ type OrgNode struct {
 
 func (x *OrgNode) Reset() {
 	*x = OrgNode{}
-	mi := &file_whistle_v1_events_proto_msgTypes[23]
+	mi := &file_whistle_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2501,7 @@ func (x *OrgNode) String() string {
 func (*OrgNode) ProtoMessage() {}
 
 func (x *OrgNode) ProtoReflect() protoreflect.Message {
-	mi := &file_whistle_v1_events_proto_msgTypes[23]
+	mi := &file_whistle_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2514,7 @@ func (x *OrgNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgNode.ProtoReflect.Descriptor instead.
 func (*OrgNode) Descriptor() ([]byte, []int) {
-	return file_whistle_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_whistle_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OrgNode) GetId() string {
@@ -2375,7 +2550,7 @@ var File_whistle_v1_events_proto protoreflect.FileDescriptor
 const file_whistle_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17whistle/v1/events.proto\x12\n" +
-	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xf6\f\n" +
+	"whistle.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17whistle/v1/bounds.proto\x1a\x17whistle/v1/ticket.proto\"\xf1\r\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12%\n" +
@@ -2416,8 +2591,20 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\vrescheduled\x18\x1b \x01(\v2\x1d.whistle.v1.TicketRescheduledH\x00R\vrescheduled\x120\n" +
 	"\borg_tree\x18\x1c \x01(\v2\x13.whistle.v1.OrgTreeH\x00R\aorgTree\x12Q\n" +
 	"\x11evaluation_opened\x18\x1d \x01(\v2\".whistle.v1.TicketEvaluationOpenedH\x00R\x10evaluationOpened\x128\n" +
-	"\bimported\x18\x1e \x01(\v2\x1a.whistle.v1.TicketImportedH\x00R\bimportedB\x06\n" +
-	"\x04body\"^\n" +
+	"\bimported\x18\x1e \x01(\v2\x1a.whistle.v1.TicketImportedH\x00R\bimported\x128\n" +
+	"\brepeated\x18\x1f \x01(\v2\x1a.whistle.v1.TicketRepeatedH\x00R\brepeated\x12?\n" +
+	"\vcalled_back\x18  \x01(\v2\x1c.whistle.v1.TicketCalledBackH\x00R\n" +
+	"calledBackB\x06\n" +
+	"\x04body\"\x95\x01\n" +
+	"\x0eTicketRepeated\x12 \n" +
+	"\fby_ticket_id\x18\x01 \x01(\tR\n" +
+	"byTicketId\x12(\n" +
+	"\x10by_ticket_number\x18\x02 \x01(\tR\x0ebyTicketNumber\x127\n" +
+	"\tclosed_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\"o\n" +
+	"\x10TicketCalledBack\x12\x18\n" +
+	"\areached\x18\x01 \x01(\bR\areached\x12-\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x13.whistle.v1.VerdictR\averdict\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"^\n" +
 	"\x0eTicketImported\x12\x1f\n" +
 	"\vexternal_id\x18\x01 \x01(\tR\n" +
 	"externalId\x12+\n" +
@@ -2535,10 +2722,11 @@ const file_whistle_v1_events_proto_rawDesc = "" +
 	"\freason_codes\x18\x02 \x03(\tR\vreasonCodes\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12!\n" +
 	"\frework_count\x18\x04 \x01(\x05R\vreworkCount\x12\x1a\n" +
-	"\bescalate\x18\x05 \x01(\bR\bescalate\"q\n" +
+	"\bescalate\x18\x05 \x01(\bR\bescalate\"\x8e\x01\n" +
 	"\fTicketClosed\x128\n" +
 	"\rfinal_verdict\x18\x01 \x01(\x0e2\x13.whistle.v1.VerdictR\ffinalVerdict\x12'\n" +
-	"\x0fdefault_verdict\x18\x02 \x01(\bR\x0edefaultVerdict\"\xbb\x01\n" +
+	"\x0fdefault_verdict\x18\x02 \x01(\bR\x0edefaultVerdict\x12\x1b\n" +
+	"\tcall_back\x18\x03 \x01(\bR\bcallBack\"\xbb\x01\n" +
 	"\x0fHotSpotDetected\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x17\n" +
 	"\agrid_id\x18\x02 \x01(\tR\x06gridId\x12\x1d\n" +
@@ -2579,94 +2767,100 @@ func file_whistle_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_whistle_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_whistle_v1_events_proto_goTypes = []any{
 	(ReturnReason)(0),                // 0: whistle.v1.ReturnReason
 	(ClockChange)(0),                 // 1: whistle.v1.ClockChange
 	(*Event)(nil),                    // 2: whistle.v1.Event
-	(*TicketImported)(nil),           // 3: whistle.v1.TicketImported
-	(*Attachment)(nil),               // 4: whistle.v1.Attachment
-	(*TicketReported)(nil),           // 5: whistle.v1.TicketReported
-	(*TicketMerged)(nil),             // 6: whistle.v1.TicketMerged
-	(*TicketCancelled)(nil),          // 7: whistle.v1.TicketCancelled
-	(*TicketTriaged)(nil),            // 8: whistle.v1.TicketTriaged
-	(*TicketDispatched)(nil),         // 9: whistle.v1.TicketDispatched
-	(*TicketAccepted)(nil),           // 10: whistle.v1.TicketAccepted
-	(*TicketProgressed)(nil),         // 11: whistle.v1.TicketProgressed
-	(*TicketReturned)(nil),           // 12: whistle.v1.TicketReturned
-	(*TicketArbitrated)(nil),         // 13: whistle.v1.TicketArbitrated
-	(*TicketExtensionRequested)(nil), // 14: whistle.v1.TicketExtensionRequested
-	(*TicketExtensionDecided)(nil),   // 15: whistle.v1.TicketExtensionDecided
-	(*TicketRescheduled)(nil),        // 16: whistle.v1.TicketRescheduled
-	(*TicketEscalated)(nil),          // 17: whistle.v1.TicketEscalated
-	(*TicketResolved)(nil),           // 18: whistle.v1.TicketResolved
-	(*TicketEvaluated)(nil),          // 19: whistle.v1.TicketEvaluated
-	(*TicketEvaluationOpened)(nil),   // 20: whistle.v1.TicketEvaluationOpened
-	(*TicketReopened)(nil),           // 21: whistle.v1.TicketReopened
-	(*TicketClosed)(nil),             // 22: whistle.v1.TicketClosed
-	(*HotSpotDetected)(nil),          // 23: whistle.v1.HotSpotDetected
-	(*OrgTree)(nil),                  // 24: whistle.v1.OrgTree
-	(*OrgNode)(nil),                  // 25: whistle.v1.OrgNode
-	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
-	(*Actor)(nil),                    // 27: whistle.v1.Actor
-	(*Ticket)(nil),                   // 28: whistle.v1.Ticket
-	(Verdict)(0),                     // 29: whistle.v1.Verdict
-	(EvaluationSource)(0),            // 30: whistle.v1.EvaluationSource
-	(*Coordinates)(nil),              // 31: whistle.v1.Coordinates
+	(*TicketRepeated)(nil),           // 3: whistle.v1.TicketRepeated
+	(*TicketCalledBack)(nil),         // 4: whistle.v1.TicketCalledBack
+	(*TicketImported)(nil),           // 5: whistle.v1.TicketImported
+	(*Attachment)(nil),               // 6: whistle.v1.Attachment
+	(*TicketReported)(nil),           // 7: whistle.v1.TicketReported
+	(*TicketMerged)(nil),             // 8: whistle.v1.TicketMerged
+	(*TicketCancelled)(nil),          // 9: whistle.v1.TicketCancelled
+	(*TicketTriaged)(nil),            // 10: whistle.v1.TicketTriaged
+	(*TicketDispatched)(nil),         // 11: whistle.v1.TicketDispatched
+	(*TicketAccepted)(nil),           // 12: whistle.v1.TicketAccepted
+	(*TicketProgressed)(nil),         // 13: whistle.v1.TicketProgressed
+	(*TicketReturned)(nil),           // 14: whistle.v1.TicketReturned
+	(*TicketArbitrated)(nil),         // 15: whistle.v1.TicketArbitrated
+	(*TicketExtensionRequested)(nil), // 16: whistle.v1.TicketExtensionRequested
+	(*TicketExtensionDecided)(nil),   // 17: whistle.v1.TicketExtensionDecided
+	(*TicketRescheduled)(nil),        // 18: whistle.v1.TicketRescheduled
+	(*TicketEscalated)(nil),          // 19: whistle.v1.TicketEscalated
+	(*TicketResolved)(nil),           // 20: whistle.v1.TicketResolved
+	(*TicketEvaluated)(nil),          // 21: whistle.v1.TicketEvaluated
+	(*TicketEvaluationOpened)(nil),   // 22: whistle.v1.TicketEvaluationOpened
+	(*TicketReopened)(nil),           // 23: whistle.v1.TicketReopened
+	(*TicketClosed)(nil),             // 24: whistle.v1.TicketClosed
+	(*HotSpotDetected)(nil),          // 25: whistle.v1.HotSpotDetected
+	(*OrgTree)(nil),                  // 26: whistle.v1.OrgTree
+	(*OrgNode)(nil),                  // 27: whistle.v1.OrgNode
+	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(*Actor)(nil),                    // 29: whistle.v1.Actor
+	(Verdict)(0),                     // 30: whistle.v1.Verdict
+	(*Ticket)(nil),                   // 31: whistle.v1.Ticket
+	(EvaluationSource)(0),            // 32: whistle.v1.EvaluationSource
+	(*Coordinates)(nil),              // 33: whistle.v1.Coordinates
 }
 var file_whistle_v1_events_proto_depIdxs = []int32{
-	26, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	27, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
-	5,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
-	6,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
-	7,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
-	8,  // 5: whistle.v1.Event.triaged:type_name -> whistle.v1.TicketTriaged
-	9,  // 6: whistle.v1.Event.dispatched:type_name -> whistle.v1.TicketDispatched
-	10, // 7: whistle.v1.Event.accepted:type_name -> whistle.v1.TicketAccepted
-	11, // 8: whistle.v1.Event.progressed:type_name -> whistle.v1.TicketProgressed
-	12, // 9: whistle.v1.Event.returned:type_name -> whistle.v1.TicketReturned
-	13, // 10: whistle.v1.Event.arbitrated:type_name -> whistle.v1.TicketArbitrated
-	14, // 11: whistle.v1.Event.extension_requested:type_name -> whistle.v1.TicketExtensionRequested
-	15, // 12: whistle.v1.Event.extension_decided:type_name -> whistle.v1.TicketExtensionDecided
-	17, // 13: whistle.v1.Event.escalated:type_name -> whistle.v1.TicketEscalated
-	18, // 14: whistle.v1.Event.resolved:type_name -> whistle.v1.TicketResolved
-	19, // 15: whistle.v1.Event.evaluated:type_name -> whistle.v1.TicketEvaluated
-	21, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
-	22, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
-	23, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
-	16, // 19: whistle.v1.Event.rescheduled:type_name -> whistle.v1.TicketRescheduled
-	24, // 20: whistle.v1.Event.org_tree:type_name -> whistle.v1.OrgTree
-	20, // 21: whistle.v1.Event.evaluation_opened:type_name -> whistle.v1.TicketEvaluationOpened
-	3,  // 22: whistle.v1.Event.imported:type_name -> whistle.v1.TicketImported
-	2,  // 23: whistle.v1.TicketImported.history:type_name -> whistle.v1.Event
-	28, // 24: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
-	28, // 25: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
-	26, // 26: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
-	26, // 27: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
-	28, // 28: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
-	4,  // 29: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
-	1,  // 30: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
-	0,  // 31: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
-	26, // 32: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
-	26, // 33: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
-	26, // 34: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
-	26, // 35: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
-	26, // 36: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
-	26, // 37: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
-	26, // 38: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
-	4,  // 39: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
-	29, // 40: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
-	30, // 41: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
-	4,  // 42: whistle.v1.TicketEvaluated.attachments:type_name -> whistle.v1.Attachment
-	26, // 43: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
-	29, // 44: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
-	25, // 45: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
-	31, // 46: whistle.v1.OrgNode.centre:type_name -> whistle.v1.Coordinates
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	28, // 0: whistle.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	29, // 1: whistle.v1.Event.actor:type_name -> whistle.v1.Actor
+	7,  // 2: whistle.v1.Event.reported:type_name -> whistle.v1.TicketReported
+	8,  // 3: whistle.v1.Event.merged:type_name -> whistle.v1.TicketMerged
+	9,  // 4: whistle.v1.Event.cancelled:type_name -> whistle.v1.TicketCancelled
+	10, // 5: whistle.v1.Event.triaged:type_name -> whistle.v1.TicketTriaged
+	11, // 6: whistle.v1.Event.dispatched:type_name -> whistle.v1.TicketDispatched
+	12, // 7: whistle.v1.Event.accepted:type_name -> whistle.v1.TicketAccepted
+	13, // 8: whistle.v1.Event.progressed:type_name -> whistle.v1.TicketProgressed
+	14, // 9: whistle.v1.Event.returned:type_name -> whistle.v1.TicketReturned
+	15, // 10: whistle.v1.Event.arbitrated:type_name -> whistle.v1.TicketArbitrated
+	16, // 11: whistle.v1.Event.extension_requested:type_name -> whistle.v1.TicketExtensionRequested
+	17, // 12: whistle.v1.Event.extension_decided:type_name -> whistle.v1.TicketExtensionDecided
+	19, // 13: whistle.v1.Event.escalated:type_name -> whistle.v1.TicketEscalated
+	20, // 14: whistle.v1.Event.resolved:type_name -> whistle.v1.TicketResolved
+	21, // 15: whistle.v1.Event.evaluated:type_name -> whistle.v1.TicketEvaluated
+	23, // 16: whistle.v1.Event.reopened:type_name -> whistle.v1.TicketReopened
+	24, // 17: whistle.v1.Event.closed:type_name -> whistle.v1.TicketClosed
+	25, // 18: whistle.v1.Event.proactive:type_name -> whistle.v1.HotSpotDetected
+	18, // 19: whistle.v1.Event.rescheduled:type_name -> whistle.v1.TicketRescheduled
+	26, // 20: whistle.v1.Event.org_tree:type_name -> whistle.v1.OrgTree
+	22, // 21: whistle.v1.Event.evaluation_opened:type_name -> whistle.v1.TicketEvaluationOpened
+	5,  // 22: whistle.v1.Event.imported:type_name -> whistle.v1.TicketImported
+	3,  // 23: whistle.v1.Event.repeated:type_name -> whistle.v1.TicketRepeated
+	4,  // 24: whistle.v1.Event.called_back:type_name -> whistle.v1.TicketCalledBack
+	28, // 25: whistle.v1.TicketRepeated.closed_at:type_name -> google.protobuf.Timestamp
+	30, // 26: whistle.v1.TicketCalledBack.verdict:type_name -> whistle.v1.Verdict
+	2,  // 27: whistle.v1.TicketImported.history:type_name -> whistle.v1.Event
+	31, // 28: whistle.v1.TicketReported.ticket:type_name -> whistle.v1.Ticket
+	31, // 29: whistle.v1.TicketTriaged.ticket:type_name -> whistle.v1.Ticket
+	28, // 30: whistle.v1.TicketDispatched.accept_due:type_name -> google.protobuf.Timestamp
+	28, // 31: whistle.v1.TicketDispatched.resolve_due:type_name -> google.protobuf.Timestamp
+	31, // 32: whistle.v1.TicketDispatched.ticket:type_name -> whistle.v1.Ticket
+	6,  // 33: whistle.v1.TicketProgressed.attachments:type_name -> whistle.v1.Attachment
+	1,  // 34: whistle.v1.TicketProgressed.clock:type_name -> whistle.v1.ClockChange
+	0,  // 35: whistle.v1.TicketReturned.reason_code:type_name -> whistle.v1.ReturnReason
+	28, // 36: whistle.v1.TicketArbitrated.accept_due:type_name -> google.protobuf.Timestamp
+	28, // 37: whistle.v1.TicketArbitrated.resolve_due:type_name -> google.protobuf.Timestamp
+	28, // 38: whistle.v1.TicketExtensionRequested.requested_resolve_due:type_name -> google.protobuf.Timestamp
+	28, // 39: whistle.v1.TicketExtensionDecided.resolve_due:type_name -> google.protobuf.Timestamp
+	28, // 40: whistle.v1.TicketRescheduled.accept_due:type_name -> google.protobuf.Timestamp
+	28, // 41: whistle.v1.TicketRescheduled.resolve_due:type_name -> google.protobuf.Timestamp
+	28, // 42: whistle.v1.TicketEscalated.due_at:type_name -> google.protobuf.Timestamp
+	6,  // 43: whistle.v1.TicketResolved.evidence:type_name -> whistle.v1.Attachment
+	30, // 44: whistle.v1.TicketEvaluated.verdict:type_name -> whistle.v1.Verdict
+	32, // 45: whistle.v1.TicketEvaluated.source:type_name -> whistle.v1.EvaluationSource
+	6,  // 46: whistle.v1.TicketEvaluated.attachments:type_name -> whistle.v1.Attachment
+	28, // 47: whistle.v1.TicketEvaluationOpened.evaluate_due:type_name -> google.protobuf.Timestamp
+	30, // 48: whistle.v1.TicketClosed.final_verdict:type_name -> whistle.v1.Verdict
+	27, // 49: whistle.v1.OrgTree.units:type_name -> whistle.v1.OrgNode
+	33, // 50: whistle.v1.OrgNode.centre:type_name -> whistle.v1.Coordinates
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_events_proto_init() }
@@ -2698,6 +2892,8 @@ func file_whistle_v1_events_proto_init() {
 		(*Event_OrgTree)(nil),
 		(*Event_EvaluationOpened)(nil),
 		(*Event_Imported)(nil),
+		(*Event_Repeated)(nil),
+		(*Event_CalledBack)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2705,7 +2901,7 @@ func file_whistle_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_events_proto_rawDesc), len(file_whistle_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

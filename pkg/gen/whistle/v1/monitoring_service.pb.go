@@ -432,17 +432,22 @@ type GetScorecardResponse struct {
 	// to_date is the period's last day.
 	ToDate string `protobuf:"bytes,3,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
 	// figures: response_rate, resolution_rate, on_time_resolution_rate, closing_rate,
-	// satisfaction_rate, rework_rate, default_close_rate, and the plain counts reported,
-	// dispatched, cancelled, withdrawn (cancelled by the reporter) and merged (denominator 1).
+	// stayed_resolved_rate, satisfaction_rate, audited_satisfaction_rate, rework_rate,
+	// default_close_rate, and the plain counts reported, dispatched, cancelled, withdrawn (cancelled
+	// by the reporter), merged and repeated (denominator 1).
 	Figures []*Figure `protobuf:"bytes,4,rep,name=figures,proto3" json:"figures,omitempty"`
 	// stage_times per stage.
 	StageTimes []*StageTime `protobuf:"bytes,5,rep,name=stage_times,json=stageTimes,proto3" json:"stage_times,omitempty"`
 	// open is how many tickets of the unit are open now.
 	Open int64 `protobuf:"varint,6,opt,name=open,proto3" json:"open,omitempty"`
 	// overdue is how many of them are past a deadline now.
-	Overdue       int64 `protobuf:"varint,7,opt,name=overdue,proto3" json:"overdue,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Overdue int64 `protobuf:"varint,7,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// satisfaction_gap is set when the evaluated satisfaction rate exceeds the audited one (call-backs)
+	// by more than the configured margin over enough call-backs: the evaluations may not be honest.
+	// docs/metrics.md gives the rule.
+	SatisfactionGap bool `protobuf:"varint,8,opt,name=satisfaction_gap,json=satisfactionGap,proto3" json:"satisfaction_gap,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetScorecardResponse) Reset() {
@@ -522,6 +527,13 @@ func (x *GetScorecardResponse) GetOverdue() int64 {
 		return x.Overdue
 	}
 	return 0
+}
+
+func (x *GetScorecardResponse) GetSatisfactionGap() bool {
+	if x != nil {
+		return x.SatisfactionGap
+	}
+	return false
 }
 
 // GetRankingsRequest says what to rank.
@@ -2486,6 +2498,345 @@ func (x *ListUpdatesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListCallBacksRequest names where to look.
+type ListCallBacksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// org_unit_id keeps the tickets in this area or of this department; empty for the caller's unit.
+	// Up to 64 lowercase letters, digits and hyphens, starting with a letter or digit.
+	OrgUnitId string `protobuf:"bytes,1,opt,name=org_unit_id,json=orgUnitId,proto3" json:"org_unit_id,omitempty"`
+	// pending_only leaves out the tickets called back already.
+	PendingOnly bool `protobuf:"varint,2,opt,name=pending_only,json=pendingOnly,proto3" json:"pending_only,omitempty"`
+	// page_size is the most tickets to return, 1 to 500; 0 means 50.
+	PageSize      int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCallBacksRequest) Reset() {
+	*x = ListCallBacksRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCallBacksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCallBacksRequest) ProtoMessage() {}
+
+func (x *ListCallBacksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCallBacksRequest.ProtoReflect.Descriptor instead.
+func (*ListCallBacksRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListCallBacksRequest) GetOrgUnitId() string {
+	if x != nil {
+		return x.OrgUnitId
+	}
+	return ""
+}
+
+func (x *ListCallBacksRequest) GetPendingOnly() bool {
+	if x != nil {
+		return x.PendingOnly
+	}
+	return false
+}
+
+func (x *ListCallBacksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// CallBack is a closed ticket drawn for a call-back, and its outcome once recorded.
+type CallBack struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id of the closed ticket.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// ticket_number is its number.
+	TicketNumber string `protobuf:"bytes,2,opt,name=ticket_number,json=ticketNumber,proto3" json:"ticket_number,omitempty"`
+	// category is its matter.
+	Category string `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
+	// lead_department_id is the department that handled it.
+	LeadDepartmentId string `protobuf:"bytes,4,opt,name=lead_department_id,json=leadDepartmentId,proto3" json:"lead_department_id,omitempty"`
+	// closed_at is when it closed.
+	ClosedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// done is set once the call-back is recorded.
+	Done bool `protobuf:"varint,6,opt,name=done,proto3" json:"done,omitempty"`
+	// reached says whether someone answered (when done).
+	Reached bool `protobuf:"varint,7,opt,name=reached,proto3" json:"reached,omitempty"`
+	// verdict the reporter gave on the phone (when reached).
+	Verdict       Verdict `protobuf:"varint,8,opt,name=verdict,proto3,enum=whistle.v1.Verdict" json:"verdict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallBack) Reset() {
+	*x = CallBack{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallBack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallBack) ProtoMessage() {}
+
+func (x *CallBack) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallBack.ProtoReflect.Descriptor instead.
+func (*CallBack) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CallBack) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *CallBack) GetTicketNumber() string {
+	if x != nil {
+		return x.TicketNumber
+	}
+	return ""
+}
+
+func (x *CallBack) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *CallBack) GetLeadDepartmentId() string {
+	if x != nil {
+		return x.LeadDepartmentId
+	}
+	return ""
+}
+
+func (x *CallBack) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+func (x *CallBack) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *CallBack) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+func (x *CallBack) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+// ListCallBacksResponse lists the drawn tickets.
+type ListCallBacksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// call_backs, those still to call first, then by close time.
+	CallBacks     []*CallBack `protobuf:"bytes,1,rep,name=call_backs,json=callBacks,proto3" json:"call_backs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCallBacksResponse) Reset() {
+	*x = ListCallBacksResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCallBacksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCallBacksResponse) ProtoMessage() {}
+
+func (x *ListCallBacksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCallBacksResponse.ProtoReflect.Descriptor instead.
+func (*ListCallBacksResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListCallBacksResponse) GetCallBacks() []*CallBack {
+	if x != nil {
+		return x.CallBacks
+	}
+	return nil
+}
+
+// RecordCallBackRequest is a call-back's outcome.
+type RecordCallBackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ticket_id is the closed ticket called back. Required: a UUID.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// reached is false when no one could be reached.
+	Reached bool `protobuf:"varint,2,opt,name=reached,proto3" json:"reached,omitempty"`
+	// verdict the reporter gave on the phone: a defined verdict when reached, unspecified otherwise.
+	Verdict Verdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=whistle.v1.Verdict" json:"verdict,omitempty"`
+	// note of the call; optional: up to 2000 characters (any script).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordCallBackRequest) Reset() {
+	*x = RecordCallBackRequest{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCallBackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCallBackRequest) ProtoMessage() {}
+
+func (x *RecordCallBackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCallBackRequest.ProtoReflect.Descriptor instead.
+func (*RecordCallBackRequest) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RecordCallBackRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *RecordCallBackRequest) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+func (x *RecordCallBackRequest) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *RecordCallBackRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// RecordCallBackResponse is the recorded call-back.
+type RecordCallBackResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// call_back as recorded.
+	CallBack      *CallBack `protobuf:"bytes,1,opt,name=call_back,json=callBack,proto3" json:"call_back,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordCallBackResponse) Reset() {
+	*x = RecordCallBackResponse{}
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCallBackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCallBackResponse) ProtoMessage() {}
+
+func (x *RecordCallBackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_whistle_v1_monitoring_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCallBackResponse.ProtoReflect.Descriptor instead.
+func (*RecordCallBackResponse) Descriptor() ([]byte, []int) {
+	return file_whistle_v1_monitoring_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RecordCallBackResponse) GetCallBack() *CallBack {
+	if x != nil {
+		return x.CallBack
+	}
+	return nil
+}
+
 var File_whistle_v1_monitoring_service_proto protoreflect.FileDescriptor
 
 const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
@@ -2513,7 +2864,7 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x03p90\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03p90\"\x8a\x01\n" +
 	"\x13GetScorecardRequest\x12?\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18@2\x14^[a-z0-9][a-z0-9-]*$R\torgUnitId\x122\n" +
-	"\x06period\x18\x02 \x01(\v2\x12.whistle.v1.PeriodB\x06\xbaH\x03\xc8\x01\x01R\x06period\"\x80\x02\n" +
+	"\x06period\x18\x02 \x01(\v2\x12.whistle.v1.PeriodB\x06\xbaH\x03\xc8\x01\x01R\x06period\"\xab\x02\n" +
 	"\x14GetScorecardResponse\x12\x1e\n" +
 	"\vorg_unit_id\x18\x01 \x01(\tR\torgUnitId\x12\x1b\n" +
 	"\tfrom_date\x18\x02 \x01(\tR\bfromDate\x12\x17\n" +
@@ -2522,7 +2873,8 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\vstage_times\x18\x05 \x03(\v2\x15.whistle.v1.StageTimeR\n" +
 	"stageTimes\x12\x12\n" +
 	"\x04open\x18\x06 \x01(\x03R\x04open\x12\x18\n" +
-	"\aoverdue\x18\a \x01(\x03R\aoverdue\"\xef\x01\n" +
+	"\aoverdue\x18\a \x01(\x03R\aoverdue\x12)\n" +
+	"\x10satisfaction_gap\x18\b \x01(\bR\x0fsatisfactionGap\"\xef\x01\n" +
 	"\x12GetRankingsRequest\x12:\n" +
 	"\x05level\x18\x01 \x01(\x0e2\x18.whistle.v1.RankingLevelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05level\x12/\n" +
@@ -2666,7 +3018,32 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x05entry\x18\x03 \x01(\v2\x19.whistle.v1.TimelineEntryR\x05entry\"q\n" +
 	"\x13ListUpdatesResponse\x122\n" +
 	"\aupdates\x18\x01 \x03(\v2\x18.whistle.v1.TicketUpdateR\aupdates\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x83\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa4\x01\n" +
+	"\x14ListCallBacksRequest\x12@\n" +
+	"\vorg_unit_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([a-z0-9][a-z0-9-]*)?$R\torgUnitId\x12!\n" +
+	"\fpending_only\x18\x02 \x01(\bR\vpendingOnly\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\"\xac\x02\n" +
+	"\bCallBack\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12#\n" +
+	"\rticket_number\x18\x02 \x01(\tR\fticketNumber\x12\x1a\n" +
+	"\bcategory\x18\x03 \x01(\tR\bcategory\x12,\n" +
+	"\x12lead_department_id\x18\x04 \x01(\tR\x10leadDepartmentId\x127\n" +
+	"\tclosed_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x12\n" +
+	"\x04done\x18\x06 \x01(\bR\x04done\x12\x18\n" +
+	"\areached\x18\a \x01(\bR\areached\x12-\n" +
+	"\averdict\x18\b \x01(\x0e2\x13.whistle.v1.VerdictR\averdict\"L\n" +
+	"\x15ListCallBacksResponse\x123\n" +
+	"\n" +
+	"call_backs\x18\x01 \x03(\v2\x14.whistle.v1.CallBackR\tcallBacks\"\xc7\x02\n" +
+	"\x15RecordCallBackRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\x18\n" +
+	"\areached\x18\x02 \x01(\bR\areached\x127\n" +
+	"\averdict\x18\x03 \x01(\x0e2\x13.whistle.v1.VerdictB\b\xbaH\x05\x82\x01\x02\x10\x01R\averdict\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04note:\x95\x01\xbaH\x91\x01\x1a\x8e\x01\n" +
+	"\x1ecall_back.verdict_when_reached\x12Ggive the reporter's verdict when reached, and none when no one answered\x1a#this.reached == (this.verdict != 0)\"K\n" +
+	"\x16RecordCallBackResponse\x121\n" +
+	"\tcall_back\x18\x01 \x01(\v2\x14.whistle.v1.CallBackR\bcallBack*\x83\x01\n" +
 	"\n" +
 	"PeriodKind\x12\x1b\n" +
 	"\x17PERIOD_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
@@ -2679,7 +3056,7 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\x16RANKING_LEVEL_DISTRICT\x10\x01\x12\x18\n" +
 	"\x14RANKING_LEVEL_STREET\x10\x02\x12\x1b\n" +
 	"\x17RANKING_LEVEL_COMMUNITY\x10\x03\x12\x1c\n" +
-	"\x18RANKING_LEVEL_DEPARTMENT\x10\x042\xb8\a\n" +
+	"\x18RANKING_LEVEL_DEPARTMENT\x10\x042\xe7\b\n" +
 	"\x11MonitoringService\x12N\n" +
 	"\vGetTimeline\x12\x1e.whistle.v1.GetTimelineRequest\x1a\x1f.whistle.v1.GetTimelineResponse\x12H\n" +
 	"\tGetCounts\x12\x1c.whistle.v1.GetCountsRequest\x1a\x1d.whistle.v1.GetCountsResponse\x12Q\n" +
@@ -2687,7 +3064,9 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\vGetRankings\x12\x1e.whistle.v1.GetRankingsRequest\x1a\x1f.whistle.v1.GetRankingsResponse\x12N\n" +
 	"\vListOverdue\x12\x1e.whistle.v1.ListOverdueRequest\x1a\x1f.whistle.v1.ListOverdueResponse\x12c\n" +
 	"\x12GetEscalationBoard\x12%.whistle.v1.GetEscalationBoardRequest\x1a&.whistle.v1.GetEscalationBoardResponse\x12Q\n" +
-	"\fListHotSpots\x12\x1f.whistle.v1.ListHotSpotsRequest\x1a .whistle.v1.ListHotSpotsResponse\x12W\n" +
+	"\fListHotSpots\x12\x1f.whistle.v1.ListHotSpotsRequest\x1a .whistle.v1.ListHotSpotsResponse\x12T\n" +
+	"\rListCallBacks\x12 .whistle.v1.ListCallBacksRequest\x1a!.whistle.v1.ListCallBacksResponse\x12W\n" +
+	"\x0eRecordCallBack\x12!.whistle.v1.RecordCallBackRequest\x1a\".whistle.v1.RecordCallBackResponse\x12W\n" +
 	"\x0eGetTopProblems\x12!.whistle.v1.GetTopProblemsRequest\x1a\".whistle.v1.GetTopProblemsResponse\x12P\n" +
 	"\vWatchEvents\x12\x1e.whistle.v1.WatchEventsRequest\x1a\x1f.whistle.v1.WatchEventsResponse0\x01\x12N\n" +
 	"\vListUpdates\x12\x1e.whistle.v1.ListUpdatesRequest\x1a\x1f.whistle.v1.ListUpdatesResponse\x12c\n" +
@@ -2706,7 +3085,7 @@ func file_whistle_v1_monitoring_service_proto_rawDescGZIP() []byte {
 }
 
 var file_whistle_v1_monitoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_whistle_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(PeriodKind)(0),                    // 0: whistle.v1.PeriodKind
 	(RankingLevel)(0),                  // 1: whistle.v1.RankingLevel
@@ -2745,16 +3124,22 @@ var file_whistle_v1_monitoring_service_proto_goTypes = []any{
 	(*ListUpdatesRequest)(nil),         // 34: whistle.v1.ListUpdatesRequest
 	(*TicketUpdate)(nil),               // 35: whistle.v1.TicketUpdate
 	(*ListUpdatesResponse)(nil),        // 36: whistle.v1.ListUpdatesResponse
-	(*durationpb.Duration)(nil),        // 37: google.protobuf.Duration
-	(*TicketState)(nil),                // 38: whistle.v1.TicketState
-	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
-	(*Actor)(nil),                      // 40: whistle.v1.Actor
-	(TicketStatus)(0),                  // 41: whistle.v1.TicketStatus
+	(*ListCallBacksRequest)(nil),       // 37: whistle.v1.ListCallBacksRequest
+	(*CallBack)(nil),                   // 38: whistle.v1.CallBack
+	(*ListCallBacksResponse)(nil),      // 39: whistle.v1.ListCallBacksResponse
+	(*RecordCallBackRequest)(nil),      // 40: whistle.v1.RecordCallBackRequest
+	(*RecordCallBackResponse)(nil),     // 41: whistle.v1.RecordCallBackResponse
+	(*durationpb.Duration)(nil),        // 42: google.protobuf.Duration
+	(*TicketState)(nil),                // 43: whistle.v1.TicketState
+	(*timestamppb.Timestamp)(nil),      // 44: google.protobuf.Timestamp
+	(*Actor)(nil),                      // 45: whistle.v1.Actor
+	(TicketStatus)(0),                  // 46: whistle.v1.TicketStatus
+	(Verdict)(0),                       // 47: whistle.v1.Verdict
 }
 var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	0,  // 0: whistle.v1.Period.kind:type_name -> whistle.v1.PeriodKind
-	37, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
-	37, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
+	42, // 1: whistle.v1.StageTime.average:type_name -> google.protobuf.Duration
+	42, // 2: whistle.v1.StageTime.p90:type_name -> google.protobuf.Duration
 	2,  // 3: whistle.v1.GetScorecardRequest.period:type_name -> whistle.v1.Period
 	3,  // 4: whistle.v1.GetScorecardResponse.figures:type_name -> whistle.v1.Figure
 	4,  // 5: whistle.v1.GetScorecardResponse.stage_times:type_name -> whistle.v1.StageTime
@@ -2762,57 +3147,66 @@ var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	2,  // 7: whistle.v1.GetRankingsRequest.period:type_name -> whistle.v1.Period
 	3,  // 8: whistle.v1.RankingEntry.figure:type_name -> whistle.v1.Figure
 	8,  // 9: whistle.v1.GetRankingsResponse.entries:type_name -> whistle.v1.RankingEntry
-	38, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
-	39, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
+	43, // 10: whistle.v1.OverdueTicket.state:type_name -> whistle.v1.TicketState
+	44, // 11: whistle.v1.OverdueTicket.due_at:type_name -> google.protobuf.Timestamp
 	10, // 12: whistle.v1.ListOverdueResponse.tickets:type_name -> whistle.v1.OverdueTicket
 	14, // 13: whistle.v1.GetEscalationBoardResponse.rows:type_name -> whistle.v1.EscalationRow
-	39, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
+	44, // 14: whistle.v1.HotSpot.detected_at:type_name -> google.protobuf.Timestamp
 	17, // 15: whistle.v1.HotSpot.scan:type_name -> whistle.v1.ScanCluster
-	39, // 16: whistle.v1.ScanCluster.updated_at:type_name -> google.protobuf.Timestamp
+	44, // 16: whistle.v1.ScanCluster.updated_at:type_name -> google.protobuf.Timestamp
 	16, // 17: whistle.v1.ListHotSpotsResponse.hot_spots:type_name -> whistle.v1.HotSpot
 	21, // 18: whistle.v1.GetTopProblemsResponse.problems:type_name -> whistle.v1.TopProblem
 	27, // 19: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
-	40, // 20: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
-	37, // 21: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
-	39, // 22: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	40, // 23: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
-	41, // 24: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
-	38, // 25: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
+	45, // 20: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
+	42, // 21: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
+	44, // 22: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	45, // 23: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
+	46, // 24: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
+	43, // 25: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
 	27, // 26: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
 	30, // 27: whistle.v1.GetTimelineResponse.duplicates:type_name -> whistle.v1.MergedDuplicate
-	41, // 28: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
+	46, // 28: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
 	32, // 29: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
-	39, // 30: whistle.v1.ListUpdatesRequest.after:type_name -> google.protobuf.Timestamp
-	39, // 31: whistle.v1.ListUpdatesRequest.before:type_name -> google.protobuf.Timestamp
+	44, // 30: whistle.v1.ListUpdatesRequest.after:type_name -> google.protobuf.Timestamp
+	44, // 31: whistle.v1.ListUpdatesRequest.before:type_name -> google.protobuf.Timestamp
 	27, // 32: whistle.v1.TicketUpdate.entry:type_name -> whistle.v1.TimelineEntry
 	35, // 33: whistle.v1.ListUpdatesResponse.updates:type_name -> whistle.v1.TicketUpdate
-	28, // 34: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
-	31, // 35: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
-	5,  // 36: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
-	7,  // 37: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
-	11, // 38: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
-	13, // 39: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
-	18, // 40: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
-	20, // 41: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
-	23, // 42: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
-	34, // 43: whistle.v1.MonitoringService.ListUpdates:input_type -> whistle.v1.ListUpdatesRequest
-	25, // 44: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
-	29, // 45: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
-	33, // 46: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
-	6,  // 47: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
-	9,  // 48: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
-	12, // 49: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
-	15, // 50: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
-	19, // 51: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
-	22, // 52: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
-	24, // 53: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
-	36, // 54: whistle.v1.MonitoringService.ListUpdates:output_type -> whistle.v1.ListUpdatesResponse
-	26, // 55: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
-	45, // [45:56] is the sub-list for method output_type
-	34, // [34:45] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	44, // 34: whistle.v1.CallBack.closed_at:type_name -> google.protobuf.Timestamp
+	47, // 35: whistle.v1.CallBack.verdict:type_name -> whistle.v1.Verdict
+	38, // 36: whistle.v1.ListCallBacksResponse.call_backs:type_name -> whistle.v1.CallBack
+	47, // 37: whistle.v1.RecordCallBackRequest.verdict:type_name -> whistle.v1.Verdict
+	38, // 38: whistle.v1.RecordCallBackResponse.call_back:type_name -> whistle.v1.CallBack
+	28, // 39: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
+	31, // 40: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
+	5,  // 41: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
+	7,  // 42: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
+	11, // 43: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
+	13, // 44: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
+	18, // 45: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
+	37, // 46: whistle.v1.MonitoringService.ListCallBacks:input_type -> whistle.v1.ListCallBacksRequest
+	40, // 47: whistle.v1.MonitoringService.RecordCallBack:input_type -> whistle.v1.RecordCallBackRequest
+	20, // 48: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
+	23, // 49: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
+	34, // 50: whistle.v1.MonitoringService.ListUpdates:input_type -> whistle.v1.ListUpdatesRequest
+	25, // 51: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
+	29, // 52: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
+	33, // 53: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
+	6,  // 54: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
+	9,  // 55: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
+	12, // 56: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
+	15, // 57: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
+	19, // 58: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
+	39, // 59: whistle.v1.MonitoringService.ListCallBacks:output_type -> whistle.v1.ListCallBacksResponse
+	41, // 60: whistle.v1.MonitoringService.RecordCallBack:output_type -> whistle.v1.RecordCallBackResponse
+	22, // 61: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
+	24, // 62: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
+	36, // 63: whistle.v1.MonitoringService.ListUpdates:output_type -> whistle.v1.ListUpdatesResponse
+	26, // 64: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
+	52, // [52:65] is the sub-list for method output_type
+	39, // [39:52] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_monitoring_service_proto_init() }
@@ -2828,7 +3222,7 @@ func file_whistle_v1_monitoring_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_whistle_v1_monitoring_service_proto_rawDesc), len(file_whistle_v1_monitoring_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   35,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,8 @@ const (
 	MonitoringService_ListOverdue_FullMethodName        = "/whistle.v1.MonitoringService/ListOverdue"
 	MonitoringService_GetEscalationBoard_FullMethodName = "/whistle.v1.MonitoringService/GetEscalationBoard"
 	MonitoringService_ListHotSpots_FullMethodName       = "/whistle.v1.MonitoringService/ListHotSpots"
+	MonitoringService_ListCallBacks_FullMethodName      = "/whistle.v1.MonitoringService/ListCallBacks"
+	MonitoringService_RecordCallBack_FullMethodName     = "/whistle.v1.MonitoringService/RecordCallBack"
 	MonitoringService_GetTopProblems_FullMethodName     = "/whistle.v1.MonitoringService/GetTopProblems"
 	MonitoringService_WatchEvents_FullMethodName        = "/whistle.v1.MonitoringService/WatchEvents"
 	MonitoringService_ListUpdates_FullMethodName        = "/whistle.v1.MonitoringService/ListUpdates"
@@ -55,6 +57,12 @@ type MonitoringServiceClient interface {
 	GetEscalationBoard(ctx context.Context, in *GetEscalationBoardRequest, opts ...grpc.CallOption) (*GetEscalationBoardResponse, error)
 	// ListHotSpots lists the recurring problems found (未诉先办), newest first, with why.
 	ListHotSpots(ctx context.Context, in *ListHotSpotsRequest, opts ...grpc.CallOption) (*ListHotSpotsResponse, error)
+	// ListCallBacks lists the closed tickets drawn at random for a hotline call-back (回访抽查) in an
+	// area, those still to call first, oldest close first.
+	ListCallBacks(ctx context.Context, in *ListCallBacksRequest, opts ...grpc.CallOption) (*ListCallBacksResponse, error)
+	// RecordCallBack records a call-back's outcome, once per drawn ticket: the reporter's verdict on
+	// the phone, or that no one could be reached. It counts in the audited satisfaction rate.
+	RecordCallBack(ctx context.Context, in *RecordCallBackRequest, opts ...grpc.CallOption) (*RecordCallBackResponse, error)
 	// GetTopProblems lists a district's most frequent matters in a month (每月一题 candidates).
 	GetTopProblems(ctx context.Context, in *GetTopProblemsRequest, opts ...grpc.CallOption) (*GetTopProblemsResponse, error)
 	// WatchEvents streams every event as it is projected, for dashboards.
@@ -144,6 +152,26 @@ func (c *monitoringServiceClient) ListHotSpots(ctx context.Context, in *ListHotS
 	return out, nil
 }
 
+func (c *monitoringServiceClient) ListCallBacks(ctx context.Context, in *ListCallBacksRequest, opts ...grpc.CallOption) (*ListCallBacksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCallBacksResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_ListCallBacks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *monitoringServiceClient) RecordCallBack(ctx context.Context, in *RecordCallBackRequest, opts ...grpc.CallOption) (*RecordCallBackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordCallBackResponse)
+	err := c.cc.Invoke(ctx, MonitoringService_RecordCallBack_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *monitoringServiceClient) GetTopProblems(ctx context.Context, in *GetTopProblemsRequest, opts ...grpc.CallOption) (*GetTopProblemsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetTopProblemsResponse)
@@ -216,6 +244,12 @@ type MonitoringServiceServer interface {
 	GetEscalationBoard(context.Context, *GetEscalationBoardRequest) (*GetEscalationBoardResponse, error)
 	// ListHotSpots lists the recurring problems found (未诉先办), newest first, with why.
 	ListHotSpots(context.Context, *ListHotSpotsRequest) (*ListHotSpotsResponse, error)
+	// ListCallBacks lists the closed tickets drawn at random for a hotline call-back (回访抽查) in an
+	// area, those still to call first, oldest close first.
+	ListCallBacks(context.Context, *ListCallBacksRequest) (*ListCallBacksResponse, error)
+	// RecordCallBack records a call-back's outcome, once per drawn ticket: the reporter's verdict on
+	// the phone, or that no one could be reached. It counts in the audited satisfaction rate.
+	RecordCallBack(context.Context, *RecordCallBackRequest) (*RecordCallBackResponse, error)
 	// GetTopProblems lists a district's most frequent matters in a month (每月一题 candidates).
 	GetTopProblems(context.Context, *GetTopProblemsRequest) (*GetTopProblemsResponse, error)
 	// WatchEvents streams every event as it is projected, for dashboards.
@@ -255,6 +289,12 @@ func (UnimplementedMonitoringServiceServer) GetEscalationBoard(context.Context, 
 }
 func (UnimplementedMonitoringServiceServer) ListHotSpots(context.Context, *ListHotSpotsRequest) (*ListHotSpotsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListHotSpots not implemented")
+}
+func (UnimplementedMonitoringServiceServer) ListCallBacks(context.Context, *ListCallBacksRequest) (*ListCallBacksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCallBacks not implemented")
+}
+func (UnimplementedMonitoringServiceServer) RecordCallBack(context.Context, *RecordCallBackRequest) (*RecordCallBackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordCallBack not implemented")
 }
 func (UnimplementedMonitoringServiceServer) GetTopProblems(context.Context, *GetTopProblemsRequest) (*GetTopProblemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTopProblems not implemented")
@@ -415,6 +455,42 @@ func _MonitoringService_ListHotSpots_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MonitoringService_ListCallBacks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCallBacksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).ListCallBacks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_ListCallBacks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).ListCallBacks(ctx, req.(*ListCallBacksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MonitoringService_RecordCallBack_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordCallBackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitoringServiceServer).RecordCallBack(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitoringService_RecordCallBack_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitoringServiceServer).RecordCallBack(ctx, req.(*RecordCallBackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MonitoringService_GetTopProblems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetTopProblemsRequest)
 	if err := dec(in); err != nil {
@@ -514,6 +590,14 @@ var MonitoringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListHotSpots",
 			Handler:    _MonitoringService_ListHotSpots_Handler,
+		},
+		{
+			MethodName: "ListCallBacks",
+			Handler:    _MonitoringService_ListCallBacks_Handler,
+		},
+		{
+			MethodName: "RecordCallBack",
+			Handler:    _MonitoringService_RecordCallBack_Handler,
 		},
 		{
 			MethodName: "GetTopProblems",
