@@ -439,7 +439,18 @@ func topProblemsCommand(g *globals) *cobra.Command {
 			if len(rows) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "nothing reported in %s in %s: check the district id (whistlectl catalog show) or the month\n", args[0], month)
 			}
-			return nil
+			if len(resp.GetClusters()) == 0 {
+				return nil
+			}
+			rows = nil
+			for _, h := range resp.GetClusters() {
+				sc := h.GetScan()
+				rows = append(rows, []string{h.GetCategory(), sc.GetCentreGridId(), strconv.Itoa(len(sc.GetGridIds())),
+					fmt.Sprintf("%d/%.1f", sc.GetObserved(), sc.GetExpected()), fmt.Sprintf("%.2f", sc.GetLogLikelihoodRatio()),
+					fmt.Sprintf("%.3g", sc.GetPValue())})
+			}
+			fmt.Fprintf(out, "\nclusters the space-time scan found, strongest first\n\n")
+			return table(out, "MATTER\tCENTRE\tGRIDS\tOBSERVED/EXPECTED\tLLR\tP", rows)
 		},
 	}
 	cmd.Flags().StringVar(&month, "month", "", "month as YYYY-MM (default: this month, in the city's time zone)")

@@ -123,9 +123,12 @@ func (g *grpcServer) GetTopProblems(ctx context.Context, req *whistlev1.GetTopPr
 		return nil, err
 	}
 	resp := &whistlev1.GetTopProblemsResponse{}
-	for _, p := range ps {
+	for _, p := range ps.Problems {
 		resp.Problems = append(resp.Problems, &whistlev1.TopProblem{Category: p.Category, Count: p.Count,
 			PreviousCount: p.Previous, Share: p.Share})
+	}
+	for _, h := range ps.Clusters {
+		resp.Clusters = append(resp.Clusters, toProtoHotSpot(h))
 	}
 	return resp, nil
 }

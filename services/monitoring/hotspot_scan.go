@@ -151,6 +151,10 @@ type scanStore interface {
 	// reports and statistic anew.
 	InsertScanHotSpot(ctx context.Context, tx pgx.Tx, h HotSpot) error
 	UpdateScanHotSpot(ctx context.Context, tx pgx.Tx, h HotSpot) error
+	// StrongestClusters returns up to limit hot spots holding a scan
+	// cluster in an area, updated in [from, to), by descending log
+	// likelihood ratio, then reports.
+	StrongestClusters(ctx context.Context, unit string, from, to time.Time, limit int) ([]HotSpot, error)
 }
 
 // scanned remembers, per matter, what its last scan saw, so that a matter

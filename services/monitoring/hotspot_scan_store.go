@@ -117,3 +117,15 @@ func (s *store) UpdateScanHotSpot(ctx context.Context, tx pgx.Tx, h HotSpot) err
 		sc.LLR, sc.P, sc.Replicas, sc.UpdatedAt)
 	return err
 }
+
+// StrongestClusters lists the scan's clusters of an area updated in a span,
+// strongest first, with one statement.
+func (s *store) StrongestClusters(ctx context.Context, unit string, from, to time.Time, limit int) ([]HotSpot, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT `+hotSpotColumns+` FROM hot_spots
+		WHERE updated_at >= $2 AND updated_at < $3 AND $1 = ANY(area_ids)
+		ORDER BY llr DESC, observed DESC, id LIMIT $4`, unit, from, to, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanHotSpot)
+}

@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/whistle-civic/whistle/pkg/events"
+	"github.com/whistle-civic/whistle/pkg/ids"
+	"github.com/whistle-civic/whistle/pkg/inbox"
 	whistlev1 "github.com/whistle-civic/whistle/pkg/gen/whistle/v1"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/platform/platformtest"
@@ -180,6 +183,18 @@ func TestScanRaisesOneHotSpotPerClusterAndUpdatesItAsItGrows(t *testing.T) {
 	}
 	if asked := proactiveEvents(t, deps); len(asked) != 1 {
 		t.Fatalf("%d proactive events after the cluster grew, want still one", len(asked))
+	}
+
+	// The month's 每月一题 candidates rank it among the district's clusters.
+	p := &inbox.Processor{DB: deps.DB, Consumer: monitoring.Name, Apply: monitoring.Apply(svc)}
+	counted := &story{id: ids.New(), grid: scanGrid(5, 5), area: []string{scanGrid(5, 5), "sc-d-s-c05", "sc-d-s", "sc-d", "sc"}}
+	counted.add(scanNow, &whistlev1.TicketReported{Ticket: &whistlev1.Ticket{Id: counted.id, Category: "drain_blocked",
+		ReportedAt: timestamppb.New(scanNow), Location: &whistlev1.Location{GridId: counted.grid},
+		Reporter: &whistlev1.Reporter{OrgUnitId: counted.grid}}}).dispatch("sc-water", scanNow)
+	project(t, p, counted)
+	top, err := client.GetTopProblems(context.Background(), &whistlev1.GetTopProblemsRequest{DistrictId: "sc-d", Month: "2026-11"})
+	if err != nil || len(top.GetClusters()) != 1 || top.GetClusters()[0].GetId() != h.GetId() {
+		t.Fatalf("top problems of sc-d: %v, %v; want the cluster %s", top, err, h.GetId())
 	}
 }
 

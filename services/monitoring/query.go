@@ -174,16 +174,38 @@ type Problem struct {
 	Share           float64
 }
 
+// TopProblems are a district's 每月一题 candidates of a month: its most
+// reported matters, and the scan's clusters, strongest first.
+type TopProblems struct {
+	Problems []Problem
+	Clusters []HotSpot
+}
+
 // TopProblems returns a district's most reported matters in a month
-// (YYYY-MM), with the month before, as 每月一题 candidates.
-func (s *Service) TopProblems(ctx context.Context, district, month string, limit int) ([]Problem, error) {
-	start, err := time.Parse("2006-01", month)
+// (YYYY-MM), with the month before, and the scan's clusters found or
+// updated in the month (in the city's zone), strongest first: up to limit
+// of each (default 5).
+func (s *Service) TopProblems(ctx context.Context, district, month string, limit int) (TopProblems, error) {
+	start, err := time.ParseInLocation("2006-01", month, s.loc)
 	if err != nil {
-		return nil, ErrBadPeriod
+		return TopProblems{}, ErrBadPeriod
 	}
 	if limit <= 0 {
 		limit = 5
 	}
+	ps, err := s.topMatters(ctx, district, start, limit)
+	if err != nil {
+		return TopProblems{}, err
+	}
+	cs, err := s.hot.StrongestClusters(ctx, district, start, start.AddDate(0, 1, 0), limit)
+	if err != nil {
+		return TopProblems{}, fmt.Errorf("clusters of %s: %w", district, err)
+	}
+	return TopProblems{Problems: ps, Clusters: cs}, nil
+}
+
+// topMatters ranks a district's matters of the month starting at start.
+func (s *Service) topMatters(ctx context.Context, district string, start time.Time, limit int) ([]Problem, error) {
 	u, err := s.figs.Unit(ctx, district)
 	if err != nil {
 		return nil, fmt.Errorf("top problems of %s: %w", district, err)

@@ -1570,7 +1570,11 @@ func (x *TopProblem) GetShare() float64 {
 type GetTopProblemsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// problems in order.
-	Problems      []*TopProblem `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
+	Problems []*TopProblem `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
+	// clusters are the space-time scan's hot spots in the district found or updated in the month,
+	// strongest first (log likelihood ratio, then reports): the 每月一题 candidates the scan ranks.
+	// At most limit of them.
+	Clusters      []*HotSpot `protobuf:"bytes,2,rep,name=clusters,proto3" json:"clusters,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1608,6 +1612,13 @@ func (*GetTopProblemsResponse) Descriptor() ([]byte, []int) {
 func (x *GetTopProblemsResponse) GetProblems() []*TopProblem {
 	if x != nil {
 		return x.Problems
+	}
+	return nil
+}
+
+func (x *GetTopProblemsResponse) GetClusters() []*HotSpot {
+	if x != nil {
+		return x.Clusters
 	}
 	return nil
 }
@@ -2952,9 +2963,10 @@ const file_whistle_v1_monitoring_service_proto_rawDesc = "" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\x12%\n" +
 	"\x0eprevious_count\x18\x03 \x01(\x03R\rpreviousCount\x12\x14\n" +
-	"\x05share\x18\x04 \x01(\x01R\x05share\"L\n" +
+	"\x05share\x18\x04 \x01(\x01R\x05share\"}\n" +
 	"\x16GetTopProblemsResponse\x122\n" +
-	"\bproblems\x18\x01 \x03(\v2\x16.whistle.v1.TopProblemR\bproblems\"T\n" +
+	"\bproblems\x18\x01 \x03(\v2\x16.whistle.v1.TopProblemR\bproblems\x12/\n" +
+	"\bclusters\x18\x02 \x03(\v2\x13.whistle.v1.HotSpotR\bclusters\"T\n" +
 	"\x12WatchEventsRequest\x12>\n" +
 	"\vevent_types\x18\x01 \x03(\tB\x1d\xbaH\x1a\x92\x01\x17\x10\x14\x18\x01\"\x11r\x0f\x10\x01\x18 2\t^[a-z_]+$R\n" +
 	"eventTypes\"\x81\x01\n" +
@@ -3156,57 +3168,58 @@ var file_whistle_v1_monitoring_service_proto_depIdxs = []int32{
 	44, // 16: whistle.v1.ScanCluster.updated_at:type_name -> google.protobuf.Timestamp
 	16, // 17: whistle.v1.ListHotSpotsResponse.hot_spots:type_name -> whistle.v1.HotSpot
 	21, // 18: whistle.v1.GetTopProblemsResponse.problems:type_name -> whistle.v1.TopProblem
-	27, // 19: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
-	45, // 20: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
-	42, // 21: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
-	44, // 22: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	45, // 23: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
-	46, // 24: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
-	43, // 25: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
-	27, // 26: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
-	30, // 27: whistle.v1.GetTimelineResponse.duplicates:type_name -> whistle.v1.MergedDuplicate
-	46, // 28: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
-	32, // 29: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
-	44, // 30: whistle.v1.ListUpdatesRequest.after:type_name -> google.protobuf.Timestamp
-	44, // 31: whistle.v1.ListUpdatesRequest.before:type_name -> google.protobuf.Timestamp
-	27, // 32: whistle.v1.TicketUpdate.entry:type_name -> whistle.v1.TimelineEntry
-	35, // 33: whistle.v1.ListUpdatesResponse.updates:type_name -> whistle.v1.TicketUpdate
-	44, // 34: whistle.v1.CallBack.closed_at:type_name -> google.protobuf.Timestamp
-	47, // 35: whistle.v1.CallBack.verdict:type_name -> whistle.v1.Verdict
-	38, // 36: whistle.v1.ListCallBacksResponse.call_backs:type_name -> whistle.v1.CallBack
-	47, // 37: whistle.v1.RecordCallBackRequest.verdict:type_name -> whistle.v1.Verdict
-	38, // 38: whistle.v1.RecordCallBackResponse.call_back:type_name -> whistle.v1.CallBack
-	28, // 39: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
-	31, // 40: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
-	5,  // 41: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
-	7,  // 42: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
-	11, // 43: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
-	13, // 44: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
-	18, // 45: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
-	37, // 46: whistle.v1.MonitoringService.ListCallBacks:input_type -> whistle.v1.ListCallBacksRequest
-	40, // 47: whistle.v1.MonitoringService.RecordCallBack:input_type -> whistle.v1.RecordCallBackRequest
-	20, // 48: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
-	23, // 49: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
-	34, // 50: whistle.v1.MonitoringService.ListUpdates:input_type -> whistle.v1.ListUpdatesRequest
-	25, // 51: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
-	29, // 52: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
-	33, // 53: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
-	6,  // 54: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
-	9,  // 55: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
-	12, // 56: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
-	15, // 57: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
-	19, // 58: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
-	39, // 59: whistle.v1.MonitoringService.ListCallBacks:output_type -> whistle.v1.ListCallBacksResponse
-	41, // 60: whistle.v1.MonitoringService.RecordCallBack:output_type -> whistle.v1.RecordCallBackResponse
-	22, // 61: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
-	24, // 62: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
-	36, // 63: whistle.v1.MonitoringService.ListUpdates:output_type -> whistle.v1.ListUpdatesResponse
-	26, // 64: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
-	52, // [52:65] is the sub-list for method output_type
-	39, // [39:52] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	16, // 19: whistle.v1.GetTopProblemsResponse.clusters:type_name -> whistle.v1.HotSpot
+	27, // 20: whistle.v1.WatchEventsResponse.entry:type_name -> whistle.v1.TimelineEntry
+	45, // 21: whistle.v1.RebuildProjectionsRequest.actor:type_name -> whistle.v1.Actor
+	42, // 22: whistle.v1.RebuildProjectionsResponse.took:type_name -> google.protobuf.Duration
+	44, // 23: whistle.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	45, // 24: whistle.v1.TimelineEntry.actor:type_name -> whistle.v1.Actor
+	46, // 25: whistle.v1.TimelineEntry.status:type_name -> whistle.v1.TicketStatus
+	43, // 26: whistle.v1.GetTimelineResponse.state:type_name -> whistle.v1.TicketState
+	27, // 27: whistle.v1.GetTimelineResponse.entries:type_name -> whistle.v1.TimelineEntry
+	30, // 28: whistle.v1.GetTimelineResponse.duplicates:type_name -> whistle.v1.MergedDuplicate
+	46, // 29: whistle.v1.StatusCount.status:type_name -> whistle.v1.TicketStatus
+	32, // 30: whistle.v1.GetCountsResponse.counts:type_name -> whistle.v1.StatusCount
+	44, // 31: whistle.v1.ListUpdatesRequest.after:type_name -> google.protobuf.Timestamp
+	44, // 32: whistle.v1.ListUpdatesRequest.before:type_name -> google.protobuf.Timestamp
+	27, // 33: whistle.v1.TicketUpdate.entry:type_name -> whistle.v1.TimelineEntry
+	35, // 34: whistle.v1.ListUpdatesResponse.updates:type_name -> whistle.v1.TicketUpdate
+	44, // 35: whistle.v1.CallBack.closed_at:type_name -> google.protobuf.Timestamp
+	47, // 36: whistle.v1.CallBack.verdict:type_name -> whistle.v1.Verdict
+	38, // 37: whistle.v1.ListCallBacksResponse.call_backs:type_name -> whistle.v1.CallBack
+	47, // 38: whistle.v1.RecordCallBackRequest.verdict:type_name -> whistle.v1.Verdict
+	38, // 39: whistle.v1.RecordCallBackResponse.call_back:type_name -> whistle.v1.CallBack
+	28, // 40: whistle.v1.MonitoringService.GetTimeline:input_type -> whistle.v1.GetTimelineRequest
+	31, // 41: whistle.v1.MonitoringService.GetCounts:input_type -> whistle.v1.GetCountsRequest
+	5,  // 42: whistle.v1.MonitoringService.GetScorecard:input_type -> whistle.v1.GetScorecardRequest
+	7,  // 43: whistle.v1.MonitoringService.GetRankings:input_type -> whistle.v1.GetRankingsRequest
+	11, // 44: whistle.v1.MonitoringService.ListOverdue:input_type -> whistle.v1.ListOverdueRequest
+	13, // 45: whistle.v1.MonitoringService.GetEscalationBoard:input_type -> whistle.v1.GetEscalationBoardRequest
+	18, // 46: whistle.v1.MonitoringService.ListHotSpots:input_type -> whistle.v1.ListHotSpotsRequest
+	37, // 47: whistle.v1.MonitoringService.ListCallBacks:input_type -> whistle.v1.ListCallBacksRequest
+	40, // 48: whistle.v1.MonitoringService.RecordCallBack:input_type -> whistle.v1.RecordCallBackRequest
+	20, // 49: whistle.v1.MonitoringService.GetTopProblems:input_type -> whistle.v1.GetTopProblemsRequest
+	23, // 50: whistle.v1.MonitoringService.WatchEvents:input_type -> whistle.v1.WatchEventsRequest
+	34, // 51: whistle.v1.MonitoringService.ListUpdates:input_type -> whistle.v1.ListUpdatesRequest
+	25, // 52: whistle.v1.MonitoringService.RebuildProjections:input_type -> whistle.v1.RebuildProjectionsRequest
+	29, // 53: whistle.v1.MonitoringService.GetTimeline:output_type -> whistle.v1.GetTimelineResponse
+	33, // 54: whistle.v1.MonitoringService.GetCounts:output_type -> whistle.v1.GetCountsResponse
+	6,  // 55: whistle.v1.MonitoringService.GetScorecard:output_type -> whistle.v1.GetScorecardResponse
+	9,  // 56: whistle.v1.MonitoringService.GetRankings:output_type -> whistle.v1.GetRankingsResponse
+	12, // 57: whistle.v1.MonitoringService.ListOverdue:output_type -> whistle.v1.ListOverdueResponse
+	15, // 58: whistle.v1.MonitoringService.GetEscalationBoard:output_type -> whistle.v1.GetEscalationBoardResponse
+	19, // 59: whistle.v1.MonitoringService.ListHotSpots:output_type -> whistle.v1.ListHotSpotsResponse
+	39, // 60: whistle.v1.MonitoringService.ListCallBacks:output_type -> whistle.v1.ListCallBacksResponse
+	41, // 61: whistle.v1.MonitoringService.RecordCallBack:output_type -> whistle.v1.RecordCallBackResponse
+	22, // 62: whistle.v1.MonitoringService.GetTopProblems:output_type -> whistle.v1.GetTopProblemsResponse
+	24, // 63: whistle.v1.MonitoringService.WatchEvents:output_type -> whistle.v1.WatchEventsResponse
+	36, // 64: whistle.v1.MonitoringService.ListUpdates:output_type -> whistle.v1.ListUpdatesResponse
+	26, // 65: whistle.v1.MonitoringService.RebuildProjections:output_type -> whistle.v1.RebuildProjectionsResponse
+	53, // [53:66] is the sub-list for method output_type
+	40, // [40:53] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_whistle_v1_monitoring_service_proto_init() }
