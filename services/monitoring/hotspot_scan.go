@@ -233,10 +233,12 @@ func (s *Service) scanMatter(ctx context.Context, category string, grids []strin
 	for i, g := range grids {
 		index[g] = i
 	}
+	began := time.Now()
 	counts, err := s.hot.StudyCounts(ctx, category, start, s.cfg.TimeZone)
 	if err != nil {
 		return nil, err
 	}
+	read := time.Since(began)
 	var cases []scan.Case
 	for _, c := range counts {
 		l, ok := index[c.Grid]
@@ -257,6 +259,8 @@ func (s *Service) scanMatter(ctx context.Context, category string, grids []strin
 	if err != nil {
 		return nil, err
 	}
+	s.log.InfoContext(ctx, "matter scanned", "category", category, "reports", len(cases), "clusters", len(res.Clusters),
+		"read", read, "scan", time.Since(began)-read)
 	var out []HotSpot
 	for _, c := range res.Clusters {
 		h, err := s.recordCluster(ctx, category, grids, c, res.Replicas, start.AddDate(0, 0, c.StartDay), now)
