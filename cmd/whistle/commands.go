@@ -74,7 +74,9 @@ func serveCommand() *cobra.Command {
 		Long: "Run one of " + strings.Join(stack.Names, ", ") + " alone. It needs WHISTLE_DATABASE_URL and WHISTLE_NATS_URL.\n" +
 			"Default ports: intake 7001, dispatch 7002, response 7003, evaluation 7004, monitoring 7005.\n" +
 			"`serve open311` runs the Open311 GeoReport v2 gateway (HTTP, port 7311) in front of a deployment\n" +
-			"(WHISTLE_API_ADDR), with its token in WHISTLE_OPEN311_TOKEN_FILE; `serve console` the web console (HTTP, port 7320).",
+			"(WHISTLE_API_ADDR), with its token in WHISTLE_OPEN311_TOKEN_FILE; `serve console` the web console (HTTP, port 7320),\n" +
+			"signing people in with the city's identity provider (WHISTLE_CONSOLE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET,\n" +
+			"_REDIRECT_URL) and minting their tokens with WHISTLE_CONSOLE_SIGNING_KEY (README, \"Configuration\").",
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: append(slices.Clone(stack.Names), "open311", "console"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -109,14 +109,15 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
 }
 
-// users is GET /session/users: the sample users of a development console.
+// users is GET /session/users: the sample users of a development console,
+// and whether it signs in with the city's identity provider (oidc).
 func (c *Console) users(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	users := c.cfg.Users
 	if users == nil {
 		users = []User{}
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"users": users, "city": c.cfg.City})
+	_ = json.NewEncoder(w).Encode(map[string]any{"users": users, "city": c.cfg.City, "oidc": c.oidc != nil})
 }
 
 // signIn is POST /session {"user": name}: a sample user's token, in a

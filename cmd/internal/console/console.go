@@ -10,6 +10,11 @@
 // in the user's name (no CSRF); a strict content security policy allows
 // only the console's own scripts, and the page writes every text from
 // tickets as text.
+//
+// With Config.OIDC a deployment's users sign in with the city's identity
+// provider (OpenID Connect, authorization code flow with PKCE, run by the
+// console's server side, see oidc.go); the console then mints them a
+// short-lived Whistle token of its own, which the page picks up once.
 package console
 
 import (
@@ -44,9 +49,12 @@ type Config struct {
 	// Conn reaches the deployment's gRPC APIs. Required.
 	Conn grpc.ClientConnInterface
 	// Users are the sample users of a development console, offered by a
-	// picker at sign-in. Default none: the console then takes a bearer token
-	// from the city's identity provider, pasted at sign-in.
+	// picker at sign-in. Default none.
 	Users []User
+	// OIDC, when set, signs users in with the city's identity provider
+	// ("使用城市统一身份登录" on the sign-in page). Without it, and without
+	// Users, people paste a bearer token at sign-in.
+	OIDC *OIDC
 	// City is the root org unit, the leaders' default unit.
 	City string
 	// CallTimeout bounds each API call. Default 15 s.
@@ -59,9 +67,12 @@ type Config struct {
 type Console struct {
 	cfg    Config
 	static http.Handler
+	oidc   *oidcFlow // nil without Config.OIDC
 }
 
-// New builds the console; it fails without a connection.
+// New builds the console; it fails without a connection, or with an OIDC
+// configuration that lacks what it needs (it does not call the identity
+// provider yet: that is done at the first sign-in).
 func New(cfg Config) (*Console, error) {
 	if cfg.Conn == nil {
 		return nil, errors.New("console: no connection to the gRPC APIs")
@@ -76,7 +87,13 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Console{cfg: cfg, static: http.FileServerFS(sub)}, nil
+	c := &Console{cfg: cfg, static: http.FileServerFS(sub)}
+	if cfg.OIDC != nil {
+		if c.oidc, err = newOIDCFlow(*cfg.OIDC); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // Handler routes the page, the session and the API.
@@ -85,6 +102,9 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /", c.static)
 	mux.HandleFunc("GET /session/users", c.users)
 	mux.HandleFunc("POST /session", c.signIn)
+	mux.HandleFunc("GET /login", c.login)
+	mux.HandleFunc("GET /login/callback", c.callback)
+	mux.HandleFunc("POST /session/oidc", c.finish)
 	mux.HandleFunc("POST /api/v1/{service}/{method}", c.call)
 	mux.HandleFunc("POST /media", c.upload)
 	mux.HandleFunc("GET /media/{id}", c.download)

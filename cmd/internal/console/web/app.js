@@ -51,8 +51,17 @@ function renderChrome(s) {
 
 
 async function loginView(arg, box) {
+  if (arg === 'oidc' && await finishCitySignIn()) return;
   box.append(el('h1', {}, t('signIn')));
-  const { users } = await (await fetch('session/users')).json();
+  const { users, oidc } = await (await fetch('session/users')).json();
+  if (oidc) {
+    // The console's server runs the sign-in with the city's identity
+    // provider (GET login … login/callback) and keeps the token it mints
+    // for this browser; the page picks it up once, from a POST's body.
+    box.append(el('div', { className: 'controls' }, el('button', {
+      type: 'button', className: 'primary', id: 'oidc-signin', onclick: () => { location.assign('login'); },
+    }, t('cityAccount'))));
+  }
   if (users.length) {
     box.append(el('p', {}, t('pickUser')));
     box.append(el('div', { className: 'users' }, users.map((u) => el('button', {
@@ -78,6 +87,18 @@ async function loginView(arg, box) {
     } }, t('signIn'))));
 }
 
+// finishCitySignIn picks up the token the console minted at the end of a
+// sign-in with the city's identity provider (its server set a one-time,
+// HttpOnly cookie for POST session/oidc), and opens the user's first page.
+async function finishCitySignIn() {
+  const resp = await fetch('session/oidc', { method: 'POST' });
+  const data = await resp.json().catch(() => ({}));
+  history.replaceState(null, '', '#/login');
+  if (!resp.ok) { showError(`${t('cityNotFinished')} (${data.message || resp.statusText})`); return false; }
+  session.set(data);
+  location.hash = isHandler(data) ? '#/inbox' : '#/leader';
+  return true;
+}
 
 document.getElementById('lang').addEventListener('click', () => { setLang(lang() === 'zh' ? 'en' : 'zh'); route(); });
 document.getElementById('signout').addEventListener('click', () => { session.clear(); location.hash = '#/login'; route(); });

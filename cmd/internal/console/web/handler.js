@@ -15,7 +15,7 @@ export async function inboxView(arg, box) {
   const load = async () => {
     const resp = await api('ResponseService', 'ListInbox', { department_id: s.org_unit, page_size: 100, category: matter.value,
       statuses: status.value ? [status.value] : [], overdue_only: overdueOnly.checked, min_escalation_level: supervised.checked ? 1 : 0 });
-    list.replaceChildren(table([t('number'), t('title'), t('status'), t('deadline'), t('level'), t('description')],
+    list.replaceChildren(table([t('number'), t('title2'), t('status'), t('deadline'), t('level'), t('description')],
       (resp.items || []).map((it) => el('tr', { dataset: { ticket: it.ticket_id } },
         el('td', {}, el('a', { href: '#/ticket/' + it.ticket_id }, it.ticket_number)),
         el('td', {}, it.title || matterName(it.category)),

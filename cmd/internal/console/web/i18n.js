@@ -2,6 +2,8 @@
 const words = {
   zh: {
     title: '吹哨报到 控制台', signIn: '登录', signOut: '退出', pickUser: '选择示例用户（开发环境）：', withToken: '使用令牌登录',
+    cityAccount: '使用城市统一身份登录',
+    cityNotFinished: '城市统一身份登录未完成，请重新登录',
     pasteToken: '粘贴统一身份认证签发的令牌', orgUnit: '所属单位编码', scorecard: '考核看板', inbox: '待办工单', rankings: '排名',
     refresh: '刷新', unit: '单位', month: '本月', week: '本周', day: '今日', streets: '街道', communities: '社区', departments: '部门',
     districts: '区县', rank: '名次', ratio: '分子 / 分母', open: '未办结', overdue: '已超期', updatedAt: '更新于 ', none: '暂无',
@@ -18,9 +20,12 @@ const words = {
     allOpen: '全部状态', allMatters: '全部事项', overdueOnly: '只看超期', supervisedOnly: '只看督办',
     photos: '照片', change: '较上期', newInRanking: '新上榜',
     trend: '趋势', byWeek: '按周', byMonth: '按月', stage_accept: '受理', stage_resolve: '办结',
+    satisfactionGap: '评价满意率远高于回访满意率：请核查评价', clusters: '时空扫描发现的聚集（按强度）', observed: '实际/期望', pValue: 'p 值',
   },
   en: {
     title: 'Whistle console', signIn: 'Sign in', signOut: 'Sign out', pickUser: 'Pick a sample user (development):', withToken: 'Sign in with a token',
+    cityAccount: "Sign in with the city's account",
+    cityNotFinished: "The sign-in with the city's account did not finish: sign in again",
     pasteToken: "Paste a token from the city's identity provider", orgUnit: 'Org unit id', scorecard: 'Scorecard', inbox: 'Inbox', rankings: 'Rankings',
     refresh: 'Refresh', unit: 'Unit', month: 'This month', week: 'This week', day: 'Today', streets: 'Streets', communities: 'Communities',
     departments: 'Departments', districts: 'Districts', rank: 'Rank', ratio: 'Numerator / denominator', open: 'Open', overdue: 'Overdue',
@@ -39,14 +44,18 @@ const words = {
     allOpen: 'Any status', allMatters: 'Any matter', overdueOnly: 'overdue only', supervisedOnly: 'supervised only',
     photos: 'Photos', change: 'Change', newInRanking: 'new',
     trend: 'Trend', byWeek: 'By week', byMonth: 'By month', stage_accept: 'accept', stage_resolve: 'resolve',
+    satisfactionGap: 'The evaluated satisfaction is far above the call-backs\' : check the evaluations',
+    clusters: 'Clusters the space-time scan found, strongest first', observed: 'Observed / expected', pValue: 'p-value',
   },
 };
 
 const figures = {
   zh: { response_rate: '响应率', resolution_rate: '解决率', on_time_resolution_rate: '按时办结率', closing_rate: '办结率',
-    satisfaction_rate: '满意率', rework_rate: '重办率', default_close_rate: '默认办结率' },
+    satisfaction_rate: '满意率', rework_rate: '重办率', default_close_rate: '默认办结率', stayed_resolved_rate: '办结不反弹率',
+    audited_satisfaction_rate: '回访满意率', repeated: '反弹' },
   en: { response_rate: 'Response rate', resolution_rate: 'Resolution rate', on_time_resolution_rate: 'On-time resolution',
-    closing_rate: 'Closing rate', satisfaction_rate: 'Satisfaction', rework_rate: 'Rework rate', default_close_rate: 'Closed by default' },
+    closing_rate: 'Closing rate', satisfaction_rate: 'Satisfaction', rework_rate: 'Rework rate', default_close_rate: 'Closed by default',
+    stayed_resolved_rate: 'Stayed resolved', audited_satisfaction_rate: 'Satisfaction (call-backs)', repeated: 'Repeated' },
 };
 
 const statuses = {

@@ -21,7 +21,8 @@ function change(before, now) {
 // within is the area rankings are drawn in: departments rank city-wide (an area does not hold them).
 const within = (level, unit) => (level === 'RANKING_LEVEL_DEPARTMENT' ? '' : unit);
 
-const FIGURES = ['response_rate', 'resolution_rate', 'on_time_resolution_rate', 'closing_rate', 'satisfaction_rate', 'rework_rate'];
+const FIGURES = ['response_rate', 'resolution_rate', 'on_time_resolution_rate', 'closing_rate', 'stayed_resolved_rate',
+  'satisfaction_rate', 'audited_satisfaction_rate', 'rework_rate'];
 
 export async function leaderView(arg, box) {
   const s = session.get();
@@ -52,7 +53,8 @@ export async function leaderView(arg, box) {
         return el('div', { className: 'card', title: `${f.numerator || 0} / ${f.denominator || 0}` },
           el('div', { className: 'label' }, figureName(n)), el('div', { className: 'value', dataset: { figure: n } }, pct(f)),
           el('div', { className: 'ratio', dataset: { ratio: n } }, `${f.numerator || 0} / ${f.denominator || 0}`));
-      }));
+      }),
+      ...(sc.satisfaction_gap ? [el('div', { className: 'card warn', id: 'satisfaction-gap' }, t('satisfactionGap'))] : []));
     ranks.replaceChildren(table([t('rank'), t('change'), t('unit'), figureName(figure.value), t('ratio')], (rk.entries || []).map((e) =>
       el('tr', { dataset: { unit: e.org_unit_id } }, el('td', {}, e.rank), el('td', { className: 'change' }, change(was[e.org_unit_id], e.rank)),
         el('td', {}, unitName(e.org_unit_id)), el('td', {}, pct(e.figure)),
@@ -211,6 +213,12 @@ export async function reportView(arg, box) {
     box.append(el('h2', {}, t('topProblems'), ' · ', d.name), table([t('matter'), t('count'), t('previous'), t('share')],
       (top.problems || []).map((p) => el('tr', {}, el('td', {}, matterName(p.category)), el('td', {}, p.count || 0), el('td', {}, p.previous_count || 0),
         el('td', {}, ((p.share || 0) * 100).toFixed(1) + '%'))), 'top-' + d.id));
+    if ((top.clusters || []).length) {
+      box.append(el('h3', {}, t('clusters')), table([t('matter'), t('unit'), t('observed'), t('pValue'), t('explanation')],
+        top.clusters.map((h) => el('tr', {}, el('td', {}, matterName(h.category)), el('td', {}, unitName(h.scan?.centre_grid_id || h.org_unit_id)),
+          el('td', {}, `${h.scan?.observed || 0} / ${(h.scan?.expected || 0).toFixed(1)}`), el('td', {}, String(h.scan?.p_value ?? '')),
+          el('td', { className: 'desc' }, h.explanation))), 'clusters-' + d.id));
+    }
   }
 }
 
