@@ -74,8 +74,13 @@ func namedUnits(ev *whistlev1.Event, grid string) []string {
 	units := []string{ev.GetActor().GetOrgUnitId(), grid}
 	var walk func(m protoreflect.Message)
 	walk = func(m protoreflect.Message) {
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			name := string(fd.Name())
+		fields := m.Descriptor().Fields() // in declaration order: Range's is undefined
+		for i := range fields.Len() {
+			fd := fields.Get(i)
+			if !m.Has(fd) {
+				continue
+			}
+			v, name := m.Get(fd), string(fd.Name())
 			switch {
 			case fd.Kind() == protoreflect.StringKind && fd.IsList() && strings.HasSuffix(name, "department_ids"):
 				for i := range v.List().Len() {
@@ -86,8 +91,7 @@ func namedUnits(ev *whistlev1.Event, grid string) []string {
 			case fd.Kind() == protoreflect.MessageKind && !fd.IsList() && !fd.IsMap():
 				walk(v.Message())
 			}
-			return true
-		})
+		}
 	}
 	walk(ev.ProtoReflect())
 	return slices.DeleteFunc(units, func(u string) bool { return u == "" })
