@@ -159,7 +159,7 @@ adversarial: ## Hostile caller's suite against a real whistle dev: every role, n
 	go run ./cmd/internal/adversarial
 
 .PHONY: hotspot-eval
-hotspot-eval: ## Hot spot scan on synthetic cities (planted problems, busy decoys, null cities): sensitivity, delay, false alarms a month; fails under 95 % or over 5 % false (~2.5 min)
+hotspot-eval: ## Hot spot scan on synthetic cities (planted problems, busy decoys, null cities): sensitivity, delay, false alarms a month; fails under 95 % or over 5 % false (~2 min)
 	go run ./cmd/internal/hotspoteval
 
 .PHONY: run

@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/whistle-civic/whistle/pkg/clock"
 	"github.com/whistle-civic/whistle/pkg/geo"
+	"github.com/whistle-civic/whistle/pkg/orgtree"
 	"github.com/whistle-civic/whistle/pkg/platform"
 	"github.com/whistle-civic/whistle/pkg/scan"
 )
@@ -24,10 +25,12 @@ const ScanRule = "scan"
 
 // ScanConfig tunes the space-time scan of hot spots (package pkg/scan: the
 // prospective space-time permutation scan statistic): each matter's reports
-// of the study period, located at their grids' centres, are scanned for
-// circles of grids whose last days hold more reports than the grids' own
-// share and the days' own share would lead one to expect. docs/hotspots.md
-// gives the defaults' evaluation.
+// of the study period in a district, located at their grids' centres, are
+// scanned for circles of grids whose last days hold more reports than the
+// grids' own share and the days' own share would lead one to expect.
+// Duplicates merged into their original are left out (a burst of reports of
+// one incident would look like a cluster). The defaults are those
+// docs/hotspots.md tuned on synthetic cities (make hotspot-eval).
 type ScanConfig struct {
 	// Every is how often the matters that had reports since their last scan
 	// are scanned again. Default 10 minutes; negative turns the scan off
@@ -36,17 +39,18 @@ type ScanConfig struct {
 	// StudyDays is the study period: the days ending today whose reports
 	// give each grid's and each day's share. Default 365.
 	StudyDays int
-	// MinStudyCases is the fewest reports of a matter in the study period
-	// for the scan to judge it: with fewer, no cluster could be told from
-	// chance, and the count rules alone judge the matter. Default 50.
+	// MinStudyCases is the fewest reports of a matter in a district in the
+	// study period for the scan to judge them: with fewer, no cluster could
+	// be told from chance, and the count rules alone judge. Default 50.
 	MinStudyCases int
 	// Params are the scan's own parameters (pkg/scan.Params: maximum radius,
 	// window, minimum cases, replicas); zero fields take this package's
-	// defaults: a 1,500 m radius, 7 days, 3 reports, 999 replicas.
+	// defaults: a 500 m radius, 14 days, 3 reports, 999 replicas. A cluster
+	// found again within the longest window continues its hot spot.
 	Params scan.Params
-	// AlarmP is the largest p-value that raises a hot spot. Default 0.01 (a
-	// recurrence interval of 100 days: scanning daily, one false alarm of a
-	// matter every hundred days at most, on average).
+	// AlarmP is the largest p-value that raises a hot spot. Default 0.005
+	// (a recurrence interval of 200 days: on null synthetic cities, 0.06
+	// false alarms a month for a matter in a district of 400 grids).
 	AlarmP float64
 	// Matters overrides Params and AlarmP for some matters, by code.
 	Matters map[string]ScanMatter
@@ -70,11 +74,11 @@ func (c *ScanConfig) defaults() {
 		c.MinStudyCases = 50
 	}
 	p := &c.Params
-	p.MaxRadiusMeters = or(p.MaxRadiusMeters, 1500)
-	p.MaxWindowDays = or(p.MaxWindowDays, 7)
+	p.MaxRadiusMeters = or(p.MaxRadiusMeters, 500)
+	p.MaxWindowDays = or(p.MaxWindowDays, 14)
 	p.MinCases = or(p.MinCases, 3)
 	p.Replicas = or(p.Replicas, 999)
-	c.AlarmP = or(c.AlarmP, 0.01)
+	c.AlarmP = or(c.AlarmP, 0.005)
 }
 
 // matter returns the parameters of one matter, its own over the city's.
@@ -113,12 +117,12 @@ type ScanCluster struct {
 	RecurrenceDays float64
 }
 
-// matterStudy is one matter's reports of the study period: how many, and
-// when the latest was made.
+// matterStudy is one matter's reports of the study period in a district:
+// how many, and when the latest was made.
 type matterStudy struct {
-	Category string
-	Reports  int64
-	Latest   time.Time
+	Category, District string
+	Reports            int64
+	Latest             time.Time
 }
 
 // gridDay is how many reports of a matter a grid had on a day of the study
@@ -131,11 +135,13 @@ type gridDay struct {
 // scanStore is what the scan needs of storage. The writes take the
 // transaction they join.
 type scanStore interface {
-	// StudyMatters returns each matter's reports made since start.
+	// StudyMatters returns each matter's reports made since start in each
+	// district, duplicates merged into their original left out.
 	StudyMatters(ctx context.Context, start time.Time) ([]matterStudy, error)
-	// StudyCounts returns a matter's reports since start by grid and day,
-	// days counted in the time zone named.
-	StudyCounts(ctx context.Context, category string, start time.Time, zone string) ([]gridDay, error)
+	// StudyCounts returns a matter's reports in a district since start by
+	// grid and day, days counted in the time zone named, duplicates merged
+	// into their original left out.
+	StudyCounts(ctx context.Context, category, district string, start time.Time, zone string) ([]gridDay, error)
 	// LockScan holds the matter's scan results for the transaction, so
 	// replicas scanning at once record one after the other.
 	LockScan(ctx context.Context, tx pgx.Tx, category string) error
@@ -190,51 +196,74 @@ func (s *Service) ScanHotSpots(ctx context.Context, now time.Time) ([]HotSpot, e
 	return s.scanSince(ctx, now, nil)
 }
 
-// scanSince is ScanHotSpots leaving out the matters without a report since
-// seen's record of them (nil: none), and recording what it scanned in seen.
+// scanSince is ScanHotSpots leaving out the matters and districts without a
+// report since seen's record of them (nil: none), and recording what it
+// scanned in seen.
 func (s *Service) scanSince(ctx context.Context, now time.Time, seen map[string]scanned) ([]HotSpot, error) {
 	cfg := s.cfg.HotSpots.Scan
 	centres, err := s.deps.Tree().Centres(ctx)
 	if err != nil || len(centres) == 0 {
 		return nil, err // no grid has a centre: the count rules alone judge
 	}
-	grids := slices.Sorted(maps.Keys(centres))
-	locs := make([]geo.Point, len(grids))
-	for i, g := range grids {
-		locs[i] = centres[g]
-	}
 	y, m, d := now.In(s.loc).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, s.loc)
 	start := today.AddDate(0, 0, 1-cfg.StudyDays)
-	matters, err := s.hot.StudyMatters(ctx, start)
+	studies, err := s.hot.StudyMatters(ctx, start)
 	if err != nil {
 		return nil, fmt.Errorf("the matters of the scan's study period: %w", err)
 	}
 	var found []HotSpot
-	for _, mt := range matters {
-		if mt.Reports < int64(cfg.MinStudyCases) || seen[mt.Category] == (scanned{mt.Latest, today}) {
+	for _, st := range studies {
+		key := st.Category + "|" + st.District
+		if st.Reports < int64(cfg.MinStudyCases) || seen[key] == (scanned{st.Latest, today}) {
 			continue
 		}
-		hs, err := s.scanMatter(ctx, mt.Category, grids, locs, start, today, now)
+		grids, err := s.districtGrids(ctx, st.District, centres)
 		if err != nil {
-			return found, fmt.Errorf("scan %s: %w", mt.Category, err)
+			return found, err
+		}
+		hs, err := s.scanMatter(ctx, st, grids, centres, start, today, now)
+		if err != nil {
+			return found, fmt.Errorf("scan %s in %s: %w", st.Category, st.District, err)
 		}
 		if seen != nil {
-			seen[mt.Category] = scanned{mt.Latest, today}
+			seen[key] = scanned{st.Latest, today}
 		}
 		found = append(found, hs...)
 	}
 	return found, nil
 }
 
-// scanMatter scans one matter and records its significant clusters.
-func (s *Service) scanMatter(ctx context.Context, category string, grids []string, locs []geo.Point, start, today, now time.Time) ([]HotSpot, error) {
+// districtGrids are the grids of a district that have a centre, sorted.
+func (s *Service) districtGrids(ctx context.Context, district string, centres map[string]geo.Point) ([]string, error) {
+	under, err := s.deps.Tree().Under(ctx, district)
+	if errors.Is(err, orgtree.ErrUnknownUnit) {
+		return nil, nil // a district a newer catalog removed: nothing to scan
+	}
+	if err != nil {
+		return nil, err
+	}
+	var grids []string
+	for _, u := range under {
+		if _, ok := centres[u]; ok {
+			grids = append(grids, u)
+		}
+	}
+	slices.Sort(grids)
+	return grids, nil
+}
+
+// scanMatter scans one matter in one district and records its significant
+// clusters.
+func (s *Service) scanMatter(ctx context.Context, st matterStudy, grids []string, centres map[string]geo.Point, start, today, now time.Time) ([]HotSpot, error) {
+	category := st.Category
 	index := make(map[string]int, len(grids))
+	locs := make([]geo.Point, len(grids))
 	for i, g := range grids {
-		index[g] = i
+		index[g], locs[i] = i, centres[g]
 	}
 	began := time.Now()
-	counts, err := s.hot.StudyCounts(ctx, category, start, s.cfg.TimeZone)
+	counts, err := s.hot.StudyCounts(ctx, category, st.District, start, s.cfg.TimeZone)
 	if err != nil {
 		return nil, err
 	}
@@ -254,16 +283,16 @@ func (s *Service) scanMatter(ctx context.Context, category string, grids []strin
 	}
 	days := int(today.Sub(start).Hours()/24+0.5) + 1
 	p, alarm := s.cfg.HotSpots.Scan.matter(category)
-	p.ReportP, p.Seed = alarm, seed(category, today)
+	p.ReportP, p.Seed = alarm, seed(category+"|"+st.District, today)
 	res, err := scan.Scan(locs, cases, days, p)
 	if err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "matter scanned", "category", category, "reports", len(cases), "clusters", len(res.Clusters),
+	s.log.InfoContext(ctx, "matter scanned", "category", category, "district", st.District, "reports", len(cases), "clusters", len(res.Clusters),
 		"read", read, "scan", time.Since(began)-read)
 	var out []HotSpot
 	for _, c := range res.Clusters {
-		h, err := s.recordCluster(ctx, category, grids, c, res.Replicas, start.AddDate(0, 0, c.StartDay), now)
+		h, err := s.recordCluster(ctx, category, grids, c, res.Replicas, p.MaxWindowDays, start.AddDate(0, 0, c.StartDay), now)
 		if err != nil {
 			return out, err
 		}
@@ -280,10 +309,10 @@ func seed(category string, day time.Time) uint64 {
 
 // recordCluster raises a hot spot for a cluster, or updates the hot spot
 // that holds it already: one of the scan's for the matter found within the
-// window's length that shares a grid with it, or one of the count rules'
+// longest window (maxWindow days) that shares a grid with it, or one of the count rules'
 // that holds one of its reports. One cluster, as it grows, keeps one hot
 // spot and one proactive ticket.
-func (s *Service) recordCluster(ctx context.Context, category string, grids []string, c scan.Cluster, replicas int,
+func (s *Service) recordCluster(ctx context.Context, category string, grids []string, c scan.Cluster, replicas, maxWindow int,
 	from, now time.Time) (HotSpot, error) {
 	sc := ScanCluster{CentreGrid: grids[c.Centre], RadiusMeters: c.RadiusMeters, WindowDays: c.EndDay - c.StartDay + 1,
 		Observed: c.Observed, Expected: c.Expected, LLR: c.LLR, P: c.P, RecurrenceDays: c.RecurrenceDays, Replicas: replicas, UpdatedAt: now}
@@ -299,7 +328,7 @@ func (s *Service) recordCluster(ctx context.Context, category string, grids []st
 		if err != nil {
 			return err
 		}
-		held, err := s.hot.HoldingHotSpots(ctx, tx, category, sc.Grids, tickets, now.AddDate(0, 0, -sc.WindowDays))
+		held, err := s.hot.HoldingHotSpots(ctx, tx, category, sc.Grids, tickets, now.AddDate(0, 0, -maxWindow))
 		if err != nil {
 			return err
 		}

@@ -9,26 +9,30 @@ import (
 	"github.com/whistle-civic/whistle/pkg/outbox"
 )
 
-// StudyMatters returns each matter's reports made since start, with one
-// statement.
+// notMerged leaves out the reports of duplicates merged into their original.
+const notMerged = `r.ticket_id NOT IN (SELECT ticket_id FROM tickets WHERE memory ? 'merged_into')`
+
+// StudyMatters returns each matter's reports made since start in each
+// district, with one statement.
 func (s *store) StudyMatters(ctx context.Context, start time.Time) ([]matterStudy, error) {
-	rows, err := s.db.Q(ctx).Query(ctx, `SELECT category, count(*), max(reported_at) FROM recent_reports
-		WHERE reported_at >= $1 GROUP BY category ORDER BY category`, start)
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT r.category, r.district, count(*), max(r.reported_at) FROM recent_reports r
+		WHERE r.reported_at >= $1 AND `+notMerged+` GROUP BY 1, 2 ORDER BY 1, 2`, start)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (matterStudy, error) {
 		var m matterStudy
-		err := row.Scan(&m.Category, &m.Reports, &m.Latest)
+		err := row.Scan(&m.Category, &m.District, &m.Reports, &m.Latest)
 		return m, err
 	})
 }
 
-// StudyCounts returns a matter's reports since start by grid and day (the
-// day of the zone named, 0 for start's), with one statement.
-func (s *store) StudyCounts(ctx context.Context, category string, start time.Time, zone string) ([]gridDay, error) {
-	rows, err := s.db.Q(ctx).Query(ctx, `SELECT grid_id, ((reported_at AT TIME ZONE $3)::date - ($2::timestamptz AT TIME ZONE $3)::date), count(*)::int
-		FROM recent_reports WHERE category = $1 AND reported_at >= $2 GROUP BY 1, 2 ORDER BY 1, 2`, category, start, zone)
+// StudyCounts returns a matter's reports in a district since start by grid
+// and day (the day of the zone named, 0 for start's), with one statement.
+func (s *store) StudyCounts(ctx context.Context, category, district string, start time.Time, zone string) ([]gridDay, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT r.grid_id, ((r.reported_at AT TIME ZONE $4)::date - ($3::timestamptz AT TIME ZONE $4)::date), count(*)::int
+		FROM recent_reports r WHERE r.category = $1 AND r.district = $2 AND r.reported_at >= $3 AND `+notMerged+`
+		GROUP BY 1, 2 ORDER BY 1, 2`, category, district, start, zone)
 	if err != nil {
 		return nil, err
 	}
@@ -48,8 +52,8 @@ func (s *store) LockScan(ctx context.Context, tx pgx.Tx, category string) error 
 // ClusterTickets returns the matter's reports in the grids since from,
 // oldest first.
 func (s *store) ClusterTickets(ctx context.Context, tx pgx.Tx, category string, grids []string, from time.Time) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT ticket_id::text FROM recent_reports WHERE category = $1 AND grid_id = ANY($2) AND reported_at >= $3
-		ORDER BY reported_at, ticket_id`, category, grids, from)
+	rows, err := tx.Query(ctx, `SELECT r.ticket_id::text FROM recent_reports r WHERE r.category = $1 AND r.grid_id = ANY($2) AND r.reported_at >= $3
+		AND `+notMerged+` ORDER BY r.reported_at, r.ticket_id`, category, grids, from)
 	if err != nil {
 		return nil, err
 	}
