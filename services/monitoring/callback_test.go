@@ -90,6 +90,12 @@ func TestRepeatsAndCallBacksCount(t *testing.T) {
 			if err != nil || len(pending.GetCallBacks()) != 1 || pending.GetCallBacks()[0].GetTicketId() != e.id {
 				t.Fatalf("pending call-backs %v, %v; want E's alone", pending.GetCallBacks(), err)
 			}
+			ranked, err := client.GetRankings(ctx, &whistlev1.GetRankingsRequest{Level: whistlev1.RankingLevel_RANKING_LEVEL_DEPARTMENT,
+				Figure: "stayed_resolved_rate", Period: month})
+			if err != nil || len(ranked.GetEntries()) != 1 || ranked.GetEntries()[0].GetOrgUnitId() != "xc-urban" ||
+				ranked.GetEntries()[0].GetFigure().GetNumerator() != 3 || ranked.GetEntries()[0].GetFigure().GetDenominator() != 5 {
+				t.Errorf("departments ranked by stayed_resolved_rate: %v, %v; want xc-urban at 3/5", ranked.GetEntries(), err)
+			}
 			for _, unit := range []string{"xc-urban", "xc"} {
 				want := "closing_rate=5/5 stayed_resolved_rate=3/5 satisfaction_rate=5/5 audited_satisfaction_rate=1/2 repeated=2/1"
 				if got := pick(card(t, client, unit, month), "closing_rate", "stayed_resolved_rate", "satisfaction_rate",

@@ -169,6 +169,11 @@ func TestLeaderSeesFiguresMove(t *testing.T) {
 	if before == after {
 		t.Fatalf("the scorecard did not change: %q", after)
 	}
+	// The figures a closing rate cannot fake stand beside it: 3 closes, none reported again yet.
+	e.waitText(t, `[data-ratio="stayed_resolved_rate"]`, "the stayed-resolved rate of 3 closed tickets",
+		func(s string) bool { return s == "3 / 3" })
+	e.waitText(t, `[data-ratio="audited_satisfaction_rate"]`, "the audited satisfaction rate, no call-back yet",
+		func(s string) bool { return s == "0 / 0" })
 	e.waitText(t, `#trend`, "the trend chart", func(string) bool {
 		n, err := chromedp.Run(e.ctx, chromedp.Evaluate[int](`+(document.querySelector('#trend')?.dataset.points || 0) + (document.querySelector('#trend canvas') ? 1000 : 0)`))
 		return err == nil && n > 1000
