@@ -178,26 +178,17 @@ func (p Params) config(nLocs, days int) (config, error) {
 		return config{}, fmt.Errorf("%w: ReportP = %v is above 1", ErrParams, p.ReportP)
 	}
 	c := config{
-		radius:      or(p.MaxRadiusMeters, math.Inf(1)),
-		maxLocs:     min(or(p.MaxLocations, max(1, nLocs/2)), nLocs),
-		windows:     min(or(p.MaxWindowDays, 7), days),
-		minCases:    or(p.MinCases, 3),
-		replicas:    or(p.Replicas, 999),
+		radius:      cmp.Or(p.MaxRadiusMeters, math.Inf(1)),
+		maxLocs:     min(cmp.Or(p.MaxLocations, max(1, nLocs/2)), nLocs),
+		windows:     min(cmp.Or(p.MaxWindowDays, 7), days),
+		minCases:    cmp.Or(p.MinCases, 3),
+		replicas:    cmp.Or(p.Replicas, 999),
 		seed:        p.Seed,
-		maxClusters: or(p.MaxClusters, 10),
-		reportP:     or(p.ReportP, 1),
-		workers:     or(p.Workers, runtime.GOMAXPROCS(0)),
+		maxClusters: cmp.Or(p.MaxClusters, 10),
+		reportP:     cmp.Or(p.ReportP, 1),
+		workers:     cmp.Or(p.Workers, runtime.GOMAXPROCS(0)),
 	}
 	return c, nil
-}
-
-// or returns v, or def when v is zero.
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // Scan finds the space-time clusters of cases at locs over a study period

@@ -207,7 +207,7 @@ func toProtoHotSpot(h HotSpot) *whistlev1.HotSpot {
 	if sc := h.Scan; sc != nil {
 		out.Scan = &whistlev1.ScanCluster{CentreGridId: sc.CentreGrid, GridIds: sc.Grids, RadiusMeters: sc.RadiusMeters,
 			WindowDays: int32(sc.WindowDays), Observed: int32(sc.Observed), Expected: sc.Expected, LogLikelihoodRatio: sc.LLR,
-			PValue: sc.P, RecurrenceDays: sc.RecurrenceDays, Replicas: int32(sc.Replicas), UpdatedAt: timestamppb.New(sc.UpdatedAt)}
+			PValue: sc.P, RecurrenceDays: sc.RecurrenceDays(), Replicas: int32(sc.Replicas), UpdatedAt: timestamppb.New(sc.UpdatedAt)}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -74,11 +75,11 @@ func (c *ScanConfig) defaults() {
 		c.MinStudyCases = 50
 	}
 	p := &c.Params
-	p.MaxRadiusMeters = or(p.MaxRadiusMeters, 500)
-	p.MaxWindowDays = or(p.MaxWindowDays, 14)
-	p.MinCases = or(p.MinCases, 3)
-	p.Replicas = or(p.Replicas, 999)
-	c.AlarmP = or(c.AlarmP, 0.005)
+	p.MaxRadiusMeters = cmp.Or(p.MaxRadiusMeters, 500)
+	p.MaxWindowDays = cmp.Or(p.MaxWindowDays, 14)
+	p.MinCases = cmp.Or(p.MinCases, 3)
+	p.Replicas = cmp.Or(p.Replicas, 999)
+	c.AlarmP = cmp.Or(c.AlarmP, 0.005)
 }
 
 // matter returns the parameters of one matter, its own over the city's.
@@ -89,33 +90,27 @@ func (c ScanConfig) matter(code string) (scan.Params, float64) {
 		return p, alarm
 	}
 	o := m.Params
-	p.MaxRadiusMeters, p.MaxLocations = or(o.MaxRadiusMeters, p.MaxRadiusMeters), or(o.MaxLocations, p.MaxLocations)
-	p.MaxWindowDays, p.MinCases, p.Replicas = or(o.MaxWindowDays, p.MaxWindowDays), or(o.MinCases, p.MinCases), or(o.Replicas, p.Replicas)
-	return p, or(m.AlarmP, alarm)
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
+	p.MaxRadiusMeters, p.MaxLocations = cmp.Or(o.MaxRadiusMeters, p.MaxRadiusMeters), cmp.Or(o.MaxLocations, p.MaxLocations)
+	p.MaxWindowDays, p.MinCases, p.Replicas = cmp.Or(o.MaxWindowDays, p.MaxWindowDays), cmp.Or(o.MinCases, p.MinCases), cmp.Or(o.Replicas, p.Replicas)
+	return p, cmp.Or(m.AlarmP, alarm)
 }
 
 // ScanCluster is what the scan found of a hot spot: its cylinder and
 // statistic (see pkg/scan.Cluster).
 type ScanCluster struct {
-	CentreGrid     string
-	Grids          []string // nearest the centre first
-	RadiusMeters   float64
-	WindowDays     int
-	Observed       int
-	Expected       float64
-	LLR, P         float64
-	Replicas       int
-	UpdatedAt      time.Time
-	RecurrenceDays float64
+	CentreGrid   string
+	Grids        []string // nearest the centre first
+	RadiusMeters float64
+	WindowDays   int
+	Observed     int
+	Expected     float64
+	LLR, P       float64
+	Replicas     int
+	UpdatedAt    time.Time
 }
+
+// RecurrenceDays is 1/P: the days between false alarms this strong, scanning daily.
+func (c ScanCluster) RecurrenceDays() float64 { return 1 / c.P }
 
 // matterStudy is one matter's reports of the study period in a district:
 // how many, and when the latest was made.
@@ -315,7 +310,7 @@ func seed(category string, day time.Time) uint64 {
 func (s *Service) recordCluster(ctx context.Context, category string, grids []string, c scan.Cluster, replicas, maxWindow int,
 	from, now time.Time) (HotSpot, error) {
 	sc := ScanCluster{CentreGrid: grids[c.Centre], RadiusMeters: c.RadiusMeters, WindowDays: c.EndDay - c.StartDay + 1,
-		Observed: c.Observed, Expected: c.Expected, LLR: c.LLR, P: c.P, RecurrenceDays: c.RecurrenceDays, Replicas: replicas, UpdatedAt: now}
+		Observed: c.Observed, Expected: c.Expected, LLR: c.LLR, P: c.P, Replicas: replicas, UpdatedAt: now}
 	for _, l := range c.Locations {
 		sc.Grids = append(sc.Grids, grids[l])
 	}
@@ -390,5 +385,5 @@ func explainScan(category string, sc ScanCluster) string {
 		"from the grids' and the days' own shares: log likelihood ratio %.2f, p = %.3g over %d replicas "+
 		"(a false alarm this strong once in %.0f days of daily scans; rule scan)",
 		sc.Observed, category, sc.RadiusMeters, sc.CentreGrid, sc.WindowDays, strings.Join(sc.Grids, ", "), sc.Expected,
-		sc.LLR, sc.P, sc.Replicas, sc.RecurrenceDays)
+		sc.LLR, sc.P, sc.Replicas, sc.RecurrenceDays())
 }

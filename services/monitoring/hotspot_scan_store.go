@@ -76,9 +76,6 @@ func scanHotSpot(row pgx.CollectableRow) (HotSpot, error) {
 		if len(sc.Grids) > 0 {
 			sc.CentreGrid = sc.Grids[0]
 		}
-		if sc.P > 0 {
-			sc.RecurrenceDays = 1 / sc.P
-		}
 		h.Scan = &sc
 	}
 	return h, err
